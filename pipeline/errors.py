@@ -1,0 +1,37 @@
+"""The small exception hierarchy; `cli` maps each class to one exit code."""
+
+from __future__ import annotations
+
+
+class XunbaoError(Exception):
+    """Base class: the message is Chinese text meant for the user."""
+
+    exit_code = 1
+
+
+class ConfigError(XunbaoError):
+    """config.yaml cannot be used; `problems` holds one sentence per fault."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class UsageError(XunbaoError):
+    """A command was called with arguments that make no sense."""
+
+    exit_code = 2
+
+
+class SourceError(XunbaoError):
+    """The mailbox (directory or IMAP server) cannot be read."""
+
+
+class DeliveryError(XunbaoError):
+    """The circular could not be sent to every recipient."""
+
+
+class RenderError(XunbaoError):
+    """The circular could not be rendered."""

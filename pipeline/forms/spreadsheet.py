@@ -1,0 +1,44 @@
+"""Excel and Calc workbooks (.xlsx .xlsm .xls .ods) through python-calamine.
+
+calamine returns cached formula values, puts a merged range's value in its first cell
+and gives integers as floats; `cell_text` turns 2650.0 back into "2650".
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, time, timedelta
+
+from python_calamine import CalamineError, CalamineWorkbook
+
+from .fields import Rows
+
+
+def read_rows(data: bytes) -> Rows:
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except (CalamineError, ValueError, OSError) as exc:
+        raise FormUnreadable(f"表格文件无法打开（{_short(exc)}）") from None
+    rows: Rows = []
+    for name in book.sheet_names:
+        sheet = book.get_sheet_by_name(name)
+        rows.extend([cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=True))
+    return rows
+
+
+def cell_text(value: object) -> str:
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, datetime | date):
+        return f"{value.year}年{value.month}月{value.day}日"
+    if isinstance(value, time | timedelta):
+        return ""
+    return "" if value is None else str(value)
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+
+
+class FormUnreadable(Exception):
+    """The attachment is a form format we know but this file cannot be read."""

@@ -1,0 +1,182 @@
+"""One message in, one outcome out: counted, held for review, or ignored — with a reason.
+
+The rules run in a fixed order and the first that applies decides. A figure is counted
+only when the form was read without doubt, the unit is certain and the sender is
+registered for that unit; everything else is held for a person, never dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, replace
+
+from . import forms
+from .config import Config
+from .ledger import Entry, Ledger, Report
+from .mail import Mail, parse
+from .periods import period_of
+from .sources import RawMessage
+from .units import Directory
+
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(自动回复|自动答复|Auto(matic)?\s*(reply|回复)|Auto:|Out of Office|休假|外出)", re.I
+)
+_RECEIPT_SUBJECT = re.compile(r"^\s*(已读|已读回执|Read:|Read receipt)", re.I)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    entry: Entry
+    report: Report | None
+
+
+class Intake:
+    def __init__(self, config: Config, ledger: Ledger) -> None:
+        self.config = config
+        self.ledger = ledger
+        self.directory = Directory(config)
+        own = {config.mailbox.address, config.delivery.sender, config.mailbox.username}
+        self.own_addresses = {a.lower() for a in own if a}
+
+    def assess(self, raw: RawMessage) -> Assessment:
+        sha = hashlib.sha256(raw.raw).hexdigest()
+        if raw.too_large:
+            limit = self.config.mailbox.max_message_mb
+            reason = f"邮件超过 {limit:g} MB，未下载，请在邮箱中查看"
+            return self._hold(Entry(raw.ref, sha, "review", reason), reason)
+        mail = parse(raw.raw)
+        arrival, basis = mail.arrival(raw)
+        period = str(period_of(arrival, self.config.schedule)) if arrival else None
+        base = Entry(
+            source_ref=raw.ref,
+            sha256=sha,
+            outcome="review",
+            reason="",
+            message_id=mail.message_id,
+            sender=mail.sender,
+            subject=mail.subject,
+            arrival=arrival,
+            arrival_basis=basis,
+            period=period,
+            detail={
+                "attachments": [a.filename for a in mail.attachments],
+                "body": mail.body[:4000],
+            },
+        )
+        duplicate = self.ledger.duplicate_of(mail.message_id, sha)
+        if duplicate is not None:
+            return self._ignore(
+                base, f"重复邮件：与第 {duplicate} 号邮件相同（Message-ID 或内容一致）"
+            )
+        not_a_report = self._not_a_report(mail)
+        if not_a_report:
+            return self._ignore(base, not_a_report)
+        if arrival is None:
+            return self._hold(base, "无法确定邮件到达时间（没有服务器时间，也没有 Date 头）")
+        return self._judge(base, mail, period or "")
+
+    def _not_a_report(self, mail: Mail) -> str | None:
+        headers = mail.headers
+        auto = headers.get("auto-submitted", "no").strip().lower()
+        if auto != "no" or "x-autoreply" in headers or "x-autorespond" in headers:
+            return "自动回复邮件（Auto-Submitted）"
+        if _AUTO_SUBJECT.search(mail.subject):
+            return "自动回复邮件（主题为自动回复）"
+        if mail.content_type == "multipart/report" or _RECEIPT_SUBJECT.search(mail.subject):
+            kind = "退信" if "delivery" in headers.get("content-type", "") else "已读回执或退信"
+            return f"{kind}，不是旬报"
+        if mail.sender.partition("@")[0] in ("mailer-daemon", "postmaster"):
+            return "退信（来自邮件系统），不是旬报"
+        if headers.get("x-spam-flag", "").strip().lower() == "yes":
+            return "邮件服务器标记为垃圾邮件"
+        if "list-unsubscribe" in headers or headers.get("precedence", "").lower() in (
+            "bulk",
+            "list",
+        ):
+            return "群发或订阅邮件，不是旬报"
+        if mail.sender in self.own_addresses:
+            return "本会自己发出的邮件（如通报）被退回或抄送，不是旬报"
+        return None
+
+    def _judge(self, base: Entry, mail: Mail, period: str) -> Assessment:
+        readings, unreadable = [], []
+        for attachment in mail.attachments:
+            try:
+                reading = forms.read(attachment)
+            except forms.FormUnreadable as exc:
+                unreadable.append(f"附件《{attachment.filename}》{exc}")
+                continue
+            if reading is not None and reading.is_form:
+                readings.append(reading)
+        body = forms.read_body(mail.body)
+        if body.is_form:
+            readings.append(body)
+        if not readings:
+            why = (
+                "；".join(unreadable)
+                or "邮件中没有找到旬报表（附件和正文都没有“已完成目标任务数”等栏目）"
+            )
+            return self._hold(base, why)
+        problems = [f"{r.origin}：{r.problem}" for r in readings if r.problem]
+        if problems:
+            return self._hold(base, "；".join(problems))
+        values = sorted({r.value for r in readings if r.value is not None})
+        if not values:
+            return self._hold(base, "找到了旬报表，但“已完成目标任务数”一栏是空的")
+        if len(values) > 1:
+            shown = "、".join(f"{r.origin} 写 {r.value}" for r in readings if r.value is not None)
+            return self._hold(base, f"同一封邮件里的完成数不一致（{shown}）")
+        value = values[0]
+        base = _with(base, value=value)
+        unit, why = self._unit(mail, readings)
+        if unit is None:
+            return self._hold(base, why or "无法确定报送单位")
+        base = _with(base, unit=unit)
+        previous = self.ledger.previous_value(unit, period)
+        if self.config.campaign.cumulative and previous is not None and value < previous:
+            return self._hold(
+                base, f"累计完成数 {value} 低于该单位此前已确认的 {previous}，请核实是否填错"
+            )
+        reading = next(r for r in readings if r.value == value)
+        assert base.arrival is not None
+        report = Report(
+            unit=unit,
+            period=period,
+            value=value,
+            arrival=base.arrival,
+            measures=reading.measures,
+            reported_on=reading.reported_on.isoformat() if reading.reported_on else None,
+            note="更正" if "更正" in mail.subject else "",
+        )
+        reason = f"计入 {unit}：{value} {self.config.campaign.measure}（{reading.origin}）"
+        return Assessment(_with(base, outcome="counted", reason=reason), report)
+
+    def _unit(self, mail: Mail, readings: list[forms.Reading]) -> tuple[str | None, str | None]:
+        sender_unit = self.directory.by_sender(mail.sender)
+        written = {r.unit for r in readings if r.unit}
+        matched = set()
+        for name in written:
+            match = self.directory.match(name)
+            if match.unit is None:
+                return None, match.problem
+            matched.add(match.unit)
+        if len(matched) > 1:
+            return None, f"同一封邮件里出现了不同的报送单位：{'、'.join(sorted(matched))}"
+        if sender_unit is None:
+            claimed = f"（报表写的是 {next(iter(matched))}）" if matched else ""
+            return None, f"发件人 {mail.sender} 不是任何单位登记的报送邮箱{claimed}"
+        unit = matched.pop() if matched else sender_unit
+        if unit != sender_unit:
+            return None, f"发件人 {mail.sender} 登记为 {sender_unit} 的报送邮箱，报表却是 {unit} 的"
+        return unit, None
+
+    def _hold(self, entry: Entry, reason: str) -> Assessment:
+        return Assessment(_with(entry, outcome="review", reason=reason), None)
+
+    def _ignore(self, entry: Entry, reason: str) -> Assessment:
+        return Assessment(_with(entry, outcome="ignored", reason=reason), None)
+
+
+def _with(entry: Entry, **changes: object) -> Entry:
+    return replace(entry, **changes)  # type: ignore[arg-type]

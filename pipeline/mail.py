@@ -1,0 +1,175 @@
+"""Raw bytes → `Mail`: decoded headers, the sender's own text and the attachments.
+
+mail-parser does the MIME work; headers and filenames are decoded here because Chinese
+clients label GBK text as gb2312, put RFC 2047 words inside quoted parameters, or send raw
+8-bit bytes, and each needs the raw value to recover.
+"""
+
+from __future__ import annotations
+
+import email.header
+import email.utils
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import Message
+from html.parser import HTMLParser
+
+import mailparser
+
+from .sources import RawMessage, parse_date, received_time
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Mail:
+    message_id: str
+    sender: str  # lower-case address
+    sender_name: str
+    subject: str
+    date: datetime | None  # the Date header
+    received: datetime | None  # the topmost Received header: our server's arrival time
+    headers: dict[str, str]  # lower-case names, first value, decoded
+    content_type: str
+    body: str  # the sender's own text, quoted replies removed
+    attachments: list[Attachment] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+
+    def arrival(self, raw: RawMessage) -> tuple[datetime | None, str]:
+        """When the message reached the mailbox, and which clock said so."""
+        if raw.internal_date is not None:
+            return raw.internal_date, "服务器接收时间"
+        if self.received is not None:
+            return self.received, "Received 头"
+        return self.date, "Date 头"
+
+
+def parse(raw: bytes) -> Mail:
+    parsed = mailparser.parse_from_bytes(raw)
+    msg: Message = parsed.message
+    name, address = email.utils.parseaddr(decode_header(msg.get("From", "")))
+    plain = "\n".join(parsed.text_plain)
+    body = plain if plain.strip() else html_to_text("\n".join(parsed.text_html))
+    return Mail(
+        message_id=(msg.get("Message-ID") or "").strip(),
+        sender=address.strip().lower(),
+        sender_name=name.strip(),
+        subject=decode_header(msg.get("Subject", "")).strip(),
+        date=parse_date(msg.get("Date")),
+        received=received_time(msg),
+        headers={k.lower(): decode_header(v) for k, v in reversed(msg.items())},
+        content_type=msg.get_content_type(),
+        body=strip_quotes(body),
+        attachments=list(_attachments(msg)),
+        defects=sorted(parsed.defects_categories),
+    )
+
+
+def decode_header(value: object) -> str:
+    """RFC 2047 words in any charset, and raw 8-bit UTF-8 or GBK, to text."""
+    if isinstance(value, email.header.Header):
+        value = str(value)
+    text = str(value)
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        text = _recover_8bit(text.encode("utf-8", "surrogateescape"))
+    out = []
+    for chunk, charset in email.header.decode_header(text):
+        if isinstance(chunk, bytes):
+            out.append(_decode_bytes(chunk, charset))
+        else:
+            out.append(chunk)
+    # Folded encoded words are separated by whitespace that decode_header keeps between runs.
+    return re.sub(r"\s*\n\s*", " ", "".join(out))
+
+
+def _decode_bytes(data: bytes, charset: str | None) -> str:
+    for candidate in (charset, "utf-8", "gb18030"):
+        if not candidate or candidate == "unknown-8bit":
+            continue
+        try:
+            return data.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("utf-8", "replace")
+
+
+def _recover_8bit(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("gb18030", "replace")
+
+
+def _attachments(msg: Message) -> list[Attachment]:
+    found = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        raw_name = part.get_filename()
+        disposition = part.get_content_disposition()
+        if raw_name is None and disposition != "attachment":
+            continue
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            data = b""
+        filename = decode_header(raw_name) if raw_name else f"附件.{part.get_content_subtype()}"
+        found.append(Attachment(filename.strip(), part.get_content_type(), data))
+    return found
+
+
+# Reply separators of Chinese and Western clients: everything from here on is quoted.
+_QUOTE_START = re.compile(
+    r"^\s*(-{3,}\s*(原始邮件|Original Message|转发邮件信息|Forwarded message)\s*-{3,}"
+    r"|在\s*.{0,80}写道[:：]?\s*$"
+    r"|On .{0,120} wrote:\s*$"
+    r"|(发件人|From)\s*[:：].*$)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def strip_quotes(text: str) -> str:
+    """The sender's own words: cut at the first reply separator, drop '>' lines."""
+    match = _QUOTE_START.search(text)
+    if match:
+        text = text[: match.start()]
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(">"))
+
+
+class _TextExtractor(HTMLParser):
+    """HTML → text where table cells are separated by tabs and rows by newlines."""
+
+    _BLOCKS = frozenset({"p", "div", "br", "tr", "li", "h1", "h2", "h3", "table", "blockquote"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "script", "head"):
+            self._skip += 1
+        elif tag in self._BLOCKS:
+            self.parts.append("\n")
+        elif tag in ("td", "th"):
+            self.parts.append("\t")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "script", "head") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data.replace("\xa0", " "))
+
+
+def html_to_text(html: str) -> str:
+    parser = _TextExtractor()
+    parser.feed(html)
+    lines = (re.sub(r"[ \r]+", " ", line).strip(" ") for line in "".join(parser.parts).split("\n"))
+    return "\n".join(line for line in lines if line.strip())

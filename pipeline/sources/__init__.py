@@ -1,0 +1,58 @@
+"""Where raw messages come from: a directory (.eml files, Maildir) or an IMAP mailbox.
+
+Every source yields `RawMessage`s and is told, after the ledger has committed a message,
+that it may acknowledge it (an IMAP source moves it or advances its high-water mark).
+"""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import Message
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    ref: str  # stable identity within the source, e.g. "dir:2015/a.eml" or "imap:INBOX:7:42"
+    raw: bytes
+    internal_date: datetime | None = None  # the server's arrival time, when there is one
+    too_large: bool = False  # the source refused to download it; raw is empty
+
+
+class Source(Protocol):
+    def poll(self) -> Iterator[RawMessage]:
+        """Messages not yet acknowledged, oldest first."""
+        ...
+
+    def acknowledge(self, message: RawMessage) -> None:
+        """Called once the ledger holds the message's outcome."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def parse_date(value: object) -> datetime | None:
+    """An RFC 5322 date as an aware datetime (UTC when the zone is missing), or None."""
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(str(value).strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def received_time(headers: Message) -> datetime | None:
+    """The topmost Received header's time: when our own server accepted the message."""
+    for header in headers.get_all("Received") or []:
+        when = parse_date(str(header).rpartition(";")[2])
+        if when is not None:
+            return when
+    return None
+
+
+def header_arrival(headers: Message) -> datetime | None:
+    return received_time(headers) or parse_date(headers.get("Date"))

@@ -1,0 +1,58 @@
+"""A folder of .eml files and/or Maildir folders (cur/ and new/), read without changing it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
+from pathlib import Path
+
+from ..errors import SourceError
+from . import RawMessage, header_arrival
+
+
+class DirectorySource:
+    def __init__(self, path: Path) -> None:
+        if not path.is_dir():
+            raise SourceError(f"收件目录 {path} 不存在。请检查 config.yaml 中的 mailbox.path。")
+        self.path = path
+
+    def poll(self) -> Iterator[RawMessage]:
+        # Oldest arrival first, so a unit's figures are judged in the order they came.
+        messages = [self._read(file) for file in sorted(self._files())]
+        yield from sorted(messages, key=_arrival_key)
+
+    def _read(self, file: Path) -> RawMessage:
+        rel = file.relative_to(self.path).as_posix()
+        internal = None
+        if file.parent.name in ("cur", "new"):
+            # Maildir: flags after ':' change when a mail client reads the message, and
+            # the unique name starts with the delivery time, the equivalent of INTERNALDATE.
+            rel = rel.split(":", 1)[0].replace("/new/", "/cur/", 1)
+            internal = _maildir_time(file.name)
+        return RawMessage(ref=f"dir:{rel}", raw=file.read_bytes(), internal_date=internal)
+
+    def _files(self) -> Iterator[Path]:
+        for file in self.path.rglob("*"):
+            if not file.is_file() or file.name.startswith("."):
+                continue
+            if file.suffix.lower() == ".eml" or file.parent.name in ("cur", "new"):
+                yield file
+
+    def acknowledge(self, message: RawMessage) -> None:
+        """Files are never moved or deleted: re-reading is harmless, the ledger skips them."""
+
+    def close(self) -> None:
+        pass
+
+
+def _arrival_key(message: RawMessage) -> datetime:
+    if message.internal_date is not None:
+        return message.internal_date
+    arrival = header_arrival(BytesHeaderParser().parsebytes(message.raw))
+    return arrival or datetime.max.replace(tzinfo=UTC)
+
+
+def _maildir_time(name: str) -> datetime | None:
+    head = name.split(".", 1)[0]
+    return datetime.fromtimestamp(int(head), tz=UTC) if head.isdigit() else None
