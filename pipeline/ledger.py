@@ -66,6 +66,30 @@ _MIGRATIONS = [
         note TEXT NOT NULL DEFAULT ''
     );
     """,
+    """
+    CREATE TABLE poll_state (
+        folder TEXT PRIMARY KEY,
+        uidvalidity INTEGER NOT NULL,
+        last_uid INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE deliveries (
+        period TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (period, recipient, kind)
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        period TEXT,
+        trigger TEXT NOT NULL DEFAULT 'manual',
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        outcome TEXT,
+        summary TEXT NOT NULL DEFAULT '{}'
+    );
+    """,
 ]
 
 
