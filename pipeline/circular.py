@@ -1,32 +1,46 @@
-"""The circular (通报): standings → jinja2 HTML → WeasyPrint PDF.
+"""The circular (通报): standings → jinja2 HTML → WeasyPrint PDF, laid out per GB/T 9704-2012.
 
 WeasyPrint may fetch only data: URLs, so a template can never read local files or the
-network. Fonts are chosen by name from the config's fallback lists through fontconfig.
+network. Each font role gets exactly one installed family (see `fonts`): the page is
+rendered once to learn which characters each role sets, then again with the chosen faces.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
+from . import fonts
+from .chart import rate_chart
 from .config import Config
 from .errors import RenderError
 from .periods import between
 from .standings import Standings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+RED = "#e60012"
+NUMERALS = "〇一二三四五六七八九十"
+# role → (config attribute, Chinese name for messages)
+ROLES = {
+    "serif": ("fonts_serif", "正文"),
+    "title": ("fonts_title", "红头和标题"),
+    "heading": ("fonts_heading", "一级标题（黑体）"),
+    "kai": ("fonts_kai", "二级标题（楷体）"),
+}
 
 
 @dataclass(frozen=True)
 class Circular:
     doc_number: str
     html: str
+    fonts: dict[str, str] = field(default_factory=dict)  # role → family used
 
     def pdf(self) -> bytes:
         try:
@@ -42,66 +56,120 @@ def doc_number(config: Config, standings: Standings) -> str:
     return config.circular.doc_number.format(year=standings.period.end.year, seq=seq)
 
 
-def compose(config: Config, standings: Standings) -> Circular:
+def numeral(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十 (section and item numbers)."""
+    if n <= 10:
+        return NUMERALS[n]
+    tens, ones = divmod(n, 10)
+    return (NUMERALS[tens] if tens > 1 else "") + "十" + (NUMERALS[ones] if ones else "")
+
+
+def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        autoescape=True,
         undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     environment.filters["percent"] = lambda x: f"{x * 100:.1f}%"
     environment.filters["thousands"] = lambda x: f"{x:,}"
-    environment.filters["excerpt"] = excerpt
+    environment.filters["numeral"] = numeral
+    environment.filters["times"] = lambda n: "两" if n == 2 else numeral(n)
+    environment.filters["names"] = lambda units: "、".join(u.unit for u in units)
+    return environment
+
+
+def _render(environment: jinja2.Environment, name: str, **context: Any) -> str:
+    try:
+        return environment.get_template(name).render(**context)
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"通报模板 {name} 出错：{exc}") from exc
+
+
+def compose(config: Config, standings: Standings) -> Circular:
+    environment = _environment()
     number = doc_number(config, standings)
     context = _context(config, standings, number)
-    try:
-        page = environment.get_template("circular.html.j2").render(**context)
-    except jinja2.TemplateError as exc:
-        raise RenderError(f"通报模板出错：{exc}") from exc
-    return Circular(number, page)
+    draft = _render(environment, "circular.html.j2", css="", chart="", **context)
+    chosen = choose_fonts(config, draft)
+    families = {role: Markup(choice.css) for role, choice in chosen.items()}  # CSS, not HTML
+    rows = [(s.unit, s.rate, s.status) for s in standings.units]
+    chart = rate_chart(rows, standings.expected, chosen["serif"].family, RED)
+    css = _render(environment, "circular.css.j2", font=families, red=RED)
+    page = _render(
+        environment, "circular.html.j2", css=Markup(css), chart=Markup(chart), **context
+    )
+    return Circular(number, page, {role: c.family for role, c in chosen.items()})
+
+
+def choose_fonts(config: Config, draft_html: str) -> dict[str, fonts.Choice]:
+    texts = role_texts(draft_html)
+    texts["serif"] += "— 0123456789%"  # page numbers and chart labels
+    return {
+        role: fonts.choose(label, getattr(config.circular, attribute), texts[role])
+        for role, (attribute, label) in ROLES.items()
+    }
 
 
 def _context(config: Config, standings: Standings, number: str) -> dict[str, Any]:
     end = standings.period.end
-    fonts = config.circular
-    reporting = [s for s in standings.units if s.reported]
+    units = standings.units
     return {
         "c": config.circular,
+        "mark": config.circular.mark or f"{config.circular.issuer}文件",
         "campaign": config.campaign,
+        "rules": config.rules,
         "s": standings,
         "doc_number": number,
         "date_cn": f"{end.year}年{end.month}月{end.day}日",
         "period_label": standings.period.label(),
-        "reported_count": len(reporting),
+        "reported_count": sum(s.reported for s in units),
         "completed": standings.having("completed"),
         "lagging": standings.having("lagging"),
         "missing": standings.having("missing"),
-        "behind": [s for s in standings.units if s.behind and s.status != "lagging" and s.reported],
-        "examples": [s for s in standings.units if s.reported and s.measures][:3],
-        "font_serif": _family(fonts.fonts_serif),
-        "font_title": _family(fonts.fonts_title),
-        "font_heading": _family(fonts.fonts_heading),
-        "font_kai": _family(fonts.fonts_kai),
+        "behind": [s for s in units if s.behind and s.status == "on_track"],
+        "summoned": standings.summoned,
+        "escalated": standings.escalated,
     }
 
 
-def _family(names: list[str]) -> str:
-    return ", ".join(f'"{name}"' for name in names) + ", serif"
+class _RoleText(HTMLParser):
+    """Collects the characters each font role sets, from the classes the template uses."""
+
+    VOID = {"meta", "br", "img", "hr", "link", "input", "col", "wbr"}
+    BY_TAG = {"h1": "title", "h2": "heading", "th": "heading", "h3": "kai"}
+    BY_CLASS = {"mark": "title", "title": "title", "sans": "heading", "kai": "kai"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = ["serif"]
+        self.texts = {role: "" for role in ROLES}
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.VOID:
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        role = next((self.BY_CLASS[c] for c in classes if c in self.BY_CLASS), None)
+        self.stack.append(role or self.BY_TAG.get(tag, self.stack[-1]))
+        self.skip += tag in ("style", "title", "script")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in self.VOID and len(self.stack) > 1:
+            self.stack.pop()
+            self.skip -= tag in ("style", "title", "script")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.texts[self.stack[-1]] += data
 
 
-_SENTENCE_END = re.compile(r"(?<=[。；;！!？?])")
-
-
-def excerpt(text: str, limit: int = 90) -> str:
-    """Whole sentences up to `limit` characters; a cut sentence ends with an ellipsis."""
-    text = re.sub(r"\s+", " ", text).strip()
-    if len(text) <= limit:
-        return text
-    kept = ""
-    for sentence in _SENTENCE_END.split(text):
-        if len(kept) + len(sentence) > limit:
-            break
-        kept += sentence
-    return kept or text[: limit - 1] + "…"
+def role_texts(html: str) -> dict[str, str]:
+    parser = _RoleText()
+    parser.feed(html)
+    parser.close()
+    return parser.texts
 
 
 def write(circular: Circular, folder: Path) -> tuple[Path, Path]:

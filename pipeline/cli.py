@@ -17,6 +17,7 @@ from rich.table import Table
 
 from . import config as config_module
 from . import job
+from . import review as review_actions
 from .errors import UsageError, XunbaoError
 from .periods import Period
 
@@ -80,32 +81,7 @@ def run(config_path: Path, period: str | None, no_send: bool, out: Path | None) 
     """收取邮件、记账、汇总并生成通报。"""
     config = load_config(config_path)
     chosen = parse_period(period) or job.default_period(config)
-    ledger = job.open_ledger(config)
-    try:
-        source = job.open_source(config, ledger)
-        try:
-            ingested = job.ingest(config, ledger, source)
-        finally:
-            source.close()
-        o = ingested.outcomes
-        console.print(
-            f"收取新邮件 {ingested.new} 封：计入 {o['counted']}，待审核 {o['review']}，"
-            f"忽略 {o['ignored']}；此前已处理 {ingested.already_known} 封。"
-        )
-        published = job.publish(config, ledger, chosen, out)
-        console.print(f"{chosen.label()}（截至 {chosen}）通报已生成：{published.pdf}")
-        if no_send or not config.delivery.host:
-            why = "（--no-send）" if no_send else "（未配置 delivery.host）"
-            console.print(f"未发送通报{why}。")
-        else:
-            from . import delivery  # imported late: generating a circular needs no SMTP
-
-            sent = delivery.deliver(config, ledger, published)
-            console.print(f"通报已发送给 {sent.sent} 位收件人（此前已发送 {sent.skipped} 位）。")
-        if o["review"]:
-            console.print(f"有 {o['review']} 封邮件需要人工审核，请运行 xunbao review 查看。")
-    finally:
-        ledger.close()
+    job.cycle(config, chosen, send=not no_send, out=out, trigger="manual", echo=console.print)
 
 
 def _register_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -170,8 +146,7 @@ def messages(config_path: Path, period: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 @click.pass_context
 def review(ctx: click.Context, config_path: Path, as_json: bool) -> None:
-    """待人工审核的邮件。"""
-    ctx.obj = config_path
+    """待人工审核的邮件：列出、查看（show）、通过（approve）、驳回（reject）。"""
     if ctx.invoked_subcommand is not None:
         return
     config = load_config(config_path)
@@ -201,6 +176,144 @@ def review(ctx: click.Context, config_path: Path, as_json: bool) -> None:
     _print_table(f"待审核邮件（{len(queue)} 封）", queue, columns)
 
 
+@review.command("show")
+@click.argument("message", type=int)
+@config_option
+def review_show(message: int, config_path: Path) -> None:
+    """查看一封待审核邮件的详情。"""
+    config = load_config(config_path)
+    ledger = job.open_ledger(config)
+    try:
+        row = review_actions.held(ledger, message)
+    finally:
+        ledger.close()
+    detail = row["detail"]
+    console.print(f"[bold]第 {row['id']} 号邮件[/bold]（待审核）")
+    for label, key in (
+        ("发件人", "sender"),
+        ("主题", "subject"),
+        ("到达时间", "arrival"),
+        ("所属旬", "period"),
+        ("Message-ID", "message_id"),
+    ):
+        console.print(f"{label}：{row[key] or ''}", highlight=False)
+    console.print(f"附件：{'、'.join(detail.get('attachments', [])) or '无'}", highlight=False)
+    for reading in detail.get("readings", []):
+        console.print(
+            f"读到（{reading['origin']}）：单位 {reading['unit'] or '未写'}，"
+            f"完成数 {reading['value'] if reading['value'] is not None else '未读到'}"
+            + (f"，问题：{reading['problem']}" if reading["problem"] else ""),
+            highlight=False,
+        )
+    if detail.get("ocr_text"):
+        console.print(f"识别文字（OCR）：\n{detail['ocr_text']}", highlight=False)
+    if detail.get("body"):
+        console.print(f"正文：\n{detail['body']}", highlight=False)
+    console.print(f"[yellow]原因：{row['reason']}[/yellow]", highlight=False)
+
+
+@review.command("approve")
+@click.argument("message", type=int)
+@click.option("--unit", help="单位（不写则用报表上识别到的单位）")
+@click.option("--value", type=int, help="完成数（不写则用报表上识别到的数字）")
+@config_option
+def review_approve(message: int, unit: str | None, value: int | None, config_path: Path) -> None:
+    """审核通过：计入该单位的完成数。"""
+    config = load_config(config_path)
+    ledger = job.open_ledger(config)
+    try:
+        report = review_actions.approve(config, ledger, message, unit, value)
+    finally:
+        ledger.close()
+    console.print(
+        f"第 {message} 号邮件已审核通过：{report.unit} {report.value}（{report.period}）。"
+    )
+
+
+@review.command("reject")
+@click.argument("message", type=int)
+@click.option("--reason", required=True, help="驳回理由")
+@config_option
+def review_reject(message: int, reason: str, config_path: Path) -> None:
+    """驳回：该邮件不计数，记录理由。"""
+    config = load_config(config_path)
+    ledger = job.open_ledger(config)
+    try:
+        review_actions.reject(ledger, message, reason)
+    finally:
+        ledger.close()
+    console.print(f"第 {message} 号邮件已驳回。")
+
+
+@cli.command()
+@config_option
+@click.option("--unit", required=True, help="单位名称")
+@click.option("--period", required=True, help="所属旬的截止日期 YYYY-MM-DD")
+@click.option("--value", required=True, type=int, help="累计完成数")
+@click.option("--note", default="", help="备注，如“电话报送”")
+def record(config_path: Path, unit: str, period: str, value: int, note: str) -> None:
+    """手工录入一个单位的数字（如电话报送）。"""
+    config = load_config(config_path)
+    chosen = parse_period(period)
+    assert chosen is not None
+    ledger = job.open_ledger(config)
+    try:
+        report = review_actions.record(config, ledger, unit, chosen, value, note)
+    finally:
+        ledger.close()
+    console.print(f"已录入：{report.unit} {report.value}（{report.period}，{report.note}）。")
+
+
+@cli.command()
+@config_option
+@click.option("--once", is_flag=True, help="只运行到期的旬（补跑）然后退出，供 cron 使用")
+@click.option("--log-json", is_flag=True, help="日志每行一个 JSON 对象（便于日志系统收集）")
+def serve(config_path: Path, once: bool, log_json: bool) -> None:
+    """常驻运行：每旬截止时自动收信、汇总、生成并发送通报；启动时补跑错过的旬。"""
+    from . import schedule
+
+    sys.exit(schedule.serve_command(config_path, once=once, log_json=log_json))
+
+
+@cli.command("schedule")
+@config_option
+@click.option("--from", "start", help="从该日期（YYYY-MM-DD）起列出（默认：现在）")
+@click.option("--count", default=6, show_default=True, type=click.IntRange(1, 1000))
+def schedule_command(config_path: Path, start: str | None, count: int) -> None:
+    """列出接下来的自动运行时间及对应的旬。"""
+    from datetime import UTC, date, datetime
+
+    from . import status as status_module
+
+    config = load_config(config_path)
+    try:
+        day = date.fromisoformat(start) if start else None
+    except ValueError:
+        raise UsageError(
+            f"--from 的格式应为 YYYY-MM-DD，例如 2016-02-01（收到 {start!r}）"
+        ) from None
+    for line in status_module.schedule_lines(config, day, count, datetime.now(UTC)):
+        console.print(line, highlight=False)
+
+
+@cli.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（供监控使用）")
+def status(config_path: Path, as_json: bool) -> None:
+    """运行状况：上次和下次运行、待审核邮件、未送达的通报、邮箱是否可用。"""
+    from datetime import UTC, datetime
+
+    from . import status as status_module
+
+    config = load_config(config_path)
+    data = status_module.collect(config, datetime.now(UTC))
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for line in data["summary"]:
+        console.print(line, highlight=False)
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
@@ -217,5 +330,7 @@ def main() -> None:
         sys.exit(130)
     except Exception:
         err_console.print_exception()
-        err_console.print("[red]程序内部错误[/red]：请把以上信息发给维护人员。已处理的邮件都已保存在台账中。")
+        err_console.print(
+            "[red]程序内部错误[/red]：请把以上信息发给维护人员。已处理的邮件都已保存在台账中。"
+        )
         sys.exit(1)

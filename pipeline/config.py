@@ -106,6 +106,8 @@ class Mailbox(_Model):
     batch_size: int = Field(default=50, ge=1)
     max_message_mb: float = Field(default=25.0, gt=0)
     mark_seen: bool = False
+    retries: int = Field(default=4, ge=0)  # reconnections after a dropped connection
+    retry_delay: float = Field(default=2.0, ge=0)  # seconds before the first; doubles each time
 
 
 class Storage(_Model):
@@ -119,10 +121,15 @@ class Output(_Model):
 class Rules(_Model):
     lagging_count: int = Field(default=3, ge=0)
     behind_margin: float = Field(default=1.0, gt=0)
+    summon: list[Literal["lagging", "missing"]] = ["lagging", "missing"]
+    escalate_after: int = Field(default=2, ge=1)
+    examples_count: int = Field(default=3, ge=0)
+    excerpt_chars: int = Field(default=90, ge=20)
 
 
 class CircularSettings(_Model):
     issuer: str = "乐山市总工会"
+    mark: str = ""  # the red issuer mark (发文机关标志); empty: issuer + 文件
     department: str = "乐山市总工会组宣部"
     doc_number: str = "乐工组〔{year}〕{seq}号"
     first_seq: int = Field(default=1, ge=1)
@@ -143,6 +150,7 @@ class Delivery(_Model):
     port: int = 465
     ssl: bool = True
     starttls: bool = False
+    ca_file: Path | None = None
     username: str = ""
     password_env: str = "XUNBAO_SMTP_PASSWORD"
     password_file: Path | None = None

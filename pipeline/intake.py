@@ -103,12 +103,11 @@ class Intake:
         readings, unreadable = [], []
         for attachment in mail.attachments:
             try:
-                reading = forms.read(attachment)
+                found = forms.read(attachment)
             except forms.FormUnreadable as exc:
                 unreadable.append(f"附件《{attachment.filename}》{exc}")
                 continue
-            if reading is not None and reading.is_form:
-                readings.append(reading)
+            readings.extend(r for r in found if r.is_form)
         body = forms.read_body(mail.body)
         if body.is_form:
             readings.append(body)
@@ -118,6 +117,7 @@ class Intake:
                 or "邮件中没有找到旬报表（附件和正文都没有“已完成目标任务数”等栏目）"
             )
             return self._hold(base, why)
+        base = _with(base, detail={**base.detail, **self._describe(readings, unreadable)})
         problems = [f"{r.origin}：{r.problem}" for r in readings if r.problem]
         if problems:
             return self._hold(base, "；".join(problems))
@@ -129,9 +129,9 @@ class Intake:
             return self._hold(base, f"同一封邮件里的完成数不一致（{shown}）")
         value = values[0]
         base = _with(base, value=value)
-        unit, why = self._unit(mail, readings)
+        unit, problem = self._unit(mail, readings)
         if unit is None:
-            return self._hold(base, why or "无法确定报送单位")
+            return self._hold(base, problem or "无法确定报送单位")
         base = _with(base, unit=unit)
         previous = self.ledger.previous_value(unit, period)
         if self.config.campaign.cumulative and previous is not None and value < previous:
@@ -151,6 +151,26 @@ class Intake:
         )
         reason = f"计入 {unit}：{value} {self.config.campaign.measure}（{reading.origin}）"
         return Assessment(_with(base, outcome="counted", reason=reason), report)
+
+    def _describe(self, readings: list[forms.Reading], unreadable: list[str]) -> dict[str, object]:
+        """What was read, kept for the clerk (`review show`) and for `review approve`."""
+        best = next((r for r in readings if r.value is not None), readings[0])
+        written = best.unit or ""
+        unit = self.directory.match(written).unit if written else None
+        return {
+            "readings": [
+                {"origin": r.origin, "unit": r.unit, "value": r.value, "problem": r.problem}
+                for r in readings
+            ],
+            "unreadable": unreadable,
+            "ocr_text": "\n\n".join(r.ocr_text for r in readings if r.ocr_text),
+            "reading": {
+                "unit": unit,
+                "value": best.value,
+                "measures": best.measures,
+                "reported_on": best.reported_on.isoformat() if best.reported_on else None,
+            },
+        }
 
     def _unit(self, mail: Mail, readings: list[forms.Reading]) -> tuple[str | None, str | None]:
         sender_unit = self.directory.by_sender(mail.sender)

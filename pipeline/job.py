@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from . import circular, exports, standings
+from . import circular, exports, logs, standings
 from .config import Config
 from .intake import Intake
 from .ledger import Ledger
 from .periods import Period, latest_closed
-from .sources import Source
+from .sources import RawMessage, Source
 from .sources.directory import DirectorySource
 
 
@@ -44,16 +48,21 @@ def open_source(config: Config, ledger: Ledger) -> Source:
     if config.mailbox.source == "imap":
         from .sources.imap import ImapSource  # imported late: directory users need no network
 
-        return ImapSource(config.mailbox, ledger)
+        return ImapSource(config, ledger)
     return DirectorySource(config.resolve(config.mailbox.path))
 
 
 def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
-    """Give every new message an outcome; each is committed before it is acknowledged."""
+    """Give every new message an outcome; each is committed before it is acknowledged.
+
+    A message already in the ledger is only acknowledged: the same ref (re-read after a
+    crash), or the same bytes from the same IMAP folder under an earlier UIDVALIDITY (the
+    server rebuilt the folder) — neither adds a row nor counts again.
+    """
     intake = Intake(config, ledger)
     result = Ingested()
     for raw in source.poll():
-        if ledger.has_ref(raw.ref):
+        if _already_known(ledger, raw):
             result.already_known += 1
         else:
             assessment = intake.assess(raw)
@@ -61,6 +70,13 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
             result.outcomes[assessment.entry.outcome] += 1
         source.acknowledge(raw)
     return result
+
+
+def _already_known(ledger: Ledger, raw: RawMessage) -> bool:
+    if ledger.has_ref(raw.ref):
+        return True
+    # A too-large message has no bytes to compare: its ref alone identifies it.
+    return not raw.too_large and ledger.rediscovered(raw.ref, hashlib.sha256(raw.raw).hexdigest())
 
 
 def default_period(config: Config, now: datetime | None = None) -> Period:
@@ -74,3 +90,107 @@ def publish(config: Config, ledger: Ledger, period: Period, out: Path | None = N
     xlsx = exports.write_xlsx(table, folder / "standings.xlsx")
     data = exports.write_json(table, folder / "standings.json")
     return Published(period, folder, pdf, xlsx, data, table)
+
+
+# ── the whole cycle ────────────────────────────────────────────
+_log = logging.getLogger("xunbao.job")
+Echo = Callable[[str], None]
+
+
+@dataclass
+class CycleResult:
+    run: int
+    period: Period
+    trigger: str
+    ingested: Ingested
+    published: Published
+    sent: int | None = None  # None: the circular was not sent
+    skipped: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        return {**_ingest_summary(self.ingested), "pdf": str(self.published.pdf)} | {
+            "sent": self.sent,
+            "skipped": self.skipped,
+        }
+
+
+def _ingest_summary(ingested: Ingested) -> dict[str, Any]:
+    o = ingested.outcomes
+    return {
+        "new": ingested.new,
+        "counted": o["counted"],
+        "review": o["review"],
+        "ignored": o["ignored"],
+        "already_known": ingested.already_known,
+    }
+
+
+def cycle(
+    config: Config,
+    period: Period,
+    *,
+    send: bool = True,
+    out: Path | None = None,
+    trigger: str = "manual",
+    echo: Echo | None = None,
+) -> CycleResult:
+    """Poll, ingest, publish and deliver one period; the ledger's `runs` table keeps the result.
+
+    `echo` receives one Chinese line per stage (the CLI prints them, `serve` logs them).
+    """
+    say = echo or _log.info
+    ledger = open_ledger(config)
+    try:
+        run = ledger.start_run(str(period), trigger)
+        done: dict[str, Any] = {}
+        try:
+            result = _stages(config, ledger, period, send, out, say, done)
+        except Exception as exc:
+            ledger.finish_run(run, "failed", {**done, "error": str(exc) or type(exc).__name__})
+            raise
+        except BaseException:
+            ledger.finish_run(run, "interrupted", done)
+            raise
+        result.run, result.trigger = run, trigger
+        ledger.finish_run(run, "ok", result.summary())
+        return result
+    finally:
+        ledger.close()
+
+
+def _stages(
+    config: Config,
+    ledger: Ledger,
+    period: Period,
+    send: bool,
+    out: Path | None,
+    say: Echo,
+    done: dict[str, Any],
+) -> CycleResult:
+    source = open_source(config, ledger)
+    try:
+        ingested = ingest(config, ledger, logs.with_progress(source))
+    finally:
+        source.close()
+    done.update(_ingest_summary(ingested))
+    o = ingested.outcomes
+    say(
+        f"收取新邮件 {ingested.new} 封：计入 {o['counted']}，待审核 {o['review']}，"
+        f"忽略 {o['ignored']}；此前已处理 {ingested.already_known} 封。"
+    )
+    published = publish(config, ledger, period, out)
+    done["pdf"] = str(published.pdf)
+    say(f"{period.label()}（截至 {period}）通报已生成：{published.pdf}")
+    result = CycleResult(0, period, "", ingested, published)
+    if not send or not config.delivery.host:
+        why = "（--no-send）" if not send else "（未配置 delivery.host）"
+        say(f"未发送通报{why}。")
+    else:
+        from . import delivery  # imported late: generating a circular needs no SMTP
+
+        sent = delivery.deliver(config, ledger, published)
+        result.sent, result.skipped = sent.sent, sent.skipped
+        say(f"通报已发送给 {sent.sent} 位收件人（此前已发送 {sent.skipped} 位）。")
+    if o["review"]:
+        say(f"有 {o['review']} 封邮件需要人工审核，请运行 xunbao review 查看。")
+    return result

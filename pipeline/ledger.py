@@ -237,6 +237,49 @@ class Ledger:
         ).fetchall()
         return [_message_dict(row) for row in rows]
 
+    # ── decisions by a person ──────────────────────────────────
+    def settle(self, message: int, outcome: Outcome, reason: str, report: Report | None) -> None:
+        """A clerk's decision on a held message: new outcome, its report, and the action."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE messages SET outcome = ?, reason = ?, unit = ?, value = ? WHERE id = ?",
+                (
+                    outcome,
+                    reason,
+                    report.unit if report else None,
+                    report.value if report else None,
+                    message,
+                ),
+            )
+            if report is not None:
+                self._insert_report(report, message)
+            self._action(outcome, message, report, reason)
+
+    def add_report(self, report: Report) -> int:
+        """A figure recorded by hand (e.g. reported by phone), with no message behind it."""
+        with self.transaction():
+            number = self._insert_report(report, None)
+            self._action("record", None, report, report.note)
+        return number
+
+    def _action(self, kind: str, message: int | None, report: Report | None, note: str) -> None:
+        self.db.execute(
+            "INSERT INTO actions (at, kind, message, unit, period, value, note)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                now(),
+                kind,
+                message,
+                report.unit if report else None,
+                report.period if report else None,
+                report.value if report else None,
+                note,
+            ),
+        )
+
+    def actions(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM actions ORDER BY id")]
+
     # ── reports ────────────────────────────────────────────────
     def previous_value(self, unit: str, period: str) -> int | None:
         """The unit's latest accepted figure from an earlier period."""
@@ -257,6 +300,112 @@ class Ledger:
         )
         frame["arrival"] = pd.to_datetime(frame["arrival"], utc=True, format="ISO8601")
         return frame
+
+    # ── runs ───────────────────────────────────────────────────
+    def start_run(self, period: str, trigger: str, started_at: datetime | None = None) -> int:
+        """A `runs` row with no outcome yet: a row left like this means the run was cut off."""
+        when = (started_at or datetime.now(UTC)).isoformat(timespec="seconds")
+        cursor = self.db.execute(
+            "INSERT INTO runs (period, trigger, started_at) VALUES (?, ?, ?)",
+            (period, trigger, when),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def finish_run(self, run: int, outcome: str, summary: dict[str, Any]) -> None:
+        self.db.execute(
+            "UPDATE runs SET finished_at = ?, outcome = ?, summary = ? WHERE id = ?",
+            (now(), outcome, json.dumps(summary, ensure_ascii=False), run),
+        )
+
+    def runs(self, exclude_trigger: str | None = None) -> list[dict[str, Any]]:
+        """Every run, oldest first, `summary` decoded."""
+        rows = self.db.execute(
+            "SELECT * FROM runs WHERE ? IS NULL OR trigger != ? ORDER BY id",
+            (exclude_trigger, exclude_trigger),
+        ).fetchall()
+        return [{**dict(r), "summary": json.loads(r["summary"] or "{}")} for r in rows]
+
+    def close_stale_runs(self, exclude_trigger: str | None = None) -> int:
+        """Mark runs left without an outcome (the process was killed) as interrupted."""
+        cursor = self.db.execute(
+            "UPDATE runs SET outcome = 'interrupted', finished_at = ?"
+            " WHERE outcome IS NULL AND (? IS NULL OR trigger != ?)",
+            (now(), exclude_trigger, exclude_trigger),
+        )
+        return cursor.rowcount
+
+    def last_run(self) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        return {**dict(row), "summary": json.loads(row["summary"] or "{}")} if row else None
+
+    # ── mailbox state and deliveries ──
+    def poll_state(self, folder: str) -> tuple[int, int] | None:
+        """(UIDVALIDITY, highest UID acknowledged) of an IMAP folder polled before."""
+        row = self.db.execute(
+            "SELECT uidvalidity, last_uid FROM poll_state WHERE folder = ?", (folder,)
+        ).fetchone()
+        return (int(row["uidvalidity"]), int(row["last_uid"])) if row else None
+
+    def reset_poll_state(self, folder: str, uidvalidity: int, last_uid: int = 0) -> None:
+        """Start a folder afresh under a (new) UIDVALIDITY."""
+        self.db.execute(
+            "INSERT INTO poll_state (folder, uidvalidity, last_uid, updated_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (folder) DO UPDATE SET"
+            " uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,"
+            " updated_at = excluded.updated_at",
+            (folder, uidvalidity, last_uid, now()),
+        )
+
+    def advance_poll_state(self, folder: str, uidvalidity: int, uid: int) -> None:
+        """Raise the high-water mark; a stale UIDVALIDITY changes nothing."""
+        self.db.execute(
+            "UPDATE poll_state SET last_uid = MAX(last_uid, ?), updated_at = ?"
+            " WHERE folder = ? AND uidvalidity = ?",
+            (uid, now(), folder, uidvalidity),
+        )
+
+    def rediscovered(self, ref: str, sha256: str) -> bool:
+        """The same bytes already recorded from the same IMAP folder under an earlier
+        UIDVALIDITY: the folder was rebuilt, this is not a new message."""
+        if not ref.startswith("imap:") or ref.count(":") < 3:
+            return False
+        folder_ref, uidvalidity, _uid = ref.rsplit(":", 2)
+        family, own = f"{folder_ref}:", f"{folder_ref}:{uidvalidity}:"
+        row = self.db.execute(
+            "SELECT 1 FROM messages WHERE sha256 = ?"
+            " AND substr(source_ref, 1, length(?)) = ? AND substr(source_ref, 1, length(?)) != ?"
+            " LIMIT 1",
+            (sha256, family, family, own, own),
+        ).fetchone()
+        return row is not None
+
+    def delivered(self, period: str, recipient: str, kind: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM deliveries WHERE period = ? AND recipient = ? AND kind = ?",
+            (period, recipient.lower(), kind),
+        ).fetchone()
+        return row is not None
+
+    def record_delivery(self, period: str, recipient: str, kind: str) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO deliveries (period, recipient, kind, sent_at)"
+            " VALUES (?, ?, ?, ?)",
+            (period, recipient.lower(), kind, now()),
+        )
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT * FROM deliveries ORDER BY sent_at, period, recipient")
+        return [dict(row) for row in rows]
+
+    def receipts_due(self) -> list[dict[str, Any]]:
+        """Counted or held messages whose sender has not had a receipt (kind receipt:<id>)."""
+        rows = self.db.execute(
+            "SELECT m.* FROM messages m WHERE m.outcome IN ('counted', 'review')"
+            " AND m.sender != '' AND NOT EXISTS (SELECT 1 FROM deliveries d"
+            "   WHERE d.kind = 'receipt:' || m.id AND d.recipient = m.sender)"
+            " ORDER BY m.id"
+        ).fetchall()
+        return [_message_dict(row) for row in rows]
 
 
 def _message_dict(row: sqlite3.Row) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 
 completed  = the unit's latest accepted cumulative figure (by arrival) up to the cutoff,
              or, for per-period campaigns, the sum of each period's latest figure;
-reported   = an accepted report arrived in this very period;
-status     = completed | missing | lagging | on_track, in that order of precedence;
-lagging    = the bottom N by rate among reporting units behind the time-elapsed progress.
+reported   = an accepted report arrived in this very period.
+Statuses, summons, escalation, good examples and group figures come from `rules`; every
+period since the campaign began is classified in turn so that streaks carry over.
 """
 
 from __future__ import annotations
@@ -15,15 +15,26 @@ from typing import Any
 
 import pandas as pd
 
+from . import rules
 from .config import Config
 from .periods import Period, between
+from .rules import STATUS_LABELS, GroupFigures
 
-STATUS_LABELS = {
-    "completed": "已完成",
-    "on_track": "推进中",
-    "lagging": "末位",
-    "missing": "未报送",
-}
+__all__ = ["STATUS_LABELS", "Example", "Standing", "Standings", "compute", "expected_progress"]
+
+_JSON_KEYS = (
+    "unit",
+    "target",
+    "completed",
+    "rate",
+    "rank",
+    "reported",
+    "status",
+    "lagging_streak",
+    "summoned",
+    "summoned_streak",
+    "escalated",
+)
 
 
 @dataclass(frozen=True)
@@ -40,10 +51,22 @@ class Standing:
     lagging_streak: int
     measures: str
     corrected: bool
+    summoned: bool = False
+    summoned_streak: int = 0
+    escalated: bool = False
 
     @property
     def status_label(self) -> str:
         return STATUS_LABELS[self.status]
+
+
+@dataclass(frozen=True)
+class Example:
+    """A good example (先进典型): a unit and an excerpt of its measures (plain text)."""
+
+    unit: str
+    rate: float
+    excerpt: str
 
 
 @dataclass(frozen=True)
@@ -54,6 +77,8 @@ class Standings:
     target: int
     completed: int
     units: list[Standing]
+    groups: tuple[GroupFigures, ...] = ()
+    examples: tuple[Example, ...] = ()
 
     @property
     def rate(self) -> float:
@@ -62,17 +87,15 @@ class Standings:
     def having(self, status: str) -> list[Standing]:
         return [s for s in self.units if s.status == status]
 
+    @property
+    def summoned(self) -> list[Standing]:
+        return [s for s in self.units if s.summoned]
+
+    @property
+    def escalated(self) -> list[Standing]:
+        return [s for s in self.units if s.escalated]
+
     def to_json(self) -> dict[str, Any]:
-        keys = (
-            "unit",
-            "target",
-            "completed",
-            "rate",
-            "rank",
-            "reported",
-            "status",
-            "lagging_streak",
-        )
         return {
             "period": str(self.period),
             "campaign": self.campaign,
@@ -83,8 +106,25 @@ class Standings:
             },
             "expected": round(self.expected, 4),
             "units": [
-                {k: (round(v, 4) if k == "rate" else v) for k, v in asdict(s).items() if k in keys}
+                {
+                    k: (round(v, 4) if k == "rate" else v)
+                    for k, v in asdict(s).items()
+                    if k in _JSON_KEYS
+                }
                 for s in self.units
+            ],
+            "summoned": [s.unit for s in self.summoned],
+            "escalated": [s.unit for s in self.escalated],
+            "examples": [e.unit for e in self.examples],
+            "groups": [
+                {
+                    "name": g.name,
+                    "units": g.units,
+                    "target": g.target,
+                    "completed": g.completed,
+                    "rate": round(g.rate, 4),
+                }
+                for g in self.groups
             ],
         }
 
@@ -93,37 +133,21 @@ def expected_progress(config: Config, period: Period) -> float:
     zone = config.schedule.zone
     start = datetime.combine(config.campaign.start, time(0), tzinfo=zone)
     end = datetime.combine(config.campaign.end + timedelta(days=1), time(0), tzinfo=zone)
-    share = (period.cutoff(config.schedule) - start) / (end - start)
-    return min(max(share, 0.0), 1.0)
+    return rules.expected_share(start, end, period.cutoff(config.schedule))
 
 
 def compute(config: Config, reports: pd.DataFrame, period: Period) -> Standings:
-    """Standings for `period`; earlier periods are computed too, for the lagging streak."""
-    streak: dict[str, int] = {}
+    """Standings for `period`; earlier periods are classified too, for the streaks."""
+    streaks = rules.Streaks()
     table = pd.DataFrame()
     for each in between(config.campaign.start, period, config.schedule):
-        table = _table(config, reports[reports["period"] <= str(each)], each)
-        for unit, status in table["status"].items():
-            streak[str(unit)] = streak.get(str(unit), 0) + 1 if status == "lagging" else 0
-    if table.empty:
-        table = _table(config, reports.iloc[0:0], period)
-    units = [
-        Standing(
-            unit=str(unit),
-            section=str(row["section"]),
-            target=int(row["target"]),
-            completed=int(row["completed"]),
-            rate=float(row["rate"]),
-            rank=int(row["rank"]),
-            reported=bool(row["reported"]),
-            status=str(row["status"]),
-            behind=bool(row["behind"]),
-            lagging_streak=streak.get(str(unit), 0),
-            measures=str(row["measures"]),
-            corrected=bool(row["corrected"]),
-        )
-        for unit, row in table.iterrows()
-    ]
+        table = _classified(config, reports[reports["period"] <= str(each)], each)
+        streaks = streaks.advance(table)
+    if table.empty:  # the period lies before the campaign's first deadline
+        table = _classified(config, reports.iloc[0:0], period)
+        streaks = streaks.advance(table)
+    escalated = streaks.escalated(config.rules)
+    units = [_standing(str(unit), row, streaks, escalated) for unit, row in table.iterrows()]
     return Standings(
         period=period,
         campaign=config.campaign.name,
@@ -131,10 +155,49 @@ def compute(config: Config, reports: pd.DataFrame, period: Period) -> Standings:
         target=config.campaign.target,
         completed=sum(s.completed for s in units),
         units=units,
+        groups=tuple(rules.group_figures(_groups(config), table)),
+        examples=tuple(_examples(config, table)),
     )
 
 
-def _table(config: Config, reports: pd.DataFrame, period: Period) -> pd.DataFrame:
+def _standing(unit: str, row: pd.Series, streaks: rules.Streaks, escalated: set[str]) -> Standing:
+    return Standing(
+        unit=unit,
+        section=str(row["section"]),
+        target=int(row["target"]),
+        completed=int(row["completed"]),
+        rate=float(row["rate"]),
+        rank=int(row["rank"]),
+        reported=bool(row["reported"]),
+        status=str(row["status"]),
+        behind=bool(row["behind"]),
+        lagging_streak=streaks.lagging.get(unit, 0),
+        measures=str(row["measures"]),
+        corrected=bool(row["corrected"]),
+        summoned=bool(row["summoned"]),
+        summoned_streak=streaks.summoned.get(unit, 0),
+        escalated=unit in escalated,
+    )
+
+
+def _examples(config: Config, table: pd.DataFrame) -> list[Example]:
+    limit = config.rules.excerpt_chars
+    chosen = table.loc[rules.good_examples(table, config.rules)]
+    return [
+        Example(str(unit), float(rate), rules.excerpt(str(text), limit))
+        for unit, rate, text in zip(chosen.index, chosen["rate"], chosen["measures"], strict=True)
+    ]
+
+
+def _groups(config: Config) -> list[tuple[str, list[str], list[str]]]:
+    canonical = {n: u.name for u in config.units for n in [u.name, *u.aliases]}
+    return [
+        (g.name, g.leaders, list(dict.fromkeys(canonical.get(m, m) for m in g.units)))
+        for g in config.groups
+    ]
+
+
+def _classified(config: Config, reports: pd.DataFrame, period: Period) -> pd.DataFrame:
     table = pd.DataFrame(
         [{"unit": u.name, "section": u.section, "target": u.target} for u in config.reporting_units]
     ).set_index("unit")
@@ -146,19 +209,9 @@ def _table(config: Config, reports: pd.DataFrame, period: Period) -> pd.DataFram
     current = ordered[ordered["period"] == str(period)]
     table["completed"] = completed.reindex(table.index).fillna(0).astype(int)
     table["reported"] = table.index.isin(current["unit"])
-    table["measures"] = current.groupby("unit")["measures"].last().reindex(table.index).fillna("")
+    measures = current.groupby("unit")["measures"].last().reindex(table.index)
+    table["measures"] = measures.fillna("").astype(str)
     counts = current.groupby("unit").size().reindex(table.index).fillna(0)
     table["corrected"] = counts > 1
-    target = table["target"].where(table["target"] > 0)
-    table["rate"] = (table["completed"] / target).fillna(1.0)
-    table["rank"] = table["rate"].rank(ascending=False, method="min").astype(int)
-    done = table["completed"] >= table["target"]
-    expected = expected_progress(config, period) * config.rules.behind_margin
-    table["behind"] = ~done & (table["rate"] < expected)
-    candidates = table[table["behind"] & table["reported"]]
-    bottom = candidates.nsmallest(config.rules.lagging_count, "rate", keep="all").index
-    table["status"] = "on_track"
-    table.loc[table.index.isin(bottom), "status"] = "lagging"
-    table.loc[~table["reported"], "status"] = "missing"
-    table.loc[done, "status"] = "completed"
-    return table.sort_values(["rank", "unit"])
+    classified = rules.classify(table, expected_progress(config, period), config.rules)
+    return classified.sort_values(["rank", "unit"])

@@ -1,7 +1,7 @@
 """Form readers, one per format, all ending in `fields.extract`.
 
-`read(attachment)` returns a `Reading`, None when the file is not a form format at all
-(a logo, a signature image), or raises `FormUnreadable` with a reason a clerk understands.
+`read(attachment)` returns the forms found in a file (none for a file that is not a form
+format, such as a logo) or raises `FormUnreadable` with a reason a clerk understands.
 """
 
 from __future__ import annotations
@@ -10,46 +10,51 @@ from collections.abc import Callable
 from pathlib import PurePath
 
 from ..mail import Attachment
-from . import document, spreadsheet, text
+from . import archive, document, legacy, ocr, pdf, spreadsheet, text
 from .fields import Reading, Rows, extract
 from .spreadsheet import FormUnreadable
 
 __all__ = ["FormUnreadable", "Reading", "read", "read_body"]
 
-_READERS: dict[str, Callable[[bytes], Rows]] = {
+_GRID_READERS: dict[str, Callable[[bytes], Rows]] = {
     ".xlsx": spreadsheet.read_rows,
     ".xlsm": spreadsheet.read_rows,
     ".xls": spreadsheet.read_rows,
     ".ods": spreadsheet.read_rows,
     ".docx": document.read_rows,
+    ".doc": legacy.read_doc,
+    ".wps": legacy.read_wps,
+    ".et": legacy.read_et,
+    ".odt": legacy.read_odt,
     ".csv": text.read_csv_rows,
     ".txt": text.read_text_rows,
 }
-
-# Formats a unit might send a form in that this version cannot read yet: held for review.
-_KNOWN_UNREADABLE = {
-    ".doc": "Word 97-2003 (.doc) 格式",
-    ".wps": "WPS 文字 (.wps) 格式",
-    ".et": "WPS 表格 (.et) 格式",
-    ".pdf": "PDF 格式",
-    ".odt": "OpenDocument 文本 (.odt) 格式",
-    ".zip": "压缩包 (.zip)",
-    ".rar": "压缩包 (.rar)",
-    ".7z": "压缩包 (.7z)",
-    ".jpg": "图片",
-    ".jpeg": "图片",
-    ".png": "图片",
-}
+_IMAGES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
+_IMAGE_TYPES = {"image/jpeg", "image/png", "image/bmp", "image/tiff", "image/gif", "image/webp"}
+_ARCHIVES = {".zip": archive.zip_members, ".7z": archive.sevenzip_members}
+_UNSUPPORTED = {".rar": "RAR 压缩包（请对方改用 zip 或直接发送表格）"}
 
 
-def read(attachment: Attachment) -> Reading | None:
-    suffix = PurePath(attachment.filename).suffix.lower()
-    reader = _READERS.get(suffix)
-    if reader is None:
-        if suffix in _KNOWN_UNREADABLE:
-            raise FormUnreadable(f"暂不能自动读取{_KNOWN_UNREADABLE[suffix]}的附件")
-        return None
-    return extract(reader(attachment.data), attachment.filename)
+def read(attachment: Attachment, depth: int = 0) -> list[Reading]:
+    name = attachment.filename
+    suffix = PurePath(name).suffix.lower()
+    if suffix in _GRID_READERS:
+        return [extract(_GRID_READERS[suffix](attachment.data), name)]
+    if suffix == ".pdf":
+        return [pdf.read_pdf(attachment.data, name)]
+    if suffix in _IMAGES or attachment.content_type in _IMAGE_TYPES:
+        return [ocr.read_image(attachment.data, name)]
+    if suffix in _ARCHIVES:
+        if depth > 2:
+            raise FormUnreadable("压缩包嵌套过深")
+        found = []
+        for member, data in _ARCHIVES[suffix](attachment.data):
+            inner = Attachment(f"{name}/{member}", "", data)
+            found.extend(read(inner, depth + 1))
+        return found
+    if suffix in _UNSUPPORTED:
+        raise FormUnreadable(f"暂不能读取{_UNSUPPORTED[suffix]}")
+    return []
 
 
 def read_body(body: str) -> Reading:

@@ -25,6 +25,7 @@ class Reading:
     value: int | None
     problem: str | None  # why the figure cannot be trusted, in Chinese
     measures: str
+    ocr_text: str = ""  # what OCR saw, kept for the clerk
 
     @property
     def is_form(self) -> bool:

@@ -1,0 +1,254 @@
+"""Sending the circular (and optional receipts) over SMTP, exactly once per recipient.
+
+Each message goes to one recipient, and the ledger's `deliveries` table records it as soon
+as the server has accepted it, keyed by (period, recipient, kind). A run sends only what is
+not recorded yet, so a failed or interrupted run is completed by the next one without
+anyone receiving the circular twice. (A kill between the server's "250 OK" and the record
+is the one window in which a message can be sent again; it is a few milliseconds wide.)
+
+Kinds: `circular` for the circular of a period; `receipt:<message id>` for the receipt
+(回执) of one message, sent only to senders registered for a unit.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .circular import doc_number
+from .config import Config, Delivery, secret
+from .errors import DeliveryError
+from .ledger import Ledger
+from .periods import Period
+from .units import Directory
+
+if TYPE_CHECKING:
+    from .job import Published
+
+CIRCULAR = "circular"
+PDF = "application/pdf"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass
+class Delivered:
+    sent: int = 0  # circulars sent by this run
+    skipped: int = 0  # recipients who had the circular already
+    receipts: int = 0  # receipts sent by this run
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    period: str
+    recipient: str
+    kind: str
+    message: EmailMessage
+
+
+def deliver(config: Config, ledger: Ledger, published: Published) -> Delivered:
+    """Send what the ledger has not recorded as sent; DeliveryError if anything failed."""
+    settings = config.delivery
+    period = published.period
+    result = Delivered()
+    due: list[Outgoing] = []
+    for recipient in settings.recipients:
+        if ledger.delivered(str(period), recipient, CIRCULAR):
+            result.skipped += 1
+        else:
+            due.append(Outgoing(str(period), recipient, CIRCULAR, circular(config, published)))
+    if settings.receipts:
+        due += receipts(config, ledger)
+    if not due:
+        return result
+    password = secret(
+        settings.password_env, _resolved(config, settings.password_file), "SMTP 授权码"
+    )
+    with _session(config, password) as smtp:
+        for item in due:
+            item.message["To"] = item.recipient
+            _send_one(smtp, ledger, item, result)
+    if result.failures:
+        raise DeliveryError(
+            "以下邮件未能发出：" + "；".join(result.failures) + "。已发出的都已记录，"
+            "下次运行会只补发这些，不会重复发送。"
+        )
+    return result
+
+
+def _send_one(smtp: smtplib.SMTP, ledger: Ledger, item: Outgoing, result: Delivered) -> None:
+    try:
+        refused = smtp.send_message(item.message)
+    except smtplib.SMTPServerDisconnected:
+        result.failures.append(f"发给 {item.recipient} 时发信服务器断开了连接")
+        return
+    except smtplib.SMTPException as exc:
+        result.failures.append(f"发给 {item.recipient} 被拒绝（{_said(exc)}）")
+        return
+    if refused:
+        result.failures.append(f"发给 {item.recipient} 被拒绝（{refused}）")
+        return
+    ledger.record_delivery(item.period, item.recipient, item.kind)
+    if item.kind == CIRCULAR:
+        result.sent += 1
+    else:
+        result.receipts += 1
+
+
+# ── the messages ───────────────────────────────────────────────
+def circular(config: Config, published: Published) -> EmailMessage:
+    """The circular of one period, addressed later: PDF and Excel table attached."""
+    table = published.standings
+    label = published.period.label()
+    title = f"{config.circular.title}（{label}）"
+    message = _envelope(config, title)
+    number = doc_number(config, table)
+    campaign = config.campaign
+    message.set_content(
+        "各位领导、同志：\n\n"
+        f"现将《{config.circular.title}》（{number}，{label}，"
+        f"截至 {published.period.end.year}年{published.period.end.month}月"
+        f"{published.period.end.day}日）印发给你们，请查收附件：\n"
+        f"  1. {title}.pdf（通报正文）\n"
+        f"  2. 各单位完成情况表（{label}）.xlsx\n\n"
+        f"截至本旬，全市{campaign.metric} {table.completed:,} {campaign.measure}，"
+        f"完成全年目标 {table.target:,} {campaign.measure}的 {table.rate * 100:.1f}%。\n\n"
+        f"{config.circular.department}\n"
+        "（本邮件由旬报系统自动发送，请勿直接回复。）\n"
+    )
+    _attach(message, published.pdf, f"{title}.pdf", PDF)
+    _attach(message, published.xlsx, f"各单位完成情况表（{label}）.xlsx", XLSX)
+    return message
+
+
+def receipts(config: Config, ledger: Ledger) -> list[Outgoing]:
+    """One receipt per counted or held message from a registered sender, never twice."""
+    directory = Directory(config)
+    due = []
+    for row in ledger.receipts_due():
+        unit = directory.by_sender(row["sender"])
+        if unit is None:
+            continue  # unknown senders get no mail from us (no backscatter to spammers)
+        message = _envelope(config, f"回执：{row['subject'] or '旬报'}")
+        message.set_content(_receipt_text(config, row, unit))
+        message["Auto-Submitted"] = "auto-replied"  # RFC 3834: their auto-reply must not answer
+        if row["message_id"]:
+            message["In-Reply-To"] = row["message_id"]
+            message["References"] = row["message_id"]
+        kind = f"receipt:{row['id']}"
+        due.append(Outgoing(row["period"] or "", row["sender"], kind, message))
+    return due
+
+
+def _receipt_text(config: Config, row: dict[str, Any], unit: str) -> str:
+    when = (row["arrival"] or "")[:16].replace("T", " ")
+    head = f"{unit}：\n\n你单位于 {when} 发来的邮件《{row['subject']}》已收到。\n"
+    if row["outcome"] == "counted":
+        period = Period.parse(row["period"]).label() if row["period"] else ""
+        body = (
+            f"已登记 {config.campaign.metric} {row['value']} {config.campaign.measure}，"
+            f"计入{period}。如数字有误，请发送更正后的旬报（主题注明“更正”）。\n"
+        )
+    else:
+        body = (
+            f"该邮件暂未计入，原因：{row['reason']}。工作人员将人工核实，如有需要会与你单位联系。\n"
+        )
+    return head + body + f"\n{config.circular.department}\n（本邮件由旬报系统自动发送。）\n"
+
+
+def _envelope(config: Config, subject: str) -> EmailMessage:
+    settings = config.delivery
+    sender = settings.sender or settings.username
+    message = EmailMessage()
+    message["From"] = email.utils.formataddr((config.circular.department, sender))
+    message["Subject"] = subject
+    message["Date"] = email.utils.formatdate(localtime=True)
+    message["Message-ID"] = email.utils.make_msgid(domain=sender.rpartition("@")[2] or None)
+    return message
+
+
+def _attach(message: EmailMessage, path: Path, filename: str, mime: str) -> None:
+    maintype, subtype = mime.split("/", 1)
+    # A non-ASCII filename is written as RFC 2231 (filename*=utf-8''...) by the email package.
+    message.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=filename)
+
+
+# ── the connection ─────────────────────────────────────────────
+def _session(config: Config, password: str) -> smtplib.SMTP:
+    settings = config.delivery
+    ca_file = _resolved(config, settings.ca_file)
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    where = f"{settings.host}:{settings.port}"
+    try:
+        smtp = _open(settings, context)
+    except ssl.SSLCertVerificationError as exc:
+        raise DeliveryError(
+            f"发信服务器 {where} 的证书验证失败（{exc.verify_message or exc}）。"
+            "若使用自建证书，请在 delivery.ca_file 中填写 CA 证书文件；证书验证不能关闭。"
+            "通报已生成，下次运行时会补发。"
+        ) from None
+    except (OSError, smtplib.SMTPException) as exc:
+        raise DeliveryError(
+            f"无法连接发信服务器 {where}（{_said(exc)}）。通报已生成，下次运行时会补发。"
+            "请检查网络以及 config.yaml 中的 delivery.host、delivery.port。"
+        ) from None
+    try:
+        if settings.username:
+            smtp.login(settings.username, password)
+    except smtplib.SMTPAuthenticationError as exc:
+        smtp.close()
+        raise DeliveryError(
+            f"发信邮箱 {settings.username} 登录失败（{_said(exc)}）。126、163、QQ 等邮箱的 SMTP "
+            "密码是“授权码”（网页版邮箱“设置 → POP3/SMTP/IMAP”中开启服务时生成），不是网页登录"
+            f"密码。请把授权码放入环境变量 {settings.password_env}。"
+        ) from None
+    except (OSError, smtplib.SMTPException) as exc:
+        smtp.close()
+        raise DeliveryError(f"发信服务器 {where} 登录时出错（{_said(exc)}）。") from None
+    return smtp
+
+
+def _open(settings: Delivery, context: ssl.SSLContext) -> smtplib.SMTP:
+    if settings.ssl:
+        return smtplib.SMTP_SSL(
+            settings.host, settings.port, timeout=settings.timeout, context=context
+        )
+    smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    if settings.starttls:
+        smtp.starttls(context=context)
+    elif settings.username:
+        smtp.close()
+        raise DeliveryError(
+            "delivery.ssl 和 delivery.starttls 都为 false：SMTP 授权码会以明文传输。"
+            "请设置 ssl: true（465 端口）或 starttls: true（587 端口）。"
+        )
+    return smtp
+
+
+def _resolved(config: Config, path: Path | None) -> Path | None:
+    return config.resolve(path) if path else None
+
+
+def _said(exc: BaseException) -> str:
+    """An SMTP error's text; QQ answers in GBK."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        raw = exc.smtp_error
+        text = _decode(raw) if isinstance(raw, bytes) else str(raw)
+        return f"{exc.smtp_code} {text}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "连接被拒绝，服务器未运行或端口不对"
+    if isinstance(exc, TimeoutError):
+        return "连接超时"
+    return str(exc) or type(exc).__name__
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("gb18030", "replace")

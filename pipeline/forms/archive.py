@@ -1,0 +1,54 @@
+"""Archives holding forms: .zip (stdlib) and .7z (py7zr). Members are read like attachments.
+
+Chinese Windows zips store GBK names without the UTF-8 flag; zipfile decodes those as
+cp437, so the name is re-decoded from the original bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+
+from .spreadsheet import FormUnreadable
+
+MAX_MEMBER_BYTES = 50 * 1024 * 1024
+
+
+def zip_members(data: bytes) -> Iterator[tuple[str, bytes]]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise FormUnreadable("压缩包无法打开（文件已损坏）") from None
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            if info.flag_bits & 0x1:
+                raise FormUnreadable("压缩包设有密码，无法读取")
+            if info.file_size > MAX_MEMBER_BYTES:
+                raise FormUnreadable(f"压缩包中的 {_name(info)} 过大")
+            yield _name(info), archive.read(info)
+
+
+def _name(info: zipfile.ZipInfo) -> str:
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("gb18030")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
+
+
+def sevenzip_members(data: bytes) -> Iterator[tuple[str, bytes]]:
+    import py7zr
+
+    try:
+        with py7zr.SevenZipFile(io.BytesIO(data)) as archive:
+            if archive.needs_password():
+                raise FormUnreadable("压缩包设有密码，无法读取")
+            contents = archive.readall() or {}
+    except py7zr.exceptions.Bad7zFile:
+        raise FormUnreadable("7z 压缩包无法打开（文件已损坏）") from None
+    for name, stream in sorted(contents.items()):
+        yield name, stream.read()

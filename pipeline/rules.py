@@ -1,0 +1,170 @@
+"""The seed's rules for the circular (乐工发〔2015〕33号, 三（五）建立通报制度), as pure functions.
+
+One period's table (index: unit; columns target, completed, reported, measures) goes in;
+statuses, the summoned units, streaks across periods, good examples and the supervision
+groups' figures come out. Nothing here reads files, mail or the clock.
+
+- completed: completed ≥ target;
+- behind: not completed and rate < expected progress × `behind_margin`;
+- lagging (末位): the bottom `lagging_count` by rate among units that reported this period and
+  are behind (ties at the boundary are all included); units that did not report are listed
+  as missing instead and take no lagging place;
+- missing (未报送): no accepted report in this period (non-reporting buckets are not in the table);
+- summoned (约谈): the units whose status is in `summon` (lagging and/or missing);
+- escalated (在全市工会进行通报): summoned in `escalate_after` consecutive periods or more;
+- good examples (先进典型): the top `examples_count` by rate among units that reported
+  measures this period and are not behind schedule.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+
+from .config import Rules
+
+STATUS_LABELS = {
+    "completed": "已完成",
+    "on_track": "推进中",
+    "lagging": "末位",
+    "missing": "未报送",
+}
+
+
+def expected_share(start: datetime, end: datetime, at: datetime) -> float:
+    """Share of the campaign's time elapsed at `at`, clamped to [0, 1]."""
+    return min(max((at - start) / (end - start), 0.0), 1.0)
+
+
+def classify(table: pd.DataFrame, expected: float, rules: Rules) -> pd.DataFrame:
+    """Add rate, rank, done, behind, status and summoned to one period's table."""
+    out = table.copy()
+    target = out["target"].where(out["target"] > 0)
+    out["rate"] = (out["completed"] / target).fillna(1.0).astype(float)
+    out["rank"] = out["rate"].rank(ascending=False, method="min").astype(int)
+    out["done"] = out["completed"] >= out["target"]
+    out["behind"] = ~out["done"] & (out["rate"] < expected * rules.behind_margin)
+    candidates = out[out["behind"] & out["reported"]]
+    bottom = candidates.nsmallest(rules.lagging_count, "rate", keep="all").index
+    out["status"] = "on_track"
+    out.loc[out.index.isin(bottom), "status"] = "lagging"
+    out.loc[~out["reported"], "status"] = "missing"
+    out.loc[out["done"], "status"] = "completed"
+    out["summoned"] = out["status"].isin(rules.summon)
+    return out
+
+
+@dataclass(frozen=True)
+class Streaks:
+    """Consecutive periods, up to the latest one seen, each unit was lagging / summoned."""
+
+    lagging: Mapping[str, int] = field(default_factory=dict)
+    summoned: Mapping[str, int] = field(default_factory=dict)
+
+    def advance(self, classified: pd.DataFrame) -> Streaks:
+        """The streaks after one more period; a period without the mark resets it to 0."""
+        lagging = classified["status"] == "lagging"
+        return Streaks(
+            lagging=_count(self.lagging, lagging),
+            summoned=_count(self.summoned, classified["summoned"]),
+        )
+
+    def escalated(self, rules: Rules) -> set[str]:
+        return {unit for unit, n in self.summoned.items() if n >= rules.escalate_after}
+
+
+def _count(previous: Mapping[str, int], marked: pd.Series) -> dict[str, int]:
+    return {str(u): previous.get(str(u), 0) + 1 if m else 0 for u, m in marked.items()}
+
+
+def good_examples(classified: pd.DataFrame, rules: Rules) -> list[str]:
+    """Units to praise: highest rate first among those that reported measures this period
+    and are not behind schedule."""
+    gave = classified["reported"] & (classified["measures"].str.strip() != "")
+    pool = classified[gave & ~classified["behind"]]
+    ordered = pool.assign(name=pool.index).sort_values(["rate", "name"], ascending=[False, True])
+    return [str(u) for u in ordered.index[: rules.examples_count]]
+
+
+_SENTENCE = re.compile(r"[^。；;！!？?]*[。；;！!？?]?")
+_ITEM = re.compile(r"\s*(?<![0-9０-９])[（(]?[0-9０-９一二三四五六七八九十]{1,2}[)）.．、]\s*")
+_TRAILING = "；;，,、：: "
+
+
+def excerpt(text: str, limit: int) -> str:
+    """Whole sentences up to `limit` characters; a cut ends with “……”.
+
+    Returned as plain text: the template escapes it.
+    """
+    flat = re.sub(r"\s+", " ", text).strip()
+    flat = re.sub(r"(?<![0-9０-９])([0-9０-９]{1,2}[.．、])\s+", r"\1", flat)  # "1. 召开" → "1.召开"
+    if len(flat) <= limit:
+        return flat
+    kept = ""
+    for sentence in _sentences(flat):
+        if len(kept) + len(sentence) > limit - 2:
+            break
+        kept += sentence
+    kept = kept.rstrip(_TRAILING) or _clause_cut(flat[: limit - 2])
+    return kept + "……"
+
+
+def _clause_cut(text: str) -> str:
+    """A hard cut, moved back to the last comma when there is one in the second half."""
+    comma = max(text.rfind("，"), text.rfind(","))
+    return (text[:comma] if comma > len(text) // 2 else text).rstrip(_TRAILING)
+
+
+def _sentences(text: str) -> list[str]:
+    """Split after sentence-final punctuation and before numbered items (1. 2、 （3）)."""
+    pieces: list[str] = []
+    for chunk in _SENTENCE.findall(text):
+        if not chunk:
+            continue
+        starts = [m.start() for m in _ITEM.finditer(chunk) if m.start() > 0]
+        cuts = [0, *starts, len(chunk)]
+        pieces += [chunk[a:b] for a, b in itertools.pairwise(cuts) if chunk[a:b]]
+    return pieces
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    """One supervision group (督导组): its units and their combined completion."""
+
+    name: str
+    leaders: list[str]
+    units: list[str]
+    target: int
+    completed: int
+    reported: int
+    summoned: list[str]
+
+    @property
+    def rate(self) -> float:
+        return self.completed / self.target if self.target else 0.0
+
+
+def group_figures(
+    groups: Iterable[tuple[str, list[str], list[str]]], classified: pd.DataFrame
+) -> list[GroupFigures]:
+    """(name, leaders, canonical unit names) per group → figures; unknown units are skipped."""
+    result = []
+    for name, leaders, members in groups:
+        rows = classified.loc[[u for u in members if u in classified.index]]
+        result.append(
+            GroupFigures(
+                name=name,
+                leaders=list(leaders),
+                units=[str(u) for u in rows.index],
+                target=int(rows["target"].sum()),
+                completed=int(rows["completed"].sum()),
+                reported=int(rows["reported"].sum()),
+                summoned=[str(u) for u in rows.index[rows["summoned"]]],
+            )
+        )
+    return result

@@ -1,0 +1,191 @@
+"""`xunbao status`: what ops staff (and a monitor) need to know, read from the ledger.
+
+Last run, next run, periods waiting to be caught up, messages held for review, circulars
+not delivered to every recipient, and whether the mailbox answers. `collect` returns
+plain data (the `--json` form); `summary` turns it into short Chinese sentences.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from . import job
+from .config import Config
+from .errors import XunbaoError
+from .ledger import Ledger
+from .logs import Redactor, secrets_of
+from .schedule import (
+    TRIGGER_NAMES,
+    ServeLock,
+    due_periods,
+    local,
+    next_run,
+    next_runs,
+    scheduled_runs,
+)
+
+CIRCULAR_KIND = "circular"  # deliveries.kind of a circular (receipts are "receipt:<id>")
+_OUTCOMES = {"ok": "成功", "failed": "失败", "interrupted": "中断", None: "进行中或被强行终止"}
+
+
+def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[str, Any]:
+    ledger = job.open_ledger(config)
+    try:
+        runs = ledger.runs()
+        missed = due_periods(ledger, config.schedule, now) if scheduled_runs(ledger) else []
+        review = ledger.messages(outcome="review")
+        undelivered = _undelivered(config, ledger, runs)
+        mailbox = _mailbox(config, ledger) if check_mailbox else None
+    finally:
+        ledger.close()
+    fire, period = next_run(config.schedule, now)
+    data: dict[str, Any] = {
+        "now": now.astimezone(config.schedule.zone).isoformat(timespec="seconds"),
+        "serving": ServeLock(config.resolve(config.storage.path)).held_elsewhere(),
+        "last_run": _run(runs[-1]) if runs else None,
+        "next_run": {
+            "at": fire.isoformat(),
+            "period": str(period),
+            "label": period.label(),
+        },
+        "missed": [str(p) for p in missed],
+        "review": len(review),
+        "delivery_configured": bool(config.delivery.host),
+        "undelivered": undelivered,
+        "mailbox": mailbox,
+    }
+    last = data["last_run"]
+    data["healthy"] = (
+        (last is None or last["outcome"] in ("ok", "running"))
+        and not undelivered
+        and (mailbox is None or mailbox["ok"])
+    )
+    data["summary"] = summary(config, data)
+    return data
+
+
+def _run(row: dict[str, Any]) -> dict[str, Any]:
+    s = row["summary"]
+    return {
+        "id": row["id"],
+        "period": row["period"],
+        "trigger": row["trigger"],
+        "started_at": row["started_at"],
+        "finished_at": row["finished_at"],
+        "outcome": row["outcome"] or "running",
+        "counts": {k: s[k] for k in ("new", "counted", "review", "ignored") if k in s},
+        "sent": s.get("sent"),
+        "error": s.get("error"),
+    }
+
+
+def _undelivered(config: Config, ledger: Ledger, runs: list[dict[str, Any]]) -> list[Any]:
+    """Periods a circular was meant to go out for, with the recipients still missing."""
+    if not config.delivery.host:
+        return []
+    recipients = {r.lower() for r in config.delivery.recipients}
+    meant = sorted(
+        {
+            r["period"]
+            for r in runs
+            if r["trigger"] != "manual" or r["summary"].get("sent") is not None
+        }
+    )
+    sent: dict[str, set[str]] = defaultdict(set)
+    for row in ledger.deliveries():
+        if row["kind"] == CIRCULAR_KIND:
+            sent[row["period"]].add(str(row["recipient"]).lower())
+    result = []
+    for period in meant:
+        missing = sorted(recipients - sent[period])
+        if missing:
+            result.append({"period": period, "missing": missing})
+    return result
+
+
+def _mailbox(config: Config, ledger: Ledger) -> dict[str, Any]:
+    settings = config.mailbox
+    if settings.source == "directory":
+        path = config.resolve(settings.path)
+        ok = path.is_dir()
+        detail = f"收件目录 {path} {'可以读取' if ok else '不存在'}"
+        return {"source": "directory", "ok": ok, "detail": detail}
+    redact = Redactor(secrets_of(config)).redact
+    where = f"{settings.username}@{settings.host}:{settings.port}"
+    try:
+        source = job.open_source(config, ledger)
+        try:
+            # A public connect() when the source offers one; else its login-and-select step.
+            connect = getattr(source, "connect", None) or getattr(source, "_connected", None)
+            if connect is not None:
+                connect()
+        finally:
+            source.close()
+    except XunbaoError as exc:
+        return {"source": "imap", "ok": False, "detail": redact(f"{where}：{exc}")}
+    except Exception as exc:  # a status page must answer whatever the network does
+        return {"source": "imap", "ok": False, "detail": redact(f"{where}：连接失败（{exc}）")}
+    return {"source": "imap", "ok": True, "detail": f"IMAP 邮箱 {where} 登录成功"}
+
+
+def summary(config: Config, data: dict[str, Any]) -> list[str]:
+    lines = [
+        "服务：xunbao serve 正在运行。" if data["serving"] else "服务：xunbao serve 未在运行。"
+    ]
+    lines.append(_last_line(config, data["last_run"]))
+    upcoming = data["next_run"]
+    at = local(datetime.fromisoformat(upcoming["at"]), config.schedule)
+    lines.append(f"下次运行：{at}（{upcoming['label']}，截至 {upcoming['period']}）。")
+    if data["missed"]:
+        lines.append(f"待补跑的旬：{'、'.join(data['missed'])}（服务启动后自动补跑）。")
+    if data["review"]:
+        lines.append(f"待审核邮件：{data['review']} 封，请运行 xunbao review 查看。")
+    else:
+        lines.append("待审核邮件：无。")
+    if not data["delivery_configured"]:
+        lines.append("通报发送：未配置 delivery.host，通报只生成、不发送。")
+    elif data["undelivered"]:
+        for item in data["undelivered"]:
+            who = "、".join(item["missing"])
+            lines.append(f"未送达：{item['period']} 的通报尚未发给 {who}。")
+    else:
+        lines.append("通报发送：已生成的通报都已送达全部收件人。")
+    mailbox = data["mailbox"]
+    if mailbox is not None:
+        lines.append(
+            f"收件邮箱：{'正常' if mailbox['ok'] else '无法连接'}（{mailbox['detail']}）。"
+        )
+    lines.append("总体：正常。" if data["healthy"] else "总体：需要处理，请查看上面的说明。")
+    return lines
+
+
+def _last_line(config: Config, run: dict[str, Any] | None) -> str:
+    if run is None:
+        return "上次运行：还没有运行记录。"
+    when = local(datetime.fromisoformat(run["started_at"]), config.schedule)
+    how = TRIGGER_NAMES.get(run["trigger"], run["trigger"])
+    outcome = _OUTCOMES.get(None if run["outcome"] == "running" else run["outcome"], "")
+    text = f"上次运行：{when}，{run['period']}（{how}），{outcome}"
+    c = run["counts"]
+    if c:
+        text += (
+            f"；新邮件 {c.get('new', 0)} 封（计入 {c.get('counted', 0)}，"
+            f"待审核 {c.get('review', 0)}，忽略 {c.get('ignored', 0)}）"
+        )
+    if run["sent"] is not None:
+        text += f"；通报发出 {run['sent']} 份"
+    if run["error"]:
+        text += f"；原因：{run['error']}"
+    return text + "。"
+
+
+def schedule_lines(config: Config, start: date | None, count: int, now: datetime) -> list[str]:
+    """`xunbao schedule`: the coming run times and the period each closes."""
+    zone = config.schedule.zone
+    begin = datetime.combine(start, datetime.min.time(), tzinfo=zone) if start else now
+    lines = [f"接下来 {count} 次自动运行（时区 {config.schedule.timezone}）："]
+    for fire, period in next_runs(config.schedule, begin, count):
+        lines.append(f"{local(fire, config.schedule)}  {period.label()}（截至 {period}）")
+    return lines

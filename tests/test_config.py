@@ -1,0 +1,116 @@
+"""config.yaml validation: every message names the file, the line, the key and the fix."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pipeline import config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def edited(tmp_path: Path, old: str, new: str) -> Path:
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    assert old in text, old
+    path = tmp_path / "config.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(config.ConfigError) as caught:
+        config.load(path)
+    return caught.value.problems
+
+
+def line_of(path: Path, needle: str) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(needle)
+
+
+def test_shipped_config_is_the_2015_campaign() -> None:
+    loaded = config.load(ROOT / "config.yaml")
+    cfg = loaded.config
+    assert cfg.campaign.target == 71000
+    assert sum(u.target for u in cfg.units) == 71000
+    assert sum(u.base or 0 for u in cfg.units) == 324039
+    assert len(cfg.reporting_units) == 22
+    assert [u.name for u in cfg.units if not u.reporting] == ["其他"]
+    assert cfg.mailbox.source == "directory"
+    assert cfg.schedule.days == [10, 20, 30]
+    # The seed lists 井研县 under two supervision groups: allowed, with a warning.
+    assert len(loaded.warnings) == 1 and "井研县" in loaded.warnings[0]
+
+
+def test_target_not_a_number(tmp_path: Path) -> None:
+    path = edited(tmp_path, "target: 5437", "target: 五千")
+    (message,) = problems(path)
+    assert f"第 {line_of(path, '五千')} 行" in message
+    assert "units[0].target" in message and "整数" in message and "5437" in message
+
+
+def test_unit_listed_twice(tmp_path: Path) -> None:
+    path = edited(tmp_path, "{name: 五通桥区,", "{name: 市中区,")
+    message = problems(path)[0]
+    assert "units[1].name" in message and "重复" in message
+    assert f"第 {line_of(path, '{name: 市中区')} 行" in message
+
+
+def test_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
+    path = edited(tmp_path, "  timezone: Asia/Shanghai", "  timezon: Asia/Shanghai")
+    (message,) = problems(path)
+    assert "schedule.timezon" in message and "未知的键" in message and "timezone" in message
+    assert f"第 {line_of(path, 'timezon:')} 行" in message
+
+
+def test_sender_used_by_two_units(tmp_path: Path) -> None:
+    path = edited(tmp_path, "senders: [wtqzgh@126.com]", "senders: [szqzgh@163.com]")
+    (message,) = problems(path)
+    assert "szqzgh@163.com" in message and "市中区" in message and "units[1].senders[0]" in message
+
+
+def test_group_member_must_be_a_unit(tmp_path: Path) -> None:
+    path = edited(tmp_path, "units: [峨眉山市, 沙湾区,", "units: [峨眉山, 沙湾湾区,")
+    messages = problems(path)
+    assert any("沙湾湾区 不是已登记的单位" in m and "沙湾区" in m for m in messages)
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = edited(tmp_path, "  lagging_count: 3", "  lagging_count: [3")
+    (message,) = problems(path)
+    assert re.search(r"第 \d+ 行", message) and "YAML" in message
+
+
+def test_missing_file() -> None:
+    (message,) = problems(Path("/nonexistent/config.yaml"))
+    assert "找不到配置文件" in message
+
+
+def test_check_config_cli_exit_codes(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    good = CliRunner().invoke(cli, ["check-config", "--config", str(ROOT / "config.yaml")])
+    assert good.exit_code == 0 and "检查通过" in good.output and "井研县" in good.output
+    bad = edited(tmp_path, "target: 5437", "target: 五千")
+    result = CliRunner().invoke(cli, ["check-config", "--config", str(bad)])
+    assert result.exit_code != 0
+
+
+def test_secret_comes_from_environment_or_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XB_TEST_SECRET", "abc123")
+    assert config.secret("XB_TEST_SECRET", None, "授权码") == "abc123"
+    monkeypatch.delenv("XB_TEST_SECRET")
+    file = tmp_path / "secret"
+    file.write_text("from-file\n", encoding="utf-8")
+    assert config.secret("XB_TEST_SECRET", file, "授权码") == "from-file"
+    with pytest.raises(config.ConfigError, match="XB_TEST_SECRET"):
+        config.secret("XB_TEST_SECRET", None, "授权码")

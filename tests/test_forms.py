@@ -1,0 +1,93 @@
+"""Each form reader on real office files made by LibreOffice (tests/fixtures/build_fixtures.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipeline import forms
+from pipeline.forms.fields import parse_figure
+from pipeline.mail import Attachment
+
+FORMS = Path(__file__).parent / "fixtures" / "forms"
+EXPECTED = json.loads((FORMS / "expected.json").read_text(encoding="utf-8"))
+
+
+def read_one(name: str, data: bytes | None = None) -> forms.Reading:
+    payload = (FORMS / name).read_bytes() if data is None else data
+    (reading,) = forms.read(Attachment(name, "", payload))
+    return reading
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_reader(name: str) -> None:
+    expected = EXPECTED[name]
+    reading = read_one(name)
+    assert reading.unit == expected["unit"]
+    assert reading.reported_on == date.fromisoformat(expected["reported_on"])
+    assert reading.value == expected["value"]
+    if expected["value"] is None:
+        assert reading.problem, "a doubtful figure must come with a reason"
+    else:
+        assert reading.problem is None
+    assert expected["measures_contains"] in reading.measures.replace("\n", "")
+
+
+def test_zip_with_gbk_member_name() -> None:
+    buffer = io.BytesIO()
+    gbk_name = "旬报表.xlsx".encode("gbk")
+    placeholder = b"x" * (len(gbk_name) - 5) + b".xlsx"
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(placeholder.decode(), (FORMS / "label_blank.xlsx").read_bytes())
+    # Windows' Chinese zip tools store GBK names without the UTF-8 flag: patch the raw bytes.
+    data = buffer.getvalue().replace(placeholder, gbk_name)
+    (reading,) = forms.read(Attachment("市中区.zip", "application/zip", data))
+    assert reading.value == 2650
+    assert reading.origin == "市中区.zip/旬报表.xlsx"
+
+
+def test_encrypted_zip_is_unreadable_with_a_reason() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.xlsx", b"x")
+    data = bytearray(buffer.getvalue())
+    # Set the "encrypted" flag bit in the central directory entry.
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 8] |= 0x1
+    with pytest.raises(forms.FormUnreadable, match="密码"):
+        forms.read(Attachment("a.zip", "", bytes(data)))
+
+
+def test_corrupt_workbook_is_unreadable_with_a_reason() -> None:
+    with pytest.raises(forms.FormUnreadable, match="无法打开"):
+        forms.read(Attachment("坏.xlsx", "", b"PK\x03\x04 not really a workbook"))
+
+
+def test_logo_image_is_not_a_form_but_is_not_an_error() -> None:
+    assert forms.read(Attachment("签名.txt", "text/plain", "此致敬礼".encode())) != []
+    assert forms.read(Attachment("logo.svg", "image/svg+xml", b"<svg/>")) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("2,650", 2650), ("２６５０", 2650), ("2650.0", 2650), ("一千二百五十", 1250), ("4310名", 4310)],
+)
+def test_parse_figure_exact(text: str, value: int) -> None:
+    assert parse_figure(text) == (value, None)
+
+
+@pytest.mark.parametrize("text", ["约1200", "1200左右", "1200-1300", "1200多", "12.5"])
+def test_parse_figure_doubtful(text: str) -> None:
+    value, problem = parse_figure(text)
+    assert value is None and problem
+
+
+def test_body_report_with_html_table() -> None:
+    body = "报送单位：\t乐山大佛景区管委会工会\t报送时间：\t2015年9月20日\n已完成目标任务数（新增 名）\t100\n"
+    reading = forms.read_body(body)
+    assert (reading.unit, reading.value) == ("乐山大佛景区管委会工会", 100)

@@ -1,0 +1,50 @@
+"""Scans through offline OCR: counted only when unit and figure are read with confidence."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageFilter
+
+from pipeline import forms
+from pipeline.mail import Attachment
+
+FORMS = Path(__file__).parent / "fixtures" / "forms"
+
+
+@pytest.fixture(scope="module")
+def scan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A page image of the PDF form, as a scanner would produce it."""
+    assert shutil.which("pdftoppm"), "poppler-utils must be installed"
+    out = tmp_path_factory.mktemp("scan") / "page"
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(FORMS / "form.pdf"), str(out)],
+                   check=True)
+    return out.with_suffix(".png")
+
+
+def test_clean_scan_is_read(scan: Path) -> None:
+    (reading,) = forms.read(Attachment("扫描件.png", "image/png", scan.read_bytes()))
+    assert (reading.unit, reading.value, reading.problem) == ("乐山市交通工会", 20, None)
+    assert "报送单位" in reading.ocr_text
+
+
+def test_blurred_photo_is_never_counted_wrong(scan: Path, tmp_path: Path) -> None:
+    image = Image.open(scan).convert("L")
+    small = image.resize((image.width // 4, image.height // 4)).filter(ImageFilter.GaussianBlur(2))
+    path = tmp_path / "photo.jpg"
+    small.save(path, quality=30)
+    (reading,) = forms.read(Attachment("手机拍照.jpg", "image/jpeg", path.read_bytes()))
+    # Either read exactly right, or held with a reason: never a wrong figure.
+    assert reading.value in (20, None)
+    if reading.value is None:
+        assert reading.problem or reading.unit is None
+
+
+def test_image_only_pdf_goes_through_ocr(scan: Path, tmp_path: Path) -> None:
+    pdf = tmp_path / "scan.pdf"
+    Image.open(scan).convert("RGB").save(pdf, resolution=150)
+    (reading,) = forms.read(Attachment("扫描件.pdf", "application/pdf", pdf.read_bytes()))
+    assert (reading.unit, reading.value) == ("乐山市交通工会", 20)

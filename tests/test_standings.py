@@ -1,0 +1,105 @@
+"""Standings on the real 2015 config from hand-built ledger reports, period by period."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline import config, standings
+from pipeline.periods import Period
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = config.load(ROOT / "config.yaml").config
+
+# Cumulative figures sent in each period; a missing entry means no report that period.
+SENT = {
+    "2015-09-10": {"市中区": 1200, "犍为县": 400, "峨边县": 400, "高新区": 150, "嘉阳集团": 2},
+    "2015-09-20": {"市中区": 2650, "犍为县": 700, "高新区": 330, "嘉阳集团": 3},
+    "2015-09-30": {"市中区": 3000, "犍为县": 3300, "高新区": 330, "嘉阳集团": 4, "峨边县": 900},
+}
+
+
+def reports(sent: dict[str, dict[str, int]] = SENT) -> pd.DataFrame:
+    rows = []
+    for period, figures in sent.items():
+        for i, (unit, value) in enumerate(figures.items()):
+            arrival = pd.Timestamp(f"{period} 08:{i:02d}", tz="Asia/Shanghai").tz_convert("UTC")
+            measures = f"{unit}召开专题会议。深入工地宣传。"
+            rows.append(
+                {
+                    "id": len(rows) + 1,
+                    "unit": unit,
+                    "period": period,
+                    "value": value,
+                    "measures": measures,
+                    "arrival": arrival,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def at(period: str) -> standings.Standings:
+    frame = reports()
+    return standings.compute(CONFIG, frame[frame["period"] <= period], Period.parse(period))
+
+
+def by_unit(table: standings.Standings) -> dict[str, standings.Standing]:
+    return {s.unit: s for s in table.units}
+
+
+def test_totals_and_json_contract():
+    table = at("2015-09-20")
+    data = table.to_json()
+    assert data["period"] == "2015-09-20" and data["total"]["target"] == 71000
+    assert data["total"]["completed"] == 2650 + 700 + 400 + 330 + 3
+    assert len(data["units"]) == 22 and "其他" not in {u["unit"] for u in data["units"]}
+    contract = {
+        "unit",
+        "target",
+        "completed",
+        "rate",
+        "rank",
+        "reported",
+        "status",
+        "lagging_streak",
+    }
+    assert all(contract <= set(u) for u in data["units"])
+    assert {"summoned", "escalated", "summoned_streak"} <= set(data["units"][0])
+    assert [g["name"] for g in data["groups"]] == ["第一组", "第二组", "第三组"]
+    assert "井研县" in data["groups"][0]["units"] and "井研县" in data["groups"][2]["units"]
+
+
+def test_escalation_over_three_periods():
+    first = by_unit(at("2015-09-10"))
+    assert first["市中区"].status == "on_track" and not first["市中区"].summoned
+    assert first["嘉阳集团"].status == "lagging" and first["嘉阳集团"].summoned
+    assert first["沐川县"].status == "missing" and first["沐川县"].summoned_streak == 1
+    assert not any(s.escalated for s in first.values())
+
+    second = at("2015-09-20")
+    units = by_unit(second)
+    assert units["峨边县"].status == "missing"  # reported in 09-10, not in 09-20
+    assert units["峨边县"].summoned_streak == 1 and not units["峨边县"].escalated
+    assert units["嘉阳集团"].escalated and units["嘉阳集团"].lagging_streak == 2
+    assert {s.unit for s in second.escalated} >= {"沐川县", "嘉阳集团"}
+    assert "峨边县" not in {s.unit for s in second.escalated}
+
+    third = by_unit(at("2015-09-30"))
+    assert third["犍为县"].status == "on_track" and third["犍为县"].summoned_streak == 0
+    assert third["峨边县"].summoned_streak == 0 and not third["峨边县"].escalated
+    assert third["沐川县"].summoned_streak == 3 and third["沐川县"].escalated
+
+
+def test_examples_are_top_reporting_units_with_excerpts():
+    table = at("2015-09-20")
+    # 犍为县 and 嘉阳集团 reported too but lag behind schedule: no examples.
+    assert [e.unit for e in table.examples] == ["高新区", "市中区"]
+    assert table.examples[0].excerpt == "高新区召开专题会议。深入工地宣传。"
+    assert table.examples[0].rate == pytest.approx(330 / 319)
+
+
+def test_before_the_first_deadline_everyone_is_missing():
+    table = standings.compute(CONFIG, reports().iloc[0:0], Period.parse("2015-09-10"))
+    assert {s.status for s in table.units} == {"missing"} and table.completed == 0
