@@ -39,11 +39,12 @@ def rate_chart(
     parts += _grid(scale_max, x, height)
     for i, (unit, rate, status) in enumerate(rows):
         y = TOP + i * ROW
+        baseline = y + ROW * 0.72
         parts.append(
-            f'<text x="{LABEL - 4}" y="{y + ROW * 0.72:.1f}" text-anchor="end">{escape(unit)}</text>'
+            f'<text x="{LABEL - 4}" y="{baseline:.1f}" text-anchor="end">{escape(unit)}</text>'
             f'<rect x="{LABEL}" y="{y + 2.5:.1f}" width="{max(x(rate) - LABEL, 0.4):.1f}" '
             f'height="{ROW - 5:.1f}" fill="{BAR.get(status, "#9a9a9a")}"/>'
-            f'<text x="{x(rate) + 3:.1f}" y="{y + ROW * 0.72:.1f}">{rate * 100:.1f}%</text>'
+            f'<text x="{x(rate) + 3:.1f}" y="{baseline:.1f}">{rate * 100:.1f}%</text>'
         )
     ex = x(expected)
     parts.append(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import jinja2
 from markupsafe import Markup
@@ -45,7 +45,7 @@ class Circular:
     def pdf(self) -> bytes:
         try:
             document = HTML(string=self.html, url_fetcher=URLFetcher(allowed_protocols={"data"}))
-            return bytes(document.write_pdf())
+            return bytes(document.write_pdf(finisher=fonts.compact_cff_fonts))
         except Exception as exc:  # WeasyPrint raises many kinds; the user needs one message
             raise RenderError(f"生成 PDF 失败：{exc}") from exc
 
@@ -97,9 +97,7 @@ def compose(config: Config, standings: Standings) -> Circular:
     rows = [(s.unit, s.rate, s.status) for s in standings.units]
     chart = rate_chart(rows, standings.expected, chosen["serif"].family, RED)
     css = _render(environment, "circular.css.j2", font=families, red=RED)
-    page = _render(
-        environment, "circular.html.j2", css=Markup(css), chart=Markup(chart), **context
-    )
+    page = _render(environment, "circular.html.j2", css=Markup(css), chart=Markup(chart), **context)
     return Circular(number, page, {role: c.family for role, c in chosen.items()})
 
 
@@ -137,9 +135,9 @@ def _context(config: Config, standings: Standings, number: str) -> dict[str, Any
 class _RoleText(HTMLParser):
     """Collects the characters each font role sets, from the classes the template uses."""
 
-    VOID = {"meta", "br", "img", "hr", "link", "input", "col", "wbr"}
-    BY_TAG = {"h1": "title", "h2": "heading", "th": "heading", "h3": "kai"}
-    BY_CLASS = {"mark": "title", "title": "title", "sans": "heading", "kai": "kai"}
+    VOID: ClassVar = frozenset({"meta", "br", "img", "hr", "link", "input", "col", "wbr"})
+    BY_TAG: ClassVar = {"h1": "title", "h2": "heading", "th": "heading", "h3": "kai"}
+    BY_CLASS: ClassVar = {"mark": "title", "title": "title", "sans": "heading", "kai": "kai"}
 
     def __init__(self) -> None:
         super().__init__()

@@ -8,11 +8,15 @@ installed and covers every character it has to set, and only that family reaches
 
 from __future__ import annotations
 
+import io
 import logging
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
+
+from fontTools.cffLib import CFFFontSet
 
 from .errors import RenderError
 
@@ -56,7 +60,7 @@ def _catalogue() -> dict[str, tuple[str, list[str]]]:
     for line in listing.splitlines():
         families, _, charset = line.partition("\t")
         for family in filter(None, (f.strip() for f in families.split(","))):
-            spelling, charsets = catalogue.setdefault(_key(family), (family, []))
+            _, charsets = catalogue.setdefault(_key(family), (family, []))
             charsets.append(charset)
     return catalogue
 
@@ -99,3 +103,129 @@ def choose(role: str, candidates: Iterable[str], text: str = "") -> Choice:
     missing = "".join(sorted(chr(c) for c in needed - _coverage(first)))
     log.warning("%s字体 %s 缺少字符：%s", role, _catalogue()[first][0], missing)
     return Choice(role, _catalogue()[first][0], missing)
+
+
+def compact_cff_fonts(_document: Any, pdf: Any) -> None:
+    """WeasyPrint finisher: shrink embedded CID-keyed CFF subsets to the glyphs used.
+
+    WeasyPrint subsets with retained glyph ids, so a Noto CJK subset of 30 glyphs still
+    carries ~40,000 empty ones (~84 KB compressed each face). In a CIDFontType0 the PDF
+    codes are CIDs, mapped to glyphs through the CFF charset, so the font can be re-subset
+    with compact glyph ids as long as every glyph keeps its CID name (cidNNNNN == its old
+    glyph id, which the check below requires). Any font that does not fit is left as is.
+    """
+    objects = {obj.reference: obj for obj in pdf.objects if hasattr(obj, "reference")}
+    for cid_font in list(objects.values()):
+        if not isinstance(cid_font, dict) or cid_font.get("Subtype") != "/CIDFontType0":
+            continue
+        descriptor = objects.get(cid_font.get("FontDescriptor"))
+        stream = objects.get(descriptor.get("FontFile3")) if descriptor else None
+        if stream is None or stream.extra.get("Subtype") != "/OpenType":
+            continue
+        used = _cids_in_widths(cid_font.get("W", []))
+        smaller = _compact(b"".join(_bytes(part) for part in stream.stream), used)
+        if smaller is not None:
+            stream.stream = [smaller]
+            stream.extra["Subtype"] = "/CIDFontType0C"  # a bare CID-keyed CFF program
+            cid_font.pop("CIDToGIDMap", None)  # meaningless for CFF: its charset maps CIDs
+
+
+def _bytes(part: Any) -> bytes:
+    return part if isinstance(part, bytes) else str(part).encode()
+
+
+def _cids_in_widths(widths: Any) -> set[int]:
+    """CIDs listed in a /W array: [first [w1 w2 …] first [w …] …]."""
+    cids: set[int] = {0}
+    items = list(widths)
+    for first, run in zip(items[::2], items[1::2], strict=False):
+        cids.update(range(int(first), int(first) + len(run)))
+    return cids
+
+
+_HB_DECLARATIONS = """
+typedef struct hb_blob_t hb_blob_t;
+typedef struct hb_face_t hb_face_t;
+typedef struct hb_set_t hb_set_t;
+typedef struct hb_subset_input_t hb_subset_input_t;
+hb_blob_t *hb_blob_create(const char *data, unsigned int length, int mode,
+                          void *user_data, void *destroy);
+void hb_blob_destroy(hb_blob_t *blob);
+const char *hb_blob_get_data(hb_blob_t *blob, unsigned int *length);
+hb_face_t *hb_face_create(hb_blob_t *blob, unsigned int index);
+void hb_face_destroy(hb_face_t *face);
+hb_blob_t *hb_face_reference_table(const hb_face_t *face, uint32_t tag);
+void hb_set_add(hb_set_t *set, uint32_t codepoint);
+hb_subset_input_t *hb_subset_input_create_or_fail(void);
+void hb_subset_input_destroy(hb_subset_input_t *input);
+hb_set_t *hb_subset_input_glyph_set(hb_subset_input_t *input);
+void hb_subset_input_set_flags(hb_subset_input_t *input, unsigned value);
+hb_face_t *hb_subset_or_fail(hb_face_t *source, const hb_subset_input_t *input);
+"""
+_CFF_TAG = int.from_bytes(b"CFF ", "big")
+_HB_MEMORY_MODE_READONLY = 1
+
+
+@cache
+def _harfbuzz() -> tuple[Any, Any, Any] | None:
+    """(ffi, libharfbuzz, libharfbuzz-subset), or None when they cannot be loaded."""
+    try:
+        from cffi import FFI
+
+        ffi = FFI()
+        ffi.cdef(_HB_DECLARATIONS)
+        return ffi, ffi.dlopen("libharfbuzz.so.0"), ffi.dlopen("libharfbuzz-subset.so.0")
+    except (ImportError, OSError) as exc:
+        log.info("未找到 libharfbuzz-subset，PDF 中的字体不再压缩：%s", exc)
+        return None
+
+
+def _compact(data: bytes, cids: set[int]) -> bytes | None:
+    """The font's CFF table re-subset to `cids` with compact glyph ids (CIDs kept)."""
+    loaded = _harfbuzz()
+    if loaded is None or data[:4] != b"OTTO":
+        return None
+    ffi, hb, hb_subset = loaded
+    buffer = ffi.from_buffer(data)
+    blob = hb.hb_blob_create(buffer, len(data), _HB_MEMORY_MODE_READONLY, ffi.NULL, ffi.NULL)
+    face = hb.hb_face_create(blob, 0)
+    request = hb_subset.hb_subset_input_create_or_fail()
+    subset_face = table = ffi.NULL
+    try:
+        glyphs = hb_subset.hb_subset_input_glyph_set(request)
+        for cid in sorted(cids):
+            hb.hb_set_add(glyphs, cid)
+        hb_subset.hb_subset_input_set_flags(request, 0)
+        subset_face = hb_subset.hb_subset_or_fail(face, request)
+        if subset_face == ffi.NULL:
+            return None
+        table = hb.hb_face_reference_table(subset_face, _CFF_TAG)
+        length = ffi.new("unsigned int *")
+        pointer = hb.hb_blob_get_data(table, length)
+        cff = bytes(ffi.buffer(pointer, length[0])) if length[0] else b""
+    finally:
+        if table != ffi.NULL:
+            hb.hb_blob_destroy(table)
+        if subset_face != ffi.NULL:
+            hb.hb_face_destroy(subset_face)
+        hb_subset.hb_subset_input_destroy(request)
+        hb.hb_face_destroy(face)
+        hb.hb_blob_destroy(blob)
+    return cff if 0 < len(cff) < len(data) and _keeps_codes(cff, cids) else None
+
+
+def _keeps_codes(cff: bytes, cids: set[int]) -> bool:
+    """True when the compact CFF is CID-keyed and glyph k carries CID sorted(cids)[k].
+
+    The PDF's codes are the old glyph ids; a viewer finds glyphs by CID through the
+    charset, so this holds exactly when each kept glyph's CID equals its old glyph id
+    (true for Noto CJK, whose CIDs are its glyph ids).
+    """
+    try:
+        fontset = CFFFontSet()
+        fontset.decompile(io.BytesIO(cff), None)
+        top = fontset.topDictIndex[0]
+        names = top.charset if hasattr(top, "ROS") else []
+    except Exception:  # an unreadable result is simply not used
+        return False
+    return [0 if n == ".notdef" else int(n[3:]) for n in names] == sorted(cids)

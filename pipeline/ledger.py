@@ -164,12 +164,17 @@ class Ledger:
         return row.fetchone() is not None
 
     def duplicate_of(self, message_id: str, sha256: str) -> int | None:
-        row = self.db.execute(
-            "SELECT id FROM messages WHERE sha256 = ? OR (? != '' AND message_id = ?)"
-            " ORDER BY id LIMIT 1",
-            (sha256, message_id, message_id),
-        ).fetchone()
-        return int(row["id"]) if row else None
+        # Two indexed look-ups: an OR across both columns would scan the whole table.
+        found = [
+            row["id"]
+            for column, value in (("sha256", sha256), ("message_id", message_id))
+            if value
+            for row in self.db.execute(
+                f"SELECT min(id) AS id FROM messages WHERE {column} = ?", (value,)
+            )
+            if row["id"] is not None
+        ]
+        return int(min(found)) if found else None
 
     def record(self, entry: Entry, report: Report | None) -> int:
         """Store the outcome and, for a counted message, its report, atomically."""

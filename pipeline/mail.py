@@ -7,6 +7,7 @@ clients label GBK text as gb2312, put RFC 2047 words inside quoted parameters, o
 
 from __future__ import annotations
 
+import binascii
 import email.header
 import email.utils
 import re
@@ -71,12 +72,16 @@ def parse(raw: bytes) -> Mail:
     )
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
 def decode_header(value: object) -> str:
     """RFC 2047 words in any charset, and raw 8-bit UTF-8 or GBK, to text."""
     if isinstance(value, email.header.Header):
-        value = str(value)
+        # Raw 8-bit bytes in a header: the parser keeps them as an 'unknown-8bit' chunk.
+        return "".join(_decode_bytes(b, c) for b, c in email.header.decode_header(value))
     text = str(value)
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
+    if _SURROGATE.search(text):
         text = _recover_8bit(text.encode("utf-8", "surrogateescape"))
     out = []
     for chunk, charset in email.header.decode_header(text):
@@ -109,35 +114,91 @@ def _recover_8bit(data: bytes) -> str:
 def _attachments(msg: Message) -> list[Attachment]:
     found = []
     for part in msg.walk():
+        if part.get_content_type() == "message/rfc822":
+            found.extend(_forwarded(part))
         if part.is_multipart():
             continue
         raw_name = part.get_filename()
         disposition = part.get_content_disposition()
-        if raw_name is None and disposition != "attachment":
-            continue
         data = part.get_payload(decode=True)
         if not isinstance(data, bytes):
             data = b""
+        if raw_name is None and disposition != "attachment":
+            found.extend(_uuencoded(data))
+            continue
         filename = decode_header(raw_name) if raw_name else f"附件.{part.get_content_subtype()}"
         found.append(Attachment(filename.strip(), part.get_content_type(), data))
     return found
 
 
+def _forwarded(part: Message) -> list[Attachment]:
+    """A report forwarded as an attachment: its own body becomes a text attachment (the
+    files inside it are found by the walk that continues into it)."""
+    inner = part.get_payload()
+    inner = inner[0] if isinstance(inner, list) and inner else inner
+    if not isinstance(inner, Message):
+        return []
+    texts = []
+    for sub in inner.walk():
+        if sub.get_content_maintype() == "text" and sub.get_filename() is None:
+            payload = sub.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                text = _decode_bytes(payload, sub.get_content_charset())
+                texts.append(html_to_text(text) if sub.get_content_subtype() == "html" else text)
+    if not texts:
+        return []
+    body = strip_quotes(texts[0])
+    return [Attachment("转发的邮件正文.txt", "text/plain", body.encode("utf-8"))]
+
+
+_UU_BLOCK = re.compile(rb"^begin [0-7]{3,4} ([^\r\n]+)\r?\n(.*?)^end\s*$", re.M | re.S)
+
+
+def _uuencoded(data: bytes) -> list[Attachment]:
+    """Old clients put uuencoded files inside a text part; mail-parser mangles them."""
+    found = []
+    for match in _UU_BLOCK.finditer(data):
+        try:
+            decoded = b"".join(
+                binascii.a2b_uu(line) for line in match.group(2).splitlines() if line.strip()
+            )
+        except binascii.Error:
+            continue
+        name = _decode_bytes(match.group(1).strip(), None)
+        found.append(Attachment(name, "application/octet-stream", decoded))
+    return found
+
+
 # Reply separators of Chinese and Western clients: everything from here on is quoted.
-_QUOTE_START = re.compile(
-    r"^\s*(-{3,}\s*(原始邮件|Original Message|转发邮件信息|Forwarded message)\s*-{3,}"
+_REPLY = re.compile(
+    r"^\s*(-{3,}\s*(原始邮件|Original Message)\s*-{3,}"
     r"|在\s*.{0,80}写道[:：]?\s*$"
     r"|On .{0,120} wrote:\s*$"
     r"|(发件人|From)\s*[:：].*$)",
     re.IGNORECASE | re.MULTILINE,
 )
+# Forward separators: what follows is the report being passed on, not a quote.
+_FORWARD = re.compile(
+    r"^\s*-{3,}\s*(转发邮件信息|转发的邮件|Forwarded message)\s*-{3,}\s*$", re.I | re.M
+)
+_FORWARD_HEADER = re.compile(
+    r"^\s*(发件人|发送时间|日期|时间|收件人|抄送|主题|From|Sent|Date|To|Cc|Subject)\s*[:：]", re.I
+)
 
 
 def strip_quotes(text: str) -> str:
-    """The sender's own words: cut at the first reply separator, drop '>' lines."""
-    match = _QUOTE_START.search(text)
-    if match:
-        text = text[: match.start()]
+    """The sender's own words and any report they forward; quoted replies are cut."""
+    forward = _FORWARD.search(text)
+    reply = _REPLY.search(text)
+    if forward and (reply is None or forward.start() < reply.start()):
+        rest = text[forward.end() :].strip("\r\n").splitlines()
+        while rest and (not rest[0].strip() or _FORWARD_HEADER.match(rest[0])):
+            rest.pop(0)
+        return _unquoted(text[: forward.start()]) + "\n" + strip_quotes("\n".join(rest))
+    return _unquoted(text[: reply.start()] if reply else text)
+
+
+def _unquoted(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(">"))
 
 

@@ -93,6 +93,7 @@ def good_examples(classified: pd.DataFrame, rules: Rules) -> list[str]:
 
 _SENTENCE = re.compile(r"[^。；;！!？?]*[。；;！!？?]?")
 _ITEM = re.compile(r"\s*(?<![0-9０-９])[（(]?[0-9０-９一二三四五六七八九十]{1,2}[)）.．、]\s*")
+_ITEM_SPACE = re.compile(r"(?<![0-9０-９])([0-9０-９]{1,2}[.．、])\s+")
 _TRAILING = "；;，,、：: "
 
 
@@ -102,7 +103,7 @@ def excerpt(text: str, limit: int) -> str:
     Returned as plain text: the template escapes it.
     """
     flat = re.sub(r"\s+", " ", text).strip()
-    flat = re.sub(r"(?<![0-9０-９])([0-9０-９]{1,2}[.．、])\s+", r"\1", flat)  # "1. 召开" → "1.召开"
+    flat = _ITEM_SPACE.sub(r"\1", flat)  # "1. 召开" → "1.召开"
     if len(flat) <= limit:
         return flat
     kept = ""

@@ -12,17 +12,17 @@ never fatal, and a restart never runs a period twice. Time comes from an injecta
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.combining import OrTrigger
@@ -34,6 +34,7 @@ from .config import Config, Schedule
 from .errors import ConfigError, XunbaoError
 from .ledger import Ledger
 from .periods import Period, between, latest_closed, period_of
+from .runtime import Clock, ServeLock, SystemClock
 
 log = logging.getLogger("xunbao.schedule")
 
@@ -93,84 +94,31 @@ def scheduled_runs(ledger: Ledger) -> list[dict[str, Any]]:
     return ledger.runs(exclude_trigger="manual")
 
 
-def due_periods(ledger: Ledger, schedule: Schedule, now: datetime) -> list[Period]:
-    """Every period closed at `now` and not yet run successfully since the last success.
+def campaign_window(config: Config) -> tuple[Period, Period]:
+    """The first and the last period of the campaign: no circular outside them."""
+    schedule, zone = config.schedule, config.schedule.zone
+    start = datetime.combine(config.campaign.start, dt_time.min, tzinfo=zone)
+    end = datetime.combine(config.campaign.end, dt_time.max, tzinfo=zone)
+    return period_of(start, schedule), period_of(end, schedule)
+
+
+def due_periods(ledger: Ledger, config: Config, now: datetime) -> list[Period]:
+    """Every campaign period closed at `now` and not run successfully since the last success.
 
     The first start ever (no scheduled run recorded) runs the latest closed period only.
     """
+    schedule = config.schedule
     runs = scheduled_runs(ledger)
     latest = latest_closed(now, schedule)
     ok = [Period.parse(r["period"]) for r in runs if r["outcome"] == "ok"]
     if ok:
-        last = max(ok)
-        return [p for p in between(last.end, latest, schedule) if p > last]
-    if runs:  # tried before, never succeeded: from the first attempt on
-        first = min(Period.parse(r["period"]) for r in runs)
-        return between(first.end, latest, schedule)
-    return [latest]
-
-
-# ── time ───────────────────────────────────────────────────────
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """An aware datetime."""
-        ...
-
-    def wait(self, until: datetime, interrupted: Callable[[], bool]) -> None:
-        """Return at `until`, or earlier once `interrupted()` is true."""
-        ...
-
-
-class SystemClock:
-    slice = 0.5  # seconds between checks of `interrupted` (signal handlers only set flags)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def wait(self, until: datetime, interrupted: Callable[[], bool]) -> None:
-        while not interrupted():
-            left = (until - self.now()).total_seconds()
-            if left <= 0:
-                return
-            time.sleep(min(left, self.slice))
-
-
-# ── one server per ledger ──────────────────────────────────────
-class ServeLock:
-    """An flock beside the ledger: two schedulers on one ledger would run periods twice."""
-
-    def __init__(self, ledger_path: Path) -> None:
-        self.path = ledger_path.with_name(ledger_path.name + ".serve.lock")
-        self._file: Any = None
-
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        file = self.path.open("a")
-        try:
-            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            file.close()
-            raise XunbaoError(
-                f"另一个 xunbao serve 正在使用台账 {self.path.parent}（锁文件 {self.path}）。"
-                "同一个台账只能运行一个服务，请先停止另一个（systemctl stop xunbao）。"
-            ) from None
-        self._file = file
-
-    def release(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def held_elsewhere(self) -> bool:
-        """True when some other process holds the lock (a running `serve`)."""
-        if not self.path.exists():
-            return False
-        with self.path.open("a") as file:
-            try:
-                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-        return False
+        due = [p for p in between(max(ok).end, latest, schedule) if p > max(ok)]
+    elif runs:  # tried before, never succeeded: from the first attempt on
+        due = between(min(Period.parse(r["period"]) for r in runs).end, latest, schedule)
+    else:
+        due = [latest]
+    first, last = campaign_window(config)
+    return [p for p in due if first <= p <= last]
 
 
 @dataclass
@@ -199,6 +147,7 @@ class Server:
         self.reload_requested = False
         self.running: Period | None = None
         self.failures: dict[Period, _Failure] = {}
+        self.once = False
 
     # signals only set flags; the loop acts on them between runs
     def request_stop(self, *_: Any) -> None:
@@ -215,6 +164,7 @@ class Server:
         lock = ServeLock(self.config.resolve(self.config.storage.path))
         lock.acquire()
         restore = self._install_signals()
+        self.once = once
         try:
             self._close_stale_runs()
             if once:
@@ -237,12 +187,12 @@ class Server:
         """Run every due period, oldest first; the number that failed."""
         ledger = job.open_ledger(self.config)
         try:
-            due = due_periods(ledger, self.config.schedule, self.clock.now())
+            due = due_periods(ledger, self.config, self.clock.now())
         finally:
             ledger.close()
         due = [p for p in due if self._may_run(p)]
-        if not due and trigger == "once":
-            logs.event(log, logging.INFO, "run.none", "没有到期需要运行的旬。")
+        if not due:
+            self._nothing_due(trigger)
         if len(due) > 1:
             names = "、".join(str(p) for p in due)
             logs.event(log, logging.INFO, "run.catchup", f"需要补跑 {len(due)} 个旬：{names}。")
@@ -253,6 +203,17 @@ class Server:
                 break
             failed += not self._run_one(period, trigger)
         return failed
+
+    def _nothing_due(self, trigger: str) -> None:
+        campaign = self.config.campaign
+        if latest_closed(self.clock.now(), self.config.schedule) > campaign_window(self.config)[1]:
+            message = (
+                f"活动“{campaign.name}”已于 {campaign.end} 结束（config.yaml 中的 campaign.end），"
+                "不再自动生成通报。开始新的活动时请修改 campaign 和各单位的目标。"
+            )
+            logs.event(log, logging.WARNING, "run.campaign_over", message)
+        elif trigger == "once":
+            logs.event(log, logging.INFO, "run.none", "没有到期需要运行的旬。")
 
     def _may_run(self, period: Period) -> bool:
         failure = self.failures.get(period)
@@ -290,7 +251,10 @@ class Server:
     def _failed(self, period: Period, label: str, why: str, exc_info: bool = False) -> None:
         before = self.failures.get(period)
         attempts = (before.attempts if before else 0) + 1
-        if attempts > len(RETRY_DELAYS):
+        why = why.rstrip("。. ")
+        if self.once:
+            retry_at, then = None, "下次执行 xunbao serve --once 时重试"
+        elif attempts > len(RETRY_DELAYS):
             retry_at = None
             then = (
                 "不再自动重试。排除问题后请执行 systemctl reload xunbao（或重启服务），"

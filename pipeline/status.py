@@ -34,7 +34,7 @@ def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[s
     ledger = job.open_ledger(config)
     try:
         runs = ledger.runs()
-        missed = due_periods(ledger, config.schedule, now) if scheduled_runs(ledger) else []
+        missed = due_periods(ledger, config, now) if scheduled_runs(ledger) else []
         review = ledger.messages(outcome="review")
         undelivered = _undelivered(config, ledger, runs)
         mailbox = _mailbox(config, ledger) if check_mailbox else None
@@ -177,7 +177,7 @@ def _last_line(config: Config, run: dict[str, Any] | None) -> str:
     if run["sent"] is not None:
         text += f"；通报发出 {run['sent']} 份"
     if run["error"]:
-        text += f"；原因：{run['error']}"
+        text += f"；原因：{str(run['error']).rstrip('。. ')}"
     return text + "。"
 
 

@@ -152,6 +152,7 @@ def write_config(folder: Path, **sections: dict[str, Any]) -> Path:
     tree["output"] = {"dir": str(folder / "out")}
     tree["delivery"] = {"host": ""}
     tree.update(sections)
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.yaml"
     with path.open("w", encoding="utf-8") as out:
         yaml.dump(tree, out)

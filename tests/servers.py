@@ -112,7 +112,7 @@ service imap-login {{
 """
 
 
-def _accounts() -> dict[str, str]:
+def _system_users() -> dict[str, str]:
     """Root must hand Dovecot's processes to unprivileged users; anyone else runs them all."""
     if os.geteuid() == 0:
         return {
@@ -144,9 +144,14 @@ class Dovecot:
         self.root.chmod(0o755)
         self.cert, self.key = cert, key
         self.imap_port, self.imaps_port = free_port(), free_port()
-        self.accounts = _accounts()
+        self.accounts = _system_users()
         self.process: subprocess.Popen[bytes] | None = None
-        (self.root / "passwd").write_text("")
+        # Dovecot notices a changed passwd-file only by its mtime (whole seconds): every
+        # account is written before the start and handed out by `add_user`.
+        self._unused = [(f"user{n}", f"Pw-{os.urandom(6).hex()}") for n in range(1, 101)]
+        (self.root / "passwd").write_text(
+            "".join(f"{user}:{{PLAIN}}{password}::::::\n" for user, password in self._unused)
+        )
         mail = self.root / "mail"
         mail.mkdir()
         shutil.chown(mail, self.accounts["mail_user"], self.accounts["mail_group"])
@@ -161,7 +166,6 @@ class Dovecot:
                 **self.accounts,
             )
         )
-        self._users = 0
 
     @property
     def log_file(self) -> Path:
@@ -197,12 +201,8 @@ class Dovecot:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def add_user(self) -> tuple[str, str]:
-        """A new account with an empty mailbox: (name, password)."""
-        self._users += 1
-        user, password = f"user{self._users}", f"Pw-{os.urandom(6).hex()}"
-        with (self.root / "passwd").open("a") as passwd:
-            passwd.write(f"{user}:{{PLAIN}}{password}::::::\n")
-        return user, password
+        """An account nobody has used yet, with an empty mailbox: (name, password)."""
+        return self._unused.pop(0)
 
     def maildir(self, user: str) -> Path:
         return self.root / "mail" / user

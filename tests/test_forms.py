@@ -91,3 +91,26 @@ def test_body_report_with_html_table() -> None:
     body = "报送单位：\t乐山大佛景区管委会工会\t报送时间：\t2015年9月20日\n已完成目标任务数（新增 名）\t100\n"
     reading = forms.read_body(body)
     assert (reading.unit, reading.value) == ("乐山大佛景区管委会工会", 100)
+
+
+@pytest.mark.parametrize(("source", "renamed", "unit"), [("form.doc", "旬报表.wps", "乐山高新区工会"),
+                                                        ("form.xls", "旬报表.et", "峨眉山景区管委会工会")])
+def test_wps_office_files(source: str, renamed: str, unit: str) -> None:
+    # WPS Office's own .wps/.et files are OLE documents like .doc/.xls; LibreOffice reads them.
+    (reading,) = forms.read(Attachment(renamed, "", (FORMS / source).read_bytes()))
+    assert reading.unit == unit and reading.value == EXPECTED[source]["value"]
+
+
+def test_7z_archive() -> None:
+    import py7zr
+
+    buffer = io.BytesIO()
+    with py7zr.SevenZipFile(buffer, "w") as archive:
+        archive.writestr((FORMS / "next_cell.docx").read_bytes(), "井研县旬报.docx")
+    (reading,) = forms.read(Attachment("井研县.7z", "", buffer.getvalue()))
+    assert (reading.unit, reading.value) == ("井研县总工会", 4400)
+
+
+def test_rar_is_held_with_a_reason() -> None:
+    with pytest.raises(forms.FormUnreadable, match="RAR"):
+        forms.read(Attachment("旬报.rar", "", b"Rar!\x1a\x07\x00"))

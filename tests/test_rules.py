@@ -154,17 +154,19 @@ def test_good_examples_top_rate_with_measures_this_period():
 
 def test_excerpt_keeps_whole_sentences():
     first, second = (
-        "1. 召开专题会议，制定实施方案；",
-        "2. 深入建筑工地开展集中宣传，发放资料3000余份；",
+        "1.召开专题会议，制定实施方案；",
+        "2.深入建筑工地开展集中宣传，发放资料3000余份；",
     )
-    text = first + second + "3. 建立实名登记台账。"
+    text = first + second + "3.建立实名登记台账。"
     assert excerpt(text, 200) == text
     assert excerpt(text, len(first + second) + 2) == first + second.rstrip("；") + "……"
     assert excerpt(text, len(first + second) + 1) == first.rstrip("；") + "……"
-    assert excerpt(text, 25) == "1. 召开专题会议，制定实施方案……"
+    assert excerpt(text, 25) == "1.召开专题会议，制定实施方案……"
     long = "一句很长很长" * 10 + "。"
     assert excerpt(long, 20).endswith("……") and len(excerpt(long, 20)) <= 20
     assert excerpt("  多余\n\n空白  ", 20) == "多余 空白"
+    # Item numbers lose the space after them; a figure such as 2015. is left alone.
+    assert excerpt("1. 宣传；2、 建会；于2015. 9月", 50) == "1.宣传；2、建会；于2015. 9月"
 
 
 def test_group_figures_allow_a_unit_in_two_groups():

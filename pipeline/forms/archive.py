@@ -7,8 +7,10 @@ cp437, so the name is re-decoded from the original bytes.
 from __future__ import annotations
 
 import io
+import tempfile
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 
 from .spreadsheet import FormUnreadable
 
@@ -43,12 +45,15 @@ def _name(info: zipfile.ZipInfo) -> str:
 def sevenzip_members(data: bytes) -> Iterator[tuple[str, bytes]]:
     import py7zr
 
-    try:
-        with py7zr.SevenZipFile(io.BytesIO(data)) as archive:
-            if archive.needs_password():
-                raise FormUnreadable("压缩包设有密码，无法读取")
-            contents = archive.readall() or {}
-    except py7zr.exceptions.Bad7zFile:
-        raise FormUnreadable("7z 压缩包无法打开（文件已损坏）") from None
-    for name, stream in sorted(contents.items()):
-        yield name, stream.read()
+    with tempfile.TemporaryDirectory(prefix="xunbao-7z-") as folder:
+        try:
+            with py7zr.SevenZipFile(io.BytesIO(data)) as archive:
+                if archive.needs_password():
+                    raise FormUnreadable("压缩包设有密码，无法读取")
+                archive.extractall(path=folder)
+        except py7zr.exceptions.Bad7zFile:
+            raise FormUnreadable("7z 压缩包无法打开（文件已损坏）") from None
+        root = Path(folder)
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                yield path.relative_to(root).as_posix(), path.read_bytes()

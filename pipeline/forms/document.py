@@ -7,10 +7,15 @@ import zipfile
 
 from docx import Document
 from docx.opc.exceptions import PackageNotFoundError
+from docx.oxml.ns import qn
+from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.table import Table
 
 from .fields import Rows
 from .spreadsheet import FormUnreadable
+
+
+_P, _T, _TBL = qn("w:p"), qn("w:t"), qn("w:tbl")
 
 
 def read_rows(data: bytes) -> Rows:
@@ -28,20 +33,19 @@ def read_rows(data: bytes) -> Rows:
 
 
 def _table_rows(table: Table) -> Rows:
-    # python-docx returns a merged cell once per grid column (and per row of a vertical
-    # merge); keep each underlying <w:tc> once so a figure is not read twice.
-    seen: set[int] = set()
-    alive = []  # holding the elements keeps their ids from being reused
+    # Walk the <w:tc> elements rather than `row.cells`: python-docx repeats a merged cell
+    # once per grid column it spans, which would read one figure twice. A vertically merged
+    # continuation is an empty <w:tc>, so it adds nothing either.
     rows: Rows = []
-    for row in table.rows:
+    for tr in table._tbl.tr_lst:
         cells = []
-        for cell in row.cells:
-            if id(cell._tc) in seen:
-                continue
-            seen.add(id(cell._tc))
-            alive.append(cell._tc)
-            nested = [r for t in cell.tables for r in _table_rows(t)]
-            cells.append(cell.text)
-            rows.extend(nested)
+        for tc in tr.tc_lst:
+            cells.append("\n".join(_paragraph_text(p) for p in tc.iter(_P)))
+            for nested in tc.iter(_TBL):
+                rows.extend(_table_rows(Table(nested, table._parent)))
         rows.append(cells)
     return rows
+
+
+def _paragraph_text(paragraph: BaseOxmlElement) -> str:
+    return "".join(node.text or "" for node in paragraph.iter(_T))

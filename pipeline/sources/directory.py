@@ -28,7 +28,8 @@ class DirectorySource:
         if file.parent.name in ("cur", "new"):
             # Maildir: flags after ':' change when a mail client reads the message, and
             # the unique name starts with the delivery time, the equivalent of INTERNALDATE.
-            rel = rel.split(":", 1)[0].replace("/new/", "/cur/", 1)
+            box = file.parent.parent.relative_to(self.path) / "cur" / file.name.split(":", 1)[0]
+            rel = box.as_posix()
             internal = _maildir_time(file.name)
         return RawMessage(ref=f"dir:{rel}", raw=file.read_bytes(), internal_date=internal)
 

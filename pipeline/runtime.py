@@ -1,0 +1,75 @@
+"""Process plumbing for `xunbao serve`: where time comes from, and one server per ledger."""
+
+from __future__ import annotations
+
+import fcntl
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from .errors import XunbaoError
+
+
+# ── time ───────────────────────────────────────────────────────
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """An aware datetime."""
+        ...
+
+    def wait(self, until: datetime, interrupted: Callable[[], bool]) -> None:
+        """Return at `until`, or earlier once `interrupted()` is true."""
+        ...
+
+
+class SystemClock:
+    slice = 0.5  # seconds between checks of `interrupted` (signal handlers only set flags)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def wait(self, until: datetime, interrupted: Callable[[], bool]) -> None:
+        while not interrupted():
+            left = (until - self.now()).total_seconds()
+            if left <= 0:
+                return
+            time.sleep(min(left, self.slice))
+
+
+# ── one server per ledger ──────────────────────────────────────
+class ServeLock:
+    """An flock beside the ledger: two schedulers on one ledger would run periods twice."""
+
+    def __init__(self, ledger_path: Path) -> None:
+        self.path = ledger_path.with_name(ledger_path.name + ".serve.lock")
+        self._file: Any = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        file = self.path.open("a")
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.close()
+            raise XunbaoError(
+                f"另一个 xunbao serve 正在使用台账 {self.path.parent}（锁文件 {self.path}）。"
+                "同一个台账只能运行一个服务，请先停止另一个（systemctl stop xunbao）。"
+            ) from None
+        self._file = file
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def held_elsewhere(self) -> bool:
+        """True when some other process holds the lock (a running `serve`)."""
+        if not self.path.exists():
+            return False
+        with self.path.open("a") as file:
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+        return False

@@ -1,0 +1,78 @@
+"""The ledger: re-running is harmless, a message and its report commit together, and the
+Maildir/.eml directory source reads without changing anything."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pipeline import config, job
+from pipeline.ledger import Entry, Ledger, Report
+from pipeline.sources.directory import DirectorySource
+
+ROOT = Path(__file__).resolve().parent.parent
+WHEN = datetime(2015, 9, 18, 2, tzinfo=UTC)
+
+
+def tree_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def test_ingest_twice_adds_nothing_and_leaves_the_mailbox_untouched(tmp_path: Path) -> None:
+    cfg = config.load(ROOT / "config.yaml").config
+    ledger = Ledger(tmp_path / "l.sqlite")
+    before = tree_digest(ROOT / "inbox_samples")
+    first = job.ingest(cfg, ledger, DirectorySource(ROOT / "inbox_samples"))
+    rows = ledger.messages()
+    reports = ledger.reports("2099-12-31")
+    second = job.ingest(cfg, ledger, DirectorySource(ROOT / "inbox_samples"))
+    assert first.new == len(rows) > 0 and first.already_known == 0
+    assert second.new == 0 and second.already_known == len(rows)
+    assert ledger.messages() == rows
+    assert ledger.reports("2099-12-31").equals(reports)
+    assert tree_digest(ROOT / "inbox_samples") == before
+
+
+def test_message_and_report_commit_together(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite")
+    entry = Entry("t:1", "abc", "counted", "计入", period="2015-09-20", arrival=WHEN)
+    bad = Report("市中区", "2015-09-20", 10, WHEN, origin="nonsense")  # type: ignore[arg-type]
+    with pytest.raises(Exception, match="CHECK"):
+        ledger.record(entry, bad)
+    assert ledger.messages() == [] and ledger.reports("2099-12-31").empty
+    ledger.record(entry, Report("市中区", "2015-09-20", 10, WHEN))
+    assert len(ledger.messages()) == 1 and len(ledger.reports("2099-12-31")) == 1
+
+
+def test_schema_is_versioned_and_reopening_keeps_data(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    ledger = Ledger(path)
+    ledger.record(Entry("t:1", "abc", "ignored", "测试"), None)
+    version = ledger.db.execute("PRAGMA user_version").fetchone()[0]
+    ledger.close()
+    again = Ledger(path)
+    assert again.db.execute("PRAGMA user_version").fetchone()[0] == version >= 1
+    assert len(again.messages()) == 1
+
+
+def test_maildir_is_read_with_its_delivery_time(tmp_path: Path) -> None:
+    maildir = tmp_path / "box"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "maildir", maildir)
+    messages = list(DirectorySource(maildir).poll())
+    assert len(messages) == 2
+    assert all(m.internal_date is not None for m in messages)
+    refs = [m.ref.removeprefix("dir:") for m in messages]
+    assert all(ref.startswith("cur/") and ":" not in ref for ref in refs)
+    # A mail client marking a message read renames it: the ref must not change.
+    new = next((maildir / "new").iterdir())
+    new.rename(maildir / "cur" / f"{new.name}:2,S")
+    assert sorted(m.ref for m in DirectorySource(maildir).poll()) == sorted(m.ref for m in messages)
