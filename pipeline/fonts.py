@@ -8,15 +8,13 @@ installed and covers every character it has to set, and only that family reaches
 
 from __future__ import annotations
 
-import io
+import itertools
 import logging
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
-
-from fontTools.cffLib import CFFFontSet
 
 from .errors import RenderError
 
@@ -160,10 +158,16 @@ hb_subset_input_t *hb_subset_input_create_or_fail(void);
 void hb_subset_input_destroy(hb_subset_input_t *input);
 hb_set_t *hb_subset_input_glyph_set(hb_subset_input_t *input);
 void hb_subset_input_set_flags(hb_subset_input_t *input, unsigned value);
+hb_set_t *hb_subset_input_set(hb_subset_input_t *input, int set_type);
 hb_face_t *hb_subset_or_fail(hb_face_t *source, const hb_subset_input_t *input);
 """
 _CFF_TAG = int.from_bytes(b"CFF ", "big")
 _HB_MEMORY_MODE_READONLY = 1
+_HB_SUBSET_FLAGS_NO_LAYOUT_CLOSURE = 0x200
+_HB_SUBSET_SETS_DROP_TABLE_TAG = 3
+# Without cmap and layout tables HarfBuzz adds no glyphs of its own (variation sequences,
+# substitutions): the subset holds exactly the glyphs the PDF uses.
+_DROPPED = [int.from_bytes(t, "big") for t in (b"cmap", b"GSUB", b"GPOS", b"GDEF", b"BASE")]
 
 
 @cache
@@ -195,7 +199,10 @@ def _compact(data: bytes, cids: set[int]) -> bytes | None:
         glyphs = hb_subset.hb_subset_input_glyph_set(request)
         for cid in sorted(cids):
             hb.hb_set_add(glyphs, cid)
-        hb_subset.hb_subset_input_set_flags(request, 0)
+        dropped = hb_subset.hb_subset_input_set(request, _HB_SUBSET_SETS_DROP_TABLE_TAG)
+        for tag in _DROPPED:
+            hb.hb_set_add(dropped, tag)
+        hb_subset.hb_subset_input_set_flags(request, _HB_SUBSET_FLAGS_NO_LAYOUT_CLOSURE)
         subset_face = hb_subset.hb_subset_or_fail(face, request)
         if subset_face == ffi.NULL:
             return None
@@ -215,17 +222,91 @@ def _compact(data: bytes, cids: set[int]) -> bytes | None:
 
 
 def _keeps_codes(cff: bytes, cids: set[int]) -> bool:
-    """True when the compact CFF is CID-keyed and glyph k carries CID sorted(cids)[k].
+    """True when the compact CFF maps each code the PDF uses (an old glyph id) to that glyph.
 
-    The PDF's codes are the old glyph ids; a viewer finds glyphs by CID through the
-    charset, so this holds exactly when each kept glyph's CID equals its old glyph id
-    (true for Noto CJK, whose CIDs are its glyph ids).
+    A viewer finds a CIDFontType0 glyph by CID through the charset; HarfBuzz keeps each
+    glyph's CID, so this holds when every used old glyph id appears in the new charset
+    (for Noto CJK a glyph's CID is its glyph id).
     """
+    charset = _charset(cff)
+    increasing = charset is not None and all(a < b for a, b in itertools.pairwise(charset))
+    return increasing and cids <= set(charset or ())
+
+
+def _charset(cff: bytes) -> list[int] | None:
+    """The CIDs of a CID-keyed CFF's glyphs, in glyph order; None if not CID-keyed."""
     try:
-        fontset = CFFFontSet()
-        fontset.decompile(io.BytesIO(cff), None)
-        top = fontset.topDictIndex[0]
-        names = top.charset if hasattr(top, "ROS") else []
-    except Exception:  # an unreadable result is simply not used
-        return False
-    return [0 if n == ".notdef" else int(n[3:]) for n in names] == sorted(cids)
+        top = _dict(_index(cff, _index_end(cff, cff[2]))[0])
+        if (12, 30) not in top:  # ROS: not CID-keyed
+            return None
+        glyphs = len(_index(cff, top[(17,)][0]))
+        at = top[(15,)][0]
+        cids, fmt, at = [0], cff[at], at + 1
+        while len(cids) < glyphs:
+            if fmt == 0:
+                cids.append(int.from_bytes(cff[at : at + 2], "big"))
+                at += 2
+                continue
+            width = 1 if fmt == 1 else 2
+            first = int.from_bytes(cff[at : at + 2], "big")
+            left = int.from_bytes(cff[at + 2 : at + 2 + width], "big")
+            cids.extend(range(first, first + left + 1))
+            at += 2 + width
+        return cids[:glyphs]
+    except (IndexError, KeyError, ValueError):
+        return None
+
+
+def _index_end(data: bytes, at: int) -> int:
+    count = int.from_bytes(data[at : at + 2], "big")
+    if count == 0:
+        return at + 2
+    size = data[at + 2]
+    last = at + 3 + count * size
+    return last + size - 1 + int.from_bytes(data[last : last + size], "big")
+
+
+def _index(data: bytes, at: int) -> list[bytes]:
+    count = int.from_bytes(data[at : at + 2], "big")
+    if count == 0:
+        return []
+    size = data[at + 2]
+    offsets = [
+        int.from_bytes(data[at + 3 + k * size : at + 3 + (k + 1) * size], "big")
+        for k in range(count + 1)
+    ]
+    base = at + 2 + (count + 1) * size
+    return [data[base + a : base + b] for a, b in itertools.pairwise(offsets)]
+
+
+def _dict(data: bytes) -> dict[tuple[int, ...], list[float]]:
+    """A CFF DICT: operator → operands (integers and reals)."""
+    result: dict[tuple[int, ...], list[float]] = {}
+    operands: list[float] = []
+    at = 0
+    while at < len(data):
+        b0 = data[at]
+        if b0 <= 21:
+            key = (12, data[at + 1]) if b0 == 12 else (b0,)
+            at += 2 if b0 == 12 else 1
+            result[key], operands = operands, []
+        elif b0 == 28 or b0 == 29:
+            size = 2 if b0 == 28 else 4
+            operands.append(int.from_bytes(data[at + 1 : at + 1 + size], "big", signed=True))
+            at += 1 + size
+        elif b0 == 30:  # a real: skip its nibbles; no operator we read takes one
+            at += 1
+            while data[at] & 0x0F != 0x0F and data[at] >> 4 != 0x0F:
+                at += 1
+            at += 1
+            operands.append(0.0)
+        elif b0 <= 246:
+            operands.append(b0 - 139)
+            at += 1
+        elif b0 <= 250:
+            operands.append((b0 - 247) * 256 + data[at + 1] + 108)
+            at += 2
+        else:
+            operands.append(-(b0 - 251) * 256 - data[at + 1] - 108)
+            at += 2
+    return result

@@ -94,6 +94,8 @@ def good_examples(classified: pd.DataFrame, rules: Rules) -> list[str]:
 _SENTENCE = re.compile(r"[^。；;！!？?]*[。；;！!？?]?")
 _ITEM = re.compile(r"\s*(?<![0-9０-９])[（(]?[0-9０-９一二三四五六七八九十]{1,2}[)）.．、]\s*")
 _ITEM_SPACE = re.compile(r"(?<![0-9０-９])([0-9０-９]{1,2}[.．、])\s+")
+_CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+_CJK_SPACE = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
 _TRAILING = "；;，,、：: "
 
 
@@ -104,6 +106,7 @@ def excerpt(text: str, limit: int) -> str:
     """
     flat = re.sub(r"\s+", " ", text).strip()
     flat = _ITEM_SPACE.sub(r"\1", flat)  # "1. 召开" → "1.召开"
+    flat = _CJK_SPACE.sub("", flat)  # justified lines would stretch spaces between Chinese
     if len(flat) <= limit:
         return flat
     kept = ""

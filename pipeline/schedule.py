@@ -154,6 +154,8 @@ class Server:
         self.stop_requested = True
         if self.running is not None:
             log.info("收到停止信号：当前运行（%s）结束后退出。", self.running)
+        else:
+            log.info("收到停止信号，正在退出。")
 
     def request_reload(self, *_: Any) -> None:
         self.reload_requested = True
@@ -165,6 +167,7 @@ class Server:
         lock.acquire()
         restore = self._install_signals()
         self.once = once
+        self._log_start()
         try:
             self._close_stale_runs()
             if once:
@@ -225,8 +228,8 @@ class Server:
         label = f"{period.label()}（截至 {period}）"
         what = TRIGGER_NAMES.get(trigger, trigger)
         fields = {"period": str(period), "trigger": trigger}
+        self.running = period  # before the log line: a signal may follow it at once
         logs.event(log, logging.INFO, "run.start", f"开始{what}：{label}。", **fields)
-        self.running = period
         started = time.monotonic()
         try:
             result = self.cycle(self.config, period, trigger=trigger, echo=self._echo)
@@ -282,6 +285,15 @@ class Server:
                 return
             wake = min(target, now + self.poll)
             self.clock.wait(wake, lambda: self.stop_requested or self.reload_requested)
+
+    def _log_start(self) -> None:
+        schedule = self.config.schedule
+        days = "、".join(map(str, schedule.days))
+        message = (
+            f"xunbao serve 已启动（配置 {self.config_path.resolve()}）：每月 {days} 日（二月的"
+            f" 30 日改为最后一天）{schedule.time:%H:%M} 运行，时区 {schedule.timezone}。"
+        )
+        logs.event(log, logging.INFO, "serve.start", message, once=self.once)
 
     def _log_next(self, target: datetime) -> None:
         fire, period = next_run(self.config.schedule, self.clock.now())
@@ -352,17 +364,7 @@ def _stamp(path: Path) -> bytes | None:
 
 
 def serve_command(config_path: Path, *, once: bool, log_json: bool) -> int:
-    """`xunbao serve`: set up logging, say what will happen, and run the loop."""
+    """`xunbao serve`: set up logging and run the loop."""
     server = Server(config_path)
-    config = server.config
-    logs.setup(as_json=log_json, config=config)
-    days = "、".join(map(str, config.schedule.days))
-    logs.event(
-        log,
-        logging.INFO,
-        "serve.start",
-        f"xunbao serve 已启动（配置 {config_path.resolve()}）：每月 {days} 日（二月的 30 日"
-        f"改为最后一天）{config.schedule.time:%H:%M} 运行，时区 {config.schedule.timezone}。",
-        once=once,
-    )
+    logs.setup(as_json=log_json, config=server.config)
     return server.serve(once=once)

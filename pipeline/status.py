@@ -13,12 +13,15 @@ from typing import Any
 
 from . import job
 from .config import Config
+from .delivery import CIRCULAR
 from .errors import XunbaoError
 from .ledger import Ledger
 from .logs import Redactor, secrets_of
+from .periods import latest_closed
+from .runtime import ServeLock
 from .schedule import (
     TRIGGER_NAMES,
-    ServeLock,
+    campaign_window,
     due_periods,
     local,
     next_run,
@@ -26,7 +29,7 @@ from .schedule import (
     scheduled_runs,
 )
 
-CIRCULAR_KIND = "circular"  # deliveries.kind of a circular (receipts are "receipt:<id>")
+CIRCULAR_KIND = CIRCULAR  # deliveries.kind of a circular (receipts are "receipt:<id>")
 _OUTCOMES = {"ok": "成功", "failed": "失败", "interrupted": "中断", None: "进行中或被强行终止"}
 
 
@@ -41,6 +44,7 @@ def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[s
     finally:
         ledger.close()
     fire, period = next_run(config.schedule, now)
+    last_period = campaign_window(config)[1]
     data: dict[str, Any] = {
         "now": now.astimezone(config.schedule.zone).isoformat(timespec="seconds"),
         "serving": ServeLock(config.resolve(config.storage.path)).held_elsewhere(),
@@ -51,6 +55,8 @@ def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[s
             "label": period.label(),
         },
         "missed": [str(p) for p in missed],
+        "campaign_over": latest_closed(now, config.schedule) > last_period,
+        "campaign_end": str(config.campaign.end),
         "review": len(review),
         "delivery_configured": bool(config.delivery.host),
         "undelivered": undelivered,
@@ -138,6 +144,10 @@ def summary(config: Config, data: dict[str, Any]) -> list[str]:
     upcoming = data["next_run"]
     at = local(datetime.fromisoformat(upcoming["at"]), config.schedule)
     lines.append(f"下次运行：{at}（{upcoming['label']}，截至 {upcoming['period']}）。")
+    if data["campaign_over"]:
+        lines.append(
+            f"活动已于 {data['campaign_end']} 结束：服务不再自动生成通报（见 campaign.end）。"
+        )
     if data["missed"]:
         lines.append(f"待补跑的旬：{'、'.join(data['missed'])}（服务启动后自动补跑）。")
     if data["review"]:
@@ -186,6 +196,13 @@ def schedule_lines(config: Config, start: date | None, count: int, now: datetime
     zone = config.schedule.zone
     begin = datetime.combine(start, datetime.min.time(), tzinfo=zone) if start else now
     lines = [f"接下来 {count} 次自动运行（时区 {config.schedule.timezone}）："]
-    for fire, period in next_runs(config.schedule, begin, count):
+    runs = next_runs(config.schedule, begin, count)
+    for fire, period in runs:
         lines.append(f"{local(fire, config.schedule)}  {period.label()}（截至 {period}）")
+    last = campaign_window(config)[1]
+    if any(period > last for _, period in runs):
+        lines.append(
+            f"注意：活动在 {config.campaign.end} 结束（campaign.end），"
+            f"{last} 之后的旬不会自动生成通报。"
+        )
     return lines

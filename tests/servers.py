@@ -309,7 +309,7 @@ def _smtp_main(argv: list[str]) -> None:
             and data.login.decode() == args.user
             and data.password.decode() == password
         )
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 535
 
     tls: dict[str, Any] = (
         {"tls_context": context, "require_starttls": True}

@@ -164,7 +164,8 @@ def test_excerpt_keeps_whole_sentences():
     assert excerpt(text, 25) == "1.召开专题会议，制定实施方案……"
     long = "一句很长很长" * 10 + "。"
     assert excerpt(long, 20).endswith("……") and len(excerpt(long, 20)) <= 20
-    assert excerpt("  多余\n\n空白  ", 20) == "多余 空白"
+    assert excerpt("  多余\n\n空白  ", 20) == "多余空白"
+    assert excerpt("宣传；   3. 登记 Word 文档", 50) == "宣传；3.登记Word文档"
     # Item numbers lose the space after them; a figure such as 2015. is left alone.
     assert excerpt("1. 宣传；2、 建会；于2015. 9月", 50) == "1.宣传；2、建会；于2015. 9月"
 

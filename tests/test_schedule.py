@@ -34,6 +34,8 @@ from pipeline.schedule import Server, dekad_trigger, due_periods, next_runs
 ROOT = Path(__file__).resolve().parent.parent
 XUNBAO = Path(sys.executable).parent / "xunbao"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The simulated dates fall in 2016: give the sample campaign that year (the seed's ends in 2015).
+CAMPAIGN_2016 = {"start: 2015-09-01": "start: 2015-12-01", "end: 2015-12-31": "end: 2016-12-31"}
 
 
 # ── helpers ────────────────────────────────────────────────────
@@ -57,10 +59,10 @@ def write_report(inbox: Path, name: str, sender: str, unit: str, value: int, whe
     (inbox / f"{name}.eml").write_bytes(bytes(message))
 
 
-def make_config(folder: Path, inbox: Path, **replace: str) -> Path:
+def make_config(folder: Path, inbox: Path, replace: dict[str, str] | None = None) -> Path:
     text = (ROOT / "config.yaml").read_text(encoding="utf-8")
     text = text.replace("path: inbox_samples", f"path: {inbox}")
-    for old, new in replace.items():
+    for old, new in (replace or {}).items():
         assert old in text, old
         text = text.replace(old, new)
     path = folder / "config.yaml"
@@ -73,7 +75,7 @@ def workspace(tmp_path: Path) -> Path:
     inbox = tmp_path / "inbox"
     write_report(inbox, "a", "szqzgh@163.com", "乐山市市中区总工会", 1200, "2016-01-08 10:00")
     write_report(inbox, "b", "wtqzgh@126.com", "五通桥区总工会", 900, "2016-02-27 09:00")
-    make_config(tmp_path, inbox)
+    make_config(tmp_path, inbox, CAMPAIGN_2016)
     return tmp_path
 
 
@@ -88,12 +90,12 @@ class FakeClock:
 
     def __init__(self, start: datetime) -> None:
         self.current = start
-        self.events: list[tuple[datetime, int, Callable[[], None]]] = []
+        self.events: list[tuple[datetime, int, Callable[[], object]]] = []
 
     def now(self) -> datetime:
         return self.current
 
-    def at(self, when: datetime, action: Callable[[], None]) -> None:
+    def at(self, when: datetime, action: Callable[[], object]) -> None:
         bisect.insort(self.events, (when, len(self.events), action))
 
     def wait(self, until: datetime, interrupted: Callable[[], bool]) -> None:
@@ -194,7 +196,22 @@ def test_schedule_command_lists_runs_from_a_date(workspace: Path) -> None:
 
 
 # ── the server over simulated time ─────────────────────────────
-def test_a_year_left_alone_runs_every_period_on_time(workspace: Path) -> None:
+def light_publish(
+    config: config_module.Config, ledger: Any, period: periods.Period, out: Path | None = None
+) -> job.Published:
+    """37 real circulars take ~20 s even without PDFs; the catch-up test makes real ones."""
+    folder = (out or config.resolve(config.output.dir)) / str(period)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "circular.pdf").write_bytes(b"%PDF-1.7 test\n")
+    (folder / "standings.json").write_text(json.dumps({"period": str(period)}), "utf-8")
+    pdf, xlsx, data = folder / "circular.pdf", folder / "standings.xlsx", folder / "standings.json"
+    return job.Published(period, folder, pdf, xlsx, data, None)  # type: ignore[arg-type]
+
+
+def test_a_year_left_alone_runs_every_period_on_time(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(job, "publish", light_publish)
     calls: list[Call] = []
     serve(workspace, at("2016-01-01 00:00"), at("2017-01-01 00:00"), calls)
     first, *scheduled = calls
@@ -288,15 +305,28 @@ def test_due_periods_first_start_and_after_success(workspace: Path) -> None:
     config = config_module.load(workspace / "config.yaml").config
     ledger = job.open_ledger(config)
     try:
-        assert due_periods(ledger, config.schedule, at("2016-03-01 08:00")) == [
+        assert due_periods(ledger, config, at("2016-03-01 08:00")) == [
             periods.Period(date(2016, 2, 29))
         ]
         run = ledger.start_run("2016-02-10", "schedule")
         ledger.finish_run(run, "ok", {})
-        due = due_periods(ledger, config.schedule, at("2016-03-10 18:00"))
+        due = due_periods(ledger, config, at("2016-03-10 18:00"))
         assert [str(p) for p in due] == ["2016-02-20", "2016-02-29", "2016-03-10"]
     finally:
         ledger.close()
+
+
+def test_after_the_campaign_ends_nothing_more_is_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_config(tmp_path, tmp_path / "inbox")  # the seed's campaign: 2015-09-01 to 2015-12-31
+    write_report(tmp_path / "inbox", "a", "szqzgh@163.com", "市中区总工会", 5, "2015-12-31 10:00")
+    calls: list[Call] = []
+    caplog.set_level("INFO", logger="xunbao")
+    serve(tmp_path, at("2016-01-09 09:00"), at("2016-03-01 00:00"), calls)
+    # The period holding 31 December is the campaign's last circular; then silence.
+    assert [c[1:] for c in calls] == [("2015-12-30", "catchup"), ("2016-01-10", "schedule")]
+    assert any("已于 2015-12-31 结束" in r.getMessage() for r in caplog.records)
 
 
 # ── reload ─────────────────────────────────────────────────────
@@ -308,7 +338,7 @@ def test_reload_good_then_broken_config(workspace: Path, caplog: pytest.LogCaptu
     server = Server(path, clock=clock, cycle=recording(clock, calls))
     server.poll = timedelta(hours=1)
 
-    def write(text: str) -> Callable[[], None]:
+    def write(text: str) -> Callable[[], object]:
         return lambda: path.write_text(text, encoding="utf-8")
 
     late = original.replace('time: "18:00"', 'time: "20:00"')
@@ -336,6 +366,15 @@ def test_reload_good_then_broken_config(workspace: Path, caplog: pytest.LogCaptu
 
 
 # ── real processes ─────────────────────────────────────────────
+def campaign_around_today() -> dict[str, str]:
+    """The subprocesses run at the real date: a campaign in progress then."""
+    today = date.today()
+    return {
+        "start: 2015-09-01": f"start: {today - timedelta(days=100)}",
+        "end: 2015-12-31": f"end: {today + timedelta(days=100)}",
+    }
+
+
 def _inbox_for_cli(tmp_path: Path) -> Path:
     samples = ROOT / "inbox_samples"
     if samples.is_dir() and any(samples.glob("*.eml")):
@@ -352,7 +391,7 @@ def xunbao(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_once_runs_the_due_period_then_nothing(tmp_path: Path) -> None:
-    make_config(tmp_path, _inbox_for_cli(tmp_path))
+    make_config(tmp_path, _inbox_for_cli(tmp_path), campaign_around_today())
     first = xunbao("serve", "--once", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     period = periods.latest_closed(datetime.now(UTC), config_module.Schedule())
@@ -370,7 +409,7 @@ def test_once_runs_the_due_period_then_nothing(tmp_path: Path) -> None:
 
 
 def test_sigterm_during_a_run_finishes_the_run_then_exits(tmp_path: Path) -> None:
-    make_config(tmp_path, _inbox_for_cli(tmp_path))
+    make_config(tmp_path, _inbox_for_cli(tmp_path), campaign_around_today())
     process = subprocess.Popen(
         [str(XUNBAO), "serve"],
         cwd=tmp_path,
@@ -385,7 +424,7 @@ def test_sigterm_during_a_run_finishes_the_run_then_exits(tmp_path: Path) -> Non
         if "开始补跑" in line:
             process.send_signal(signal.SIGTERM)
             break
-    rest, _ = process.communicate(timeout=120)
+    _, rest = process.communicate(timeout=120)
     lines += rest.splitlines(keepends=True)
     assert process.returncode == 0, "".join(lines)
     text = [line.split(" ", 3)[3] for line in lines if line.count(" ") >= 3]

@@ -150,7 +150,7 @@ class ImapSource:
                 delay = self.settings.retry_delay * 2**attempt
                 attempt += 1
                 log.warning(
-                    "与邮件服务器 %s 的连接中断（%s），%g 秒后第 %d 次重试。",
+                    "与邮件服务器 %s 的连接失败或中断（%s），%g 秒后第 %d 次重试。",
                     self._where(),
                     describe(exc, self.settings.timeout),
                     delay,

@@ -1,0 +1,222 @@
+"""Delivery against a real aiosmtpd server: exactly one circular per recipient, receipts once."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_cli, write_config
+from servers import SAMPLES, SmtpServer
+
+from pipeline import config as config_module
+from pipeline import delivery, job
+from pipeline.errors import DeliveryError
+from pipeline.periods import Period
+from pipeline.sources.directory import DirectorySource
+
+PERIOD = "2015-09-20"
+SUBJECT = "关于全市农民工入会集中行动进展情况的通报（2015年9月中旬）"
+RECIPIENTS = ["zxb@lszgh.example", "office@lszgh.example"]
+SMTP_USER = "lsszghzxb@126.com"
+SMTP_PASSWORD = "Smtp-Code-7c1e"
+
+MakeServer = Callable[..., SmtpServer]
+
+
+@pytest.fixture
+def smtp(tmp_path: Path, certificate: tuple[Path, Path]) -> Iterator[MakeServer]:
+    """Makes SMTP servers storing mail in tmp_path/received; all stopped afterwards."""
+    made: list[SmtpServer] = []
+
+    def make(**options: Any) -> SmtpServer:
+        server = SmtpServer(
+            certificate[0], certificate[1], tmp_path / "received", SMTP_USER, SMTP_PASSWORD
+        )
+        for key, value in options.items():
+            setattr(server, key, value)
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        server.stop()
+
+
+def delivery_section(port: int, ca_file: Path, **changes: Any) -> dict[str, Any]:
+    return {
+        "host": "127.0.0.1",
+        "port": port,
+        "ssl": True,
+        "ca_file": str(ca_file),
+        "username": SMTP_USER,
+        "password_env": "XUNBAO_SMTP_PASSWORD",
+        "sender": SMTP_USER,
+        "recipients": RECIPIENTS,
+        "timeout": 10,
+    } | changes
+
+
+def directory_mailbox() -> dict[str, Any]:
+    return {"source": "directory", "path": str(SAMPLES), "address": SMTP_USER}
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "XUNBAO_SMTP_PASSWORD": SMTP_PASSWORD}
+
+
+def attachments(message: Any) -> dict[str, bytes]:
+    return {part.get_filename(): part.get_content() for part in message.iter_attachments()}
+
+
+def test_smtp_down_then_up_sends_one_circular_per_recipient(
+    tmp_path: Path, smtp: MakeServer, certificate: tuple[Path, Path]
+) -> None:
+    server = smtp()
+    section = delivery_section(server.port, certificate[0])
+    config = write_config(tmp_path, mailbox=directory_mailbox(), delivery=section)
+
+    down = run_cli(config, env(), "--period", PERIOD)
+    assert down.returncode == 1
+    assert "无法连接发信服务器" in down.stderr and "下次运行时会补发" in down.stderr
+    assert (tmp_path / "out" / PERIOD / "circular.pdf").exists()
+
+    server.start()
+    up = run_cli(config, env(), "--period", PERIOD)
+    assert up.returncode == 0, up.stderr
+    assert "通报已发送给 2 位收件人（此前已发送 0 位）" in up.stdout
+    again = run_cli(config, env(), "--period", PERIOD)
+    assert again.returncode == 0, again.stderr
+    assert "通报已发送给 0 位收件人（此前已发送 2 位）" in again.stdout
+    for done in (down, up, again):
+        assert SMTP_PASSWORD not in done.stdout + done.stderr
+
+    received = server.received()
+    assert sorted(recipient for recipient, _ in received) == sorted(RECIPIENTS)
+    for recipient, message in received:
+        assert message["Subject"] == SUBJECT and message["To"] == recipient
+        assert "2015年9月中旬" in message.get_body(("plain",)).get_content()
+        files = attachments(message)
+        assert files[f"{SUBJECT}.pdf"].startswith(b"%PDF")
+        assert files["各单位完成情况表（2015年9月中旬）.xlsx"].startswith(b"PK")
+    for path in server.folder.glob("*.eml"):  # RFC 2231 names, split into continuations
+        assert path.read_bytes().count(b"filename*0*=utf-8''") == 2
+
+
+def publish(folder: Path, **sections: Any) -> tuple[config_module.Config, job.Published]:
+    """Ingest the samples and publish the period in-process; the ledger stays on disk."""
+    path = write_config(folder, mailbox=directory_mailbox(), **sections)
+    config = config_module.load(path).config
+    ledger = job.open_ledger(config)
+    try:
+        job.ingest(config, ledger, DirectorySource(SAMPLES))
+        return config, job.publish(config, ledger, Period.parse(PERIOD))
+    finally:
+        ledger.close()
+
+
+def deliver(config: config_module.Config, published: job.Published) -> delivery.Delivered:
+    ledger = job.open_ledger(config)
+    try:
+        return delivery.deliver(config, ledger, published)
+    finally:
+        ledger.close()
+
+
+def test_a_refused_recipient_alone_is_retried_next_time(
+    tmp_path: Path,
+    smtp: MakeServer,
+    certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("XUNBAO_SMTP_PASSWORD", SMTP_PASSWORD)
+    server = smtp(starttls=True, reject=(RECIPIENTS[1],))
+    server.start()
+    section = delivery_section(server.port, certificate[0], ssl=False, starttls=True)
+    config, published = publish(tmp_path, delivery=section)
+    with pytest.raises(DeliveryError, match=f"发给 {RECIPIENTS[1]} 被拒绝"):
+        deliver(config, published)
+    assert [r for r, _ in server.received()] == [RECIPIENTS[0]]
+
+    server.stop()
+    server.reject = ()
+    server.start()
+    result = deliver(config, published)
+    assert (result.sent, result.skipped) == (1, 1)
+    assert sorted(r for r, _ in server.received()) == sorted(RECIPIENTS)
+
+
+def test_receipts_go_once_to_each_registered_sender(
+    tmp_path: Path,
+    smtp: MakeServer,
+    certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("XUNBAO_SMTP_PASSWORD", SMTP_PASSWORD)
+    server = smtp()
+    server.start()
+    section = delivery_section(server.port, certificate[0], receipts=True, recipients=[])
+    config, published = publish(tmp_path, delivery=section)
+    ledger = job.open_ledger(config)
+    rows = ledger.messages()
+    ledger.close()
+    registered = {s for u in config.units for s in u.senders}
+    expected = [
+        r
+        for r in rows
+        if r["outcome"] in ("counted", "review")
+        and (r["sender"] in registered or "@" + r["sender"].rpartition("@")[2] in registered)
+    ]
+    assert expected and len(expected) < len(rows)  # some are ignored or from strangers
+
+    first = deliver(config, published)
+    second = deliver(config, published)
+    assert (first.receipts, second.receipts) == (len(expected), 0)
+    received = server.received()
+    assert Counter(r for r, _ in received) == Counter(r["sender"] for r in expected)
+    replies = {m["In-Reply-To"]: m for _, m in received}
+    for row in expected:
+        receipt = replies[row["message_id"]]
+        assert receipt["Auto-Submitted"] == "auto-replied"
+        text = receipt.get_body(("plain",)).get_content()
+        if row["outcome"] == "counted":
+            assert f"已登记 新增农民工入会 {row['value']} 名" in text
+        else:
+            assert "暂未计入" in text and row["reason"] in text
+
+
+def test_wrong_smtp_password_explains_the_authorisation_code(
+    tmp_path: Path,
+    smtp: MakeServer,
+    certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    wrong = "Not-The-Code-55"
+    monkeypatch.setenv("XUNBAO_SMTP_PASSWORD", wrong)
+    server = smtp()
+    server.start()
+    config, published = publish(tmp_path, delivery=delivery_section(server.port, certificate[0]))
+    with pytest.raises(DeliveryError) as failure:
+        deliver(config, published)
+    assert "授权码" in str(failure.value) and wrong not in str(failure.value)
+    assert server.received() == []
+
+
+def test_untrusted_smtp_certificate_is_refused(
+    tmp_path: Path,
+    smtp: MakeServer,
+    certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("XUNBAO_SMTP_PASSWORD", SMTP_PASSWORD)
+    server = smtp()
+    server.start()
+    section = delivery_section(server.port, certificate[0])
+    del section["ca_file"]
+    config, published = publish(tmp_path, delivery=section)
+    with pytest.raises(DeliveryError, match="证书验证失败"):
+        deliver(config, published)
+    assert server.received() == []
