@@ -100,7 +100,8 @@ class Intake:
         return None
 
     def _judge(self, base: Entry, mail: Mail, period: str) -> Assessment:
-        readings, unreadable = [], []
+        readings: list[forms.Reading] = []
+        unreadable: list[str] = []
         for attachment in mail.attachments:
             try:
                 found = forms.read(attachment)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything xunbao needs on Debian/Ubuntu: system packages (fonts, Dovecot for
-# the tests, LibreOffice/antiword for old Office formats) and a virtualenv in .venv.
+# Installs everything xunbao needs on Debian/Ubuntu: system packages (CJK fonts, poppler,
+# LibreOffice/antiword for old Office formats) and a virtualenv in .venv.
+# `--dev` adds what only the tests need (Dovecot, the test Python packages).
 # Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,8 +9,11 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   fonts-noto-cjk fonts-arphic-ukai libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0
   poppler-utils antiword libreoffice-writer-nogui libreoffice-calc-nogui
-  dovecot-imapd openssl python3-venv
+  openssl python3-venv
 )
+DEV=0
+[ "${1:-}" = "--dev" ] && DEV=1
+[ $DEV -eq 1 ] && APT_PACKAGES+=(dovecot-imapd)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -27,10 +31,12 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-stamp=.venv/.xunbao-installed
+target="."
+[ $DEV -eq 1 ] && target=".[dev]"
+stamp=".venv/.xunbao-installed-$DEV"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[dev]'
+  .venv/bin/pip install -q -e "$target"
   touch "$stamp"
 fi
 echo "环境已就绪：.venv/bin/xunbao"

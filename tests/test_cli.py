@@ -137,8 +137,24 @@ def test_clerk_approves_rejects_and_records(tmp_path: Path) -> None:
     assert shown.returncode == 0 and "不是任何单位登记" in shown.stdout and "1000" in shown.stdout
     approved = xunbao(config, "review", "approve", str(unknown["id"]), "--unit", "马边彝族自治县")
     assert approved.returncode == 0, approved.stderr
-    assert xunbao(config, "review", "reject", str(misfiled["id"]), "--reason", "沐川县代报，已电话核实").returncode == 0
-    recorded = xunbao(config, "record", "--unit", "嘉阳集团", "--period", PERIOD, "--value", "12", "--note", "电话报送")
+    assert (
+        xunbao(
+            config, "review", "reject", str(misfiled["id"]), "--reason", "沐川县代报，已电话核实"
+        ).returncode
+        == 0
+    )
+    recorded = xunbao(
+        config,
+        "record",
+        "--unit",
+        "嘉阳集团",
+        "--period",
+        PERIOD,
+        "--value",
+        "12",
+        "--note",
+        "电话报送",
+    )
     assert recorded.returncode == 0, recorded.stderr
     again = xunbao(config, "review", "approve", str(unknown["id"]))
     assert again.returncode == 2 and "不在待审核队列" in again.stderr
@@ -157,7 +173,9 @@ def test_clerk_approves_rejects_and_records(tmp_path: Path) -> None:
 def test_bad_config_exits_2(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     shutil.copy(ROOT / "config.yaml", config)
-    config.write_text(config.read_text(encoding="utf-8").replace("target: 5437", "target: 五千"), encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("target: 5437", "target: 五千"), encoding="utf-8"
+    )
     result = xunbao(config, "run", "--no-send")
     assert result.returncode == 2
     assert "units[0].target" in result.stderr and "整数" in result.stderr

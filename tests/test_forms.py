@@ -75,7 +75,13 @@ def test_logo_image_is_not_a_form_but_is_not_an_error() -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("2,650", 2650), ("２６５０", 2650), ("2650.0", 2650), ("一千二百五十", 1250), ("4310名", 4310)],
+    [
+        ("2,650", 2650),
+        ("２６５０", 2650),
+        ("2650.0", 2650),
+        ("一千二百五十", 1250),
+        ("4310名", 4310),
+    ],
 )
 def test_parse_figure_exact(text: str, value: int) -> None:
     assert parse_figure(text) == (value, None)
@@ -88,13 +94,21 @@ def test_parse_figure_doubtful(text: str) -> None:
 
 
 def test_body_report_with_html_table() -> None:
-    body = "报送单位：\t乐山大佛景区管委会工会\t报送时间：\t2015年9月20日\n已完成目标任务数（新增 名）\t100\n"
+    body = (
+        "报送单位：\t乐山大佛景区管委会工会\t报送时间：\t2015年9月20日\n"
+        "已完成目标任务数（新增 名）\t100\n"
+    )
     reading = forms.read_body(body)
     assert (reading.unit, reading.value) == ("乐山大佛景区管委会工会", 100)
 
 
-@pytest.mark.parametrize(("source", "renamed", "unit"), [("form.doc", "旬报表.wps", "乐山高新区工会"),
-                                                        ("form.xls", "旬报表.et", "峨眉山景区管委会工会")])
+@pytest.mark.parametrize(
+    ("source", "renamed", "unit"),
+    [
+        ("form.doc", "旬报表.wps", "乐山高新区工会"),
+        ("form.xls", "旬报表.et", "峨眉山景区管委会工会"),
+    ],
+)
 def test_wps_office_files(source: str, renamed: str, unit: str) -> None:
     # WPS Office's own .wps/.et files are OLE documents like .doc/.xls; LibreOffice reads them.
     (reading,) = forms.read(Attachment(renamed, "", (FORMS / source).read_bytes()))

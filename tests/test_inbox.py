@@ -16,7 +16,9 @@ from pipeline.ledger import Entry, Ledger
 from pipeline.sources.directory import DirectorySource
 
 ROOT = Path(__file__).resolve().parent.parent
-EXPECTED = {e["file"]: e for e in json.loads((ROOT / "tests/fixtures/inbox_expected.json").read_text())}
+EXPECTED = {
+    e["file"]: e for e in json.loads((ROOT / "tests/fixtures/inbox_expected.json").read_text())
+}
 
 
 @pytest.fixture(scope="module")

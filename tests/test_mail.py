@@ -26,7 +26,9 @@ FORM_BODY = (
 )
 
 
-def message(headers: dict[str, str], body: bytes, content_type: str = "text/plain; charset=utf-8") -> bytes:
+def message(
+    headers: dict[str, str], body: bytes, content_type: str = "text/plain; charset=utf-8"
+) -> bytes:
     head = {
         "From": "szqzgh@163.com",
         "To": "lsszghzxb@126.com",
@@ -36,7 +38,10 @@ def message(headers: dict[str, str], body: bytes, content_type: str = "text/plai
         "Content-Type": content_type,
         **headers,
     }
-    lines = [f"{k}: {v}".encode() if isinstance(v, str) else k.encode() + b": " + v for k, v in head.items()]
+    lines = [
+        f"{k}: {v}".encode() if isinstance(v, str) else k.encode() + b": " + v
+        for k, v in head.items()
+    ]
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
@@ -66,7 +71,10 @@ def test_rfc2047_inside_quoted_filename_foxmail() -> None:
 
 def test_rfc2231_continuations_outlook() -> None:
     mail = parse((INBOX / "0919-1115-ledian.eml").read_bytes())
-    assert mail.attachments[0].filename == "乐山电力股份有限公司工会农民工入会集中行动旬报表（2015年9月中旬）.xlsx"
+    assert (
+        mail.attachments[0].filename
+        == "乐山电力股份有限公司工会农民工入会集中行动旬报表（2015年9月中旬）.xlsx"
+    )
 
 
 @pytest.mark.parametrize("codec", ["gb18030", "utf-8"])
@@ -86,9 +94,12 @@ def test_html_entities_and_tables_in_html_only_body() -> None:
 
 
 def test_reply_quote_is_cut_and_forward_is_kept() -> None:
-    reply = "收到，谢谢。\n\n在 2015-09-18 10:00，市总工会 写道：\n> 已完成目标任务数（新增 9,999 名）\n"
+    reply = "收到。\n\n在 2015-09-18 10:00，市总工会 写道：\n> 已完成目标任务数（新增 9,999 名）\n"
     assert "9,999" not in strip_quotes(reply)
-    forward = "请查收转发的旬报。\n-------- 转发邮件信息 --------\n发件人：张三\n主题：旬报\n\n" + FORM_BODY
+    forward = (
+        "请查收转发的旬报。\n-------- 转发邮件信息 --------\n发件人：张三\n主题：旬报\n\n"
+        + FORM_BODY
+    )
     assert "2,700" in strip_quotes(forward)
 
 
@@ -128,7 +139,11 @@ def test_same_period_correction_may_be_lower(intake: Intake) -> None:
     first = message({"Date": "Wed, 16 Sep 2015 10:00:00 +0800"}, FORM_BODY.encode())
     assert assess(intake, first, "t:1").outcome == "counted"
     lower = FORM_BODY.replace("2,700", "2,600").encode()
-    entry = assess(intake, message({"Subject": "更正", "Date": "Fri, 18 Sep 2015 10:00:00 +0800"}, lower), "t:2")
+    entry = assess(
+        intake,
+        message({"Subject": "更正", "Date": "Fri, 18 Sep 2015 10:00:00 +0800"}, lower),
+        "t:2",
+    )
     assert (entry.outcome, entry.value) == ("counted", 2600)
 
 

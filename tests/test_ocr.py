@@ -20,8 +20,10 @@ def scan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A page image of the PDF form, as a scanner would produce it."""
     assert shutil.which("pdftoppm"), "poppler-utils must be installed"
     out = tmp_path_factory.mktemp("scan") / "page"
-    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(FORMS / "form.pdf"), str(out)],
-                   check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", str(FORMS / "form.pdf"), str(out)],
+        check=True,
+    )
     return out.with_suffix(".png")
 
 

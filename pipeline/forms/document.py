@@ -14,7 +14,6 @@ from docx.table import Table
 from .fields import Rows
 from .spreadsheet import FormUnreadable
 
-
 _P, _T, _TBL = qn("w:p"), qn("w:t"), qn("w:tbl")
 
 

@@ -66,7 +66,7 @@ def _mentions(cell: str, reading: Reading) -> bool:
 def _rows(lines: list[tuple[str, float, Any]]) -> tuple[Rows, dict[str, float]]:
     """Group text boxes whose vertical centres are close into one row, left to right."""
     boxes = []
-    for text, score, box in lines:
+    for text, _score, box in lines:
         ys = [point[1] for point in box]
         boxes.append((sum(ys) / len(ys), min(point[0] for point in box), max(ys) - min(ys), text))
     boxes.sort()
