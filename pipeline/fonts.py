@@ -279,10 +279,10 @@ def _index(data: bytes, at: int) -> list[bytes]:
     return [data[base + a : base + b] for a, b in itertools.pairwise(offsets)]
 
 
-def _dict(data: bytes) -> dict[tuple[int, ...], list[float]]:
-    """A CFF DICT: operator → operands (integers and reals)."""
-    result: dict[tuple[int, ...], list[float]] = {}
-    operands: list[float] = []
+def _dict(data: bytes) -> dict[tuple[int, ...], list[int]]:
+    """A CFF DICT: operator → operands (integers; a real operand reads as 0)."""
+    result: dict[tuple[int, ...], list[int]] = {}
+    operands: list[int] = []
     at = 0
     while at < len(data):
         b0 = data[at]
@@ -299,7 +299,7 @@ def _dict(data: bytes) -> dict[tuple[int, ...], list[float]]:
             while data[at] & 0x0F != 0x0F and data[at] >> 4 != 0x0F:
                 at += 1
             at += 1
-            operands.append(0.0)
+            operands.append(0)
         elif b0 <= 246:
             operands.append(b0 - 139)
             at += 1

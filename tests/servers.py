@@ -137,7 +137,7 @@ def _system_users() -> dict[str, str]:
 
 
 class Dovecot:
-    def __init__(self, cert: Path, key: Path) -> None:
+    def __init__(self, cert: Path, key: Path, extra: str = "") -> None:
         # Dovecot's login processes run as another user: the folder must be traversable,
         # which pytest's 0700 tmp_path is not.
         self.root = Path(tempfile.mkdtemp(prefix="xunbao-dovecot-"))
@@ -165,6 +165,7 @@ class Dovecot:
                 imaps_port=self.imaps_port,
                 **self.accounts,
             )
+            + extra
         )
 
     @property

@@ -39,6 +39,7 @@ T = TypeVar("T")
 # OSErrors (ssl.SSLCertVerificationError) but are never transient: they are caught first.
 _TRANSIENT = (OSError, imaplib.IMAP4.abort)
 
+_STATUS = [b"UIDVALIDITY", b"UIDNEXT"]
 _AUTH_CODE_HELP = (
     "注意：126、163、QQ 等邮箱的 IMAP 密码是“授权码”——在网页版邮箱“设置 → POP3/SMTP/IMAP”"
     "中开启 IMAP 服务时生成的一串字母，不是网页登录密码。"
@@ -218,26 +219,35 @@ class ImapSource:
             log.warning("邮件服务器不接受 ID 命令（%s），继续收信。", exc)
 
     def _open_folder(self, client: IMAPClient) -> None:
+        """STATUS first: when nothing is new, no SELECT (which costs the server time in
+        proportion to the folder's size), no SEARCH and no FETCH."""
+        status = self._command(client, lambda: client.folder_status(self.folder, _STATUS))
+        self.uidvalidity = int(status[b"UIDVALIDITY"])
+        start = max(self._mark(), self._cursor)
+        if int(status[b"UIDNEXT"]) <= start + 1:
+            self._pending = []
+            return
         s = self.settings
         readonly = not (s.processed_folder or s.mark_seen)
+        info = self._command(client, lambda: client.select_folder(self.folder, readonly))
+        if int(info[b"UIDVALIDITY"]) != self.uidvalidity:  # rebuilt in between
+            self.uidvalidity = int(info[b"UIDVALIDITY"])
+            start = max(self._mark(), self._cursor)
+        # `UID n:*` always includes the highest UID, even below n: filter here.
+        found = client.search(["UID", f"{start + 1}:*"])
+        self._pending = sorted(uid for uid in found if uid > start)
+        if s.processed_folder and not client.folder_exists(s.processed_folder):
+            client.create_folder(s.processed_folder)
+            log.warning("已在邮箱中新建文件夹“%s”，处理过的邮件将移入其中。", s.processed_folder)
+
+    def _command(self, client: IMAPClient, command: Callable[[], T]) -> T:
+        """STATUS or SELECT of the folder; a refusal (no such folder, Unsafe Login) is final."""
         try:
-            info = client.select_folder(self.folder, readonly=readonly)
+            return command()
         except imaplib.IMAP4.abort:
             raise
         except imaplib.IMAP4.error as exc:
             raise SourceError(self._select_refused(exc)) from None
-        self.uidvalidity = int(info[b"UIDVALIDITY"])
-        start = max(self._mark(), self._cursor)
-        uidnext = info.get(b"UIDNEXT")
-        if uidnext is not None and int(uidnext) <= start + 1:
-            self._pending = []  # nothing new: not even a SEARCH
-        else:
-            # `UID n:*` always includes the highest UID, even below n: filter here.
-            found = client.search(["UID", f"{start + 1}:*"])
-            self._pending = sorted(uid for uid in found if uid > start)
-        if s.processed_folder and not client.folder_exists(s.processed_folder):
-            client.create_folder(s.processed_folder)
-            log.warning("已在邮箱中新建文件夹“%s”，处理过的邮件将移入其中。", s.processed_folder)
 
     def _mark(self) -> int:
         """The stored high-water mark; a changed UIDVALIDITY starts the folder afresh."""
