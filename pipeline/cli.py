@@ -120,11 +120,8 @@ def messages(config_path: Path, period: str | None, as_json: bool) -> None:
     """收件登记簿：每封邮件及其处理结果。"""
     config = load_config(config_path)
     chosen = parse_period(period)
-    ledger = job.open_ledger(config)
-    try:
+    with job.open_ledger(config) as ledger:
         rows = _register_rows(ledger.messages(period=str(chosen) if chosen else None))
-    finally:
-        ledger.close()
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -150,11 +147,8 @@ def review(ctx: click.Context, config_path: Path, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     config = load_config(config_path)
-    ledger = job.open_ledger(config)
-    try:
+    with job.open_ledger(config) as ledger:
         rows = ledger.messages(outcome="review")
-    finally:
-        ledger.close()
     queue = [
         {k: r[k] for k in ("id", "message_id", "subject", "arrival", "reason")}
         | {"from": r["sender"]}
@@ -182,11 +176,8 @@ def review(ctx: click.Context, config_path: Path, as_json: bool) -> None:
 def review_show(message: int, config_path: Path) -> None:
     """查看一封待审核邮件的详情。"""
     config = load_config(config_path)
-    ledger = job.open_ledger(config)
-    try:
+    with job.open_ledger(config) as ledger:
         row = review_actions.held(ledger, message)
-    finally:
-        ledger.close()
     detail = row["detail"]
     console.print(f"[bold]第 {row['id']} 号邮件[/bold]（待审核）")
     for label, key in (
@@ -220,11 +211,8 @@ def review_show(message: int, config_path: Path) -> None:
 def review_approve(message: int, unit: str | None, value: int | None, config_path: Path) -> None:
     """审核通过：计入该单位的完成数。"""
     config = load_config(config_path)
-    ledger = job.open_ledger(config)
-    try:
+    with job.open_ledger(config) as ledger:
         report = review_actions.approve(config, ledger, message, unit, value)
-    finally:
-        ledger.close()
     console.print(
         f"第 {message} 号邮件已审核通过：{report.unit} {report.value}（{report.period}）。"
     )
@@ -237,11 +225,8 @@ def review_approve(message: int, unit: str | None, value: int | None, config_pat
 def review_reject(message: int, reason: str, config_path: Path) -> None:
     """驳回：该邮件不计数，记录理由。"""
     config = load_config(config_path)
-    ledger = job.open_ledger(config)
-    try:
+    with job.open_ledger(config) as ledger:
         review_actions.reject(ledger, message, reason)
-    finally:
-        ledger.close()
     console.print(f"第 {message} 号邮件已驳回。")
 
 
@@ -256,11 +241,8 @@ def record(config_path: Path, unit: str, period: str, value: int, note: str) -> 
     config = load_config(config_path)
     chosen = parse_period(period)
     assert chosen is not None
-    ledger = job.open_ledger(config)
-    try:
+    with job.open_ledger(config) as ledger:
         report = review_actions.record(config, ledger, unit, chosen, value, note)
-    finally:
-        ledger.close()
     console.print(f"已录入：{report.unit} {report.value}（{report.period}，{report.note}）。")
 
 
