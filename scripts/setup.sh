@@ -35,8 +35,14 @@ target="."
 [ $DEV -eq 1 ] && target=".[dev]"
 stamp=".venv/.xunbao-installed-$DEV"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e "$target"
+  echo "安装 Python 依赖（约需一两分钟）……"
+  log=$(mktemp)
+  if ! { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e "$target"; } >"$log" 2>&1; then
+    cat "$log"
+    echo "Python 依赖安装失败（见上方输出）。" >&2
+    exit 1
+  fi
+  rm -f "$log"
   touch "$stamp"
 fi
 echo "环境已就绪：.venv/bin/xunbao"
