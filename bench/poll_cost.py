@@ -5,7 +5,8 @@ old messages written straight into its Maildir (then indexed by one SELECT, unti
 25 new sample reports appended over IMAP. The ledger's high-water mark is set as if the old
 messages had been processed. Timed: one whole `ingest` (connect, login, ID, SELECT, UID
 SEARCH, fetch, intake, ledger), and the IMAP part alone, as medians of 5 polls, each against
-a fresh ledger; each case runs in a fresh process so its peak RSS is its own. Run: .venv/bin/python bench/poll_cost.py [old counts...]
+a fresh ledger, and a poll when nothing is new. Each case runs in a fresh process, so its
+peak RSS is its own. Run: .venv/bin/python bench/poll_cost.py [old counts...]
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import json
 import os
 import resource
 import shutil
-import statistics
 import ssl
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,9 +48,24 @@ def old_message(number: int) -> bytes:
     ).encode()
 
 
-def fill_maildir(server: Dovecot, user: str, count: int) -> None:
-    """Write `count` messages into the user's INBOX as Maildir files, owned by the mail user."""
-    home = server.maildir(user)
+def fill(server: Dovecot, storage: str, user: str, count: int) -> None:
+    """`count` old messages in the user's INBOX: Maildir files written directly, or for
+    mdbox the same files imported with `doveadm import`."""
+    if storage == "maildir":
+        write_maildir(server, server.maildir(user), count)
+        return
+    source = server.root / f"import-{user}"
+    write_maildir(server, source, count)
+    subprocess.run(
+        ["doveadm", "-c", str(server.config), "import", "-u", user, f"maildir:{source}", "", "all"],
+        check=True,
+        capture_output=True,
+    )
+    shutil.rmtree(source)
+
+
+def write_maildir(server: Dovecot, home: Path, count: int) -> None:
+    """Write `count` messages as Maildir files, owned by the mail user."""
     for sub in ("cur", "new", "tmp"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     for number in range(count):
@@ -72,10 +88,10 @@ def client(server: Dovecot, user: str, password: str) -> IMAPClient:
     return imap
 
 
-def prepare(server: Dovecot, old: int) -> dict[str, Any]:
+def prepare(server: Dovecot, storage: str, old: int) -> dict[str, Any]:
     """An account with `old` indexed old messages and NEW new ones; its UIDVALIDITY."""
     user, password = server.add_user()
-    fill_maildir(server, user, old)
+    fill(server, storage, user, old)
     imap = client(server, user, password)
     started = time.perf_counter()
     info = imap.select_folder("INBOX")  # Dovecot indexes the Maildir here (untimed setup)
@@ -156,9 +172,13 @@ def idle_poll(config: config_module.Config, path: Path, uidvalidity: int, mark: 
     return elapsed
 
 
-# Dovecot as installed, and as its documentation advises for big Maildirs that only Dovecot
-# writes to (no readdir of cur/ at every SELECT).
-SERVERS = {"default": "", "maildir_very_dirty_syncs": "maildir_very_dirty_syncs = yes\n"}
+# (name, storage, extra settings): Maildir as installed; Maildir as Dovecot advises for big
+# Maildirs only Dovecot writes to (no readdir of cur/ at each SELECT); mdbox (index only).
+SERVERS = [
+    ("Maildir, default settings", "maildir", ""),
+    ("Maildir, maildir_very_dirty_syncs = yes", "maildir", "maildir_very_dirty_syncs = yes\n"),
+    ("mdbox", "mdbox", ""),
+]
 
 
 def main() -> None:
@@ -167,19 +187,20 @@ def main() -> None:
         print(json.dumps(one_case(config_path, old, uidvalidity)))
         return
     counts = [int(a) for a in sys.argv[1:]] or [0, 10_000, 50_000]
-    for name, extra in SERVERS.items():
-        print(f"Dovecot settings: {name}", flush=True)
-        run_cases(counts, extra)
+    for name, storage, extra in SERVERS:
+        print(f"Dovecot {name}:", flush=True)
+        run_cases(counts, storage, extra)
 
 
-def run_cases(counts: list[int], extra: str) -> None:
+def run_cases(counts: list[int], storage: str, extra: str) -> None:
     work = Path(tempfile.mkdtemp(prefix="xunbao-bench-"))
-    server = Dovecot(*make_certificate(work), extra=extra)
+    work.chmod(0o755)  # doveadm reads the import source as the mail user
+    server = Dovecot(*make_certificate(work), extra=extra, storage=storage)
     server.start()
     results = []
     try:
         for old in counts:
-            account = prepare(server, old)
+            account = prepare(server, storage, old)
             folder = work / f"case-{old}"
             config_path = write_config(folder, server, account["user"])
             env = {**os.environ, "XUNBAO_IMAP_PASSWORD": account["password"]}
@@ -193,7 +214,7 @@ def run_cases(counts: list[int], extra: str) -> None:
                 f"  {old:>6} old + {NEW} new: whole poll {result['ingest_s']:.3f} s, "
                 f"IMAP part {result['imap_s']:.3f} s; nothing new: {result['idle_s']:.3f} s; "
                 f"peak RSS {result['peak_rss_mb']:.0f} MB "
-                f"(first SELECT indexing the Maildir, untimed: {result['index_s']:.1f} s)",
+                f"(first SELECT indexing the mailbox, untimed: {result['index_s']:.1f} s)",
                 flush=True,
             )
     finally:

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
@@ -29,6 +29,17 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Metric(_Model):
+    """One figure of a multi-metric campaign; `label` is its row label on the form."""
+
+    key: str
+    name: str
+    label: str = ""  # empty: the name
+    measure: str = ""
+    cumulative: bool = True
+    target: int | None = Field(default=None, ge=0)  # city-wide
+
+
 class Campaign(_Model):
     name: str
     metric: str = "新增农民工入会"
@@ -38,13 +49,28 @@ class Campaign(_Model):
     end: date
     target: int = Field(ge=0)
     base: int | None = Field(default=None, ge=0)
+    metrics: list[Metric] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _headline(cls, data: Any) -> Any:
+        """With `metrics`, the first one is the headline: its name, measure, kind and target."""
+        first = (data.get("metrics") or [None])[0] if isinstance(data, dict) else None
+        if not isinstance(first, dict):
+            return data
+        pairs = {"metric": "name", "measure": "measure", "cumulative": "cumulative"}
+        headline = {k: first[f] for k, f in pairs.items() if f in first}
+        return {**headline, "target": first.get("target") or 0, **data}
 
 
 class Unit(_Model):
     name: str
     aliases: list[str] = []
     senders: list[str] = []
-    target: int = Field(ge=0)
+    target: int = Field(default=0, ge=0)  # required unless campaign.metrics is given
+    targets: dict[
+        str, Annotated[int, Field(ge=0)]
+    ] = {}  # metric key → target, with campaign.metrics
     base: int | None = Field(default=None, ge=0)
     section: str = ""
     reporting: bool = True
@@ -180,6 +206,17 @@ class Config(_Model):
     @property
     def reporting_units(self) -> list[Unit]:
         return [u for u in self.units if u.reporting]
+
+    @property
+    def metrics(self) -> list[Metric]:
+        """The campaign's metrics; without `metrics`, one implicit metric (key "")."""
+        c = self.campaign
+        one = {"name": c.metric, "measure": c.measure, "cumulative": c.cumulative}
+        return c.metrics or [Metric(key="", target=c.target, **one)]
+
+    def unit_target(self, unit: Unit, metric: Metric) -> int | None:
+        """The unit's target for `metric`; None where the metric has no unit split."""
+        return unit.targets.get(metric.key) if metric.key else unit.target
 
     def unit(self, name: str) -> Unit:
         for unit in self.units:
@@ -346,8 +383,9 @@ def _cross_check(config: Config, at: _Locator) -> tuple[list[str], list[str]]:
                     "两个督导组都会列出该单位；如非本意，请删去一处。"
                 )
             seen_in.setdefault(canonical, group.name)
+    errors += _check_metrics(config, at)
     total = sum(u.target for u in config.units)
-    if total != config.campaign.target:
+    if not config.campaign.metrics and total != config.campaign.target:
         warnings.append(
             f"{at.where(('campaign', 'target'))}：各单位目标之和为 {total}，与总目标 "
             f"{config.campaign.target} 不一致。请核对任务分解表。"
@@ -357,6 +395,36 @@ def _cross_check(config: Config, at: _Locator) -> tuple[list[str], list[str]]:
             f"{at.where(('campaign', 'end'))}：结束日期须晚于开始日期 {config.campaign.start}。"
         )
     return errors, warnings
+
+
+def _check_metrics(config: Config, at: _Locator) -> list[str]:
+    metrics = config.campaign.metrics
+    keys = [m.key for m in metrics]
+    errors = [
+        f"{at.where(('campaign', 'metrics', i, 'key'))}：指标键 {k!r} 为空或重复。请另取英文键。"
+        for i, k in enumerate(keys)
+        if not k or keys.index(k) != i
+    ]
+    for i, unit in enumerate(config.units):
+        if not metrics and "target" not in unit.model_fields_set:
+            errors.append(f"{at.where(('units', i))}：缺少必填的键 target。请补上。")
+        for key in unit.targets:
+            if key not in keys:
+                close = difflib.get_close_matches(key, keys, n=1, cutoff=0.5)
+                known = "、".join(keys) or "无（campaign 未列出 metrics，请改用 target）"
+                hint = f"是否想写 {close[0]}？" if close else f"可用的指标键：{known}。"
+                errors.append(
+                    f"{at.where(('units', i, 'targets', key))}：{key} 不是 campaign.metrics "
+                    f"中的指标键。{hint}"
+                )
+    split = {key for u in config.units for key in u.targets}
+    for i, metric in enumerate(metrics):
+        if metric.key not in split and (i == 0 or metric.target is None):
+            need = "须在 units[].targets 中给各单位分解目标（第一个指标用于排名、末位和约谈）"
+            if i:
+                need = "既无全市目标 target，也无单位分解目标（units[].targets）。请补上其一"
+            errors.append(f"{at.where(('campaign', 'metrics', i))}：指标“{metric.name}”{need}。")
+    return errors
 
 
 def iter_unit_names(config: Config) -> Iterator[tuple[str, str]]:

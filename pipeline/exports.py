@@ -1,8 +1,8 @@
 """The tables behind the circular: standings.xlsx for ops staff, standings.json for tools.
 
 standings.xlsx opens in Excel/WPS with a bold frozen header, set widths and percentages:
-one sheet for every unit (named after the period), one for the supervision groups, and one
-per group listing its units.
+one sheet for every unit (named after the period), one for the supervision groups, one
+per group listing its units, and in a multi-metric campaign one per metric.
 """
 
 from __future__ import annotations
@@ -64,6 +64,12 @@ def write_xlsx(standings: Standings, path: Path) -> Path:
             for group in standings.groups:
                 members = [by_name[u] for u in group.units if u in by_name]
                 _sheet(writer, group.name, _units_frame(members, None), False)
+        for i, metric in enumerate(standings.metrics, start=1):
+            frame = _units_frame(metric.units, metric)
+            if not metric.by_unit:  # a city-wide target: the units' figures only
+                frame = frame[["单位", "已完成", "本旬报送"]]
+            name = metric.metric.name if metric.metric else ""
+            _sheet(writer, f"指标{i}_{name}", frame, True)
     return path
 
 

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass, replace
 
 from . import forms
-from .config import Config
+from .config import Config, Metric
+from .forms import fields
 from .ledger import Entry, Ledger, Report
 from .mail import Mail, parse
 from .periods import period_of
@@ -119,39 +120,74 @@ class Intake:
             )
             return self._hold(base, why)
         base = _with(base, detail={**base.detail, **self._describe(readings, unreadable)})
-        problems = [f"{r.origin}：{r.problem}" for r in readings if r.problem]
-        if problems:
-            return self._hold(base, "；".join(problems))
-        values = sorted({r.value for r in readings if r.value is not None})
-        if not values:
-            return self._hold(base, "找到了旬报表，但“已完成目标任务数”一栏是空的")
-        if len(values) > 1:
-            shown = "、".join(f"{r.origin} 写 {r.value}" for r in readings if r.value is not None)
-            return self._hold(base, f"同一封邮件里的完成数不一致（{shown}）")
-        value = values[0]
-        base = _with(base, value=value)
+        chosen = self._figures(readings)
+        if isinstance(chosen, str):
+            return self._hold(base, chosen)
+        metrics = {m.key: m for m in self.config.metrics}
+        figures = {key: value for key, (value, _) in chosen.items()}
+        base = _with(base, value=next(iter(figures.values())))
         unit, problem = self._unit(mail, readings)
         if unit is None:
             return self._hold(base, problem or "无法确定报送单位")
         base = _with(base, unit=unit)
-        previous = self.ledger.previous_value(unit, period)
-        if self.config.campaign.cumulative and previous is not None and value < previous:
-            return self._hold(
-                base, f"累计完成数 {value} 低于该单位此前已确认的 {previous}，请核实是否填错"
-            )
-        reading = next(r for r in readings if r.value == value)
+        for key, value in figures.items():
+            previous = self.ledger.previous_value(unit, period, key)
+            if metrics[key].cumulative and previous is not None and value < previous:
+                return self._hold(
+                    base,
+                    f"{_name(metrics[key], '一栏')}累计完成数 {value} "
+                    f"低于该单位此前已确认的 {previous}，请核实是否填错",
+                )
+        reading = next(iter(chosen.values()))[1]
         assert base.arrival is not None
         report = Report(
             unit=unit,
             period=period,
-            value=value,
+            value=next(iter(figures.values())),
             arrival=base.arrival,
             measures=reading.measures,
             reported_on=reading.reported_on.isoformat() if reading.reported_on else None,
             note="更正" if "更正" in mail.subject else "",
+            figures=tuple(figures.items()) if self.config.campaign.metrics else (),
         )
-        reason = f"计入 {unit}：{value} {self.config.campaign.measure}（{reading.origin}）"
+        shown = "；".join(
+            f"{_name(metrics[k], ' ')}{v} {metrics[k].measure}" for k, v in figures.items()
+        )
+        reason = f"计入 {unit}：{shown}（{reading.origin}）"
         return Assessment(_with(base, outcome="counted", reason=reason), report)
+
+    def _figures(self, readings: list[forms.Reading]) -> dict[str, tuple[int, forms.Reading]] | str:
+        """Each metric's figure (headline first) and the first reading giving it, or why the
+        message must be held: a doubtful figure, two different ones, or none at all."""
+        read = [(r, self._read(r)) for r in readings]
+        problems = [
+            f"{r.origin}：{_name(m, '一栏')}{problem}"
+            for m in self.config.metrics
+            for r, figures in read
+            if (problem := figures.get(m.key, (None, None))[1])
+        ]
+        if problems:
+            return "；".join(problems)
+        found: dict[str, tuple[int, forms.Reading]] = {}
+        for m in self.config.metrics:
+            given = [(r, f[m.key][0]) for r, f in read if f.get(m.key, (None, None))[0] is not None]
+            if len({value for _, value in given}) > 1:
+                shown = "、".join(f"{r.origin} 写 {value}" for r, value in given)
+                return f"同一封邮件里的{_name(m, '一栏')}完成数不一致（{shown}）"
+            if given:
+                found[m.key] = (int(given[0][1] or 0), given[0][0])
+        if not found:
+            empty = "各项指标" if self.config.campaign.metrics else "“已完成目标任务数”一栏"
+            return f"找到了旬报表，但{empty}是空的"
+        return found
+
+    def _read(self, reading: forms.Reading) -> dict[str, fields.Figure]:
+        """metric key → (value, problem) as read from one form."""
+        if self.config.campaign.metrics:
+            labels = {m.key: m.label or m.name for m in self.config.metrics}
+            return fields.figures(reading, labels)
+        given = reading.value is not None or reading.problem
+        return {"": (reading.value, reading.problem)} if given else {}
 
     def _describe(self, readings: list[forms.Reading], unreadable: list[str]) -> dict[str, object]:
         """What was read, kept for the clerk (`review show`) and for `review approve`."""
@@ -197,6 +233,11 @@ class Intake:
 
     def _ignore(self, entry: Entry, reason: str) -> Assessment:
         return Assessment(_with(entry, outcome="ignored", reason=reason), None)
+
+
+def _name(metric: Metric, then: str) -> str:
+    """How a figure is named in a reason: not at all in a single-metric campaign."""
+    return f"{metric.name}{then}" if metric.key else ""
 
 
 def _with(entry: Entry, **changes: object) -> Entry:

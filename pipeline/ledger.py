@@ -90,6 +90,8 @@ _MIGRATIONS = [
         summary TEXT NOT NULL DEFAULT '{}'
     );
     """,
+    # Multi-metric campaigns: one report row per metric ('' is a single-metric campaign's).
+    "ALTER TABLE reports ADD COLUMN metric TEXT NOT NULL DEFAULT ''",
 ]
 
 
@@ -103,6 +105,12 @@ class Report:
     reported_on: str | None = None
     origin: Literal["mail", "approved", "recorded"] = "mail"
     note: str = ""
+    metric: str = ""  # the metric's key; '' in a single-metric campaign
+    # A multi-metric report: (metric key, value) pairs, stored as one row each.
+    figures: tuple[tuple[str, int], ...] = ()
+
+    def rows(self) -> tuple[tuple[str, int], ...]:
+        return self.figures or ((self.metric, self.value),)
 
 
 @dataclass(frozen=True)
@@ -212,22 +220,27 @@ class Ledger:
         return message
 
     def _insert_report(self, report: Report, message: int | None) -> int:
-        cursor = self.db.execute(
-            "INSERT INTO reports (message, unit, period, value, measures, reported_on, arrival,"
-            " origin, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                message,
-                report.unit,
-                report.period,
-                report.value,
-                report.measures,
-                report.reported_on,
-                report.arrival.isoformat(),
-                report.origin,
-                report.note,
-            ),
-        )
-        return int(cursor.lastrowid or 0)
+        """One row per metric of the report; returns the first row's id."""
+        ids = [
+            self.db.execute(
+                "INSERT INTO reports (message, unit, period, value, measures, reported_on,"
+                " arrival, origin, note, metric) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    message,
+                    report.unit,
+                    report.period,
+                    value,
+                    report.measures,
+                    report.reported_on,
+                    report.arrival.isoformat(),
+                    report.origin,
+                    report.note,
+                    metric,
+                ),
+            ).lastrowid
+            for metric, value in report.rows()
+        ]
+        return int(ids[0] or 0)
 
     def message(self, message: int) -> dict[str, Any] | None:
         row = self.db.execute("SELECT * FROM messages WHERE id = ?", (message,)).fetchone()
@@ -292,20 +305,20 @@ class Ledger:
         return [dict(r) for r in self.db.execute("SELECT * FROM actions ORDER BY id")]
 
     # ── reports ────────────────────────────────────────────────
-    def previous_value(self, unit: str, period: str) -> int | None:
-        """The unit's latest accepted figure from an earlier period."""
+    def previous_value(self, unit: str, period: str, metric: str = "") -> int | None:
+        """The unit's latest accepted figure (of `metric`) from an earlier period."""
         row = self.db.execute(
-            "SELECT value FROM reports WHERE unit = ? AND period < ?"
+            "SELECT value FROM reports WHERE unit = ? AND period < ? AND metric = ?"
             " ORDER BY period DESC, arrival DESC, id DESC LIMIT 1",
-            (unit, period),
+            (unit, period, metric),
         ).fetchone()
         return int(row["value"]) if row else None
 
     def reports(self, until: str) -> pd.DataFrame:
         """Accepted reports of every period up to and including `until`."""
         frame = pd.read_sql_query(
-            "SELECT id, message, unit, period, value, measures, reported_on, arrival, origin, note"
-            " FROM reports WHERE period <= ? ORDER BY arrival, id",
+            "SELECT id, message, unit, period, value, measures, reported_on, arrival, origin, note,"
+            " metric FROM reports WHERE period <= ? ORDER BY arrival, id",
             self.db,
             params=(until,),
         )

@@ -5,18 +5,22 @@ completed  = the unit's latest accepted cumulative figure (by arrival) up to the
 reported   = an accepted report arrived in this very period.
 Statuses, summons, escalation, good examples and group figures come from `rules`; every
 period since the campaign began is classified in turn so that streaks carry over.
+
+A multi-metric campaign (campaign.metrics) gets these standings once per metric; the first
+metric's are the headline (ranking, lagging, summons, examples), with all of them in
+`metrics`. A unit has reported when it sent any figure this period.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
 
 from . import rules
-from .config import Config
+from .config import Config, Metric
 from .periods import Period, between
 from .rules import STATUS_LABELS, GroupFigures
 
@@ -79,6 +83,9 @@ class Standings:
     units: list[Standing]
     groups: tuple[GroupFigures, ...] = ()
     examples: tuple[Example, ...] = ()
+    metric: Metric | None = None
+    by_unit: bool = True  # the metric has unit targets (else a city-wide target only)
+    metrics: tuple[Standings, ...] = ()  # every metric's standings, in a multi-metric campaign
 
     @property
     def rate(self) -> float:
@@ -126,6 +133,25 @@ class Standings:
                 }
                 for g in self.groups
             ],
+        } | ({"metrics": [m.metric_json() for m in self.metrics]} if self.metrics else {})
+
+    def metric_json(self) -> dict[str, Any]:
+        """One metric's totals and unit figures (target, rate, rank, status: with unit targets)."""
+        assert self.metric is not None
+        ranked = ("target", "rate", "rank", "status") if self.by_unit else ()
+        keys = ("unit", "completed", "reported", *ranked)
+        return {
+            **self.metric.model_dump(include={"key", "name", "measure", "cumulative"}),
+            "by_unit": self.by_unit,
+            "total": {
+                "target": self.target,
+                "completed": self.completed,
+                "rate": round(self.rate, 4),
+            },
+            "units": [
+                {k: (round(v, 4) if k == "rate" else v) for k, v in asdict(s).items() if k in keys}
+                for s in self.units
+            ],
         }
 
 
@@ -138,26 +164,41 @@ def expected_progress(config: Config, period: Period) -> float:
 
 def compute(config: Config, reports: pd.DataFrame, period: Period) -> Standings:
     """Standings for `period`; earlier periods are classified too, for the streaks."""
+    if "metric" not in reports.columns:  # frames from before multi-metric campaigns
+        reports = reports.assign(metric="")
+    each = [_compute(config, reports, period, metric) for metric in config.metrics]
+    return replace(each[0], metrics=tuple(each)) if config.campaign.metrics else each[0]
+
+
+def _compute(config: Config, reports: pd.DataFrame, period: Period, metric: Metric) -> Standings:
     streaks = rules.Streaks()
     table = pd.DataFrame()
     for each in between(config.campaign.start, period, config.schedule):
-        table = _classified(config, reports[reports["period"] <= str(each)], each)
+        table = _classified(config, reports[reports["period"] <= str(each)], each, metric)
         streaks = streaks.advance(table)
     if table.empty:  # the period lies before the campaign's first deadline
-        table = _classified(config, reports.iloc[0:0], period)
+        table = _classified(config, reports.iloc[0:0], period, metric)
         streaks = streaks.advance(table)
     escalated = streaks.escalated(config.rules)
     units = [_standing(str(unit), row, streaks, escalated) for unit, row in table.iterrows()]
+    split = sum(config.unit_target(u, metric) or 0 for u in config.units)
     return Standings(
         period=period,
         campaign=config.campaign.name,
         expected=expected_progress(config, period),
-        target=config.campaign.target,
+        target=split if metric.target is None else metric.target,
         completed=sum(s.completed for s in units),
         units=units,
         groups=tuple(rules.group_figures(_groups(config), table)),
         examples=tuple(_examples(config, table)),
+        metric=metric,
+        by_unit=_by_unit(config, metric),
     )
+
+
+def _by_unit(config: Config, metric: Metric) -> bool:
+    """Whether the metric's target is split over the units (else it is city-wide only)."""
+    return any(config.unit_target(u, metric) is not None for u in config.units)
 
 
 def _standing(unit: str, row: pd.Series, streaks: rules.Streaks, escalated: set[str]) -> Standing:
@@ -197,21 +238,32 @@ def _groups(config: Config) -> list[tuple[str, list[str], list[str]]]:
     ]
 
 
-def _classified(config: Config, reports: pd.DataFrame, period: Period) -> pd.DataFrame:
+def _classified(
+    config: Config, reports: pd.DataFrame, period: Period, metric: Metric
+) -> pd.DataFrame:
     table = pd.DataFrame(
-        [{"unit": u.name, "section": u.section, "target": u.target} for u in config.reporting_units]
+        [
+            {"unit": u.name, "section": u.section, "target": config.unit_target(u, metric) or 0}
+            for u in config.reporting_units
+        ]
     ).set_index("unit")
-    ordered = reports.sort_values(["arrival", "id"])
-    if config.campaign.cumulative:
+    everything = reports.sort_values(["arrival", "id"])
+    ordered = everything[everything["metric"] == metric.key]
+    if metric.cumulative:
         completed = ordered.groupby("unit")["value"].last()
     else:
         completed = ordered.groupby(["unit", "period"])["value"].last().groupby("unit").sum()
+    sent = everything[everything["period"] == str(period)]  # any metric
     current = ordered[ordered["period"] == str(period)]
     table["completed"] = completed.reindex(table.index).fillna(0).astype(int)
-    table["reported"] = table.index.isin(current["unit"])
-    measures = current.groupby("unit")["measures"].last().reindex(table.index)
+    table["reported"] = table.index.isin(sent["unit"])
+    measures = sent.groupby("unit")["measures"].last().reindex(table.index)
     table["measures"] = measures.fillna("").astype(str)
     counts = current.groupby("unit").size().reindex(table.index).fillna(0)
     table["corrected"] = counts > 1
     classified = rules.classify(table, expected_progress(config, period), config.rules)
+    if not _by_unit(config, metric):
+        # A city-wide target only: rank the units by their figures.
+        by_figure = classified["completed"].rank(ascending=False, method="min")
+        classified["rank"] = by_figure.astype(int)
     return classified.sort_values(["rank", "unit"])

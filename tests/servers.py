@@ -47,10 +47,21 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
 def make_certificate(folder: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and localhost: (cert.pem, key.pem)."""
     cert, key = folder / "cert.pem", folder / "key.pem"
+    subject = ["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]
+    files = ["-keyout", str(key), "-out", str(cert)]
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
-        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost"]
-        + ["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            *subject,
+            *files,
+        ],
         check=True,
         capture_output=True,
     )
@@ -81,7 +92,7 @@ ssl_key = <{key}
 default_internal_user = {internal_user}
 default_internal_group = {internal_group}
 default_login_user = {login_user}
-mail_location = maildir:{root}/mail/%u
+mail_location = {storage}:{root}/mail/%u
 auth_mechanisms = plain login
 disable_plaintext_auth = no
 auth_failure_delay = 0
@@ -137,7 +148,7 @@ def _system_users() -> dict[str, str]:
 
 
 class Dovecot:
-    def __init__(self, cert: Path, key: Path, extra: str = "") -> None:
+    def __init__(self, cert: Path, key: Path, extra: str = "", storage: str = "maildir") -> None:
         # Dovecot's login processes run as another user: the folder must be traversable,
         # which pytest's 0700 tmp_path is not.
         self.root = Path(tempfile.mkdtemp(prefix="xunbao-dovecot-"))
@@ -163,6 +174,7 @@ class Dovecot:
                 key=key,
                 imap_port=self.imap_port,
                 imaps_port=self.imaps_port,
+                storage=storage,
                 **self.accounts,
             )
             + extra
@@ -288,7 +300,7 @@ def _smtp_main(argv: list[str]) -> None:
     context.load_cert_chain(args.cert, args.key)
 
     class Handler:
-        async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
+        async def handle_RCPT(
             self, server: Any, session: Any, envelope: Any, address: str, options: Any
         ) -> str:
             if address.lower() in args.reject:
@@ -296,7 +308,7 @@ def _smtp_main(argv: list[str]) -> None:
             envelope.rcpt_tos.append(address)
             return "250 OK"
 
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             for recipient in envelope.rcpt_tos:
                 name = f"{time.time_ns()}_{recipient.lower()}"
                 temporary = args.folder / f".{name}.tmp"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,24 @@ def ledger_rows(config: config_module.Config) -> list[dict[str, Any]]:
         ledger.close()
 
 
-def sessions(account: Account) -> list[str]:
-    """Dovecot's logout lines of this user: `... body_count=N body_bytes=N`."""
-    return re.findall(rf"imap\({account.user}\).*Disconnected.*", account.server.log())
+def sessions(account: Account, count: int) -> list[str]:
+    """Dovecot's logout lines of this user (`... body_count=N body_bytes=N`), once there are
+    `count` of them: Dovecot's log process writes them a moment after the logout."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = re.findall(rf"imap\({account.user}\).*Disconnected.*", account.server.log())
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
+
+
+def logged(server: Dovecot, pattern: str) -> bool:
+    deadline = time.monotonic() + 10
+    while not re.search(pattern, server.log()):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def test_first_poll_then_only_new_messages(
@@ -83,11 +99,11 @@ def test_nothing_new_means_nothing_fetched(
 ) -> None:
     config = load(tmp_path, imap_env)
     imap_env.append(sample_mail[:6])
-    poll_once(config)
-    assert "body_count=6" in sessions(imap_env)[-1]
+    poll_once(config)  # session 2, after the APPEND session
+    assert "body_count=6" in sessions(imap_env, 2)[1]
     again, source = poll_once(config)
     assert (again.new, again.already_known, source.fetched) == (0, 0, 0)
-    assert "body_count=0 body_bytes=0" in sessions(imap_env)[-1]
+    assert "body_count=0 body_bytes=0" in sessions(imap_env, 3)[2]
 
 
 def test_id_command_reaches_the_server(
@@ -96,9 +112,7 @@ def test_id_command_reaches_the_server(
     config = load(tmp_path, imap_env)
     imap_env.append(sample_mail[:1])
     poll_once(config)
-    assert re.search(
-        rf"imap\({imap_env.user}\).*ID sent: name=xunbao, version=\d", imap_env.server.log()
-    )
+    assert logged(imap_env.server, rf"imap\({imap_env.user}\).*ID sent: name=xunbao, version=\d")
 
 
 def test_uidvalidity_reset_counts_nothing_twice(
@@ -122,7 +136,7 @@ def test_uidvalidity_reset_counts_nothing_twice(
     assert len(rows) == 10
     assert len({r["source_ref"].rsplit(":", 2)[1] for r in rows}) == 2  # two UIDVALIDITYs
     assert [r for r in rows if r["outcome"] == "counted"][: len(counted)] == counted
-    assert ImapSource.__name__ and source.uidvalidity != int(counted[0]["source_ref"].split(":")[2])
+    assert source.uidvalidity != int(counted[0]["source_ref"].rsplit(":", 2)[1])
     third, source = poll_once(config)
     assert (third.new, third.already_known, source.fetched) == (0, 0, 0)
 
@@ -143,6 +157,34 @@ def test_processed_folder_with_a_chinese_name(
     imap_env.append(sample_mail[7:9])
     second, _ = poll_once(config)
     assert second.new == 2 and len(imap_env.contents("已处理")) == 9
+
+
+def test_a_server_like_qq_without_move_or_id(
+    tmp_path: Path,
+    certificate: tuple[Path, Path],
+    sample_mail: list[bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No MOVE and no ID advertised: COPY + \\Deleted + UID EXPUNGE, and no ID sent."""
+    capability = "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ENABLE IDLE UIDPLUS\n"
+    server = Dovecot(*certificate, extra=capability)
+    server.start()
+    try:
+        account = new_account(server, certificate[0])
+        monkeypatch.setenv("XUNBAO_IMAP_PASSWORD", account.password)
+        config = load(tmp_path, account, processed_folder="已处理")
+        probe = account.client()
+        assert not {b"MOVE", b"ID"} & set(probe.capabilities())
+        probe.logout()
+        account.append(sample_mail[:7])
+        result, _ = poll_once(config)
+        assert result.new == 7
+        assert len(sessions(account, 3)) == 3  # probe, APPEND, poll: all logged out
+        assert "ID sent" not in server.log()
+        assert account.contents("INBOX") == {}
+        assert len(account.contents("已处理")) == 7
+    finally:
+        server.remove()
 
 
 def test_mark_seen_when_configured(
@@ -174,7 +216,7 @@ def test_starttls_on_the_plain_port(
     imap_env.append(sample_mail[:2])
     result, _ = poll_once(config)
     assert result.new == 2
-    assert re.search(rf"Login: user=<{imap_env.user}>.*TLS", imap_env.server.log())
+    assert logged(imap_env.server, rf"Login: user=<{imap_env.user}>.*TLS")
 
 
 def test_untrusted_certificate_is_a_clear_error(
@@ -265,7 +307,7 @@ def test_server_gone_stops_with_an_error_and_the_next_run_resumes(
     config = load(tmp_path, account, retries=2, retry_delay=0.05)
     ledger = job.open_ledger(config)
     source = ImapSource(config, ledger)
-    with pytest.raises(SourceError, match="已重试 2 次.*下次运行会从中断处继续"):
+    with pytest.raises(SourceError, match=r"已重试 2 次.*下次运行会从中断处继续"):
         job.ingest(config, ledger, KillAfter(source, 7, private_dovecot.kill))  # type: ignore[arg-type]
     source.close()
     ledger.close()

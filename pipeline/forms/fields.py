@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,6 +27,7 @@ class Reading:
     problem: str | None  # why the figure cannot be trusted, in Chinese
     measures: str
     ocr_text: str = ""  # what OCR saw, kept for the clerk
+    rows: tuple[tuple[str, ...], ...] = ()  # the grid, for a multi-metric campaign's `figures`
 
     @property
     def is_form(self) -> bool:
@@ -47,7 +49,7 @@ def compact(text: str) -> str:
 def extract(rows: Rows, origin: str) -> Reading:
     rows = [[cell.strip() for cell in row] for row in rows]
     rows = [row for row in rows if any(row)]
-    value, problem = _figure(rows)
+    value, problem = _figure(rows, _FIGURE, _BLANK)
     return Reading(
         origin=origin,
         unit=_clean_unit(_labelled(rows, _UNIT)),
@@ -55,7 +57,22 @@ def extract(rows: Rows, origin: str) -> Reading:
         value=value,
         problem=problem,
         measures=_measures(rows),
+        rows=tuple(tuple(row) for row in rows),
     )
+
+
+Figure = tuple[int | None, str | None]  # (value, why it cannot be trusted)
+
+
+def figures(reading: Reading, labels: Mapping[str, str]) -> dict[str, Figure]:
+    """A multi-metric form: metric key → figure, for each metric whose row label is found.
+
+    The figure is read as the single-metric one is: after a colon in the label's own cell,
+    else the next filled cell to its right.
+    """
+    rows = [list(row) for row in reading.rows]
+    found = {key: _figure(rows, (compact(label),), None) for key, label in labels.items()}
+    return {key: figure for key, figure in found.items() if figure != _ABSENT}
 
 
 def _find(rows: Rows, labels: tuple[str, ...]) -> tuple[int, int] | None:
@@ -106,15 +123,19 @@ def _clean_unit(text: str | None) -> str | None:
     return text or None
 
 
-def _figure(rows: Rows) -> tuple[int | None, str | None]:
+_BLANK = re.compile(r"新增(.*?)名", re.DOTALL)  # the blank inside the 2015 label
+_ABSENT: Figure = (None, None)
+
+
+def _figure(rows: Rows, labels: tuple[str, ...], blank_in: re.Pattern[str] | None) -> Figure:
     # Only the form's own label counts: a loose "新增…名" in prose is often a per-dekad
     # increment, and a wrong figure is worse than a held one.
-    at = _find(rows, _FIGURE)
+    at = _find(rows, labels)
     if at is None:
-        return None, None
+        return _ABSENT
     i, j = at
     cell = unicodedata.normalize("NFKC", rows[i][j])
-    blank = re.search(r"新增(.*?)名", cell, re.DOTALL)
+    blank = blank_in.search(cell) if blank_in else None
     candidates = []
     if blank and blank.group(1).strip(" _＿"):
         candidates.append(blank.group(1))

@@ -71,9 +71,9 @@ class ImapSource:
     def poll(self) -> Iterator[RawMessage]:
         while True:
             batch = self._retrying(self._next_batch)
-            if not batch:
+            if batch is None:
                 return
-            yield from batch
+            yield from batch  # may be empty: every UID of the batch was expunged meanwhile
 
     def acknowledge(self, message: RawMessage) -> None:
         _, uidvalidity, uid = split_ref(message.ref)
@@ -89,10 +89,11 @@ class ImapSource:
                 client.logout()
 
     # ── one batch of messages ──────────────────────────────────
-    def _next_batch(self, client: IMAPClient) -> list[RawMessage]:
+    def _next_batch(self, client: IMAPClient) -> list[RawMessage] | None:
+        """The next batch of messages above the mark; None when there are no more."""
         uids = self._pending[: self.settings.batch_size]
         if not uids:
-            return []
+            return None
         limit = int(self.settings.max_message_mb * 1024 * 1024)
         meta = client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE"])
         small = [u for u in uids if u in meta and int(meta[u][b"RFC822.SIZE"]) <= limit]

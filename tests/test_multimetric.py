@@ -1,0 +1,203 @@
+"""Multi-metric campaigns: config validation, several figures from one form, and the 2019
+work-points example (examples/) rendered end to end through the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline import config
+from pipeline.errors import ConfigError
+from pipeline.forms import fields
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "2019-work-points.yaml"
+XUNBAO = Path(sys.executable).parent / "xunbao"
+PERIOD = "2019-04-10"
+
+
+def example_copy(folder: Path, text: str | None = None) -> Path:
+    """The example config with its inbox and ledger paths pointed at absolute places."""
+    text = text if text is not None else EXAMPLE.read_text(encoding="utf-8")
+    text = text.replace("path: 2019-inbox", f"path: {ROOT / 'examples' / '2019-inbox'}")
+    text = text.replace("path: ../data/2019-work-points.sqlite", "path: data/2019.sqlite")
+    path = folder / "2019.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ── config ─────────────────────────────────────────────────────
+def test_example_config_loads() -> None:
+    loaded = config.load(EXAMPLE)
+    cfg = loaded.config
+    keys = [m.key for m in cfg.metrics]
+    assert keys == [
+        "contract_workers",
+        "group_projects",
+        "legal_events",
+        "women_contracts",
+        "care_rooms",
+    ]
+    # The first metric is the headline: campaign.metric/measure/target follow it.
+    assert cfg.campaign.metric == "农民工权益专项集体合同覆盖农民工"
+    assert cfg.campaign.measure == "人" and cfg.campaign.target == 3000
+    split = sum(cfg.unit_target(u, cfg.metrics[0]) or 0 for u in cfg.units)
+    assert split == 3000
+    assert cfg.unit_target(cfg.units[0], cfg.metrics[1]) is None  # city-wide only
+    assert not cfg.metrics[2].cumulative
+
+
+def test_single_metric_config_has_one_implicit_metric() -> None:
+    cfg = config.load(ROOT / "config.yaml").config
+    assert [(m.key, m.name, m.measure, m.target) for m in cfg.metrics] == [
+        ("", "新增农民工入会", "名", 71000)
+    ]
+
+
+def test_unknown_metric_key_in_unit_targets(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    bad = text.replace(
+        "{name: 沙湾区, section: 县市区, targets: {contract_workers: 200}",
+        "{name: 沙湾区, section: 县市区, targets: {contract_workers: 200, care_room: 1}",
+    )
+    assert bad != text
+    with pytest.raises(ConfigError) as caught:
+        config.load(example_copy(tmp_path, bad))
+    message = "\n".join(caught.value.problems)
+    line = next(i for i, row in enumerate(bad.splitlines(), 1) if "care_room: 1" in row)
+    assert f"第 {line} 行" in message, message
+    assert "units[2].targets.care_room" in message
+    assert "不是 campaign.metrics 中的指标键" in message and "是否想写 care_rooms" in message
+
+
+def test_unit_targets_without_metrics_and_missing_target(tmp_path: Path) -> None:
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    bad = text.replace("base: 20541, target: 5437,", "base: 20541, targets: {x: 1},")
+    path = tmp_path / "config.yaml"
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    message = "\n".join(caught.value.problems)
+    assert "units[0]：缺少必填的键 target" in message
+    assert "units[0].targets.x" in message and "campaign 未列出 metrics" in message
+
+
+def test_headline_metric_needs_unit_targets(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    bad = text.replace("targets: {contract_workers: ", "targets: {women_contracts: ")
+    with pytest.raises(ConfigError) as caught:
+        config.load(example_copy(tmp_path, bad))
+    message = "\n".join(caught.value.problems)
+    assert "campaign.metrics[0]" in message and "须在 units[].targets 中给各单位分解目标" in message
+
+
+# ── forms ──────────────────────────────────────────────────────
+LABELS = {
+    "contract_workers": "专项集体合同覆盖农民工人数",
+    "legal_events": "公益法律服务活动场次",
+    "care_rooms": "爱心妈咪小屋个数",
+}
+
+
+def test_several_figures_from_one_grid() -> None:
+    rows = [
+        ["报送单位：犍为县总工会", "报送时间：2019年4月9日"],
+        ["专项集体合同覆盖农民工人数（人）", "420"],
+        ["公益法律服务活动场次（场）", "２"],
+        ["爱心妈咪小屋个数（个）", ""],
+        ["主要工作举措（300字左右）", "1.推动建筑业签订专项集体合同。"],
+    ]
+    reading = fields.extract(rows, "form.xlsx")
+    assert reading.unit == "犍为县总工会" and reading.value is None and reading.is_form
+    assert fields.figures(reading, LABELS) == {
+        "contract_workers": (420, None),
+        "legal_events": (2, None),
+    }
+
+
+def test_figures_from_a_body_text_and_a_doubtful_one() -> None:
+    body = [
+        ["报送单位：夹江县总工会"],
+        ["专项集体合同覆盖农民工人数（人）：约200人"],
+        ["公益法律服务活动场次（场）：1场"],
+    ]
+    found = fields.figures(fields.extract(body, "邮件正文"), LABELS)
+    assert found["legal_events"] == (1, None)
+    value, problem = found["contract_workers"]
+    assert value is None and problem and "约200" in problem
+
+
+# ── the 2019 example end to end ────────────────────────────────
+@pytest.fixture(scope="module")
+def example_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("2019")
+    path = example_copy(folder)
+    out = folder / "tmp"
+    result = subprocess.run(
+        [str(XUNBAO), "run", "--config", str(path), "--period", PERIOD, "--no-send", "--out", out],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "收取新邮件 5 封：计入 4，待审核 1，忽略 0" in result.stdout
+    return out / PERIOD
+
+
+# metric key → (name in the circular, city-wide total at 2019-04-10, target, measure)
+EXPECTED = {
+    "contract_workers": ("农民工权益专项集体合同覆盖农民工", 870, 3000, "人"),
+    "group_projects": ("货车司机等八大群体入会工作项目", 4, 10, "个"),
+    "legal_events": ("“尊法守法·携手筑梦”农民工公益法律服务活动", 5, 5, "场"),  # 1+1+2+1
+    "women_contracts": ("女职工特殊权益保护专项集体合同", 8, 20, "份"),
+    "care_rooms": ("“爱心妈咪小屋”", 2, 8, "个"),  # 峨眉山市 left it blank
+}
+
+
+def test_example_standings_json(example_run: Path) -> None:
+    data = json.loads((example_run / "standings.json").read_text(encoding="utf-8"))
+    assert data["total"] == {"target": 3000, "completed": 870, "rate": 0.29}  # the headline
+    got = {
+        m["key"]: (m["name"], m["total"]["completed"], m["total"]["target"], m["measure"])
+        for m in data["metrics"]
+    }
+    assert got == EXPECTED
+    by_unit = {m["key"]: {u["unit"]: u for u in m["units"]} for m in data["metrics"]}
+    assert by_unit["contract_workers"]["市中区"]["completed"] == 300  # cumulative: latest
+    assert by_unit["legal_events"]["市中区"]["completed"] == 2  # per period: summed
+    assert "target" not in by_unit["group_projects"]["犍为县"]  # city-wide target only
+    missing = {u["unit"] for u in data["units"] if u["status"] == "missing"}
+    assert "夹江县" in missing and "峨眉山市" not in missing  # 夹江县's report is held
+
+
+def test_example_circular_pdf_names_every_metric_and_total(example_run: Path) -> None:
+    text = subprocess.run(
+        ["pdftotext", str(example_run / "circular.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    flat = re.sub(r"—\d+—", "", "".join(text.split()))  # without the page numbers
+    assert "乐工经〔2019〕" in flat and "关于全市工会关爱服务农民工工作进展情况的通报" in flat
+    for name, total, target, measure in EXPECTED.values():
+        assert f"全市{name}{total:,}{measure}，完成全年目标{target:,}{measure}" in flat, name
+        assert f"{name}" in flat.split("二、各单位完成情况")[1], name  # its own table
+
+
+def test_example_inbox_is_the_builder_output() -> None:
+    """The committed samples are what examples/build_2019_inbox.py writes (forms excepted:
+    rebuilding them needs LibreOffice, so only the body-only reports are compared)."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        import build_2019_inbox as builder
+    finally:
+        sys.path.pop(0)
+    for report in builder.REPORTS:
+        if not report.attach:
+            written = (builder.INBOX / f"{report.key}.eml").read_bytes()
+            assert written == builder.mail(report, None)
