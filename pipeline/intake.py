@@ -77,6 +77,12 @@ class Intake:
             return self._hold(base, "无法确定邮件到达时间（没有服务器时间，也没有 Date 头）")
         return self._judge(base, mail, period or "")
 
+    def failed(self, raw: RawMessage, error: Exception) -> Assessment:
+        """An outcome for a message that could not be processed at all."""
+        sha = hashlib.sha256(raw.raw).hexdigest()
+        reason = f"程序处理这封邮件时出错（{type(error).__name__}: {error}），请人工查看"
+        return self._hold(Entry(raw.ref, sha, "review", reason), reason)
+
     def _not_a_report(self, mail: Mail) -> str | None:
         headers = mail.headers
         auto = headers.get("auto-submitted", "no").strip().lower()

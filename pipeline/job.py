@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -13,11 +14,13 @@ from typing import Any
 
 from . import circular, exports, logs, standings
 from .config import Config
-from .intake import Intake
+from .intake import Assessment, Intake
 from .ledger import Ledger
 from .periods import Period, latest_closed
 from .sources import RawMessage, Source
 from .sources.directory import DirectorySource
+
+_log = logging.getLogger("xunbao.job")
 
 
 @dataclass
@@ -53,23 +56,38 @@ def open_source(config: Config, ledger: Ledger) -> Source:
 
 
 def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
-    """Give every new message an outcome; each is committed before it is acknowledged.
+    """Give every new message an outcome, committed before the message is acknowledged.
 
+    Messages are committed in batches (one disk sync per batch, not per message); a crash
+    loses at most the batch in flight, which was not acknowledged and is read again.
     A message already in the ledger is only acknowledged: the same ref (re-read after a
     crash), or the same bytes from the same IMAP folder under an earlier UIDVALIDITY (the
     server rebuilt the folder) — neither adds a row nor counts again.
     """
     intake = Intake(config, ledger)
     result = Ingested()
-    for raw in source.poll():
-        if _already_known(ledger, raw):
-            result.already_known += 1
-        else:
-            assessment = intake.assess(raw)
-            ledger.record(assessment.entry, assessment.report)
-            result.outcomes[assessment.entry.outcome] += 1
-        source.acknowledge(raw)
+    messages = iter(source.poll())
+    while chunk := list(itertools.islice(messages, config.mailbox.batch_size)):
+        with ledger.transaction():
+            for raw in chunk:
+                if _already_known(ledger, raw):
+                    result.already_known += 1
+                    continue
+                assessment = _assess(intake, raw)
+                ledger.record(assessment.entry, assessment.report)
+                result.outcomes[assessment.entry.outcome] += 1
+        for raw in chunk:
+            source.acknowledge(raw)
     return result
+
+
+def _assess(intake: Intake, raw: RawMessage) -> Assessment:
+    """One bad message must not stop the job (or every later run): hold it for a person."""
+    try:
+        return intake.assess(raw)
+    except Exception as exc:
+        _log.exception("处理邮件 %s 时出错", raw.ref)
+        return intake.failed(raw, exc)
 
 
 def _already_known(ledger: Ledger, raw: RawMessage) -> bool:
@@ -93,7 +111,6 @@ def publish(config: Config, ledger: Ledger, period: Period, out: Path | None = N
 
 
 # ── the whole cycle ────────────────────────────────────────────
-_log = logging.getLogger("xunbao.job")
 Echo = Callable[[str], None]
 
 

@@ -164,13 +164,16 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+        """All or nothing. Inside an open transaction this is a savepoint, so ingest can
+        commit a batch of messages at once while each message stays atomic."""
+        nested = self.db.in_transaction
+        self.db.execute("SAVEPOINT nested" if nested else "BEGIN IMMEDIATE")
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("ROLLBACK TO nested; RELEASE nested" if nested else "ROLLBACK")
             raise
-        self.db.execute("COMMIT")
+        self.db.execute("RELEASE nested" if nested else "COMMIT")
 
     # ── messages ───────────────────────────────────────────────
     def has_ref(self, source_ref: str) -> bool:

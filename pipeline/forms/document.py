@@ -1,4 +1,9 @@
-"""Word documents (.docx) through python-docx: paragraphs and table rows in body order."""
+"""Word documents (.docx): python-docx opens the package; the body is walked as XML.
+
+Walking <w:tbl>/<w:tr>/<w:tc> directly (rather than `row.cells`) matters twice: python-docx
+repeats a merged cell once per grid column it spans, which would read one figure twice,
+and its xpath-based accessors cost more than the rest of reading a form.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,12 @@ from docx import Document
 from docx.opc.exceptions import PackageNotFoundError
 from docx.oxml.ns import qn
 from docx.oxml.xmlchemy import BaseOxmlElement
-from docx.table import Table
 
 from .fields import Rows
 from .spreadsheet import FormUnreadable
 
-_P, _T, _TBL = qn("w:p"), qn("w:t"), qn("w:tbl")
+_P, _T, _TBL, _TR, _TC = (qn(f"w:{tag}") for tag in ("p", "t", "tbl", "tr", "tc"))
+_BR, _TAB = qn("w:br"), qn("w:tab")
 
 
 def read_rows(data: bytes) -> Rows:
@@ -23,28 +28,29 @@ def read_rows(data: bytes) -> Rows:
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise FormUnreadable(f"Word 文件无法打开（{type(exc).__name__}）") from None
     rows: Rows = []
-    for block in document.iter_inner_content():
-        if isinstance(block, Table):
+    for block in document.element.body.iterchildren(_P, _TBL):
+        if block.tag == _TBL:
             rows.extend(_table_rows(block))
-        elif block.text.strip():
-            rows.append([block.text])
+        elif text := _paragraph_text(block).strip():
+            rows.append([text])
     return rows
 
 
-def _table_rows(table: Table) -> Rows:
-    # Walk the <w:tc> elements rather than `row.cells`: python-docx repeats a merged cell
-    # once per grid column it spans, which would read one figure twice. A vertically merged
-    # continuation is an empty <w:tc>, so it adds nothing either.
+def _table_rows(table: BaseOxmlElement) -> Rows:
+    # A vertically merged continuation is an empty <w:tc>: it adds nothing.
     rows: Rows = []
-    for tr in table._tbl.tr_lst:
+    for tr in table.iterchildren(_TR):
         cells = []
-        for tc in tr.tc_lst:
-            cells.append("\n".join(_paragraph_text(p) for p in tc.iter(_P)))
-            for nested in tc.iter(_TBL):
-                rows.extend(_table_rows(Table(nested, table._parent)))
+        for tc in tr.iterchildren(_TC):
+            cells.append("\n".join(_paragraph_text(p) for p in tc.iterchildren(_P)))
+            for nested in tc.iterchildren(_TBL):
+                rows.extend(_table_rows(nested))
         rows.append(cells)
     return rows
 
 
 def _paragraph_text(paragraph: BaseOxmlElement) -> str:
-    return "".join(node.text or "" for node in paragraph.iter(_T))
+    parts = []
+    for node in paragraph.iter(_T, _BR, _TAB):
+        parts.append(node.text or "" if node.tag == _T else "\n" if node.tag == _BR else "\t")
+    return "".join(parts)
