@@ -49,7 +49,7 @@ def main() -> None:
     for kind in SAMPLES:
         rate = run(kind, count)
         print(
-            f"{kind}: {count} report e-mails, {rate:.0f} per second (read + parse + extract + ledger)"
+            f"{kind}: {count} report e-mails, {rate:.0f} per second (read, parse, extract, record)"
         )
 
 
