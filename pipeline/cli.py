@@ -207,12 +207,15 @@ def review_show(message: int, config_path: Path) -> None:
 @click.argument("message", type=int)
 @click.option("--unit", help="单位（不写则用报表上识别到的单位）")
 @click.option("--value", type=int, help="完成数（不写则用报表上识别到的数字）")
+@click.option("--metric", help="指标键（多指标活动；默认第一个指标）")
 @config_option
-def review_approve(message: int, unit: str | None, value: int | None, config_path: Path) -> None:
+def review_approve(
+    message: int, unit: str | None, value: int | None, metric: str | None, config_path: Path
+) -> None:
     """审核通过：计入该单位的完成数。"""
     config = load_config(config_path)
     with job.open_ledger(config) as ledger:
-        report = review_actions.approve(config, ledger, message, unit, value)
+        report = review_actions.approve(config, ledger, message, unit, value, metric)
     console.print(
         f"第 {message} 号邮件已审核通过：{report.unit} {report.value}（{report.period}）。"
     )
@@ -236,13 +239,16 @@ def review_reject(message: int, reason: str, config_path: Path) -> None:
 @click.option("--period", required=True, help="所属旬的截止日期 YYYY-MM-DD")
 @click.option("--value", required=True, type=int, help="累计完成数")
 @click.option("--note", default="", help="备注，如“电话报送”")
-def record(config_path: Path, unit: str, period: str, value: int, note: str) -> None:
+@click.option("--metric", help="指标键（多指标活动；默认第一个指标）")
+def record(
+    config_path: Path, unit: str, period: str, value: int, note: str, metric: str | None
+) -> None:
     """手工录入一个单位的数字（如电话报送）。"""
     config = load_config(config_path)
     chosen = parse_period(period)
     assert chosen is not None
     with job.open_ledger(config) as ledger:
-        report = review_actions.record(config, ledger, unit, chosen, value, note)
+        report = review_actions.record(config, ledger, unit, chosen, value, note, metric)
     console.print(f"已录入：{report.unit} {report.value}（{report.period}，{report.note}）。")
 
 

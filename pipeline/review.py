@@ -32,8 +32,28 @@ def canonical_unit(config: Config, written: str) -> str:
     return match.unit
 
 
+def metric_key(config: Config, given: str | None) -> str:
+    """The metric a clerk's figure is for: '' in a single-metric campaign, else a listed key
+    (default: the headline metric)."""
+    keys = [m.key for m in config.campaign.metrics]
+    if not keys:
+        if given:
+            raise UsageError("本活动只有一个统计指标，不需要 --metric。")
+        return ""
+    if given is None:
+        return keys[0]
+    if given not in keys:
+        raise UsageError(f"没有指标 {given!r}。可用的指标：{'、'.join(keys)}。")
+    return given
+
+
 def approve(
-    config: Config, ledger: Ledger, message: int, unit: str | None, value: int | None
+    config: Config,
+    ledger: Ledger,
+    message: int,
+    unit: str | None,
+    value: int | None,
+    metric: str | None = None,
 ) -> Report:
     row = held(ledger, message)
     reading = row["detail"].get("reading", {})
@@ -55,6 +75,7 @@ def approve(
         reported_on=reading.get("reported_on"),
         origin="approved",
         note="人工审核通过",
+        metric=metric_key(config, metric),
     )
     reason = f"人工审核通过，计入 {report.unit}：{report.value}（原因：{row['reason']}）"
     ledger.settle(message, "counted", reason, report)
@@ -69,7 +90,13 @@ def reject(ledger: Ledger, message: int, why: str) -> None:
 
 
 def record(
-    config: Config, ledger: Ledger, unit: str, period: Period, value: int, note: str
+    config: Config,
+    ledger: Ledger,
+    unit: str,
+    period: Period,
+    value: int,
+    note: str,
+    metric: str | None = None,
 ) -> Report:
     """A figure given by phone or on paper; it counts as arriving at the period's cutoff,
     so it is the period's last word but never overtakes a later period's reports."""
@@ -80,6 +107,7 @@ def record(
         arrival=period.cutoff(config.schedule),
         origin="recorded",
         note=note.strip() or "人工录入",
+        metric=metric_key(config, metric),
     )
     ledger.add_report(report)
     return report

@@ -201,3 +201,42 @@ def test_example_inbox_is_the_builder_output() -> None:
         if not report.attach:
             written = (builder.INBOX / f"{report.key}.eml").read_bytes()
             assert written == builder.mail(report, None)
+
+
+def test_clerk_enters_figures_per_metric(tmp_path: Path) -> None:
+    path = example_copy(tmp_path)
+    out = tmp_path / "out"
+
+    def xunbao(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [str(XUNBAO), *args, "--config", str(path)]
+        return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+    assert xunbao("run", "--period", PERIOD, "--no-send", "--out", str(out)).returncode == 0
+    (held,) = json.loads(xunbao("review", "--json").stdout)
+    approved = xunbao(
+        "review", "approve", str(held["id"]), "--metric", "contract_workers", "--value", "200"
+    )
+    assert approved.returncode == 0, approved.stderr
+    recorded = xunbao(
+        "record",
+        "--unit",
+        "夹江县",
+        "--period",
+        PERIOD,
+        "--value",
+        "1",
+        "--metric",
+        "care_rooms",
+        "--note",
+        "电话报送",
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    wrong = xunbao(
+        "record", "--unit", "夹江县", "--period", PERIOD, "--value", "1", "--metric", "care_room"
+    )
+    assert wrong.returncode == 2 and "care_rooms" in wrong.stderr
+    assert xunbao("run", "--period", PERIOD, "--no-send", "--out", str(out)).returncode == 0
+    data = json.loads((out / PERIOD / "standings.json").read_text(encoding="utf-8"))
+    totals = {m["key"]: m["total"]["completed"] for m in data["metrics"]}
+    assert totals["contract_workers"] == EXPECTED["contract_workers"][1] + 200
+    assert totals["care_rooms"] == EXPECTED["care_rooms"][1] + 1
