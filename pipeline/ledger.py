@@ -18,81 +18,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-Outcome = Literal["counted", "review", "ignored"]
+from .schema import MIGRATIONS
 
-_MIGRATIONS = [
-    """
-    CREATE TABLE messages (
-        id INTEGER PRIMARY KEY,
-        source_ref TEXT NOT NULL UNIQUE,
-        message_id TEXT NOT NULL DEFAULT '',
-        sha256 TEXT NOT NULL,
-        sender TEXT NOT NULL DEFAULT '',
-        subject TEXT NOT NULL DEFAULT '',
-        arrival TEXT,
-        arrival_basis TEXT NOT NULL DEFAULT '',
-        period TEXT,
-        outcome TEXT NOT NULL CHECK (outcome IN ('counted', 'review', 'ignored')),
-        reason TEXT NOT NULL DEFAULT '',
-        unit TEXT,
-        value INTEGER,
-        detail TEXT NOT NULL DEFAULT '{}',
-        recorded_at TEXT NOT NULL
-    );
-    CREATE INDEX messages_message_id ON messages (message_id);
-    CREATE INDEX messages_sha256 ON messages (sha256);
-    CREATE INDEX messages_period ON messages (period);
-    CREATE TABLE reports (
-        id INTEGER PRIMARY KEY,
-        message INTEGER REFERENCES messages (id),
-        unit TEXT NOT NULL,
-        period TEXT NOT NULL,
-        value INTEGER NOT NULL,
-        measures TEXT NOT NULL DEFAULT '',
-        reported_on TEXT,
-        arrival TEXT NOT NULL,
-        origin TEXT NOT NULL CHECK (origin IN ('mail', 'approved', 'recorded')),
-        note TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX reports_unit_period ON reports (unit, period);
-    CREATE TABLE actions (
-        id INTEGER PRIMARY KEY,
-        at TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        message INTEGER REFERENCES messages (id),
-        unit TEXT,
-        period TEXT,
-        value INTEGER,
-        note TEXT NOT NULL DEFAULT ''
-    );
-    """,
-    """
-    CREATE TABLE poll_state (
-        folder TEXT PRIMARY KEY,
-        uidvalidity INTEGER NOT NULL,
-        last_uid INTEGER NOT NULL DEFAULT 0,
-        updated_at TEXT NOT NULL
-    );
-    CREATE TABLE deliveries (
-        period TEXT NOT NULL,
-        recipient TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        sent_at TEXT NOT NULL,
-        PRIMARY KEY (period, recipient, kind)
-    );
-    CREATE TABLE runs (
-        id INTEGER PRIMARY KEY,
-        period TEXT,
-        trigger TEXT NOT NULL DEFAULT 'manual',
-        started_at TEXT NOT NULL,
-        finished_at TEXT,
-        outcome TEXT,
-        summary TEXT NOT NULL DEFAULT '{}'
-    );
-    """,
-    # Multi-metric campaigns: one report row per metric ('' is a single-metric campaign's).
-    "ALTER TABLE reports ADD COLUMN metric TEXT NOT NULL DEFAULT ''",
-]
+Outcome = Literal["counted", "review", "ignored"]
 
 
 @dataclass(frozen=True)
@@ -158,7 +86,7 @@ class Ledger:
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             # executescript runs outside the driver's transaction handling: wrap it in SQL.
             self.db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
 
