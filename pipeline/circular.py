@@ -7,6 +7,7 @@ rendered once to learn which characters each role sets, then again with the chos
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -87,6 +88,15 @@ def _render(environment: jinja2.Environment, name: str, **context: Any) -> str:
         raise RenderError(f"通报模板 {name} 出错：{exc}") from exc
 
 
+def _as_image(svg: str) -> Markup:
+    """The chart as an <img> of a data: URL. Inline, WeasyPrint would match the whole page
+    stylesheet against every SVG node, which cost a fifth of the render time."""
+    encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return Markup(
+        f'<img class="chart" alt="各单位完成率图" src="data:image/svg+xml;base64,{encoded}">'
+    )
+
+
 def compose(config: Config, standings: Standings) -> Circular:
     environment = _environment()
     number = doc_number(config, standings)
@@ -95,9 +105,9 @@ def compose(config: Config, standings: Standings) -> Circular:
     chosen = choose_fonts(config, draft)
     families = {role: Markup(choice.css) for role, choice in chosen.items()}  # CSS, not HTML
     rows = [(s.unit, s.rate, s.status) for s in standings.units]
-    chart = rate_chart(rows, standings.expected, chosen["serif"].family, RED)
+    chart = _as_image(rate_chart(rows, standings.expected, chosen["serif"].family, RED))
     css = _render(environment, "circular.css.j2", font=families, red=RED)
-    page = _render(environment, "circular.html.j2", css=Markup(css), chart=Markup(chart), **context)
+    page = _render(environment, "circular.html.j2", css=Markup(css), chart=chart, **context)
     return Circular(number, page, {role: c.family for role, c in chosen.items()})
 
 
