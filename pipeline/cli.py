@@ -53,7 +53,7 @@ def parse_period(text: str | None) -> Period | None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="xunbao")
+@click.version_option(package_name="xunbao", help="显示版本号")
 def cli() -> None:
     """旬报：收取各单位旬报表，记账、汇总并生成通报。"""
 
@@ -308,6 +308,13 @@ def main() -> None:
     except click.exceptions.Abort:
         err_console.print("已取消。")
         sys.exit(1)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "xunbao"
+        err_console.print(
+            f"[red]用法错误：[/red]{exc.format_message()}（运行 {where} --help 查看用法）",
+            highlight=False,
+        )
+        sys.exit(2)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
