@@ -269,6 +269,23 @@ class KillAfter:
         self.source.close()
 
 
+def twelve_messages(
+    tmp_path: Path,
+    dovecot: Dovecot,
+    certificate: tuple[Path, Path],
+    sample_mail: list[bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    **retry: float,
+) -> tuple[Account, Any, Any, ImapSource]:
+    """A fresh account on a private Dovecot holding 12 sample reports, and a source on it."""
+    account = new_account(dovecot, certificate[0])
+    monkeypatch.setenv("XUNBAO_IMAP_PASSWORD", account.password)
+    account.append(sample_mail[:12])
+    config = load(tmp_path, account, **retry)
+    ledger = job.open_ledger(config)
+    return account, config, ledger, ImapSource(config, ledger)
+
+
 def test_server_restarted_mid_poll_is_retried(
     tmp_path: Path,
     private_dovecot: Dovecot,
@@ -276,18 +293,15 @@ def test_server_restarted_mid_poll_is_retried(
     sample_mail: list[bytes],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    account = new_account(private_dovecot, certificate[0])
-    monkeypatch.setenv("XUNBAO_IMAP_PASSWORD", account.password)
-    account.append(sample_mail[:12])
-    config = load(tmp_path, account, retries=5, retry_delay=0.2)
-    ledger = job.open_ledger(config)
-    source = ImapSource(config, ledger)
+    _, config, ledger, source = twelve_messages(
+        tmp_path, private_dovecot, certificate, sample_mail, monkeypatch, retries=5, retry_delay=0.2
+    )
 
     def crash_and_restart() -> None:
         private_dovecot.kill()
         private_dovecot.start()
 
-    result = job.ingest(config, ledger, KillAfter(source, 7, crash_and_restart))  # type: ignore[arg-type]
+    result = job.ingest(config, ledger, KillAfter(source, 7, crash_and_restart))
     source.close()
     ledger.close()
     assert result.new == 12 and source.connections == 2
@@ -301,14 +315,17 @@ def test_server_gone_stops_with_an_error_and_the_next_run_resumes(
     sample_mail: list[bytes],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    account = new_account(private_dovecot, certificate[0])
-    monkeypatch.setenv("XUNBAO_IMAP_PASSWORD", account.password)
-    account.append(sample_mail[:12])
-    config = load(tmp_path, account, retries=2, retry_delay=0.05)
-    ledger = job.open_ledger(config)
-    source = ImapSource(config, ledger)
+    account, config, ledger, source = twelve_messages(
+        tmp_path,
+        private_dovecot,
+        certificate,
+        sample_mail,
+        monkeypatch,
+        retries=2,
+        retry_delay=0.05,
+    )
     with pytest.raises(SourceError, match=r"已重试 2 次.*下次运行会从中断处继续"):
-        job.ingest(config, ledger, KillAfter(source, 7, private_dovecot.kill))  # type: ignore[arg-type]
+        job.ingest(config, ledger, KillAfter(source, 7, private_dovecot.kill))
     source.close()
     ledger.close()
     # The batch in hand (UIDs 6-10) was fetched before the server died: 10 are recorded.
