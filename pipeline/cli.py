@@ -189,6 +189,8 @@ def review_show(message: int, config_path: Path) -> None:
     ):
         console.print(f"{label}：{row[key] or ''}", highlight=False)
     console.print(f"附件：{'、'.join(detail.get('attachments', [])) or '无'}", highlight=False)
+    if detail.get("defects"):
+        console.print(f"邮件格式问题：{'、'.join(detail['defects'])}", highlight=False)
     for reading in detail.get("readings", []):
         console.print(
             f"读到（{reading['origin']}）：单位 {reading['unit'] or '未写'}，"

@@ -63,10 +63,6 @@ def _catalogue() -> dict[str, tuple[str, list[str]]]:
     return catalogue
 
 
-def installed_families() -> list[str]:
-    return sorted(spelling for spelling, _ in _catalogue().values())
-
-
 @cache
 def _coverage(key: str) -> frozenset[int]:
     """Code points every face of the family covers (ranges like `20-7e a0-17f 4e00`)."""

@@ -63,6 +63,7 @@ class Intake:
             detail={
                 "attachments": [a.filename for a in mail.attachments],
                 "body": mail.body[:4000],
+                "defects": mail.defects,  # MIME faults mail-parser saw, for the clerk
             },
         )
         duplicate = self.ledger.duplicate_of(mail.message_id, sha)

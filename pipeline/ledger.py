@@ -208,7 +208,7 @@ class Ledger:
             )
             if report is not None:
                 self._insert_report(report, message)
-            self._action(outcome, message, report, reason)
+            self._action("approve" if outcome == "counted" else "reject", message, report, reason)
 
     def add_report(self, report: Report) -> int:
         """A figure recorded by hand (e.g. reported by phone), with no message behind it."""
@@ -288,10 +288,6 @@ class Ledger:
             (now(), exclude_trigger, exclude_trigger),
         )
         return cursor.rowcount
-
-    def last_run(self) -> dict[str, Any] | None:
-        row = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
-        return {**dict(row), "summary": json.loads(row["summary"] or "{}")} if row else None
 
     # ── mailbox state and deliveries ──
     def poll_state(self, folder: str) -> tuple[int, int] | None:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.ledger import Ledger
+
 ROOT = Path(__file__).resolve().parent.parent
 XUNBAO = Path(sys.executable).parent / "xunbao"
 PERIOD = "2015-09-20"
@@ -168,6 +170,14 @@ def test_clerk_approves_rejects_and_records(tmp_path: Path) -> None:
     assert register[unknown["id"]]["outcome"] == "counted"
     assert register[misfiled["id"]]["outcome"] == "ignored"
     assert "人工驳回" in register[misfiled["id"]]["reason"]
+    with Ledger(tmp_path / "data" / "xunbao.sqlite") as ledger:
+        actions = ledger.actions()
+    assert [(a["kind"], a["message"], a["unit"], a["value"]) for a in actions] == [
+        ("approve", unknown["id"], "马边县", 1000),
+        ("reject", misfiled["id"], None, None),
+        ("record", None, "嘉阳集团", 12),
+    ]
+    assert all(a["at"] for a in actions)
 
 
 def test_bad_config_exits_2(tmp_path: Path) -> None:
