@@ -4,21 +4,20 @@
     .venv/bin/python examples/build_2019_inbox.py
 
 The forms are made the way tests/fixtures/build_fixtures.py makes the 2015 ones (flat ODF
-converted by LibreOffice, then normalised so a rerun gives the same bytes); that script's
-grid is swapped for the 2019 form: one row per metric (label | figure). Mails are plain
-RFC 5322 messages with a Received header, which gives each its arrival time.
+converted by LibreOffice, then normalised so a rerun gives the same bytes), with the same
+package tests/fixtures/builder; its grid is swapped for the 2019 form: one row per metric
+(label | figure). Mails are plain RFC 5322 messages with a Received header, which gives
+each its arrival time.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 from pathlib import Path
-from types import ModuleType
 
 from ruamel.yaml import YAML
 
@@ -27,18 +26,9 @@ INBOX = HERE / "2019-inbox"
 CONFIG = HERE / "2019-work-points.yaml"
 MAILBOX = "lsszghzxb@126.com"
 
-
-def _fixtures() -> ModuleType:
-    path = HERE.parent / "tests" / "fixtures" / "build_fixtures.py"
-    spec = importlib.util.spec_from_file_location("build_fixtures", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-FX = _fixtures()
+sys.path.insert(0, str(HERE.parent / "tests" / "fixtures"))  # the package builder/ is there
+from builder import formats, office  # noqa: E402
+from builder.data_units import MEASURES_LABEL  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -52,7 +42,7 @@ class Report:
     attach: str = ""  # "xlsx" / "docx"; empty: the form is in the body
 
     @property
-    def date_text(self) -> str:  # read by build_fixtures.odf_head
+    def date_text(self) -> str:  # read by builder.formats.odf_head
         y, m, d = self.arrived[:10].split("-")
         return f"{y}年{int(m)}月{int(d)}日"
 
@@ -72,7 +62,7 @@ def _label(metric: dict[str, str]) -> str:
 
 def grid(report: Report) -> tuple[list[list[object]], list[float]]:
     """The form: unit and date, one row per metric, the measures, the footer."""
-    cell = FX.Cell
+    cell = formats.Cell
     rows: list[list[object]] = [
         [cell((f"报送单位：{report.unit_text}",)), cell((f"报送时间：{report.date_text}",))]
     ]
@@ -80,7 +70,7 @@ def grid(report: Report) -> tuple[list[list[object]], list[float]]:
         written = report.figures.get(metric["key"], "")
         number = int(written) if written.isdigit() else None
         rows.append([cell((_label(metric),)), cell((written,), 1, number, center=True)])
-    rows.append([cell((FX.MEASURES_LABEL,), center=True), cell(report.measures)])
+    rows.append([cell((MEASURES_LABEL,), center=True), cell(report.measures)])
     rows.append(
         [cell(("说明：每月10、20、30日报送，各项数字填写累计数（法律服务活动填写本旬场次）。",), 2)]
     )
@@ -196,10 +186,10 @@ def mail(report: Report, attachment: bytes | None) -> bytes:
 
 
 def main() -> None:
-    FX.form_grid = grid  # the 2015 builder's fods()/fodt() render this grid
-    FX.TITLE = TITLE
+    formats.form_grid = grid  # the 2015 builder's fods()/fodt() render this grid
+    formats.TITLE = TITLE
     jobs = {r.key: (r, r.attach) for r in REPORTS if r.attach}
-    files = FX.convert_all(jobs)
+    files = office.convert_all(jobs)
     INBOX.mkdir(exist_ok=True)
     for old in INBOX.glob("*.eml"):
         old.unlink()
