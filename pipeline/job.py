@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import circular, exports, logs, standings
+from . import circular, exports, logs, runtime, standings
 from .config import Config
 from .intake import Assessment, Intake
 from .ledger import Ledger
@@ -156,6 +156,13 @@ def cycle(
     `echo` receives one Chinese line per stage (the CLI prints them, `serve` logs them).
     """
     say = echo or _log.info
+    with runtime.one_cycle_at_a_time(config.resolve(config.storage.path), say):
+        return _recorded_cycle(config, period, send, out, trigger, say)
+
+
+def _recorded_cycle(
+    config: Config, period: Period, send: bool, out: Path | None, trigger: str, say: Echo
+) -> CycleResult:
     ledger = open_ledger(config)
     try:
         run = ledger.start_run(str(period), trigger)

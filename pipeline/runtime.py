@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -73,3 +74,20 @@ class ServeLock:
             except BlockingIOError:
                 return True
         return False
+
+
+# ── one cycle at a time ────────────────────────────────────────
+@contextmanager
+def one_cycle_at_a_time(ledger_path: Path, say: Callable[[str], None]) -> Iterator[None]:
+    """Cycles on one ledger run one after another (a manual `run` while `serve` works, or
+    two cron jobs): two at once would fetch the same mail and wait on each other's ledger
+    transactions. The flock is released when the process ends, however it ends."""
+    path = ledger_path.with_name(ledger_path.name + ".cycle.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say("另一个 xunbao 正在处理同一个台账，等它结束后再继续……")
+            fcntl.flock(file, fcntl.LOCK_EX)
+        yield

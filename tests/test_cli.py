@@ -3,7 +3,9 @@ a real SQLite ledger, a real PDF checked through its extracted text and its font
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -194,3 +196,19 @@ def test_bad_config_exits_2(tmp_path: Path) -> None:
 def test_bad_period_exits_2(workspace: Path) -> None:
     result = xunbao(workspace / "config.yaml", "run", "--period", "2015/09/20")
     assert result.returncode == 2 and "YYYY-MM-DD" in result.stderr
+
+
+def test_runs_on_one_ledger_wait_for_each_other(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    lock = tmp_path / "data" / "xunbao.sqlite.cycle.lock"
+    lock.parent.mkdir(parents=True)
+    command = [str(XUNBAO), "run", "--period", PERIOD, "--no-send", "--config", str(config)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a running cycle would
+        waiting = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+        assert waiting.stdout is not None
+        assert "等它结束" in waiting.stdout.readline()
+        assert waiting.poll() is None, "it must wait while the other cycle holds the ledger"
+    rest, _ = waiting.communicate(timeout=300)
+    assert waiting.returncode == 0 and f"收取新邮件 {len(TRUTH)} 封" in rest
