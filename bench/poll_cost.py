@@ -1,7 +1,8 @@
 """What one IMAP poll costs as the mailbox grows (issue 3 target: 50,000 old ≤ 1.2 × empty).
 
 A private Dovecot (tests/servers.py) gets one account per case, holding 0, 10,000 or 50,000
-old messages written straight into its Maildir (then indexed by one SELECT, untimed), and
+old messages written straight into a Maildir (default settings, and with
+maildir_very_dirty_syncs) or imported into mdbox (then indexed by one SELECT, untimed), and
 25 new sample reports appended over IMAP. The ledger's high-water mark is set as if the old
 messages had been processed. Timed: one whole `ingest` (connect, login, ID, SELECT, UID
 SEARCH, fetch, intake, ledger), and the IMAP part alone, as medians of 5 polls, each against
