@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, ClassVar
 
+import cn2an
 import jinja2
 from markupsafe import Markup
 from weasyprint import HTML
@@ -27,7 +28,6 @@ from .standings import Standings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 RED = "#e60012"
-NUMERALS = "〇一二三四五六七八九十"
 # role → (config attribute, Chinese name for messages)
 ROLES = {
     "serif": ("fonts_serif", "正文"),
@@ -58,11 +58,8 @@ def doc_number(config: Config, standings: Standings) -> str:
 
 
 def numeral(n: int) -> str:
-    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十 (section and item numbers)."""
-    if n <= 10:
-        return NUMERALS[n]
-    tens, ones = divmod(n, 10)
-    return (NUMERALS[tens] if tens > 1 else "") + "十" + (NUMERALS[ones] if ones else "")
+    """1 → 一, 12 → 十二, 120 → 一百二十 (section and item numbers), by cn2an."""
+    return str(cn2an.an2cn(n))
 
 
 def _environment() -> jinja2.Environment:

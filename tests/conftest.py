@@ -133,8 +133,7 @@ def account(dovecot: Dovecot, certificate: tuple[Path, Path]) -> Account:
 def sample_mail() -> list[bytes]:
     """The sample reports, oldest arrival first (the order they reached the mailbox)."""
     found = samples()
-    if not found:
-        pytest.skip("inbox_samples/*.eml are missing")
+    assert found, "inbox_samples/*.eml are missing: run tests/fixtures/build_fixtures.py"
 
     def arrival(raw: bytes) -> datetime:
         when = header_arrival(BytesHeaderParser().parsebytes(raw))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 from datetime import UTC, datetime
@@ -172,4 +171,3 @@ def test_arrival_prefers_the_server_time() -> None:
     server = datetime(2015, 9, 22, tzinfo=UTC)
     assert mail.arrival(RawMessage("r", raw, internal_date=server)) == (server, "服务器接收时间")
     assert mail.arrival(RawMessage("r", raw))[0].day == 21
-    assert base64  # the module is used by fixtures composed above
