@@ -1,0 +1,87 @@
+"""The `xunbao` command: a thin click layer over the library; `main` maps errors to exit codes.
+
+Exit codes: 0 ok, 1 the run failed, 2 bad config or usage.
+
+Each command lives in a small module of this package and is imported only when it runs, so
+`xunbao --help` and the light commands never load pandas or WeasyPrint. A new command is one
+line in `COMMANDS`: its name, "module:function" and its one-line help.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from ..errors import XunbaoError
+
+# name → ("module:attribute", short help shown by `xunbao --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check-config": ("service:check_config", "检查配置文件。"),
+    "run": ("cycle:run", "收取邮件、记账、汇总并生成通报。"),
+    "messages": ("register:messages", "收件登记簿：每封邮件及其处理结果。"),
+    "review": ("review:review", "待人工审核的邮件：列出、查看、通过、驳回。"),
+    "record": ("review:record", "手工录入一个单位的数字（如电话报送）。"),
+    "serve": ("service:serve", "常驻运行：每旬截止时自动收信、汇总、生成并发送通报。"),
+    "schedule": ("service:schedule_command", "列出接下来的自动运行时间及对应的旬。"),
+    "status": ("service:status", "运行状况：上次和下次运行、待审核邮件、未送达的通报。"),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target[0].split(":")
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        command: click.Command = getattr(module, attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help from the table, so listing commands imports none of them.
+        with formatter.section("命令"):
+            formatter.write_dl([(name, help_text) for name, (_, help_text) in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="xunbao", help="显示版本号")
+def cli() -> None:
+    """旬报：收取各单位旬报表，记账、汇总并生成通报。"""
+
+
+def main() -> None:
+    from .common import err_console
+
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        err_console.print("已取消。")
+        sys.exit(1)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "xunbao"
+        err_console.print(
+            f"[red]用法错误：[/red]{exc.format_message()}（运行 {where} --help 查看用法）",
+            highlight=False,
+        )
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except XunbaoError as exc:
+        err_console.print(f"[red]错误：[/red]{exc}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception:
+        err_console.print_exception()
+        err_console.print(
+            "[red]程序内部错误[/red]：请把以上信息发给维护人员。已处理的邮件都已保存在台账中。"
+        )
+        sys.exit(1)

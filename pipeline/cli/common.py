@@ -1,0 +1,54 @@
+"""What every command shares: the --config option, loading config, parsing a period, output."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .. import config as config_module
+from ..errors import UsageError
+from ..periods import Period
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path),
+        default=config_module.DEFAULT_CONFIG,
+        show_default=True,
+        help="配置文件路径",
+    )(func)
+
+
+def load_config(path: Path) -> config_module.Config:
+    return config_module.load(path).config
+
+
+def parse_period(text: str | None) -> Period | None:
+    if text is None:
+        return None
+    try:
+        return Period.parse(text)
+    except ValueError:
+        raise UsageError(
+            f"--period 的格式应为 YYYY-MM-DD，例如 2015-09-20（收到 {text!r}）"
+        ) from None
+
+
+def print_table(title: str, rows: list[dict[str, Any]], columns: dict[str, str]) -> None:
+    table = Table(title=title, show_lines=False)
+    for header in columns.values():
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if row[key] is None else str(row[key]) for key in columns))
+    console.print(table)

@@ -1,0 +1,22 @@
+"""`xunbao run`: one whole cycle by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import job
+from .common import config_option, console, load_config, parse_period
+
+
+@click.command()
+@config_option
+@click.option("--period", help="通报的截止日期 YYYY-MM-DD（默认：最近一个已过截止时间的旬）")
+@click.option("--no-send", is_flag=True, help="只生成通报，不发送邮件")
+@click.option("--out", type=click.Path(path_type=Path), help="输出目录（默认取配置 output.dir）")
+def run(config_path: Path, period: str | None, no_send: bool, out: Path | None) -> None:
+    """收取邮件、记账、汇总并生成通报。"""
+    config = load_config(config_path)
+    chosen = parse_period(period) or job.default_period(config)
+    job.cycle(config, chosen, send=not no_send, out=out, trigger="manual", echo=console.print)

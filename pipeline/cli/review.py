@@ -1,0 +1,128 @@
+"""`xunbao review` (list, show, approve, reject) and `xunbao record`: the clerk's actions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .. import job
+from .. import review as review_actions
+from .common import config_option, console, load_config, parse_period, print_table
+
+
+@click.group(invoke_without_command=True)
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@click.pass_context
+def review(ctx: click.Context, config_path: Path, as_json: bool) -> None:
+    """待人工审核的邮件：列出、查看（show）、通过（approve）、驳回（reject）。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    config = load_config(config_path)
+    with job.open_ledger(config) as ledger:
+        rows = ledger.messages(outcome="review")
+    queue = [
+        {k: r[k] for k in ("id", "message_id", "subject", "arrival", "reason")}
+        | {"from": r["sender"]}
+        for r in rows
+    ]
+    if as_json:
+        click.echo(json.dumps(queue, ensure_ascii=False, indent=2))
+        return
+    if not queue:
+        console.print("没有待审核的邮件。")
+        return
+    columns = {
+        "id": "编号",
+        "arrival": "到达时间",
+        "from": "发件人",
+        "subject": "主题",
+        "reason": "原因",
+    }
+    print_table(f"待审核邮件（{len(queue)} 封）", queue, columns)
+
+
+@review.command("show")
+@click.argument("message", type=int)
+@config_option
+def review_show(message: int, config_path: Path) -> None:
+    """查看一封待审核邮件的详情。"""
+    config = load_config(config_path)
+    with job.open_ledger(config) as ledger:
+        row = review_actions.held(ledger, message)
+    detail = row["detail"]
+    console.print(f"[bold]第 {row['id']} 号邮件[/bold]（待审核）")
+    for label, key in (
+        ("发件人", "sender"),
+        ("主题", "subject"),
+        ("到达时间", "arrival"),
+        ("所属旬", "period"),
+        ("Message-ID", "message_id"),
+    ):
+        console.print(f"{label}：{row[key] or ''}", highlight=False)
+    console.print(f"附件：{'、'.join(detail.get('attachments', [])) or '无'}", highlight=False)
+    if detail.get("defects"):
+        console.print(f"邮件格式问题：{'、'.join(detail['defects'])}", highlight=False)
+    for reading in detail.get("readings", []):
+        console.print(
+            f"读到（{reading['origin']}）：单位 {reading['unit'] or '未写'}，"
+            f"完成数 {reading['value'] if reading['value'] is not None else '未读到'}"
+            + (f"，问题：{reading['problem']}" if reading["problem"] else ""),
+            highlight=False,
+        )
+    if detail.get("ocr_text"):
+        console.print(f"识别文字（OCR）：\n{detail['ocr_text']}", highlight=False)
+    if detail.get("body"):
+        console.print(f"正文：\n{detail['body']}", highlight=False)
+    console.print(f"[yellow]原因：{row['reason']}[/yellow]", highlight=False)
+
+
+@review.command("approve")
+@click.argument("message", type=int)
+@click.option("--unit", help="单位（不写则用报表上识别到的单位）")
+@click.option("--value", type=int, help="完成数（不写则用报表上识别到的数字）")
+@click.option("--metric", help="指标键（多指标活动；默认第一个指标）")
+@config_option
+def review_approve(
+    message: int, unit: str | None, value: int | None, metric: str | None, config_path: Path
+) -> None:
+    """审核通过：计入该单位的完成数。"""
+    config = load_config(config_path)
+    with job.open_ledger(config) as ledger:
+        report = review_actions.approve(config, ledger, message, unit, value, metric)
+    console.print(
+        f"第 {message} 号邮件已审核通过：{report.unit} {report.value}（{report.period}）。"
+    )
+
+
+@review.command("reject")
+@click.argument("message", type=int)
+@click.option("--reason", required=True, help="驳回理由")
+@config_option
+def review_reject(message: int, reason: str, config_path: Path) -> None:
+    """驳回：该邮件不计数，记录理由。"""
+    config = load_config(config_path)
+    with job.open_ledger(config) as ledger:
+        review_actions.reject(ledger, message, reason)
+    console.print(f"第 {message} 号邮件已驳回。")
+
+
+@click.command()
+@config_option
+@click.option("--unit", required=True, help="单位名称")
+@click.option("--period", required=True, help="所属旬的截止日期 YYYY-MM-DD")
+@click.option("--value", required=True, type=int, help="累计完成数")
+@click.option("--note", default="", help="备注，如“电话报送”")
+@click.option("--metric", help="指标键（多指标活动；默认第一个指标）")
+def record(
+    config_path: Path, unit: str, period: str, value: int, note: str, metric: str | None
+) -> None:
+    """手工录入一个单位的数字（如电话报送）。"""
+    config = load_config(config_path)
+    chosen = parse_period(period)
+    assert chosen is not None
+    with job.open_ledger(config) as ledger:
+        report = review_actions.record(config, ledger, unit, chosen, value, note, metric)
+    console.print(f"已录入：{report.unit} {report.value}（{report.period}，{report.note}）。")
