@@ -23,14 +23,13 @@ from typing import TYPE_CHECKING, Any
 from .circular import doc_number
 from .config import Config, Delivery, secret
 from .errors import DeliveryError
-from .ledger import Ledger
-from .periods import Period
+from .ledger import CIRCULAR, Ledger
+from .periods import Period, local_text
 from .units import Directory
 
 if TYPE_CHECKING:
     from .job import Published
 
-CIRCULAR = "circular"
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -146,7 +145,7 @@ def receipts(config: Config, ledger: Ledger) -> list[Outgoing]:
 
 
 def _receipt_text(config: Config, row: dict[str, Any], unit: str) -> str:
-    when = (row["arrival"] or "")[:16].replace("T", " ")
+    when = local_text(row["arrival"], config.schedule)
     head = f"{unit}：\n\n你单位于 {when} 发来的邮件《{row['subject']}》已收到。\n"
     if row["outcome"] == "counted":
         period = Period.parse(row["period"]).label() if row["period"] else ""

@@ -10,15 +10,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import circular, exports, logs, runtime, standings
+from . import logs, runtime
 from .config import Config
-from .intake import Assessment, Intake
-from .ledger import Ledger
+from .ledger import Ledger, open_ledger
 from .periods import Period, latest_closed
 from .sources import RawMessage, Source
 from .sources.directory import DirectorySource
+
+if TYPE_CHECKING:
+    from .intake import Assessment, Intake
+    from .standings import Standings
+
+__all__ = ["open_ledger"]  # re-exported: the service loop opens the ledger through job
 
 _log = logging.getLogger("xunbao.job")
 
@@ -40,11 +45,7 @@ class Published:
     pdf: Path
     xlsx: Path
     json: Path
-    standings: standings.Standings
-
-
-def open_ledger(config: Config) -> Ledger:
-    return Ledger(config.resolve(config.storage.path))
+    standings: Standings
 
 
 def open_source(config: Config, ledger: Ledger) -> Source:
@@ -64,6 +65,8 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
     crash), or the same bytes from the same IMAP folder under an earlier UIDVALIDITY (the
     server rebuilt the folder) — neither adds a row nor counts again.
     """
+    from .intake import Intake  # the readers load heavy libraries: only ingest needs them
+
     intake = Intake(config, ledger)
     result = Ingested()
     messages = iter(source.poll())
@@ -102,6 +105,8 @@ def default_period(config: Config, now: datetime | None = None) -> Period:
 
 
 def publish(config: Config, ledger: Ledger, period: Period, out: Path | None = None) -> Published:
+    from . import circular, exports, standings  # pandas and WeasyPrint: only publishing
+
     table = standings.compute(config, ledger.reports(str(period)), period)
     folder = (out or config.resolve(config.output.dir)) / str(period)
     pdf, _ = circular.write(circular.compose(config, table), folder)

@@ -14,13 +14,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from .schema import MIGRATIONS
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .config import Config
+
 Outcome = Literal["counted", "review", "ignored"]
+CIRCULAR = "circular"  # deliveries.kind of a circular (a receipt's is "receipt:<message id>")
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,10 @@ class Entry:
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def open_ledger(config: Config) -> Ledger:
+    return Ledger(config.resolve(config.storage.path))
 
 
 class Ledger:
@@ -247,6 +255,8 @@ class Ledger:
 
     def reports(self, until: str) -> pd.DataFrame:
         """Accepted reports of every period up to and including `until`."""
+        import pandas as pd  # only the standings need it: the light commands must not load it
+
         frame = pd.read_sql_query(
             "SELECT id, message, unit, period, value, measures, reported_on, arrival, origin, note,"
             " metric FROM reports WHERE period <= ? ORDER BY arrival, id",
