@@ -7,6 +7,7 @@ The schema is versioned with PRAGMA user_version; migrations only ever append.
 
 from __future__ import annotations
 
+import getpass
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -60,14 +61,24 @@ class Entry:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+def cli_actor() -> str:
+    """An action taken at the command line names the system account that ran it."""
+    try:
+        return f"命令行:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "命令行"
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Ledger:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, actor: str = "") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        # Who acts through this connection: a desk account, or the CLI's login name.
+        self.actor = actor or cli_actor()
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode = WAL")
@@ -219,8 +230,8 @@ class Ledger:
 
     def _action(self, kind: str, message: int | None, report: Report | None, note: str) -> None:
         self.db.execute(
-            "INSERT INTO actions (at, kind, message, unit, period, value, note)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO actions (at, kind, message, unit, period, value, note, actor)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 now(),
                 kind,
@@ -229,6 +240,7 @@ class Ledger:
                 report.period if report else None,
                 report.value if report else None,
                 note,
+                self.actor,
             ),
         )
 
