@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
-from .. import accounts, job
+from .. import accounts
+from ..config import Config
+from ..ledger import Ledger
 from .common import config_option, console, load_config
 
 
@@ -16,6 +18,11 @@ def _password(from_stdin: bool) -> str:
         return sys.stdin.readline().rstrip("\n")
     value: str = click.prompt("密码", hide_input=True, confirmation_prompt="再输入一次")
     return value
+
+
+def _ledger(config: Config) -> Ledger:
+    # Not job.open_ledger: that would import the whole pipeline for one table.
+    return Ledger(config.resolve(config.storage.path))
 
 
 @click.group()
@@ -37,7 +44,7 @@ def user_add(name: str, role: str, password_stdin: bool, config_path: Path) -> N
     """添加账号，密码在提示后输入。"""
     config = load_config(config_path)
     secret = _password(password_stdin)
-    with job.open_ledger(config) as ledger:
+    with _ledger(config) as ledger:
         account = accounts.add(ledger, name, role, secret)
     console.print(f"已添加账号 {account.name}（{account.role_name}）。", highlight=False)
 
@@ -50,7 +57,7 @@ def user_password(name: str, password_stdin: bool, config_path: Path) -> None:
     """修改账号密码；该账号已登录的会话全部失效。"""
     config = load_config(config_path)
     secret = _password(password_stdin)
-    with job.open_ledger(config) as ledger:
+    with _ledger(config) as ledger:
         account = accounts.set_password(ledger, name, secret)
     console.print(f"账号 {account.name} 的密码已修改。", highlight=False)
 
@@ -60,9 +67,9 @@ def user_password(name: str, password_stdin: bool, config_path: Path) -> None:
 def user_list(config_path: Path) -> None:
     """列出全部账号及其角色。"""
     config = load_config(config_path)
-    with job.open_ledger(config) as ledger:
+    with _ledger(config) as ledger:
         found = accounts.all_accounts(ledger)
     if not found:
         console.print("还没有账号。用 xunbao user add 姓名 --role clerk 添加。")
     for account in found:
-        console.print(f"{account.name}\t{account.role_name}", highlight=False)
+        console.print(f"{account.name}（{account.role_name}）", highlight=False)

@@ -120,10 +120,23 @@ def raster(data: bytes, page: int) -> bytes:
         source, target = Path(folder) / "in.pdf", Path(folder) / "page"
         source.write_bytes(data)
         subprocess.run(
-            ["pdftoppm", "-png", "-r", str(RASTER_DPI), "-f", str(page), "-l", str(page),
-             "-singlefile", str(source), str(target)],
-            capture_output=True, timeout=60, check=True,
-        )  # fmt: skip
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                str(RASTER_DPI),
+                "-f",
+                str(page),
+                "-l",
+                str(page),
+                "-singlefile",
+                str(source),
+                str(target),
+            ],
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
         # Decoded and re-encoded like a photo: only pixels reach the browser.
         return photo((Path(folder) / "page.png").read_bytes())
 
@@ -131,6 +144,7 @@ def raster(data: bytes, page: int) -> bytes:
 def _trimmed(rows: Rows) -> Rows:
     """Drop empty rows and trailing empty cells, so a sheet shows as its filled part."""
     kept = [row for row in rows if any(cell.strip() for cell in row)]
-    width = max((max((i + 1 for i, c in enumerate(r) if c.strip()), default=0) for r in kept),
-                default=0)  # fmt: skip
+    width = max(
+        (max((i + 1 for i, c in enumerate(r) if c.strip()), default=0) for r in kept), default=0
+    )
     return [row[:width] for row in kept[:500]]

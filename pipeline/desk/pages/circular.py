@@ -49,7 +49,7 @@ def draft(context: Context, period: Period) -> Draft:
         "SELECT count(*), max(id) FROM reports WHERE period <= ?", (str(period),)
     ).fetchone()
     actions = db.execute("SELECT max(id) FROM actions").fetchone()
-    key = (str(period), str(tuple(reports)), str(actions[0]))
+    key = (str(context.ledger.path), str(period), str(tuple(reports)), str(actions[0]))
     with _lock:
         if key in _drafts:
             _drafts.move_to_end(key)
