@@ -11,6 +11,7 @@ a plain string cell, never as a formula (openpyxl would otherwise store it as on
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,14 +65,24 @@ class Sheet:
 
 
 def write_workbook(path: Path, sheets: Sequence[Sheet]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _workbook(sheets).save(path)
+    return path
+
+
+def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
+    buffer = io.BytesIO()
+    _workbook(sheets).save(buffer)
+    return buffer.getvalue()
+
+
+def _workbook(sheets: Sequence[Sheet]) -> Workbook:
     book = Workbook()
     book.remove(book.active)  # type: ignore[arg-type]
     used: set[str] = set()
     for sheet in sheets:
         _write_sheet(book.create_sheet(_sheet_name(sheet.name, used)), sheet)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
-    return path
+    return book
 
 
 def legend(marks: Sequence[str | None]) -> str:

@@ -59,9 +59,6 @@ class Shown:
     justify: Literal["left", "right"] = "left"
 
 
-OUTCOME_NAMES = {"counted": "计入", "review": "待审核", "ignored": "忽略"}
-
-
 def print_table(title: str, rows: list[dict[str, Any]], columns: list[Shown]) -> None:
     from rich.cells import cell_len
 

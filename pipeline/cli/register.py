@@ -3,89 +3,68 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .. import register
 from ..config import Config
 from ..ledger import open_ledger
 from ..periods import local_text
-from .common import (
-    OUTCOME_NAMES,
-    Shown,
-    config_option,
-    console,
-    load_config,
-    parse_period,
-    print_table,
-)
+from .common import Shown, config_option, console, load_config, parse_period, print_table
 
 
-def register_rows(config: Config, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The ledger's rows as people read them: local times, Chinese outcomes, full reasons."""
-    zone = config.schedule.zone
-    return [
-        {
-            "id": r["id"],
-            "message_id": r["message_id"],
-            "from": r["sender"],
-            "subject": r["subject"],
-            "arrival": (
-                datetime.fromisoformat(r["arrival"]).astimezone(zone).isoformat()
-                if r["arrival"]
-                else None
-            ),
-            "arrival_local": local_text(r["arrival"], config.schedule),
-            "outcome": r["outcome"],
-            "outcome_name": OUTCOME_NAMES.get(r["outcome"], r["outcome"]),
-            "unit": r["unit"],
-            "value": r["value"],
-            "period": r["period"],
-            "superseded_by": r.get("superseded_by"),
-            "reason": r["reason"]
-            + (f"；已被第 {r['superseded_by']} 号邮件取代" if r.get("superseded_by") else ""),
-        }
-        for r in rows
+def as_json(config: Config, found: list[register.Row]) -> str:
+    """The rows for tools; the sender under its old key "from", times in the campaign zone."""
+    rows = [
+        {("from" if k == "sender" else k): v for k, v in register.as_dict(row).items()}
+        | {"arrival": register.local_iso(row.arrival, config)}
+        for row in found
     ]
+    return json.dumps(rows, ensure_ascii=False, indent=2)
 
 
-def compact(row: dict[str, Any], measure: str = "") -> dict[str, Any]:
-    """Short forms for an 80-column terminal: month-day times and periods, and a counted
-    message's reason without the unit and figure its own columns already show."""
-    said = f"计入 {row['unit']}：{row['value']} {measure}"
-    reason = row["reason"]
-    if row["outcome"] == "counted" and reason.startswith(said):
+def compact(row: register.Row, config: Config) -> dict[str, Any]:
+    """One row for an 80-column terminal: month-day times and periods, Chinese outcomes, and a
+    counted message's reason without the unit and figure its own columns already show."""
+    reason = row.reason
+    said = f"计入 {row.unit}：{row.value} {config.campaign.measure}"
+    if row.outcome == "counted" and reason.startswith(said):
         reason = reason.removeprefix(said).strip().removeprefix("（").replace("）；", "；", 1)
         reason = reason.removesuffix("）") if reason.count("（") < reason.count("）") else reason
-    if row["superseded_by"]:
-        reason = f"已被第 {row['superseded_by']} 号取代；" + reason.split("；已被第")[0]
-    when, dekad = row["arrival_local"][5:], (row["period"] or "")[5:]
-    return row | {"when": when, "dekad": dekad, "reason": reason}
+    if "；已被第" in reason:  # the most useful part first: it is cut at the terminal's edge
+        head, _, tail = reason.partition("；已被第")
+        reason = f"已被第{tail}；{head}"
+    return register.as_dict(row) | {
+        "when": local_text(row.arrival, config.schedule)[5:],
+        "outcome_name": register.OUTCOME_NAMES.get(row.outcome, row.outcome),
+        "dekad": (row.period or "")[5:],
+        "reason": reason,
+    }
+
+
+def export(config: Config, found: list[register.Row], path: Path, title: str) -> None:
+    path.write_bytes(register.xlsx(found, config, title))
+    console.print(f"已导出 {len(found)} 封邮件的登记到 {path}", highlight=False)
 
 
 @click.command()
 @config_option
 @click.option("--period", help="只列出该旬（YYYY-MM-DD）的邮件")
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@click.option("--json", "json_out", is_flag=True, help="以 JSON 输出")
 @click.option("--xlsx", type=click.Path(path_type=Path), help="另存为 Excel 表格（完整内容）")
-def messages(config_path: Path, period: str | None, as_json: bool, xlsx: Path | None) -> None:
+def messages(config_path: Path, period: str | None, json_out: bool, xlsx: Path | None) -> None:
     """收件登记簿：每封邮件及其处理结果。"""
     config = load_config(config_path)
     chosen = parse_period(period)
     with open_ledger(config) as ledger:
-        rows = register_rows(config, ledger.messages(period=str(chosen) if chosen else None))
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        found = register.rows(ledger, period=str(chosen) if chosen else None)
+    if json_out:
+        click.echo(as_json(config, found))
         return
     if xlsx is not None:
-        from .export import write_register
-
-        write_register(
-            config, rows, xlsx, "收件登记簿" + (f"（{chosen.label()}）" if chosen else "")
-        )
-        console.print(f"已导出 {len(rows)} 封邮件的登记到 {xlsx}", highlight=False)
+        export(config, found, xlsx, "收件登记簿" + (f"（{chosen.label()}）" if chosen else ""))
         return
     columns = [
         Shown("id", "编号", justify="right"),
@@ -97,5 +76,5 @@ def messages(config_path: Path, period: str | None, as_json: bool, xlsx: Path | 
         Shown("reason", "说明", fill=True),  # one line each: full text in --xlsx, review show
     ]
     zone, measure = config.schedule.timezone, config.campaign.measure
-    title = f"收件登记簿（{len(rows)} 封；数字单位：{measure}；时间为 {zone}）"
-    print_table(title, [compact(r, measure) for r in rows], columns)
+    title = f"收件登记簿（{len(found)} 封；数字单位：{measure}；时间为 {zone}）"
+    print_table(title, [compact(r, config) for r in found], columns)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from .. import register
 from .. import review as review_actions
 from ..ledger import open_ledger
 from ..periods import local_text
 from .common import Shown, config_option, console, load_config, parse_period, print_table
-from .register import compact, register_rows
+from .register import as_json as register_json
+from .register import compact, export
 
 
 @click.group(invoke_without_command=True)
@@ -25,15 +26,12 @@ def review(ctx: click.Context, config_path: Path, as_json: bool, xlsx: Path | No
         return
     config = load_config(config_path)
     with open_ledger(config) as ledger:
-        queue = register_rows(config, ledger.messages(outcome="review"))
+        queue = register.rows(ledger, outcome="review")
     if as_json:
-        click.echo(json.dumps(queue, ensure_ascii=False, indent=2))
+        click.echo(register_json(config, queue))
         return
     if xlsx is not None:
-        from .export import write_register
-
-        write_register(config, queue, xlsx, "待审核邮件")
-        console.print(f"已导出 {len(queue)} 封待审核邮件到 {xlsx}", highlight=False)
+        export(config, queue, xlsx, "待审核邮件")
         return
     if not queue:
         console.print("没有待审核的邮件。")
@@ -41,11 +39,11 @@ def review(ctx: click.Context, config_path: Path, as_json: bool, xlsx: Path | No
     columns = [
         Shown("id", "编号", justify="right"),
         Shown("when", "到达时间"),
-        Shown("from", "发件人"),
+        Shown("sender", "发件人"),
         Shown("reason", "原因", fill=True, wrap=True),
     ]
     title = f"待审核邮件（{len(queue)} 封；时间为 {config.schedule.timezone}）"
-    print_table(title, [compact(r) for r in queue], columns)
+    print_table(title, [compact(r, config) for r in queue], columns)
     console.print("查看详情：xunbao review show 编号", highlight=False)
 
 
