@@ -115,7 +115,9 @@ def publish(config: Config, ledger: Ledger, period: Period, out: Path | None = N
     table = standings.compute(config, ledger.reports(str(period)), period)
     folder = (out or config.resolve(config.output.dir)) / str(period)
     pdf, _ = circular.write(circular.compose(config, table), folder)
-    xlsx = exports.write_xlsx(table, folder / "standings.xlsx")
+    xlsx = exports.write_xlsx(
+        table, folder / "standings.xlsx", config.circular.issuer, config.campaign.measure
+    )
     data = exports.write_json(table, folder / "standings.json")
     return Published(period, folder, pdf, xlsx, data, table)
 

@@ -12,6 +12,8 @@ a plain string cell, never as a formula (openpyxl would otherwise store it as on
 from __future__ import annotations
 
 import io
+import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +53,7 @@ class Column:
     width: float = 12
     number_format: str | None = None  # THOUSANDS, PERCENT, "0.0"…; None: general / text
     wrap: bool = False
+    center: bool = False  # short words (是/否, 排名, 情况)
 
 
 @dataclass
@@ -121,6 +124,8 @@ def _write_sheet(ws: Worksheet, sheet: Sheet) -> None:
         cell.border = _BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.column_dimensions[get_column_letter(col)].width = column.width
+    header_lines = max(_lines(c.header, c.width) for c in sheet.columns)
+    ws.row_dimensions[header_row].height = 15 * header_lines + 3
     marks = list(sheet.marks) + [None] * (len(sheet.rows) - len(sheet.marks))
     for offset, (values, mark) in enumerate(zip(sheet.rows, marks, strict=True)):
         _write_row(ws, header_row + 1 + offset, sheet.columns, values, mark)
@@ -146,11 +151,23 @@ def _write_row(
         if column.number_format and not isinstance(value, str):
             cell.number_format = column.number_format
         numeric = isinstance(value, int | float)
-        cell.alignment = Alignment(
-            horizontal="right" if numeric else "left", vertical="center", wrap_text=column.wrap
-        )
+        across = "center" if column.center else "right" if numeric else "left"
+        cell.alignment = Alignment(horizontal=across, vertical="center", wrap_text=column.wrap)
         if fill is not None:
             cell.fill = fill
+    # Neither Excel's file format nor LibreOffice's conversion fits row heights to wrapped
+    # text by itself: give each row the lines its longest wrapped cell needs.
+    lines = max(
+        [1, *(_lines(str(v), c.width) for c, v in zip(columns, values, strict=True) if c.wrap)]
+    )
+    if lines > 1:
+        ws.row_dimensions[row].height = 15 * lines
+
+
+def _lines(text: str, width: float) -> int:
+    """Lines `text` takes in a column `width` characters wide (a Chinese character is two)."""
+    cells = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return max(1, math.ceil(cells / max(width - 1.5, 1)))
 
 
 def _page_setup(ws: Worksheet, header_row: int, last: str, end: int) -> None:
