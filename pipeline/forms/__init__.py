@@ -59,7 +59,7 @@ def read(attachment: Attachment, depth: int = 0) -> list[Reading]:
 
 def grid(attachment: Attachment) -> Rows | None:
     """The cells of a spreadsheet, document or text file (for showing it), else None."""
-    reader = _GRID_READERS.get(PurePath(attachment.filename).suffix.lower())
+    reader = _GRID_READERS.get(kind(attachment.data, attachment.filename))
     return reader(attachment.data) if reader else None
 
 
