@@ -1,7 +1,11 @@
-"""Completion rate by unit against the expected-progress line, as an inline SVG string.
+"""Completion rate by unit against the expected-progress line, as an SVG string.
 
 Plain SVG (no matplotlib): WeasyPrint draws it as vectors with the circular's own fonts, so
-the chart adds no raster data and no extra typeface to the PDF.
+the chart adds no raster data and no extra typeface to the PDF. It must read at a glance
+whatever the figures: a legend names the bar colours; a value label that the dashed
+time-progress line would strike moves to the line's far side; one unit far beyond the
+others (a typo such as 20000 for 200) does not squash every other bar — its bar is cut
+with a break mark and its true rate written inside it. Bars come in the table's order.
 """
 
 from __future__ import annotations
@@ -13,24 +17,36 @@ from xml.sax.saxutils import escape, quoteattr
 WIDTH = 442.0  # pt: the 156 mm text block
 ROW = 11.0  # pt per unit
 LABEL = 96.0  # pt reserved for unit names
-TOP, BOTTOM = 18.0, 20.0
+TOP, BOTTOM = 18.0, 34.0  # room for the line's label above, the axis and legend below
 FONT = 8
+DIGIT = FONT * 0.55  # width of a digit, "." or "%" in the serif faces (≈ half an em)
+OUTLIER = 1.5  # the top rate is cut when it exceeds the next one by this factor
 
 BAR = {"completed": "#4d4d4d", "on_track": "#9a9a9a", "lagging": "#c8161d", "missing": "#e8a3a6"}
+NAMES = {"completed": "已完成", "on_track": "推进中", "lagging": "末位", "missing": "未报送"}
+
+
+def scale_for(rates: Sequence[float], expected: float) -> float:
+    """The axis maximum, a multiple of 20 %: past every bar but a lone outlier."""
+    ordered = sorted(rates, reverse=True)
+    top = ordered[0] if ordered else 0.0
+    if len(ordered) > 1 and top > 1.0 and top > OUTLIER * max(ordered[1], 1.0):
+        top = max(ordered[1], 1.0) * 1.1  # room past the next bar; the outlier is cut
+    return math.ceil(max(1.0, expected, top) * 5 - 1e-9) / 5
 
 
 def rate_chart(
     rows: Sequence[tuple[str, float, str]], expected: float, family: str, red: str = "#e60012"
 ) -> str:
-    """rows: (unit, rate, status) in display order; `family` is a CSS family name."""
-    top_rate = max([1.0, expected, *(rate for _, rate, _ in rows)])
-    scale_max = math.ceil(top_rate * 5) / 5  # next multiple of 20 %
+    """rows: (unit, rate, status) in the table's order; `family` is a CSS family name."""
+    scale_max = scale_for([rate for _, rate, _ in rows], expected)
     plot = WIDTH - LABEL - 34.0
     height = TOP + ROW * len(rows) + BOTTOM
 
     def x(rate: float) -> float:
         return LABEL + plot * min(rate, scale_max) / scale_max
 
+    ex = x(expected)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}pt" height="{height:.1f}pt" '
         f'viewBox="0 0 {WIDTH} {height:.1f}" font-family={quoteattr(family)} '
@@ -38,22 +54,51 @@ def rate_chart(
     ]
     parts += _grid(scale_max, x, height)
     for i, (unit, rate, status) in enumerate(rows):
-        y = TOP + i * ROW
-        baseline = y + ROW * 0.72
-        parts.append(
-            f'<text x="{LABEL - 4}" y="{baseline:.1f}" text-anchor="end">{escape(unit)}</text>'
-            f'<rect x="{LABEL}" y="{y + 2.5:.1f}" width="{max(x(rate) - LABEL, 0.4):.1f}" '
-            f'height="{ROW - 5:.1f}" fill="{BAR.get(status, "#9a9a9a")}"/>'
-            f'<text x="{x(rate) + 3:.1f}" y="{baseline:.1f}">{rate * 100:.1f}%</text>'
-        )
-    ex = x(expected)
+        parts.append(_bar(i, unit, rate, status, x, ex, scale_max))
     parts.append(
         f'<line x1="{ex:.1f}" y1="{TOP - 4}" x2="{ex:.1f}" y2="{height - BOTTOM + 2:.1f}" '
         f'stroke="{red}" stroke-width="1.2" stroke-dasharray="4 2"/>'
         f'<text x="{ex:.1f}" y="{TOP - 7}" text-anchor="middle" fill="{red}">'
         f"时间进度 {expected * 100:.1f}%</text>"
     )
+    parts += _legend(height, red, {status for _, _, status in rows})
     parts.append("</svg>")
+    return "".join(parts)
+
+
+def _bar(
+    i: int,
+    unit: str,
+    rate: float,
+    status: str,
+    x: Callable[[float], float],
+    ex: float,
+    scale_max: float,
+) -> str:
+    y = TOP + i * ROW
+    baseline = y + ROW * 0.72
+    end = x(rate)
+    value = f"{rate * 100:.1f}%"
+    wide = len(value) * DIGIT
+    left = end + 3
+    if left - 2 <= ex <= left + wide + 2:  # the dashed line would strike the label
+        left = ex + 3
+    parts = [
+        f'<text x="{LABEL - 4}" y="{baseline:.1f}" text-anchor="end">{escape(unit)}</text>'
+        f'<rect x="{LABEL}" y="{y + 2.5:.1f}" width="{max(end - LABEL, 0.4):.1f}" '
+        f'height="{ROW - 5:.1f}" fill="{BAR.get(status, "#9a9a9a")}"/>'
+    ]
+    if rate > scale_max:  # cut: a white break near the bar's end, the value inside the bar
+        cut = end - 10
+        parts.append(
+            f'<path d="M{cut:.1f} {y + 1.5:.1f} l3 {ROW - 3:.1f} M{cut + 3:.1f} {y + 1.5:.1f} '
+            f'l3 {ROW - 3:.1f}" stroke="#fff" stroke-width="1.6"/>'
+            f'<rect x="{cut - wide - 5:.1f}" y="{y + 1.5:.1f}" width="{wide + 4:.1f}" '
+            f'height="{ROW - 3:.1f}" fill="#fff"/>'
+            f'<text x="{cut - 3:.1f}" y="{baseline:.1f}" text-anchor="end">{value}</text>'
+        )
+    else:
+        parts.append(f'<text x="{left:.1f}" y="{baseline:.1f}">{value}</text>')
     return "".join(parts)
 
 
@@ -72,5 +117,26 @@ def _grid(scale_max: float, x: Callable[[float], float], height: float) -> list[
     parts.append(
         f'<line x1="{LABEL}" y1="{base:.1f}" x2="{WIDTH - 30:.1f}" y2="{base:.1f}" '
         'stroke="#000" stroke-width="0.6"/>'
+    )
+    return parts
+
+
+def _legend(height: float, red: str, present: set[str]) -> list[str]:
+    """One swatch per bar colour in use, then the dashed line, under the axis."""
+    y = height - 9
+    left = LABEL
+    parts = []
+    for status, colour in BAR.items():
+        if status not in present:
+            continue
+        parts.append(
+            f'<rect x="{left:.1f}" y="{y - 6:.1f}" width="9" height="6" fill="{colour}"/>'
+            f'<text x="{left + 12:.1f}" y="{y:.1f}">{NAMES[status]}</text>'
+        )
+        left += 12 + FONT * len(NAMES[status]) + 10
+    parts.append(
+        f'<line x1="{left:.1f}" y1="{y - 3:.1f}" x2="{left + 14:.1f}" y2="{y - 3:.1f}" '
+        f'stroke="{red}" stroke-width="1.2" stroke-dasharray="4 2"/>'
+        f'<text x="{left + 18:.1f}" y="{y:.1f}">时间进度（按时间应完成的比例）</text>'
     )
     return parts

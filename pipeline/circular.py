@@ -19,7 +19,7 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from . import fonts
+from . import circular_docx, fonts
 from .chart import rate_chart
 from .config import Config
 from .errors import RenderError
@@ -183,4 +183,5 @@ def write(circular: Circular, folder: Path) -> tuple[Path, Path]:
     pdf = folder / "circular.pdf"
     page.write_text(circular.html, encoding="utf-8")
     pdf.write_bytes(circular.pdf())
+    circular_docx.write(circular.html, circular.fonts, RED, folder / "circular.docx")
     return pdf, page

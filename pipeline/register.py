@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from . import sheets
 from .config import Config
 from .ledger import Ledger
 from .periods import local_text
@@ -70,6 +69,8 @@ def local_iso(arrival: str | None, config: Config) -> str | None:
 def xlsx(found: list[Row], config: Config, title: str = "收件登记簿") -> bytes:
     """The register as a printable workbook, times in the campaign's zone. Text from mail
     (a subject such as "=HYPERLINK(…)") stays text: `sheets` never writes it as a formula."""
+    from . import sheets  # openpyxl: only for the export, not for listing the register
+
     columns = [
         sheets.Column("编号", 7),
         sheets.Column("Message-ID", 24),

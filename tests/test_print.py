@@ -101,3 +101,51 @@ def test_mail_text_never_becomes_a_formula(tmp_path: Path) -> None:
     )
     cell = load_workbook(path).active["A4"]  # type: ignore[index]
     assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://x")'
+
+
+@pytest.mark.slow
+def test_circular_docx_opens_in_libreoffice_with_the_pdfs_text(out: Path, tmp_path: Path) -> None:
+    from docx import Document
+
+    docx = out / "circular.docx"
+    converted = to_pdf(docx, tmp_path)
+    printed = "".join(text(converted).split())
+    original = "".join(text(out / "circular.pdf").split())
+    for needle in (
+        "乐山市总工会文件",
+        "乐工组〔2015〕",
+        "关于全市农民工入会集中行动进展情况的通报",
+        "一、总体进展",
+        "合计",
+        "71,000",
+        "30,735",
+        "43.3%",
+        "马边县",
+        "峨眉山景区管委会",
+        "印发",
+        "—2—",
+    ):
+        assert needle in printed, needle
+        assert needle in original, needle
+    for unit in ("市中区", "五通桥区", "嘉华集团", "立事达公司"):
+        assert unit in printed
+    # the same document, less the chart (Word cannot show SVG): a page shorter at most
+    assert pages(out / "circular.pdf") - 1 <= pages(converted) <= pages(out / "circular.pdf")
+    families = {
+        node.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia")
+        for node in Document(str(docx)).element.iter(
+            "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}rFonts"
+        )
+    }
+    embedded = subprocess.run(
+        ["pdffonts", str(out / "circular.pdf")], capture_output=True, text=True, check=True
+    ).stdout.lower()
+    for family in families - {None}:
+        assert str(family).replace(" ", "-").lower() in embedded, family  # named as the PDF's
+
+
+def test_html_preview_is_the_printed_page(out: Path) -> None:
+    html = (out / "circular.html").read_text(encoding="utf-8")
+    screen = html[html.index("@media screen") :]
+    assert "width: 210mm" in screen and "padding: 37mm 26mm 35mm 28mm" in screen
+    assert "size: A4" in html and "margin: 37mm 26mm 35mm 28mm" in html  # print: @page

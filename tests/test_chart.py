@@ -1,0 +1,81 @@
+"""The chart reads at a glance at any data: legend, labels clear of the time-progress line,
+a lone outlier cut with its value written, bars in the order given (the table's)."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from pipeline.chart import DIGIT, rate_chart, scale_for
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def parse(svg: str) -> ET.Element:
+    return ET.fromstring(svg)
+
+
+def progress_x(root: ET.Element) -> float:
+    dashed = [e for e in root.iter(f"{SVG}line") if e.get("stroke-dasharray")]
+    return float(dashed[0].get("x1") or 0)  # the first dashed line is the chart's, not legend's
+
+
+def value_labels(root: ET.Element) -> list[tuple[float, float, str]]:
+    """(left, right, text) of every value label like 12.5%."""
+    found = []
+    for e in root.iter(f"{SVG}text"):
+        text = e.text or ""
+        if re.fullmatch(r"\d+\.\d%", text):
+            x, width = float(e.get("x") or 0), len(text) * DIGIT
+            left = x - width if e.get("text-anchor") == "end" else x
+            found.append((left, left + width, text))
+    return found
+
+
+ROWS = [
+    ("市建设工会", 1.05, "completed"),
+    ("井研县", 0.521, "on_track"),
+    ("夹江县", 0.132, "on_track"),
+    ("乐电公司", 0.125, "lagging"),
+    ("市交通工会", 0.10, "lagging"),
+    ("嘉华集团", 0.0, "missing"),
+]
+
+
+def test_legend_names_every_colour_in_use() -> None:
+    texts = [e.text for e in parse(rate_chart(ROWS, 0.162, "serif")).iter(f"{SVG}text")]
+    for name in ("已完成", "推进中", "末位", "未报送"):
+        assert name in texts
+    assert "时间进度（按时间应完成的比例）" in texts
+
+
+@pytest.mark.parametrize("expected", [0.05, 0.10, 0.125, 0.13, 0.162, 0.5, 0.52, 1.0])
+def test_no_label_is_struck_by_the_progress_line(expected: float) -> None:
+    root = parse(rate_chart(ROWS, expected, "serif"))
+    line = progress_x(root)
+    labels = value_labels(root)
+    assert len(labels) == len(ROWS)
+    for left, right, text in labels:
+        assert not left - 1 <= line <= right + 1, (text, left, right, line)
+
+
+def test_a_lone_outlier_is_cut_and_its_value_written() -> None:
+    rows = [("市中区", 20.0, "on_track"), *ROWS]  # 20000 typed for 200
+    assert scale_for([r for _, r, _ in rows], 0.162) == pytest.approx(1.2)
+    root = parse(rate_chart(rows, 0.162, "serif"))
+    assert "2000.0%" in [text for _, _, text in value_labels(root)]
+    bars = [float(e.get("width") or 0) for e in root.iter(f"{SVG}rect") if e.get("height") == "6.0"]
+    # the outlier's bar stops at the axis end (120 %), the 105 % bar keeps its length
+    assert bars[0] == pytest.approx(bars[1] * 1.2 / 1.05, rel=0.01)
+    assert scale_for([1.3, 1.25, 0.5], 0.2) == pytest.approx(1.4)  # no outlier: nothing cut
+
+
+def test_bars_keep_the_table_order_and_mail_text_is_escaped() -> None:
+    rows = [("<b>甲</b>", 0.5, "on_track"), ("乙", 0.9, "on_track")]
+    svg = rate_chart(rows, 0.2, "serif")
+    names = [
+        e.text for e in parse(svg).iter(f"{SVG}text") if e.get("text-anchor") == "end" and e.text
+    ]
+    assert names[:2] == ["<b>甲</b>", "乙"] and "<b>" not in svg
