@@ -14,6 +14,7 @@ reminders (催报) before a cutoff (`reminders.py`). `send` is the one way out f
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -89,6 +90,8 @@ def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> tuple[int, list
     sent, failures = 0, []
     with _session(config, password) as smtp:
         for item in due:
+            # The same id on every attempt: a copy resent after a crash is seen as the same.
+            item.message.replace_header("Message-ID", stable_id(config, item))
             item.message["To"] = item.recipient
             if item.cc:
                 item.message["Cc"] = ", ".join(item.cc)
@@ -138,6 +141,14 @@ def circular(config: Config, published: Published) -> EmailMessage:
     _attach(message, published.pdf, f"{title}.pdf", PDF)
     _attach(message, published.xlsx, f"各单位完成情况表（{label}）.xlsx", XLSX)
     return message
+
+
+def stable_id(config: Config, item: Outgoing) -> str:
+    """A Message-ID derived from (period, recipient, kind)."""
+    key = f"{item.period}|{item.recipient.lower()}|{item.kind}".encode()
+    sender = config.delivery.sender or config.delivery.username
+    domain = sender.rpartition("@")[2] or "xunbao.invalid"
+    return f"<xunbao.{hashlib.sha256(key).hexdigest()[:32]}@{domain}>"
 
 
 def envelope(config: Config, subject: str) -> EmailMessage:

@@ -59,10 +59,12 @@ class FollowUp:
 
 
 def steps() -> list[Step]:
-    from . import receipts  # imported late: they pull in the SMTP side
+    from . import receipts, reminders  # imported late: they pull in the SMTP side
 
     return [
         Step("receipts", "回执", receipts.send_due),
+        Step("reminders", "催报", reminders.send_due),
+        # issue 10: Step("issuance", "通报", <issuance.settle adapted to a StepResult>),
     ]
 
 
