@@ -99,6 +99,14 @@ class Group(_Model):
     units: list[str]
     others: list[str] = []
 
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value and ("@" not in value or value.startswith("@")):
+            raise ValueError(f"{value!r} 不是完整的邮箱地址，例如 dudao1@lszgh.example")
+        return value
+
 
 class Schedule(_Model):
     days: list[int] = [10, 20, 30]

@@ -278,7 +278,7 @@ def test_a_kill_during_the_reminders_sends_none_twice(
     slow.start()
     again = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
-    assert "催报：发出" in again.stdout
+    assert "催报发出" in again.stdout
 
     expected = [u.addresses[0] for u in config.reporting_units if u.addresses]
     reminders = letters_to(slow, "催报：")
