@@ -160,6 +160,17 @@ class Mailbox(_Model):
 
 class Storage(_Model):
     path: Path = Path("data/xunbao.sqlite")
+    originals: Path | None = None  # None: originals/ beside the ledger
+    keep_originals_days: int | None = Field(default=None, ge=1)  # None: never deleted
+
+
+class Desk(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8700, ge=1, le=65535)
+    session_hours: float = Field(default=12.0, gt=0)
+    login_attempts: int = Field(default=5, ge=1)  # failures per account and address …
+    lockout_minutes: float = Field(default=15.0, gt=0)  # … before logins pause this long
+    secure_cookies: bool = False  # true behind TLS (nginx): cookies only travel over HTTPS
 
 
 class Output(_Model):
@@ -232,6 +243,7 @@ class Config(_Model):
     circular: CircularSettings = CircularSettings()
     delivery: Delivery = Delivery()
     reminders: Reminders = Reminders()
+    desk: Desk = Desk()
     # Where the file was read from: relative paths in it are relative to its folder.
     root: Path = Path(".")
 

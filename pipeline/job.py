@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from . import circular, exports, followup, logs, runtime, standings
+from . import circular, exports, followup, logs, originals, runtime, standings
 from .config import Config
 from .intake import Assessment, Intake
 from .ledger import Ledger
@@ -66,6 +66,7 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
     server rebuilt the folder) — neither adds a row nor counts again.
     """
     intake = Intake(config, ledger)
+    kept = originals.folder(config)
     result = Ingested()
     messages = iter(source.poll())
     while chunk := list(itertools.islice(messages, config.mailbox.batch_size)):
@@ -74,11 +75,14 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
                 if _already_known(ledger, raw):
                     result.already_known += 1
                     continue
+                if not raw.too_large:
+                    originals.store(kept, raw.raw)  # before the ledger names it
                 assessment = _assess(intake, raw)
                 ledger.record(assessment.entry, assessment.report)
                 result.outcomes[assessment.entry.outcome] += 1
         for raw in chunk:
             source.acknowledge(raw)
+    originals.prune(kept, config.storage.keep_originals_days)
     return result
 
 

@@ -7,6 +7,7 @@ The schema is versioned with PRAGMA user_version; migrations only ever append.
 
 from __future__ import annotations
 
+import getpass
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -59,14 +60,24 @@ class Entry:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+def cli_actor() -> str:
+    """An action taken at the command line names the system account that ran it."""
+    try:
+        return f"命令行:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "命令行"
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Ledger(LettersLedger):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, actor: str = "") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        # Who acts through this connection: a desk account, or the CLI's login name.
+        self.actor = actor or cli_actor()
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode = WAL")
@@ -218,8 +229,8 @@ class Ledger(LettersLedger):
 
     def _action(self, kind: str, message: int | None, report: Report | None, note: str) -> None:
         self.db.execute(
-            "INSERT INTO actions (at, kind, message, unit, period, value, note)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO actions (at, kind, message, unit, period, value, note, actor)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 now(),
                 kind,
@@ -228,6 +239,7 @@ class Ledger(LettersLedger):
                 report.period if report else None,
                 report.value if report else None,
                 note,
+                self.actor,
             ),
         )
 

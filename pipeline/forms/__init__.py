@@ -14,7 +14,7 @@ from . import archive, document, legacy, ocr, pdf, spreadsheet, text
 from .fields import Reading, Rows, extract
 from .spreadsheet import FormUnreadable
 
-__all__ = ["FormUnreadable", "Reading", "read", "read_body"]
+__all__ = ["FormUnreadable", "Reading", "grid", "read", "read_body"]
 
 _GRID_READERS: dict[str, Callable[[bytes], Rows]] = {
     ".xlsx": spreadsheet.read_rows,
@@ -55,6 +55,12 @@ def read(attachment: Attachment, depth: int = 0) -> list[Reading]:
     if suffix in _UNSUPPORTED:
         raise FormUnreadable(f"暂不能读取{_UNSUPPORTED[suffix]}")
     return []
+
+
+def grid(attachment: Attachment) -> Rows | None:
+    """The cells of a spreadsheet, document or text file (for showing it), else None."""
+    reader = _GRID_READERS.get(PurePath(attachment.filename).suffix.lower())
+    return reader(attachment.data) if reader else None
 
 
 def read_body(body: str) -> Reading:
