@@ -30,7 +30,7 @@ _THANKS = re.compile(
     r"收到|谢谢|感谢|多谢|好的|已阅|知悉|知道了|明白|thanks?\b|thank you|\bok\b", re.I
 )
 _OUR_LETTER = re.compile(r"回执：|旬报催报|催报：")
-_SHORT_NOTE = 60  # characters of the sender's own words
+_SHORT_NOTE = 20  # characters of the sender's own words in a thank-you
 
 
 @dataclass(frozen=True)
@@ -254,11 +254,11 @@ class Intake:
 def _acknowledgement(mail: Mail) -> str | None:
     """Why a mail with no form and no attachment is a thank-you or a reply to our letters."""
     words = mail.body.strip()
-    if re.search(r"\d|[〇一二三四五六七八九十百千万]+[名人]", words):
-        return None  # a figure written in words is for a person to read
+    if re.search(r"\d|[〇一二三四五六七八九十百千万]+[名人]|[？?]", words):
+        return None  # a figure, even in words, or a question is for a person to read
     if len(words) <= _SHORT_NOTE and _THANKS.search(words or mail.subject):
         return "致谢或确认的回复（如“收到，谢谢”），没有旬报表，不是旬报"
-    if _OUR_LETTER.search(mail.subject) and len(words) <= _SHORT_NOTE * 5:
+    if _OUR_LETTER.search(mail.subject) and len(words) <= _SHORT_NOTE * 10:
         return "对本会回执或催报的回复，没有旬报表，不是旬报"
     return None
 
