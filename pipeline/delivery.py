@@ -25,12 +25,11 @@ from typing import TYPE_CHECKING
 from .circular import doc_number
 from .config import Config, Delivery, secret
 from .errors import DeliveryError
-from .ledger import Ledger
+from .ledger import CIRCULAR, Ledger
 
 if TYPE_CHECKING:
     from .job import Published
 
-CIRCULAR = "circular"
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -56,7 +55,7 @@ def deliver(config: Config, ledger: Ledger, published: Published) -> Delivered:
     period = published.period
     result = Delivered()
     due: list[Outgoing] = []
-    for recipient in circular_recipients(config):
+    for recipient in config.circular_recipients():
         if ledger.delivered(str(period), recipient, CIRCULAR):
             result.skipped += 1
         else:
@@ -68,15 +67,6 @@ def deliver(config: Config, ledger: Ledger, published: Published) -> Delivered:
             "下次运行会只补发这些，不会重复发送。"
         )
     return result
-
-
-def circular_recipients(config: Config) -> list[str]:
-    """delivery.recipients, then the supervision groups' contacts who take a copy."""
-    found = list(config.delivery.recipients)
-    for group in config.groups:
-        if group.email and "circular" in group.copies and group.email not in found:
-            found.append(group.email)
-    return found
 
 
 def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> tuple[int, list[str]]:

@@ -29,7 +29,7 @@ from . import config as config_module
 from . import job, logs, receipts, reminders
 from .config import Config
 from .errors import ConfigError, XunbaoError
-from .periods import Period, latest_closed
+from .periods import Period, latest_closed, local_text
 from .runtime import Clock, ServeLock, SystemClock
 from .timetable import (
     RETRY_DELAYS,
@@ -37,7 +37,6 @@ from .timetable import (
     TRIGGER_NAMES,
     campaign_window,
     due_periods,
-    local,
     next_run,
 )
 
@@ -262,7 +261,7 @@ class Server:
             )
         else:
             retry_at = self.clock.now() + RETRY_DELAYS[attempts - 1]
-            then = f"将于 {local(retry_at, self.config.schedule)} 重试"
+            then = f"将于 {local_text(retry_at, self.config.schedule)} 重试"
         self.failures[period] = _Failure(attempts, retry_at)
         message = f"{label}运行失败（第 {attempts} 次）：{why}。{then}。"
         fields = {"period": str(period), "attempts": attempts, "error": why}
@@ -315,7 +314,7 @@ class Server:
         if shown is None:
             logs.event(log, logging.WARNING, "run.campaign_over", self._campaign_over())
             return
-        when = local(shown.at, self.config.schedule)
+        when = local_text(shown.at, self.config.schedule)
         if shown.why == "retry":
             message = f"下次重试时间：{when}。"
         else:

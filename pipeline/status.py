@@ -15,16 +15,15 @@ from typing import Any
 
 from . import job
 from .config import Config
-from .delivery import CIRCULAR, circular_recipients
 from .errors import XunbaoError
-from .ledger import Ledger
+from .ledger import CIRCULAR, Ledger, open_ledger
 from .logs import Redactor, secrets_of
+from .periods import local_text
 from .runtime import ServeLock
 from .timetable import (
     TRIGGER_NAMES,
     campaign_window,
     due_periods,
-    local,
     next_run,
     next_runs,
     scheduled_runs,
@@ -36,7 +35,7 @@ _OUTCOMES = {"ok": "成功", "failed": "失败", "interrupted": "中断", None: 
 
 
 def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[str, Any]:
-    ledger = job.open_ledger(config)
+    ledger = open_ledger(config)
     try:
         every = ledger.runs()
         runs = [r for r in every if r["trigger"] != "poll"]
@@ -116,7 +115,7 @@ def _undelivered(config: Config, ledger: Ledger, runs: list[dict[str, Any]]) -> 
     """Periods a circular was meant to go out for, with the recipients still missing."""
     if not config.delivery.host:
         return []
-    recipients = {r.lower() for r in circular_recipients(config)}
+    recipients = {r.lower() for r in config.circular_recipients()}
     meant = sorted(
         {
             r["period"]
@@ -168,14 +167,14 @@ def summary(config: Config, data: dict[str, Any]) -> list[str]:
     lines.append(_last_line(config, data["last_run"]))
     if data["last_poll"] is not None:
         poll = data["last_poll"]
-        when = local(datetime.fromisoformat(poll["started_at"]), config.schedule)
+        when = local_text(poll["started_at"], config.schedule)
         how = _OUTCOMES.get(None if poll["outcome"] == "running" else poll["outcome"], "")
         new = poll["counts"].get("new", 0)
         why = f"；原因：{str(poll['error']).rstrip('。. ')}" if poll["error"] else ""
         lines.append(f"上次收信：{when}，{how}；新邮件 {new} 封{why}。")
     upcoming = data["next_run"]
     if upcoming is not None:
-        at = local(datetime.fromisoformat(upcoming["at"]), config.schedule)
+        at = local_text(upcoming["at"], config.schedule)
         lines.append(f"下次运行：{at}（{upcoming['label']}，截至 {upcoming['period']}）。")
     if data["campaign_over"]:
         lines.append(
@@ -224,7 +223,7 @@ def _sent_line(name: str, counts: dict[str, int]) -> str:
 def _last_line(config: Config, run: dict[str, Any] | None) -> str:
     if run is None:
         return "上次运行：还没有运行记录。"
-    when = local(datetime.fromisoformat(run["started_at"]), config.schedule)
+    when = local_text(run["started_at"], config.schedule)
     how = TRIGGER_NAMES.get(run["trigger"], run["trigger"])
     outcome = _OUTCOMES.get(None if run["outcome"] == "running" else run["outcome"], "")
     text = f"上次运行：{when}，{run['period']}（{how}），{outcome}"
@@ -248,7 +247,7 @@ def schedule_lines(config: Config, start: date | None, count: int, now: datetime
     lines = [f"接下来 {count} 次自动运行（时区 {config.schedule.timezone}）："]
     runs = next_runs(config.schedule, begin, count)
     for fire, period in runs:
-        lines.append(f"{local(fire, config.schedule)}  {period.label()}（截至 {period}）")
+        lines.append(f"{local_text(fire, config.schedule)}  {period.label()}（截至 {period}）")
     last = campaign_window(config)[1]
     if any(period > last for _, period in runs):
         lines.append(
