@@ -167,14 +167,19 @@ def smtp(tmp_path: Path, certificate: tuple[Path, Path]) -> Iterator[MakeServer]
         server.stop()
 
 
-def write_config(folder: Path, **sections: dict[str, Any]) -> Path:
-    """The project's config.yaml with its ledger, output and the given sections replaced."""
+def write_config(
+    folder: Path, edit: Callable[[dict[str, Any]], None] | None = None, **sections: Any
+) -> Path:
+    """The project's config.yaml with its ledger, output and the given sections replaced,
+    then changed in place by `edit`."""
     yaml = YAML(typ="safe")
     tree = yaml.load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     tree["storage"] = {"path": str(folder / "ledger.sqlite")}
     tree["output"] = {"dir": str(folder / "out")}
     tree["delivery"] = {"host": ""}
     tree.update(sections)
+    if edit is not None:
+        edit(tree)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.yaml"
     with path.open("w", encoding="utf-8") as out:

@@ -21,9 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SMTP_PASSWORD, SMTP_USER, XUNBAO, Account, MakeServer, needs_dovecot
+from conftest import (
+    SMTP_PASSWORD,
+    SMTP_USER,
+    XUNBAO,
+    Account,
+    MakeServer,
+    needs_dovecot,
+    write_config,
+)
 from fakeclock import FakeClock, at
-from ruamel.yaml import YAML
 from servers import SmtpServer
 
 from pipeline import circular, job, periods, status
@@ -32,7 +39,6 @@ from pipeline.schedule import Server
 
 pytestmark = [needs_dovecot, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parent.parent
 CLERK = "clerk@lszgh.example"
 GROUP3 = "group3@lszgh.example"
 RECIPIENTS = ["zxb@lszgh.example"]
@@ -57,13 +63,15 @@ def write_campaign_config(folder: Path, account: Account, smtp: SmtpServer, **ch
     """The sample config with a 2016 campaign, the test's IMAP account and SMTP server,
     reminders at 09:00 on the deadline day, a contact for group 3, and 高新区 joining in
     February. `changes` replace whole sections."""
-    yaml = YAML(typ="safe")
-    tree = yaml.load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    tree["campaign"] |= {"start": date(2015, 12, 1), "end": date(2016, 12, 31)}
-    tree["storage"] = {"path": str(folder / "ledger.sqlite")}
-    tree["output"] = {"dir": str(folder / "out")}
-    tree["mailbox"] = account.mailbox_config(poll_minutes=60)
-    tree["delivery"] = {
+
+    def edit(tree: dict[str, Any]) -> None:
+        tree["campaign"] |= {"start": date(2015, 12, 1), "end": date(2016, 12, 31)}
+        tree["groups"][2]["email"] = GROUP3
+        for unit in tree["units"]:
+            if unit["name"] == "高新区":
+                unit["since"] = date(2016, 2, 1)
+
+    delivery = {
         "host": "127.0.0.1",
         "port": smtp.port,
         "ssl": True,
@@ -76,17 +84,12 @@ def write_campaign_config(folder: Path, account: Account, smtp: SmtpServer, **ch
         "clerk": CLERK,
         "timeout": 10,
     }
-    tree["reminders"] = {"enabled": True, "days_before": 0, "time": "09:00"}
-    tree["groups"][2]["email"] = GROUP3
-    for unit in tree["units"]:
-        if unit["name"] == "高新区":
-            unit["since"] = date(2016, 2, 1)
-    tree.update(changes)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "config.yaml"
-    with path.open("w", encoding="utf-8") as out:
-        yaml.dump(tree, out)
-    return path
+    sections = {
+        "mailbox": account.mailbox_config(poll_minutes=60),
+        "delivery": delivery,
+        "reminders": {"enabled": True, "days_before": 0, "time": "09:00"},
+    }
+    return write_config(folder, edit, **(sections | changes))
 
 
 def switch_receipts_on(path: Path) -> Callable[[], None]:
