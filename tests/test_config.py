@@ -157,3 +157,19 @@ def test_a_new_form_needs_only_config(tmp_path: Path) -> None:
     )
     wording = forms.wording_of(config.load(path).config.form)
     assert forms.read_body("新增农村籍职工会员数：88", wording).value == 88
+
+
+def test_scalars_read_as_yaml_1_2(tmp_path: Path) -> None:
+    """18:00 unquoted is a time (YAML 1.1 would make it the number 1080), no/yes are text."""
+    path = edited(tmp_path, 'time: "18:00"', "time: 18:00")
+    loaded = config.load(path).config
+    assert loaded.schedule.time.hour == 18 and loaded.schedule.time.minute == 0
+    path = edited(tmp_path, "lagging_count: 3", "lagging_count: 03")
+    assert config.load(path).config.rules.lagging_count == 3
+
+
+def test_key_written_twice(tmp_path: Path) -> None:
+    path = edited(tmp_path, "  lagging_count: 3", "  lagging_count: 3\n  lagging_count: 4")
+    (message,) = problems(path)
+    first = line_of(path, "lagging_count: 3")
+    assert f"第 {first + 1} 行：键 lagging_count 写了两次（第一次在第 {first} 行）" in message

@@ -49,7 +49,7 @@ def register_page(context: Context) -> Response:
 def register_xlsx(context: Context) -> Response:
     chosen, found = _filtered(context)
     name = f"收件登记-{chosen['period'] or '全部'}.xlsx"
-    return download(register.xlsx(found), XLSX, name)
+    return download(register.xlsx(found, context.config), XLSX, name)
 
 
 ROUTES = [
