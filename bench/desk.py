@@ -118,7 +118,8 @@ def main() -> None:
         config_path = workspace(Path(folder))
         start = time.perf_counter()
         pages = fill(config_path, count)
-        print(f"ledger: {count} messages over {PERIODS} periods in {time.perf_counter() - start:.1f} s")
+        took = time.perf_counter() - start
+        print(f"ledger: {count} messages over {PERIODS} periods in {took:.1f} s")
         config = config_module.load(config_path).config
         client = TestClient(create_app(config, config_path))
         login = client.get("/login").text

@@ -1,7 +1,7 @@
 """config.yaml → one typed, validated `Config` object.
 
 Errors name the file, the line, the key and the fix, in Chinese, because ops staff edit
-this file by hand. Line numbers come from ruamel.yaml's round-trip loader.
+this file by hand. Line numbers come from the composed YAML (`yamlfile`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
+# xunbao uses no pydantic plugins; looking for them scans every installed package's entry
+# points when the first model is built (~0.1 s of each command's start). Set before that.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from .config_checks import Locator, cross_check
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .config_checks import (
+    Locator,
+    cross_check,
+    looks_like_secret,
+    machine_checks,
+    secret_checks,
+)
 from .errors import ConfigError
+from .yamlfile import DuplicateKey, MarkedYAMLError, parse, syntax_fault, text_faults
 
 DEFAULT_CONFIG = Path("config.yaml")
 
@@ -252,29 +261,35 @@ class Loaded:
     warnings: list[str]
 
 
-def load(path: Path = DEFAULT_CONFIG) -> Loaded:
-    """Read and validate `path`; raise ConfigError with every problem found."""
+def load(path: Path = DEFAULT_CONFIG, on_this_machine: bool = False) -> Loaded:
+    """Read and validate `path`; raise ConfigError with every problem found.
+
+    `on_this_machine` (check-config) also checks the mailbox folder, the password variables
+    and the e-mail addresses."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([f"找不到配置文件 {path}。请用 --config 指定配置文件的路径。"]) from None
     except UnicodeDecodeError:
         raise ConfigError([f"{path}：不是 UTF-8 编码。请用 UTF-8 编码另存该文件。"]) from None
+    faults = text_faults(path, text)
+    if faults:
+        raise ConfigError(faults)
     try:
-        tree = YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
-        raise ConfigError(
-            [f"{path} 第 {line} 行：YAML 格式错误（{exc.problem}）。请检查缩进和冒号。"]
-        ) from None
-    if not isinstance(tree, dict):
+        parsed = parse(text)
+    except (MarkedYAMLError, DuplicateKey) as exc:
+        raise ConfigError([syntax_fault(path, exc)]) from None
+    if not isinstance(parsed.data, dict):
         raise ConfigError([f"{path}：内容应为“键: 值”形式的映射。"])
-    locator = Locator(path, tree, Config)
+    locator = Locator(path, parsed.root, Config)
     try:
-        config = Config.model_validate({**tree, "root": path.resolve().parent})
+        config = Config.model_validate({**parsed.data, "root": path.resolve().parent})
     except ValidationError as exc:
         raise ConfigError([locator.explain(err) for err in exc.errors()]) from None
     errors, warnings = cross_check(config, locator)
+    errors += secret_checks(config, locator)
+    if on_this_machine:
+        errors += machine_checks(config, locator)
     if errors:
         raise ConfigError(errors)
     return Loaded(config, warnings)
@@ -289,8 +304,9 @@ def secret(env_name: str, file: Path | None, what: str) -> str:
             return file.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError([f"无法读取{what}文件 {file}：{exc.strerror}"]) from None
+    named = "" if looks_like_secret(env_name) else f" {env_name}"  # never echo a typed code
     raise ConfigError(
-        [f"缺少{what}：请设置环境变量 {env_name}（或在 config.yaml 中用 password_file 指定文件）。"]
+        [f"缺少{what}：请设置环境变量{named}（或在 config.yaml 中用 password_file 指定文件）。"]
     )
 
 

@@ -24,12 +24,11 @@ from typing import TYPE_CHECKING
 from .circular import doc_number
 from .config import Config, Delivery, secret
 from .errors import DeliveryError
-from .ledger import Ledger
+from .ledger import CIRCULAR, Ledger
 
 if TYPE_CHECKING:
     from .job import Published
 
-CIRCULAR = "circular"
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -11,15 +11,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from . import circular, exports, followup, logs, originals, runtime, standings
+from . import followup, logs, originals, runtime
 from .config import Config
-from .intake import Assessment, Intake
-from .ledger import Ledger
+from .ledger import Ledger, open_ledger
 from .periods import Period, latest_closed, period_of
 from .sources import RawMessage, Source
 from .sources.directory import DirectorySource
+
+if TYPE_CHECKING:
+    from .intake import Assessment, Intake
+    from .standings import Standings
+
+__all__ = ["open_ledger"]  # re-exported: the service loop opens the ledger through job
 
 _log = logging.getLogger("xunbao.job")
 
@@ -41,11 +46,7 @@ class Published:
     pdf: Path
     xlsx: Path
     json: Path
-    standings: standings.Standings
-
-
-def open_ledger(config: Config) -> Ledger:
-    return Ledger(config.resolve(config.storage.path))
+    standings: Standings
 
 
 def open_source(config: Config, ledger: Ledger) -> Source:
@@ -65,6 +66,8 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
     crash), or the same bytes from the same IMAP folder under an earlier UIDVALIDITY (the
     server rebuilt the folder) — neither adds a row nor counts again.
     """
+    from .intake import Intake  # the readers load heavy libraries: only ingest needs them
+
     intake = Intake(config, ledger)
     kept = originals.folder(config)
     result = Ingested()
@@ -107,10 +110,14 @@ def default_period(config: Config, now: datetime | None = None) -> Period:
 
 
 def publish(config: Config, ledger: Ledger, period: Period, out: Path | None = None) -> Published:
+    from . import circular, exports, standings  # pandas and WeasyPrint: only publishing
+
     table = standings.compute(config, ledger.reports(str(period)), period)
     folder = (out or config.resolve(config.output.dir)) / str(period)
     pdf, _ = circular.write(circular.compose(config, table), folder)
-    xlsx = exports.write_xlsx(table, folder / "standings.xlsx")
+    xlsx = exports.write_xlsx(
+        table, folder / "standings.xlsx", config.circular.issuer, config.campaign.measure
+    )
     data = exports.write_json(table, folder / "standings.json")
     return Published(period, folder, pdf, xlsx, data, table)
 

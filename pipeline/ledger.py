@@ -15,12 +15,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from .ledger_letters import LettersLedger, Outcome
 from .schema import MIGRATIONS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .config import Config
+
+CIRCULAR = "circular"  # deliveries.kind of a circular (a receipt's is "receipt:<message id>")
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,10 @@ def cli_actor() -> str:
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def open_ledger(config: Config) -> Ledger:
+    return Ledger(config.resolve(config.storage.path))
 
 
 class Ledger(LettersLedger):
@@ -272,6 +281,8 @@ class Ledger(LettersLedger):
 
     def reports(self, until: str, unit: str | None = None) -> pd.DataFrame:
         """Accepted reports of every period up to and including `until` (of one unit)."""
+        import pandas as pd  # only the standings need it: the light commands must not load it
+
         frame = pd.read_sql_query(
             "SELECT id, message, unit, period, value, measures, reported_on, arrival, origin, note,"
             " metric FROM reports WHERE period <= ? AND (? IS NULL OR unit = ?)"

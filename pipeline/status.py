@@ -13,9 +13,8 @@ from typing import Any
 
 from . import job
 from .config import Config
-from .delivery import CIRCULAR
 from .errors import XunbaoError
-from .ledger import Ledger
+from .ledger import CIRCULAR, Ledger, open_ledger
 from .logs import Redactor, secrets_of
 from .periods import latest_closed
 from .runtime import ServeLock
@@ -35,7 +34,7 @@ _OUTCOMES = {"ok": "成功", "failed": "失败", "interrupted": "中断", None: 
 
 
 def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[str, Any]:
-    ledger = job.open_ledger(config)
+    ledger = open_ledger(config)
     try:
         runs = ledger.runs(triggers=(*SCHEDULED, "manual"))
         last_poll = ledger.last_run(("poll",))

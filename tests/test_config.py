@@ -114,3 +114,19 @@ def test_secret_comes_from_environment_or_file(
     assert config.secret("XB_TEST_SECRET", file, "授权码") == "from-file"
     with pytest.raises(config.ConfigError, match="XB_TEST_SECRET"):
         config.secret("XB_TEST_SECRET", None, "授权码")
+
+
+def test_scalars_read_as_yaml_1_2(tmp_path: Path) -> None:
+    """18:00 unquoted is a time (YAML 1.1 would make it the number 1080), no/yes are text."""
+    path = edited(tmp_path, 'time: "18:00"', "time: 18:00")
+    loaded = config.load(path).config
+    assert loaded.schedule.time.hour == 18 and loaded.schedule.time.minute == 0
+    path = edited(tmp_path, "lagging_count: 3", "lagging_count: 03")
+    assert config.load(path).config.rules.lagging_count == 3
+
+
+def test_key_written_twice(tmp_path: Path) -> None:
+    path = edited(tmp_path, "  lagging_count: 3", "  lagging_count: 3\n  lagging_count: 4")
+    (message,) = problems(path)
+    first = line_of(path, "lagging_count: 3")
+    assert f"第 {first + 1} 行：键 lagging_count 写了两次（第一次在第 {first} 行）" in message

@@ -99,7 +99,12 @@ def pdf(context: Context) -> Response:
 def xlsx(context: Context) -> Response:
     period = _period(context)
     with tempfile.TemporaryDirectory(prefix="xunbao-desk-") as folder:
-        path = exports.write_xlsx(draft(context, period).table, Path(folder) / "standings.xlsx")
+        path = exports.write_xlsx(
+            draft(context, period).table,
+            Path(folder) / "standings.xlsx",
+            context.config.circular.issuer,
+            context.config.campaign.measure,
+        )
         data = path.read_bytes()
     return download(data, XLSX, f"各单位完成情况-{period}.xlsx")
 

@@ -62,7 +62,7 @@ def register_xlsx(context: Context) -> Response:
     chosen = _filters(context)
     found = _rows(context, chosen)
     name = f"收件登记-{chosen['period'] or '全部'}.xlsx"
-    return download(register.xlsx(found), XLSX, name)
+    return download(register.xlsx(found, context.config), XLSX, name)
 
 
 ROUTES = [
