@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -215,6 +216,40 @@ class Delivery(_Model):
     timeout: float = 30.0
 
 
+class FormWording(_Model):
+    """The report form's wording; the defaults are the 2015 旬报表 (附件3)."""
+
+    unit: list[str] = ["报送单位", "填报单位"]
+    date: list[str] = ["报送时间", "报送日期", "填报时间", "填报日期"]
+    figure: list[str] = ["已完成目标任务数", "已完成任务数", "已完成数", "完成数"]
+    measures: list[str] = ["主要工作举措", "工作举措"]
+    blank: str = "新增(.*?)名"
+    stops: list[str] = ["说明", "报送方式", "联系人", "填报人", "审核人", "联系电话"]
+    heads: list[str] = ["项目", "序号", "上期累计", "本旬新增", "本期新增", "本月新增"]
+    totals: list[str] = ["累计", "累计完成", "合计"]
+    synonyms: dict[str, str] = {"农村籍职工": "农民工"}
+    place_prefixes: list[str] = ["四川省乐山市", "乐山市", "乐山"]
+    unit_suffixes: list[str] = ["工会委员会", "总工会", "工会", "委员会"]
+
+    @field_validator("unit", "figure")
+    @classmethod
+    def _some(cls, value: list[str]) -> list[str]:
+        if not [label for label in value if label.strip()]:
+            raise ValueError("至少要写一个栏目名称")
+        return value
+
+    @field_validator("blank")
+    @classmethod
+    def _blank(cls, value: str) -> str:
+        try:
+            groups = re.compile(value).groups
+        except re.error as exc:
+            raise ValueError(f"不是有效的正则表达式（{exc.msg}），例如写 新增(.*?)名") from None
+        if groups != 1:
+            raise ValueError("须有且只有一对圆括号，标出填数字的空，例如 新增(.*?)名")
+        return value
+
+
 class Config(_Model):
     campaign: Campaign
     units: list[Unit]
@@ -227,6 +262,7 @@ class Config(_Model):
     circular: CircularSettings = CircularSettings()
     delivery: Delivery = Delivery()
     desk: Desk = Desk()
+    form: FormWording = FormWording()
     # Where the file was read from: relative paths in it are relative to its folder.
     root: Path = Path(".")
 

@@ -37,6 +37,7 @@ class Intake:
         self.config = config
         self.ledger = ledger
         self.directory = Directory(config)
+        self.wording = forms.wording_of(config.form)
         own = {config.mailbox.address, config.delivery.sender, config.mailbox.username}
         self.own_addresses = {a.lower() for a in own if a}
 
@@ -112,12 +113,12 @@ class Intake:
         unreadable: list[str] = []
         for attachment in mail.attachments:
             try:
-                found = forms.read(attachment)
+                found = forms.read(attachment, wording=self.wording)
             except forms.FormUnreadable as exc:
                 unreadable.append(f"附件《{attachment.filename}》{exc}")
                 continue
             readings.extend(r for r in found if r.is_form)
-        body = forms.read_body(mail.body)
+        body = forms.read_body(mail.body, self.wording)
         if body.is_form:
             readings.append(body)
         if not readings:
@@ -192,7 +193,7 @@ class Intake:
         """metric key → (value, problem) as read from one form."""
         if self.config.campaign.metrics:
             labels = {m.key: m.label or m.name for m in self.config.metrics}
-            return fields.figures(reading, labels)
+            return fields.figures(reading, labels, self.wording)
         given = reading.value is not None or reading.problem
         return {"": (reading.value, reading.problem)} if given else {}
 
