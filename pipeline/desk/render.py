@@ -3,7 +3,6 @@ times shown in the campaign's zone."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import jinja2
 from starlette.responses import HTMLResponse
 
 from ..config import Config
+from ..periods import local_text
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "desk"
 OUTCOMES = {"counted": "计入", "review": "待审核", "ignored": "忽略"}
@@ -26,15 +26,7 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        zone = config.schedule.zone
-
-        def local(value: str | datetime | None) -> str:
-            if not value:
-                return ""
-            when = datetime.fromisoformat(value) if isinstance(value, str) else value
-            return when.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-        self.environment.filters["local"] = local
+        self.environment.filters["local"] = lambda value: local_text(value, config.schedule)
         self.environment.filters["outcome"] = lambda o: OUTCOMES.get(o, o)
         self.environment.filters["status"] = lambda s: STATUSES.get(s, s)
         self.environment.filters["percent"] = lambda x: f"{x * 100:.1f}%"
