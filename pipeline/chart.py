@@ -140,3 +140,62 @@ def _legend(height: float, red: str, present: set[str]) -> list[str]:
         f'<text x="{left + 18:.1f}" y="{y:.1f}">时间进度（按时间应完成的比例）</text>'
     )
     return parts
+
+
+def trend_chart(
+    labels: Sequence[str],
+    rates: Sequence[float],
+    expected: Sequence[float],
+    family: str,
+    red: str = "#e60012",
+) -> str:
+    """The city's completion rate at each dekad (or month), solid, against the time
+    progress, dashed red; each point's rate written above it."""
+    height, left, right, top, bottom = 170.0, 40.0, 16.0, 14.0, 36.0
+    plot_w, plot_h = WIDTH - left - right, height - top - bottom
+    scale_max = scale_for([*rates, *expected], 0.0)
+    step = plot_w / max(len(labels) - 1, 1)
+
+    def point(i: int, rate: float) -> str:
+        return f"{left + i * step:.1f},{top + plot_h * (1 - min(rate, scale_max) / scale_max):.1f}"
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}pt" height="{height}pt" '
+        f'viewBox="0 0 {WIDTH} {height}" font-family={quoteattr(family)} font-size="{FONT}">'
+    ]
+    for k in range(round(scale_max / 0.2) + 1):
+        y = top + plot_h * (1 - k * 0.2 / scale_max)
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{WIDTH - right}" y2="{y:.1f}" stroke="#d0d0d0" '
+            f'stroke-width="0.5"/><text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end">'
+            f"{k * 20}%</text>"
+        )
+    every = max(1, math.ceil(len(labels) * 44 / plot_w))  # a label needs ~44 pt
+    for i, label in enumerate(labels):
+        if i % every == 0 or i == len(labels) - 1:
+            parts.append(
+                f'<text x="{left + i * step:.1f}" y="{top + plot_h + 12:.1f}" '
+                f'text-anchor="middle">{escape(label)}</text>'
+            )
+    line = " ".join(point(i, r) for i, r in enumerate(expected))
+    parts.append(
+        f'<polyline points="{line}" fill="none" stroke="{red}" stroke-width="1.2" '
+        'stroke-dasharray="4 2"/>'
+    )
+    done = " ".join(point(i, r) for i, r in enumerate(rates))
+    parts.append(f'<polyline points="{done}" fill="none" stroke="#000" stroke-width="1.4"/>')
+    for i, rate in enumerate(rates):
+        cx, cy = point(i, rate).split(",")
+        parts.append(
+            f'<circle cx="{cx}" cy="{cy}" r="1.8"/>'
+            f'<text x="{cx}" y="{float(cy) - 4:.1f}" text-anchor="middle">{rate * 100:.1f}%</text>'
+        )
+    y = height - 8
+    parts.append(
+        f'<line x1="{left}" y1="{y - 3}" x2="{left + 14}" y2="{y - 3}" stroke="#000" '
+        f'stroke-width="1.4"/><text x="{left + 18}" y="{y}">全市完成率</text>'
+        f'<line x1="{left + 80}" y1="{y - 3}" x2="{left + 94}" y2="{y - 3}" stroke="{red}" '
+        f'stroke-width="1.2" stroke-dasharray="4 2"/>'
+        f'<text x="{left + 98}" y="{y}">时间进度</text></svg>'
+    )
+    return "".join(parts)

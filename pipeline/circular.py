@@ -62,7 +62,7 @@ def numeral(n: int) -> str:
     return str(cn2an.an2cn(n))
 
 
-def _environment() -> jinja2.Environment:
+def templates() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
@@ -78,7 +78,7 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-def _render(environment: jinja2.Environment, name: str, **context: Any) -> str:
+def render(environment: jinja2.Environment, name: str, **context: Any) -> str:
     try:
         return environment.get_template(name).render(**context)
     except jinja2.TemplateError as exc:
@@ -95,16 +95,16 @@ def _as_image(svg: str) -> Markup:
 
 
 def compose(config: Config, standings: Standings) -> Circular:
-    environment = _environment()
+    environment = templates()
     number = doc_number(config, standings)
     context = _context(config, standings, number)
-    draft = _render(environment, "circular.html.j2", css="", chart="", **context)
+    draft = render(environment, "circular.html.j2", css="", chart="", **context)
     chosen = choose_fonts(config, draft)
     families = {role: Markup(choice.css) for role, choice in chosen.items()}  # CSS, not HTML
     rows = [(s.unit, s.rate, s.status) for s in standings.units]
     chart = _as_image(rate_chart(rows, standings.expected, chosen["serif"].family, RED))
-    css = _render(environment, "circular.css.j2", font=families, red=RED)
-    page = _render(environment, "circular.html.j2", css=Markup(css), chart=chart, **context)
+    css = render(environment, "circular.css.j2", font=families, red=RED)
+    page = render(environment, "circular.html.j2", css=Markup(css), chart=chart, **context)
     return Circular(number, page, {role: c.family for role, c in chosen.items()})
 
 

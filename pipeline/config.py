@@ -59,6 +59,7 @@ class Campaign(_Model):
     end: date
     target: int = Field(ge=0)
     base: int | None = Field(default=None, ge=0)
+    growth_goal: float | None = Field(default=None, ge=0)  # e.g. 0.22; None: target / base
     metrics: list[Metric] = []
 
     @model_validator(mode="before")

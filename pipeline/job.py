@@ -110,7 +110,7 @@ def default_period(config: Config, now: datetime | None = None) -> Period:
 
 
 def publish(config: Config, ledger: Ledger, period: Period, out: Path | None = None) -> Published:
-    from . import circular, exports, standings  # pandas and WeasyPrint: only publishing
+    from . import circular, exports, standings, summary  # pandas, WeasyPrint: publishing only
 
     table = standings.compute(config, ledger.reports(str(period)), period)
     folder = (out or config.resolve(config.output.dir)) / str(period)
@@ -119,6 +119,7 @@ def publish(config: Config, ledger: Ledger, period: Period, out: Path | None = N
         table, folder / "standings.xlsx", config.circular.issuer, config.campaign.measure
     )
     data = exports.write_json(table, folder / "standings.json")
+    summary.after_final(config, ledger, period, folder.parent)  # the year, after its last dekad
     return Published(period, folder, pdf, xlsx, data, table)
 
 

@@ -1,0 +1,148 @@
+"""The year (or month) at a glance: every unit's figure at each dekad, its completion rate,
+rank, growth against its 2014 base and the city's growth goal, and how often it was summoned
+(约谈) and named before the whole city (全市通报) — the basis of the annual assessment (目标考核).
+
+`summarise` computes it from the ledger (the standings of every period, as each circular
+showed them); `write` puts it beside the circulars as summary.xlsx and a short summary.pdf
+in the circular's official style, with a trend chart of the city's completion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import standings as standings_module
+from .config import Config
+from .ledger import Ledger
+from .periods import Period, between
+from .standings import Standings
+
+
+@dataclass(frozen=True)
+class UnitYear:
+    unit: str
+    section: str
+    base: int | None  # 2014 members
+    target: int
+    figures: tuple[int, ...]  # completed at each column's period
+    completed: int
+    rate: float
+    rank: int
+    summoned: int  # periods in which it was summoned
+    escalated: int  # periods in which it was named city-wide
+
+    @property
+    def growth(self) -> float | None:
+        return self.completed / self.base if self.base else None
+
+
+@dataclass(frozen=True)
+class Summary:
+    year: int
+    monthly: bool
+    columns: tuple[Period, ...]  # every dekad, or each month's last
+    labels: tuple[str, ...]
+    units: tuple[UnitYear, ...]  # by final rank
+    city: tuple[tuple[int, float, float], ...]  # per column: completed, rate, expected
+    target: int
+    goal: float | None  # the city's growth goal against the base year, e.g. 0.22
+
+    @property
+    def last(self) -> Period:
+        return self.columns[-1]
+
+
+def _final(config: Config) -> Period | None:
+    every = between(config.campaign.start, Period(config.campaign.end), config.schedule)
+    return every[-1] if every else None
+
+
+def last_period(config: Config, latest: Period) -> Period:
+    """The latest closed period, but none after the campaign's end."""
+    final = _final(config)
+    return min(latest, final) if final else latest
+
+
+def is_final(config: Config, period: Period) -> bool:
+    """The campaign's last period: its circular is followed by the year's summary."""
+    return period == _final(config)
+
+
+def after_final(config: Config, ledger: Ledger, period: Period, out: Path) -> Path | None:
+    """With the last period's circular, the year's summary (into `out`/summary-YYYY)."""
+    if not is_final(config, period):
+        return None
+    made = summarise(config, ledger, period.end.year, period, monthly=False)
+    return write(config, made, out / folder_name(made))[1]
+
+
+def folder_name(summary: Summary) -> str:
+    return f"summary-{summary.year}" + ("-monthly" if summary.monthly else "")
+
+
+def periods_of(config: Config, year: int, until: Period) -> list[Period]:
+    return [p for p in between(config.campaign.start, until, config.schedule) if p.end.year == year]
+
+
+def summarise(config: Config, ledger: Ledger, year: int, until: Period, monthly: bool) -> Summary:
+    dekads = periods_of(config, year, until)
+    if not dekads:
+        from .errors import UsageError
+
+        raise UsageError(f"{year} 年没有已截止的旬（活动自 {config.campaign.start} 开始）。")
+    tables = {p: standings_module.compute(config, ledger.reports(str(p)), p) for p in dekads}
+    columns = [p for i, p in enumerate(dekads) if not monthly or _month_last(dekads, i)]
+    final = tables[dekads[-1]]
+    units = tuple(
+        _unit_year(config, s.unit, [tables[p] for p in dekads], columns, tables)
+        for s in sorted(final.units, key=lambda s: (s.rank, s.unit))
+    )
+    city = tuple((tables[p].completed, tables[p].rate, tables[p].expected) for p in columns)
+    goal = config.campaign.growth_goal
+    if goal is None and config.campaign.base:
+        goal = config.campaign.target / config.campaign.base
+    labels = tuple(f"{p.end.month}月" if monthly else _dekad_label(p) for p in columns)
+    return Summary(year, monthly, tuple(columns), labels, units, city, final.target, goal)
+
+
+def _month_last(dekads: list[Period], i: int) -> bool:
+    return i == len(dekads) - 1 or dekads[i + 1].end.month != dekads[i].end.month
+
+
+def _dekad_label(period: Period) -> str:
+    return f"{period.end.month}月{period.label()[-2]}旬"
+
+
+def _unit_year(
+    config: Config,
+    name: str,
+    every: list[Standings],
+    columns: list[Period],
+    tables: dict[Period, Standings],
+) -> UnitYear:
+    def row(table: Standings) -> standings_module.Standing:
+        return next(s for s in table.units if s.unit == name)
+
+    last = row(every[-1])
+    return UnitYear(
+        unit=name,
+        section=last.section,
+        base=config.unit(name).base,
+        target=last.target,
+        figures=tuple(row(tables[p]).completed for p in columns),
+        completed=last.completed,
+        rate=last.rate,
+        rank=last.rank,
+        summoned=sum(row(t).summoned for t in every),
+        escalated=sum(row(t).escalated for t in every),
+    )
+
+
+def write(config: Config, summary: Summary, folder: Path) -> tuple[Path, Path]:
+    from . import summary_output  # openpyxl, jinja2 and WeasyPrint: only when writing
+
+    folder.mkdir(parents=True, exist_ok=True)
+    xlsx = summary_output.workbook(config, summary, folder / "summary.xlsx")
+    pdf = summary_output.pdf(config, summary, folder / "summary.pdf")
+    return xlsx, pdf

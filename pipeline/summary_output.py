@@ -1,0 +1,125 @@
+"""summary.xlsx and summary.pdf of a `Summary`, in the circular's official style."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from markupsafe import Markup
+
+from . import circular, sheets
+from .chart import trend_chart
+from .config import Config
+from .sheets import PERCENT, THOUSANDS, Column
+from .summary import Summary
+
+BASE_YEAR_OFFSET = 1  # the base figures are the year before the campaign's
+
+
+def title(config: Config, summary: Summary) -> str:
+    return (
+        f"{summary.year}年{config.campaign.name.removeprefix(str(summary.year) + '年')}完成情况汇总"
+    )
+
+
+def workbook(config: Config, summary: Summary, path: Path) -> Path:
+    base_year = summary.year - BASE_YEAR_OFFSET
+    columns = [
+        Column("排名", 6, center=True),
+        Column("单位", 16),
+        Column(f"{base_year}年会员数", 10, THOUSANDS),
+        Column("目标任务数", 10, THOUSANDS),
+        *(Column(label, 9, THOUSANDS) for label in summary.labels),
+        Column("完成率", 8, PERCENT),
+        Column(f"比{base_year}年增长", 9, PERCENT),
+        Column("约谈次数", 6, center=True),
+        Column("全市通报次数", 7, center=True),
+    ]
+    rows: list[list[object]] = [
+        [
+            u.rank,
+            u.unit,
+            u.base if u.base is not None else "",
+            u.target,
+            *u.figures,
+            u.rate,
+            u.growth if u.growth is not None else "",
+            u.summoned or "",
+            u.escalated or "",
+        ]
+        for u in summary.units
+    ]
+    base = config.campaign.base
+    completed = summary.city[-1][0]
+    rows.append(
+        [
+            "",
+            "合计",
+            base or "",
+            summary.target,
+            *(c for c, _, _ in summary.city),
+            completed / summary.target if summary.target else 0.0,
+            completed / base if base else "",
+            sum(u.summoned for u in summary.units),
+            sum(u.escalated for u in summary.units),
+        ]
+    )
+    expected = summary.city[-1][2]
+    marks: list[str | None] = ["lagging" if u.rate < expected else None for u in summary.units]
+    goal = f"全市增长目标 {summary.goal:.0%}；" if summary.goal is not None else ""
+    sheet = sheets.Sheet(
+        name=f"{summary.year}年{'逐月' if summary.monthly else '逐旬'}",
+        title=title(config, summary),
+        subtitle=f"{config.circular.issuer}　截至 {summary.last}　{goal}"
+        f"数字单位：{config.campaign.measure}",
+        columns=columns,
+        rows=rows,
+        marks=[*marks, "total"],
+        note="底色：完成率低于时间进度的单位。各列为该旬（月）末的累计完成数；排名按全年完成率。",
+    )
+    return sheets.write_workbook(path, [sheet])
+
+
+def pdf(config: Config, summary: Summary, path: Path) -> Path:
+    environment = circular.templates()
+    last, start = summary.last.end, config.campaign.start
+    completed = summary.city[-1][0]
+    base = config.campaign.base
+    context = {
+        "title": title(config, summary),
+        "campaign": config.campaign,
+        "c": config.circular,
+        "start_cn": f"{start.year}年{start.month}月{start.day}日",
+        "end_cn": f"{last.year}年{last.month}月{last.day}日",
+        "last_label": summary.last.label(),
+        "completed": completed,
+        "target": summary.target,
+        "rate": completed / summary.target if summary.target else 0.0,
+        "base": base,
+        "base_year": summary.year - BASE_YEAR_OFFSET,
+        "growth": completed / base if base else None,
+        "goal": summary.goal,
+        "monthly": summary.monthly,
+        "units": summary.units,
+        "summoned": sum(u.summoned for u in summary.units),
+        "escalated": sum(u.escalated for u in summary.units),
+    }
+    draft = circular.render(environment, "summary.html.j2", css="", chart="", **context)
+    chosen = circular.choose_fonts(config, draft)
+    svg = trend_chart(
+        summary.labels,
+        [rate for _, rate, _ in summary.city],
+        [expected for _, _, expected in summary.city],
+        chosen["serif"].family,
+        circular.RED,
+    )
+    encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    chart = Markup(
+        f'<img class="chart" alt="全市完成率趋势图" src="data:image/svg+xml;base64,{encoded}">'
+    )
+    families = {role: Markup(choice.css) for role, choice in chosen.items()}
+    css = circular.render(environment, "circular.css.j2", font=families, red=circular.RED)
+    page = circular.render(environment, "summary.html.j2", css=Markup(css), chart=chart, **context)
+    made = circular.Circular("", page, {role: c.family for role, c in chosen.items()})
+    path.write_bytes(made.pdf())
+    return path

@@ -1,0 +1,79 @@
+"""`xunbao summary`: the year across every dekad, and month by month, as workbook and PDF."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.test_cli import TRUTH, make_config, xunbao
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("summary")
+    config = make_config(folder)
+    text = config.read_text(encoding="utf-8").replace("end: 2015-12-31", "end: 2015-10-31")
+    config.write_text(text, encoding="utf-8")  # a shorter campaign: a quicker test
+    # the campaign's last dekad: its run writes the year's summary by itself
+    first = xunbao(config, "run", "--period", "2015-10-30", "--no-send")
+    assert first.returncode == 0, first.stderr
+    assert (folder / "out" / "summary-2015" / "summary.pdf").stat().st_size > 0
+    return config
+
+
+def pdf_text(path: Path) -> str:
+    out = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True)
+    return "".join(out.stdout.split())
+
+
+@pytest.mark.slow
+def test_year_summary_per_dekad(ran: Path) -> None:
+    result = xunbao(ran, "summary", "--year", "2015")
+    assert result.returncode == 0, result.stderr
+    assert "2015 年逐旬汇总（截至 2015-10-30" in result.stdout
+    folder = ran.parent / "out" / "summary-2015"
+    sheet = load_workbook(folder / "summary.xlsx").active
+    assert sheet is not None
+    header = [c.value for c in sheet[3]]
+    dekads = ["9月上旬", "9月中旬", "9月下旬", "10月上旬", "10月中旬", "10月下旬"]
+    assert header[4:10] == dekads and header[-4:] == [
+        "完成率",
+        "比2014年增长",
+        "约谈次数",
+        "全市通报次数",
+    ]
+    rows = {r[1]: r for r in sheet.iter_rows(min_row=4, values_only=True) if r[1]}
+    latest: dict[str, int] = {}
+    for t in sorted((t for t in TRUTH if t["outcome"] == "counted"), key=lambda t: t["file"]):
+        latest[t["unit"]] = t["value"]
+    # 市中区: 1203 at 9-10, 2650 from 9-20 on; its 2014 base 20541
+    assert rows["市中区"][4:10] == (1203, 2650, 2650, 2650, 2650, 2650)
+    assert rows["市中区"][11] == pytest.approx(2650 / 20541)
+    assert rows["合计"][9] == sum(latest.values())
+    assert rows["金口河区"][6] == 300  # arrived on the 21st: counted from 9月下旬
+    ranks = [r[0] for r in sheet.iter_rows(min_row=4, values_only=True) if isinstance(r[0], int)]
+    assert ranks == sorted(ranks)
+    # 马边县 never reported: missing, so summoned in every dekad
+    assert rows["马边县"][12] == len(dekads)
+    text = pdf_text(folder / "summary.pdf")
+    assert "2015年乐山市农民工入会集中行动完成情况汇总" in text
+    assert "比2014年农民工会员数324,039名增长" in text and "全市目标为增长22.0%" in text
+    assert "全市完成率与时间进度" in text and "马边县" in text
+
+
+@pytest.mark.slow
+def test_monthly_roll_up(ran: Path) -> None:
+    result = xunbao(ran, "summary", "--monthly")
+    assert result.returncode == 0, result.stderr
+    sheet = load_workbook(ran.parent / "out" / "summary-2015-monthly" / "summary.xlsx").active
+    assert sheet is not None
+    header = [c.value for c in sheet[3]]
+    assert header[4:6] == ["9月", "10月"] and header[6] == "完成率"
+
+
+def test_no_period_in_that_year(ran: Path) -> None:
+    result = xunbao(ran, "summary", "--year", "2014")
+    assert result.returncode == 2 and "2014 年没有已截止的旬" in result.stderr
