@@ -8,6 +8,7 @@ installed and covers every character it has to set, and only that family reaches
 
 from __future__ import annotations
 
+import io
 import itertools
 import logging
 import subprocess
@@ -18,7 +19,7 @@ from typing import Any
 
 from .errors import RenderError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("xunbao.fonts")
 
 APT_HINT = "请安装开源中文字体：sudo apt-get install fonts-noto-cjk fonts-arphic-ukai"
 
@@ -231,78 +232,15 @@ def _keeps_codes(cff: bytes, cids: set[int]) -> bool:
 
 def _charset(cff: bytes) -> list[int] | None:
     """The CIDs of a CID-keyed CFF's glyphs, in glyph order; None if not CID-keyed."""
+    from fontTools.cffLib import CFFFontSet  # read by fontTools, not by hand
+
+    fonts = CFFFontSet()
     try:
-        top = _dict(_index(cff, _index_end(cff, cff[2]))[0])
-        if (12, 30) not in top:  # ROS: not CID-keyed
-            return None
-        glyphs = len(_index(cff, top[(17,)][0]))
-        at = top[(15,)][0]
-        cids, fmt, at = [0], cff[at], at + 1
-        while len(cids) < glyphs:
-            if fmt == 0:
-                cids.append(int.from_bytes(cff[at : at + 2], "big"))
-                at += 2
-                continue
-            width = 1 if fmt == 1 else 2
-            first = int.from_bytes(cff[at : at + 2], "big")
-            left = int.from_bytes(cff[at + 2 : at + 2 + width], "big")
-            cids.extend(range(first, first + left + 1))
-            at += 2 + width
-        return cids[:glyphs]
-    except (IndexError, KeyError, ValueError):
+        fonts.decompile(io.BytesIO(cff), None)
+        top = fonts[fonts.fontNames[0]]
+    except Exception:  # a malformed table: not one we can vouch for
         return None
-
-
-def _index_end(data: bytes, at: int) -> int:
-    count = int.from_bytes(data[at : at + 2], "big")
-    if count == 0:
-        return at + 2
-    size = data[at + 2]
-    last = at + 3 + count * size
-    return last + size - 1 + int.from_bytes(data[last : last + size], "big")
-
-
-def _index(data: bytes, at: int) -> list[bytes]:
-    count = int.from_bytes(data[at : at + 2], "big")
-    if count == 0:
-        return []
-    size = data[at + 2]
-    offsets = [
-        int.from_bytes(data[at + 3 + k * size : at + 3 + (k + 1) * size], "big")
-        for k in range(count + 1)
-    ]
-    base = at + 2 + (count + 1) * size
-    return [data[base + a : base + b] for a, b in itertools.pairwise(offsets)]
-
-
-def _dict(data: bytes) -> dict[tuple[int, ...], list[int]]:
-    """A CFF DICT: operator → operands (integers; a real operand reads as 0)."""
-    result: dict[tuple[int, ...], list[int]] = {}
-    operands: list[int] = []
-    at = 0
-    while at < len(data):
-        b0 = data[at]
-        if b0 <= 21:
-            key = (12, data[at + 1]) if b0 == 12 else (b0,)
-            at += 2 if b0 == 12 else 1
-            result[key], operands = operands, []
-        elif b0 == 28 or b0 == 29:
-            size = 2 if b0 == 28 else 4
-            operands.append(int.from_bytes(data[at + 1 : at + 1 + size], "big", signed=True))
-            at += 1 + size
-        elif b0 == 30:  # a real: skip its nibbles; no operator we read takes one
-            at += 1
-            while data[at] & 0x0F != 0x0F and data[at] >> 4 != 0x0F:
-                at += 1
-            at += 1
-            operands.append(0)
-        elif b0 <= 246:
-            operands.append(b0 - 139)
-            at += 1
-        elif b0 <= 250:
-            operands.append((b0 - 247) * 256 + data[at + 1] + 108)
-            at += 2
-        else:
-            operands.append(-(b0 - 251) * 256 - data[at + 1] - 108)
-            at += 2
-    return result
+    if not hasattr(top, "ROS"):
+        return None
+    # fontTools names a CID-keyed font's glyphs "cid01234" (glyph 0 is ".notdef", CID 0)
+    return [0 if name == ".notdef" else int(name.removeprefix("cid")) for name in top.charset]

@@ -221,3 +221,26 @@ def test_messages_xlsx_keeps_mail_text_as_text(ran: Path, tmp_path: Path) -> Non
     first = [c.value for c in sheet[4]]
     assert first[4] == "2015-09-09 10:15:37" and first[6] == "市中区" and first[7] == 1203
     assert sheet.print_title_rows == "$3:$3" and sheet.page_setup.orientation == "landscape"
+
+
+def test_every_command_logs_through_the_redactor(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run` and the other commands set up the same "xunbao" logging as `serve`."""
+    import logging
+
+    from pipeline.cli.common import load_config
+
+    monkeypatch.setenv("XUNBAO_SMTP_PASSWORD", "QWERTYUIOPASDFGH")
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        load_config(make_config(tmp_path))
+        logging.getLogger("xunbao.imap").warning("登录失败：LOGIN lsszghzxb QWERTYUIOPASDFGH")
+        logging.getLogger("xunbao.job").info("不显示：run 只输出警告及以上")
+    finally:
+        for handler in set(root.handlers) - set(before):
+            root.removeHandler(handler)
+    err = capsys.readouterr().err
+    assert "登录失败" in err and "QWERTYUIOPASDFGH" not in err and "******" in err
+    assert "不显示" not in err

@@ -33,7 +33,15 @@ def config_option(func: F) -> F:
 
 
 def load_config(path: Path) -> config_module.Config:
-    return config_module.load(path).config
+    """Load the config and set up logging under the one "xunbao" namespace, so every command
+    (not only `serve`) writes warnings to stderr through the password redactor."""
+    import logging
+
+    from .. import logs
+
+    config = config_module.load(path).config
+    logs.setup(config=config, level=logging.WARNING)
+    return config
 
 
 def parse_period(text: str | None) -> Period | None:

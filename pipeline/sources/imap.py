@@ -32,7 +32,7 @@ from ..errors import SourceError
 from ..ledger import Ledger
 from . import RawMessage
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("xunbao.imap")
 T = TypeVar("T")
 
 # Worth a reconnection: the network or the server went away. Certificate failures are also
