@@ -35,8 +35,10 @@ def rows(
     period: str | None = None,
     outcome: str | None = None,
     unit: str | None = None,
+    page: tuple[int, int] | None = None,
 ) -> list[Row]:
-    found = ledger.messages(period=period, outcome=outcome)
+    """The register's rows (one page of them: `page` = (limit, offset))."""
+    found = ledger.messages(period=period, outcome=outcome, unit=unit, page=page)
     return [
         Row(
             id=r["id"],
@@ -52,7 +54,6 @@ def rows(
             + (f"；已被第 {r['superseded_by']} 号邮件取代" if r.get("superseded_by") else ""),
         )
         for r in found
-        if unit is None or r["unit"] == unit
     ]
 
 

@@ -104,4 +104,9 @@ MIGRATIONS = [
     );
     CREATE INDEX login_failures_who ON login_failures (account, address, at);
     """,
+    # The register's "superseded by" look-up and a unit's history, without a full scan.
+    """
+    CREATE INDEX reports_message ON reports (message);
+    CREATE INDEX messages_unit ON messages (unit);
+    """,
 ]
