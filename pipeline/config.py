@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # xunbao uses no pydantic plugins; looking for them scans every installed package's entry
@@ -31,6 +31,9 @@ from .config_checks import (
 )
 from .errors import ConfigError
 from .yamlfile import DuplicateKey, MarkedYAMLError, parse, syntax_fault, text_faults
+
+if TYPE_CHECKING:
+    from ssl import SSLContext
 
 DEFAULT_CONFIG = Path("config.yaml")
 
@@ -145,21 +148,57 @@ class Schedule(_Model):
         return ZoneInfo(self.timezone)
 
 
-class Mailbox(_Model):
-    source: Literal["directory", "imap"] = "directory"
-    path: Path = Path("inbox_samples")
-    address: str = ""
+class Endpoint(_Model):
+    """A mail server xunbao logs into, IMAP (mailbox) or SMTP (delivery): one model, one
+    certificate check, one refusal to send a password in the clear."""
+
     host: str = ""
     port: int = 993
     ssl: bool = True
     starttls: bool = False
     ca_file: Path | None = None
     username: str = ""
-    password_env: str = "XUNBAO_IMAP_PASSWORD"
+    password_env: str = ""
     password_file: Path | None = None
+    timeout: float = 30.0
+
+    def tls_context(self, config: Config) -> SSLContext:
+        """Certificates are always verified; `ca_file` adds a private CA."""
+        import ssl as ssl_module
+
+        ca = config.resolve(self.ca_file) if self.ca_file else None
+        return ssl_module.create_default_context(cafile=str(ca) if ca else None)
+
+    def plaintext_refused(self, section: str, tls_port: int, starttls_port: int) -> str | None:
+        """Why a login must not go ahead (neither TLS nor STARTTLS, a password, a server
+        that is not this machine); None when it may."""
+        if self.ssl or self.starttls or not self.username or _loopback(self.host):
+            return None
+        return (
+            f"{section}.ssl 和 {section}.starttls 都为 false：授权码会以明文在网络上传输。"
+            f"请设置 ssl: true（{tls_port} 端口）或 starttls: true（{starttls_port} 端口）。"
+        )
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Mailbox(Endpoint):
+    source: Literal["directory", "imap"] = "directory"
+    path: Path = Path("inbox_samples")
+    address: str = ""
+    port: int = 993
+    password_env: str = "XUNBAO_IMAP_PASSWORD"
     folder: str = "INBOX"
     processed_folder: str = ""
-    timeout: float = 30.0
     batch_size: int = Field(default=50, ge=1)
     max_message_mb: float = Field(default=25.0, gt=0)
     mark_seen: bool = False
@@ -215,21 +254,14 @@ class CircularSettings(_Model):
     fonts_kai: list[str] = ["楷体_GB2312", "KaiTi", "AR PL UKai CN"]
 
 
-class Delivery(_Model):
-    host: str = ""
+class Delivery(Endpoint):
     port: int = 465
-    ssl: bool = True
-    starttls: bool = False
-    ca_file: Path | None = None
-    username: str = ""
     password_env: str = "XUNBAO_SMTP_PASSWORD"
-    password_file: Path | None = None
     sender: str = ""
     recipients: list[str] = []
     receipts: bool = False
     receipt_limit: int = Field(default=10, ge=1)  # receipts a day to one address at most
     clerk: str = ""  # the clerk's address: told when a circular waits for review or sign-off
-    timeout: float = 30.0
 
 
 class Reminders(_Model):

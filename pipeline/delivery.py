@@ -161,8 +161,7 @@ def _attach(message: EmailMessage, path: Path, filename: str, mime: str) -> None
 # ── the connection ─────────────────────────────────────────────
 def _session(config: Config, password: str) -> smtplib.SMTP:
     settings = config.delivery
-    ca_file = _resolved(config, settings.ca_file)
-    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    context = settings.tls_context(config)
     where = f"{settings.host}:{settings.port}"
     try:
         smtp = _open(settings, context)
@@ -201,12 +200,10 @@ def _open(settings: Delivery, context: ssl.SSLContext) -> smtplib.SMTP:
     smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
     if settings.starttls:
         smtp.starttls(context=context)
-    elif settings.username:
+    refused = settings.plaintext_refused("delivery", 465, 587)
+    if refused:
         smtp.close()
-        raise DeliveryError(
-            "delivery.ssl 和 delivery.starttls 都为 false：SMTP 授权码会以明文传输。"
-            "请设置 ssl: true（465 端口）或 starttls: true（587 端口）。"
-        )
+        raise DeliveryError(refused)
     return smtp
 
 

@@ -173,3 +173,16 @@ def test_key_written_twice(tmp_path: Path) -> None:
     (message,) = problems(path)
     first = line_of(path, "lagging_count: 3")
     assert f"第 {first + 1} 行：键 lagging_count 写了两次（第一次在第 {first} 行）" in message
+
+
+def test_imap_and_smtp_share_one_plaintext_guard() -> None:
+    cfg = config.load(ROOT / "config.yaml").config
+    for section, endpoint in (("mailbox", cfg.mailbox), ("delivery", cfg.delivery)):
+        bare = endpoint.model_copy(update={"ssl": False, "starttls": False, "username": "u"})
+        remote = bare.model_copy(update={"host": "imap.126.com"})
+        refused = remote.plaintext_refused(section, 993, 143)
+        assert refused and f"{section}.ssl 和 {section}.starttls 都为 false" in refused
+        assert (
+            bare.model_copy(update={"host": "127.0.0.1"}).plaintext_refused(section, 1, 2) is None
+        )
+        assert remote.model_copy(update={"starttls": True}).plaintext_refused(section, 1, 2) is None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
-import ipaddress
 import logging
 import ssl
 import time
@@ -57,7 +56,7 @@ class ImapSource:
         self._password = secret(
             self.settings.password_env, config.resolve(file) if file else None, "IMAP 邮箱授权码"
         )
-        self._ca_file = config.resolve(self.settings.ca_file) if self.settings.ca_file else None
+        self._config = config  # for the TLS context, made at each login
         self._sleep = sleep
         self._client: IMAPClient | None = None
         self._send_id = True
@@ -178,12 +177,10 @@ class ImapSource:
 
     def _login(self) -> IMAPClient:
         s = self.settings
-        if not s.ssl and not s.starttls and not _loopback(s.host):
-            raise SourceError(
-                "mailbox.ssl 和 mailbox.starttls 都为 false：授权码会以明文在网络上传输。"
-                "请设置 ssl: true（993 端口）或 starttls: true（143 端口）。"
-            )
-        context = ssl.create_default_context(cafile=str(self._ca_file) if self._ca_file else None)
+        refused = s.plaintext_refused("mailbox", 993, 143)
+        if refused:
+            raise SourceError(refused)
+        context = s.tls_context(self._config)
         timeout = SocketTimeout(connect=s.timeout, read=s.timeout)
         client = IMAPClient(s.host, port=s.port, ssl=s.ssl, ssl_context=context, timeout=timeout)
         try:
@@ -329,15 +326,6 @@ def _aware(value: Any) -> datetime | None:
     if not isinstance(value, datetime):
         return None
     return value if value.tzinfo else value.astimezone()
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _shutdown(client: IMAPClient) -> None:
