@@ -136,6 +136,19 @@ class Mailbox(_Model):
     retry_delay: float = Field(default=2.0, ge=0)  # seconds before the first; doubles each time
 
 
+class Limits(_Model):
+    """Hard limits for reading one attachment, and cheap checks made before reading it."""
+
+    memory_mb: int = Field(default=768, ge=128)  # address space of a reader process
+    seconds: float = Field(default=60.0, gt=0)  # CPU and wall-clock time per attachment
+    workers: int = Field(default=0, ge=0)  # reader processes; 0: one per core
+    archive_members: int = Field(default=200, ge=1)
+    unpacked_mb: float = Field(default=200.0, gt=0)  # all members of one archive or package
+    member_mb: float = Field(default=50.0, gt=0)
+    ratio: float = Field(default=200.0, gt=1)  # unpacked / packed size of a large member
+    cells: int = Field(default=2_000_000, ge=1000)  # a worksheet's declared dimension
+
+
 class Storage(_Model):
     path: Path = Path("data/xunbao.sqlite")
 
@@ -193,6 +206,7 @@ class Config(_Model):
     schedule: Schedule = Schedule()
     mailbox: Mailbox = Mailbox()
     storage: Storage = Storage()
+    limits: Limits = Limits()
     output: Output = Output()
     rules: Rules = Rules()
     circular: CircularSettings = CircularSettings()

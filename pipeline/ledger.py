@@ -148,7 +148,31 @@ class Ledger:
             message = int(cursor.lastrowid or 0)
             if report is not None:
                 self._insert_report(report, message)
+            db.execute("DELETE FROM attempts WHERE source_ref = ?", (entry.source_ref,))
         return message
+
+    # ── poison-message quarantine ──────────────────────────────
+    def attempts(self, source_ref: str) -> int:
+        """Reads of this message begun without an outcome being recorded (crashes)."""
+        row = self.db.execute(
+            "SELECT count FROM attempts WHERE source_ref = ?", (source_ref,)
+        ).fetchone()
+        return int(row["count"]) if row else 0
+
+    def note_attempt(self, source_ref: str) -> None:
+        """Committed on its own before the read begins. Not synced to disk (a crash of the
+        process keeps it; a power cut may cost one more attempt), so a backlog of
+        thousands of messages does not pay thousands of fsyncs."""
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        try:
+            self.db.execute(
+                "INSERT INTO attempts (source_ref, count, last_at) VALUES (?, 1, ?)"
+                " ON CONFLICT (source_ref) DO UPDATE SET count = count + 1,"
+                " last_at = excluded.last_at",
+                (source_ref, now()),
+            )
+        finally:
+            self.db.execute("PRAGMA synchronous = FULL")
 
     def _insert_report(self, report: Report, message: int | None) -> int:
         """One row per metric of the report; returns the first row's id."""

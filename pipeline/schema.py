@@ -73,4 +73,12 @@ MIGRATIONS = [
     """,
     # Multi-metric campaigns: one report row per metric ('' is a single-metric campaign's).
     "ALTER TABLE reports ADD COLUMN metric TEXT NOT NULL DEFAULT ''",
+    # Poison-message quarantine: reads begun and not yet ended by a recorded outcome.
+    """
+    CREATE TABLE attempts (
+        source_ref TEXT PRIMARY KEY,
+        count INTEGER NOT NULL,
+        last_at TEXT NOT NULL
+    );
+    """,
 ]

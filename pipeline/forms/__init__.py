@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import PurePath
 
+from ..config import Limits
 from ..mail import Attachment
-from . import archive, document, legacy, ocr, pdf, spreadsheet, text
+from . import archive, document, guards, legacy, ocr, pdf, spreadsheet, text
 from .fields import Reading, Rows, extract
 from .spreadsheet import FormUnreadable
 
@@ -35,9 +36,11 @@ _ARCHIVES = {".zip": archive.zip_members, ".7z": archive.sevenzip_members}
 _UNSUPPORTED = {".rar": "RAR 压缩包（请对方改用 zip 或直接发送表格）"}
 
 
-def read(attachment: Attachment, depth: int = 0) -> list[Reading]:
+def read(attachment: Attachment, limits: Limits | None = None, depth: int = 0) -> list[Reading]:
+    limits = limits or Limits()
     name = attachment.filename
     suffix = PurePath(name).suffix.lower()
+    guards.check(suffix, attachment.data, limits)
     if suffix in _GRID_READERS:
         return [extract(_GRID_READERS[suffix](attachment.data), name)]
     if suffix == ".pdf":
@@ -48,9 +51,9 @@ def read(attachment: Attachment, depth: int = 0) -> list[Reading]:
         if depth > 2:
             raise FormUnreadable("压缩包嵌套过深")
         found = []
-        for member, data in _ARCHIVES[suffix](attachment.data):
+        for member, data in _ARCHIVES[suffix](attachment.data, limits):
             inner = Attachment(f"{name}/{member}", "", data)
-            found.extend(read(inner, depth + 1))
+            found.extend(read(inner, limits, depth + 1))
         return found
     if suffix in _UNSUPPORTED:
         raise FormUnreadable(f"暂不能读取{_UNSUPPORTED[suffix]}")

@@ -7,6 +7,7 @@ import io
 
 import pdfplumber
 from pdfminer.pdfparser import PDFSyntaxError
+from pdfplumber.utils.exceptions import PdfminerException
 
 from . import ocr
 from .fields import Reading, Rows, extract
@@ -16,8 +17,8 @@ from .spreadsheet import FormUnreadable
 def read_pdf(data: bytes, origin: str) -> Reading:
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
-    except (PDFSyntaxError, ValueError) as exc:
-        raise FormUnreadable(f"PDF 文件无法打开（{type(exc).__name__}）") from None
+    except (PDFSyntaxError, ValueError, PdfminerException):
+        raise FormUnreadable("PDF 文件无法打开，可能已损坏") from None
     with pdf:
         if getattr(pdf.doc, "encryption", None):
             raise FormUnreadable("PDF 文件已加密")
