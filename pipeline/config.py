@@ -134,6 +134,9 @@ class Mailbox(_Model):
     mark_seen: bool = False
     retries: int = Field(default=4, ge=0)  # reconnections after a dropped connection
     retry_delay: float = Field(default=2.0, ge=0)  # seconds before the first; doubles each time
+    # Servers whose Authentication-Results are believed (the authserv-id before the ";").
+    authserv_ids: list[str] = []
+    verify_dkim: bool = False  # our own DKIM check with dkimpy; needs DNS
 
 
 class Limits(_Model):

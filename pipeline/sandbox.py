@@ -268,7 +268,9 @@ def _worker(parent: int) -> None:
     folder = Path(tmp) / str(os.getpid())
     folder.mkdir(parents=True, exist_ok=True)
     tempfile.tempdir = str(folder)
-    os.environ["TMPDIR"] = str(folder)
+    # Libraries and LibreOffice write caches under HOME (onnxruntime, dconf): keep them here.
+    for variable in ("TMPDIR", "HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR"):
+        os.environ[variable] = str(folder)
 
     def at(name: str) -> None:
         # A fresh CPU allowance per attachment: SIGXCPU ends the process past it.

@@ -42,7 +42,7 @@ def read(attachment: Attachment, limits: Limits | None = None, depth: int = 0) -
     suffix = PurePath(name).suffix.lower()
     guards.check(suffix, attachment.data, limits)
     if suffix in _GRID_READERS:
-        return [extract(_GRID_READERS[suffix](attachment.data), name)]
+        return [extract(text.values_only(_GRID_READERS[suffix](attachment.data)), name)]
     if suffix == ".pdf":
         return [pdf.read_pdf(attachment.data, name)]
     if suffix in _IMAGES or attachment.content_type in _IMAGE_TYPES:
@@ -61,4 +61,4 @@ def read(attachment: Attachment, limits: Limits | None = None, depth: int = 0) -
 
 
 def read_body(body: str) -> Reading:
-    return extract(text.text_rows(body), "邮件正文")
+    return extract(text.values_only(text.text_rows(body)), "邮件正文")

@@ -11,6 +11,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable
+from pathlib import PurePosixPath
 
 from ..config import Limits
 from .spreadsheet import FormUnreadable
@@ -38,8 +39,13 @@ def check(suffix: str, data: bytes, limits: Limits) -> None:
 
 
 def sizes(members: Iterable[tuple[str, int, int]], limits: Limits) -> None:
-    """(name, unpacked, packed) of every member: count, total, each one and its ratio."""
+    """(name, unpacked, packed) of every member: count, total, each one and its ratio, and
+    names that point outside the archive (never written anywhere, but never honest)."""
     members = list(members)
+    for name, _, _ in members:
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        if name.startswith(("/", "\\")) or ".." in parts:
+            raise FormUnreadable(f"压缩包中的文件名 {_short(name)} 指向压缩包以外，可能是恶意文件")
     if len(members) > limits.archive_members:
         raise FormUnreadable(f"压缩包内文件过多（{len(members)} 个），可能是恶意文件")
     total = sum(size for _, size, _ in members)
