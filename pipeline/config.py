@@ -82,8 +82,14 @@ class Unit(_Model):
 
 
 class Group(_Model):
+    """A supervision group (督促指导推进组): its people, its units, and who takes copies."""
+
     name: str
-    leaders: list[str] = []
+    leaders: list[str] = []  # 组长
+    members: list[str] = []  # 成员
+    departments: list[str] = []  # 责任部门
+    email: str = ""  # the group's contact address; empty: the group gets no mail
+    copies: list[Literal["reminders", "circular"]] = ["reminders", "circular"]
     units: list[str]
     others: list[str] = []
 
@@ -134,6 +140,8 @@ class Mailbox(_Model):
     mark_seen: bool = False
     retries: int = Field(default=4, ge=0)  # reconnections after a dropped connection
     retry_delay: float = Field(default=2.0, ge=0)  # seconds before the first; doubles each time
+    # `serve` reads new mail this often between cutoffs (minutes); 0: only at the cutoffs.
+    poll_minutes: float = Field(default=30, ge=0)
     # Servers whose Authentication-Results are believed (the authserv-id before the ";").
     authserv_ids: list[str] = []
     verify_dkim: bool = False  # our own DKIM check with dkimpy; needs DNS
@@ -154,6 +162,17 @@ class Limits(_Model):
 
 class Storage(_Model):
     path: Path = Path("data/xunbao.sqlite")
+    originals: Path | None = None  # None: originals/ beside the ledger
+    keep_originals_days: int | None = Field(default=None, ge=1)  # None: never deleted
+
+
+class Desk(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8700, ge=1, le=65535)
+    session_hours: float = Field(default=12.0, gt=0)
+    login_attempts: int = Field(default=5, ge=1)  # failures per account and address …
+    lockout_minutes: float = Field(default=15.0, gt=0)  # … before logins pause this long
+    secure_cookies: bool = False  # true behind TLS (nginx): cookies only travel over HTTPS
 
 
 class Output(_Model):
@@ -199,6 +218,7 @@ class Delivery(_Model):
     sender: str = ""
     recipients: list[str] = []
     receipts: bool = False
+    receipt_limit: int = Field(default=10, ge=1)  # receipts a day to one address at most
     timeout: float = 30.0
 
 
@@ -214,6 +234,7 @@ class Config(_Model):
     rules: Rules = Rules()
     circular: CircularSettings = CircularSettings()
     delivery: Delivery = Delivery()
+    desk: Desk = Desk()
     # Where the file was read from: relative paths in it are relative to its folder.
     root: Path = Path(".")
 

@@ -1,4 +1,4 @@
-"""Sending the circular (and optional receipts) over SMTP, exactly once per recipient.
+"""Sending mail over SMTP — the circular, receipts, reminders — exactly once per recipient.
 
 Each message goes to one recipient, and the ledger's `deliveries` table records it as soon
 as the server has accepted it, keyed by (period, recipient, kind). A run sends only what is
@@ -7,7 +7,8 @@ anyone receiving the circular twice. (A kill between the server's "250 OK" and t
 is the one window in which a message can be sent again; it is a few milliseconds wide.)
 
 Kinds: `circular` for the circular of a period; `receipt:<message id>` for the receipt
-(回执) of one message, sent only to senders registered for a unit.
+(回执) of one message (`receipts.py`); `reminder:<unit>` and `reminder-list` for the
+reminders (催报) before a cutoff (`reminders.py`). `send` is the one way out for all of them.
 """
 
 from __future__ import annotations
@@ -18,14 +19,12 @@ import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .circular import doc_number
 from .config import Config, Delivery, secret
 from .errors import DeliveryError
 from .ledger import Ledger
-from .periods import Period
-from .units import Directory
 
 if TYPE_CHECKING:
     from .job import Published
@@ -37,9 +36,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @dataclass
 class Delivered:
-    sent: int = 0  # circulars sent by this run
+    sent: int = 0  # messages sent by this run
     skipped: int = 0  # recipients who had the circular already
-    receipts: int = 0  # receipts sent by this run
     failures: list[str] = field(default_factory=list)
 
 
@@ -49,30 +47,20 @@ class Outgoing:
     recipient: str
     kind: str
     message: EmailMessage
+    cc: tuple[str, ...] = ()
 
 
 def deliver(config: Config, ledger: Ledger, published: Published) -> Delivered:
-    """Send what the ledger has not recorded as sent; DeliveryError if anything failed."""
-    settings = config.delivery
+    """Send the circular to every recipient not recorded yet; DeliveryError if any failed."""
     period = published.period
     result = Delivered()
     due: list[Outgoing] = []
-    for recipient in settings.recipients:
+    for recipient in circular_recipients(config):
         if ledger.delivered(str(period), recipient, CIRCULAR):
             result.skipped += 1
         else:
             due.append(Outgoing(str(period), recipient, CIRCULAR, circular(config, published)))
-    if settings.receipts:
-        due += receipts(config, ledger)
-    if not due:
-        return result
-    password = secret(
-        settings.password_env, _resolved(config, settings.password_file), "SMTP 授权码"
-    )
-    with _session(config, password) as smtp:
-        for item in due:
-            item.message["To"] = item.recipient
-            _send_one(smtp, ledger, item, result)
+    result.sent, result.failures = send(config, ledger, due)
     if result.failures:
         raise DeliveryError(
             "以下邮件未能发出：" + "；".join(result.failures) + "。已发出的都已记录，"
@@ -81,23 +69,49 @@ def deliver(config: Config, ledger: Ledger, published: Published) -> Delivered:
     return result
 
 
-def _send_one(smtp: smtplib.SMTP, ledger: Ledger, item: Outgoing, result: Delivered) -> None:
+def circular_recipients(config: Config) -> list[str]:
+    """delivery.recipients, then the supervision groups' contacts who take a copy."""
+    found = list(config.delivery.recipients)
+    for group in config.groups:
+        if group.email and "circular" in group.copies and group.email not in found:
+            found.append(group.email)
+    return found
+
+
+def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> tuple[int, list[str]]:
+    """Send each message and record it as sent; (how many went, why the others did not)."""
+    if not due:
+        return 0, []
+    settings = config.delivery
+    password = secret(
+        settings.password_env, _resolved(config, settings.password_file), "SMTP 授权码"
+    )
+    sent, failures = 0, []
+    with _session(config, password) as smtp:
+        for item in due:
+            item.message["To"] = item.recipient
+            if item.cc:
+                item.message["Cc"] = ", ".join(item.cc)
+            problem = _send_one(smtp, ledger, item)
+            if problem:
+                failures.append(problem)
+            else:
+                sent += 1
+    return sent, failures
+
+
+def _send_one(smtp: smtplib.SMTP, ledger: Ledger, item: Outgoing) -> str | None:
+    """None when sent and recorded; else why not."""
     try:
         refused = smtp.send_message(item.message)
     except smtplib.SMTPServerDisconnected:
-        result.failures.append(f"发给 {item.recipient} 时发信服务器断开了连接")
-        return
+        return f"发给 {item.recipient} 时发信服务器断开了连接"
     except smtplib.SMTPException as exc:
-        result.failures.append(f"发给 {item.recipient} 被拒绝（{_said(exc)}）")
-        return
+        return f"发给 {item.recipient} 被拒绝（{_said(exc)}）"
     if refused:
-        result.failures.append(f"发给 {item.recipient} 被拒绝（{refused}）")
-        return
+        return f"发给 {item.recipient} 被拒绝（{refused}）"
     ledger.record_delivery(item.period, item.recipient, item.kind)
-    if item.kind == CIRCULAR:
-        result.sent += 1
-    else:
-        result.receipts += 1
+    return None
 
 
 # ── the messages ───────────────────────────────────────────────
@@ -106,7 +120,7 @@ def circular(config: Config, published: Published) -> EmailMessage:
     table = published.standings
     label = published.period.label()
     title = f"{config.circular.title}（{label}）"
-    message = _envelope(config, title)
+    message = envelope(config, title)
     number = doc_number(config, table)
     campaign = config.campaign
     message.set_content(
@@ -126,42 +140,7 @@ def circular(config: Config, published: Published) -> EmailMessage:
     return message
 
 
-def receipts(config: Config, ledger: Ledger) -> list[Outgoing]:
-    """One receipt per counted or held message from a registered sender, never twice."""
-    directory = Directory(config)
-    due = []
-    for row in ledger.receipts_due():
-        unit = directory.by_sender(row["sender"])
-        if unit is None:
-            continue  # unknown senders get no mail from us (no backscatter to spammers)
-        message = _envelope(config, f"回执：{row['subject'] or '旬报'}")
-        message.set_content(_receipt_text(config, row, unit))
-        message["Auto-Submitted"] = "auto-replied"  # RFC 3834: their auto-reply must not answer
-        if row["message_id"]:
-            message["In-Reply-To"] = row["message_id"]
-            message["References"] = row["message_id"]
-        kind = f"receipt:{row['id']}"
-        due.append(Outgoing(row["period"] or "", row["sender"], kind, message))
-    return due
-
-
-def _receipt_text(config: Config, row: dict[str, Any], unit: str) -> str:
-    when = (row["arrival"] or "")[:16].replace("T", " ")
-    head = f"{unit}：\n\n你单位于 {when} 发来的邮件《{row['subject']}》已收到。\n"
-    if row["outcome"] == "counted":
-        period = Period.parse(row["period"]).label() if row["period"] else ""
-        body = (
-            f"已登记 {config.campaign.metric} {row['value']} {config.campaign.measure}，"
-            f"计入{period}。如数字有误，请发送更正后的旬报（主题注明“更正”）。\n"
-        )
-    else:
-        body = (
-            f"该邮件暂未计入，原因：{row['reason']}。工作人员将人工核实，如有需要会与你单位联系。\n"
-        )
-    return head + body + f"\n{config.circular.department}\n（本邮件由旬报系统自动发送。）\n"
-
-
-def _envelope(config: Config, subject: str) -> EmailMessage:
+def envelope(config: Config, subject: str) -> EmailMessage:
     settings = config.delivery
     sender = settings.sender or settings.username
     message = EmailMessage()

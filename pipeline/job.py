@@ -1,4 +1,5 @@
-"""The whole dekad job, stage by stage: poll → ledger → standings → circular → delivery."""
+"""The whole dekad job, stage by stage: poll → ledger → standings → circular → delivery;
+and the poll alone (ingest, then the after-poll steps) that `serve` runs between cutoffs."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from . import circular, exports, logs, runtime, standings
+from . import circular, exports, followup, logs, originals, runtime, standings
 from .config import Config
 from .intake import QUARANTINED, Assessment, Intake
 from .ledger import Ledger
-from .periods import Period, latest_closed
+from .periods import Period, latest_closed, period_of
 from .sandbox import Pool, Read, Unread
 from .sources import RawMessage, Source
 from .sources.directory import DirectorySource
@@ -72,6 +73,7 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
     without taking its neighbours along.
     """
     intake = Intake(config, ledger)
+    kept = originals.folder(config)
     result = Ingested()
     messages = iter(source.poll())
     storage = config.resolve(config.storage.path).parent
@@ -80,6 +82,9 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
             fresh = [raw for raw in chunk if not _already_known(ledger, raw)]
             result.already_known += len(chunk) - len(fresh)
             suspect = any(ledger.attempts(raw.ref) for raw in fresh)
+            for raw in fresh:
+                if not raw.too_large:
+                    originals.store(kept, raw.raw)  # before the ledger names it
             for group in [[raw] for raw in fresh] if suspect else [fresh]:
                 reads = _read(ledger, pool, group)
                 with ledger.transaction():
@@ -89,6 +94,7 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
                         result.outcomes[assessment.entry.outcome] += 1
             for raw in chunk:
                 source.acknowledge(raw)
+    originals.prune(kept, config.storage.keep_originals_days)
     return result
 
 
@@ -153,12 +159,26 @@ class CycleResult:
     published: Published
     sent: int | None = None  # None: the circular was not sent
     skipped: int = 0
+    followed: followup.FollowUp = field(default_factory=followup.FollowUp)
 
     def summary(self) -> dict[str, Any]:
         return {**_ingest_summary(self.ingested), "pdf": str(self.published.pdf)} | {
             "sent": self.sent,
             "skipped": self.skipped,
+            **self.followed.summary(),
         }
+
+
+@dataclass
+class PollResult:
+    """One look at the mailbox between cutoffs, and what the after-poll steps did."""
+
+    run: int
+    ingested: Ingested
+    followed: followup.FollowUp
+
+    def summary(self) -> dict[str, Any]:
+        return {**_ingest_summary(self.ingested), **self.followed.summary()}
 
 
 def _ingest_summary(ingested: Ingested) -> dict[str, Any]:
@@ -180,50 +200,78 @@ def cycle(
     out: Path | None = None,
     trigger: str = "manual",
     echo: Echo | None = None,
+    now: datetime | None = None,
 ) -> CycleResult:
     """Poll, ingest, publish and deliver one period; the ledger's `runs` table keeps the result.
 
-    `echo` receives one Chinese line per stage (the CLI prints them, `serve` logs them).
+    `echo` receives one Chinese line per stage (the CLI prints them, `serve` logs them);
+    `now` is the server's clock (the after-poll steps decide by it).
     """
     say = echo or _log.info
-    with runtime.one_cycle_at_a_time(config.resolve(config.storage.path), say):
-        return _recorded_cycle(config, period, send, out, trigger, say)
+    moment = now or datetime.now(UTC)
+    lock = runtime.one_cycle_at_a_time(config.resolve(config.storage.path), say)
+    with lock, open_ledger(config) as ledger:
+        return _recorded(
+            ledger,
+            str(period),
+            trigger,
+            moment,
+            lambda done: _stages(config, ledger, period, send, out, say, done, moment),
+        )
 
 
-def _recorded_cycle(
-    config: Config, period: Period, send: bool, out: Path | None, trigger: str, say: Echo
-) -> CycleResult:
-    ledger = open_ledger(config)
-    try:
-        # Under the cycle lock no other run is going on: one left open was killed.
-        if stale := ledger.close_stale_runs():
-            _log.warning("发现 %d 次未正常结束的运行（曾被强行终止），已标记为中断。", stale)
-        run = ledger.start_run(str(period), trigger)
-        done: dict[str, Any] = {}
-        try:
-            result = _stages(config, ledger, period, send, out, say, done)
-        except Exception as exc:
-            ledger.finish_run(run, "failed", {**done, "error": str(exc) or type(exc).__name__})
-            raise
-        except BaseException:
-            ledger.finish_run(run, "interrupted", done)
-            raise
-        result.run, result.trigger = run, trigger
-        ledger.finish_run(run, "ok", result.summary())
-        return result
-    finally:
-        ledger.close()
+def poll(config: Config, *, echo: Echo | None = None, now: datetime | None = None) -> PollResult:
+    """Read new mail and run the after-poll steps; no circular. Recorded as a `poll` run of
+    the period now collecting."""
+    say = echo or _log.info
+    moment = now or datetime.now(UTC)
+    period = period_of(moment, config.schedule)
+
+    def stages(done: dict[str, Any]) -> PollResult:
+        ingested = _ingest_mailbox(config, ledger, say, done)
+        return PollResult(0, ingested, followup.follow_up(config, ledger, moment, say))
+
+    lock = runtime.one_cycle_at_a_time(config.resolve(config.storage.path), say)
+    with lock, open_ledger(config) as ledger:
+        return _recorded(ledger, str(period), "poll", moment, stages)
 
 
-def _stages(
-    config: Config,
+class _Recorded(Protocol):
+    run: int
+
+    def summary(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=_Recorded)
+
+
+def _recorded(
     ledger: Ledger,
-    period: Period,
-    send: bool,
-    out: Path | None,
-    say: Echo,
-    done: dict[str, Any],
-) -> CycleResult:
+    period: str,
+    trigger: str,
+    now: datetime,
+    stages: Callable[[dict[str, Any]], R],
+) -> R:
+    """Run `stages` as one row of `runs`: its outcome and summary, however it ends."""
+    # Under the cycle lock no other run is going on: one left open was killed.
+    if stale := ledger.close_stale_runs():
+        _log.warning("发现 %d 次未正常结束的运行（曾被强行终止），已标记为中断。", stale)
+    run = ledger.start_run(period, trigger, now)
+    done: dict[str, Any] = {}
+    try:
+        result = stages(done)
+    except Exception as exc:
+        ledger.finish_run(run, "failed", {**done, "error": str(exc) or type(exc).__name__})
+        raise
+    except BaseException:
+        ledger.finish_run(run, "interrupted", done)
+        raise
+    result.run = run
+    ledger.finish_run(run, "ok", result.summary())
+    return result
+
+
+def _ingest_mailbox(config: Config, ledger: Ledger, say: Echo, done: dict[str, Any]) -> Ingested:
     source = open_source(config, ledger)
     try:
         ingested = ingest(config, ledger, logs.with_progress(source))
@@ -235,10 +283,27 @@ def _stages(
         f"收取新邮件 {ingested.new} 封：计入 {o['counted']}，待审核 {o['review']}，"
         f"忽略 {o['ignored']}；此前已处理 {ingested.already_known} 封。"
     )
+    return ingested
+
+
+def _stages(
+    config: Config,
+    ledger: Ledger,
+    period: Period,
+    send: bool,
+    out: Path | None,
+    say: Echo,
+    done: dict[str, Any],
+    now: datetime,
+) -> CycleResult:
+    ingested = _ingest_mailbox(config, ledger, say, done)
+    o = ingested.outcomes
     published = publish(config, ledger, period, out)
     done["pdf"] = str(published.pdf)
     say(f"{period.label()}（截至 {period}）通报已生成：{published.pdf}")
     result = CycleResult(0, period, "", ingested, published)
+    if send:  # --no-send: no mail at all, receipts and reminders neither
+        result.followed = followup.follow_up(config, ledger, now, say)
     if not send or not config.delivery.host:
         why = "（--no-send）" if not send else "（未配置 delivery.host）"
         say(f"未发送通报{why}。")

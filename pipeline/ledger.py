@@ -7,6 +7,7 @@ The schema is versioned with PRAGMA user_version; migrations only ever append.
 
 from __future__ import annotations
 
+import getpass
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -18,9 +19,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from .ledger_letters import LettersLedger, Outcome
 from .schema import MIGRATIONS
-
-Outcome = Literal["counted", "review", "ignored"]
 
 
 @dataclass(frozen=True)
@@ -60,14 +60,24 @@ class Entry:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+def cli_actor() -> str:
+    """An action taken at the command line names the system account that ran it."""
+    try:
+        return f"命令行:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "命令行"
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class Ledger:
-    def __init__(self, path: Path) -> None:
+class Ledger(LettersLedger):
+    def __init__(self, path: Path, actor: str = "") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        # Who acts through this connection: a desk account, or the CLI's login name.
+        self.actor = actor or cli_actor()
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode = WAL")
@@ -243,8 +253,8 @@ class Ledger:
 
     def _action(self, kind: str, message: int | None, report: Report | None, note: str) -> None:
         self.db.execute(
-            "INSERT INTO actions (at, kind, message, unit, period, value, note)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO actions (at, kind, message, unit, period, value, note, actor)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 now(),
                 kind,
@@ -253,6 +263,7 @@ class Ledger:
                 report.period if report else None,
                 report.value if report else None,
                 note,
+                self.actor,
             ),
         )
 
@@ -296,20 +307,26 @@ class Ledger:
             (now(), outcome, json.dumps(summary, ensure_ascii=False), run),
         )
 
-    def runs(self, exclude_trigger: str | None = None) -> list[dict[str, Any]]:
-        """Every run, oldest first, `summary` decoded."""
+    def runs(self, triggers: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        """Every run (of the given triggers), oldest first, `summary` decoded."""
         rows = self.db.execute(
-            "SELECT * FROM runs WHERE ? IS NULL OR trigger != ? ORDER BY id",
-            (exclude_trigger, exclude_trigger),
+            f"SELECT * FROM runs {_trigger_filter(triggers)} ORDER BY id", triggers or ()
         ).fetchall()
         return [{**dict(r), "summary": json.loads(r["summary"] or "{}")} for r in rows]
 
-    def close_stale_runs(self, exclude_trigger: str | None = None) -> int:
+    def last_run(self, triggers: tuple[str, ...]) -> dict[str, Any] | None:
+        """The latest run of the given triggers, `summary` decoded."""
+        row = self.db.execute(
+            f"SELECT * FROM runs {_trigger_filter(triggers)} ORDER BY id DESC LIMIT 1", triggers
+        ).fetchone()
+        return {**dict(row), "summary": json.loads(row["summary"] or "{}")} if row else None
+
+    def close_stale_runs(self, triggers: tuple[str, ...] | None = None) -> int:
         """Mark runs left without an outcome (the process was killed) as interrupted."""
         cursor = self.db.execute(
             "UPDATE runs SET outcome = 'interrupted', finished_at = ?"
-            " WHERE outcome IS NULL AND (? IS NULL OR trigger != ?)",
-            (now(), exclude_trigger, exclude_trigger),
+            f" {_trigger_filter(triggers)} AND outcome IS NULL",
+            (now(), *(triggers or ())),
         )
         return cursor.rowcount
 
@@ -372,15 +389,12 @@ class Ledger:
         rows = self.db.execute("SELECT * FROM deliveries ORDER BY sent_at, period, recipient")
         return [dict(row) for row in rows]
 
-    def receipts_due(self) -> list[dict[str, Any]]:
-        """Counted or held messages whose sender has not had a receipt (kind receipt:<id>)."""
-        rows = self.db.execute(
-            "SELECT m.* FROM messages m WHERE m.outcome IN ('counted', 'review')"
-            " AND m.sender != '' AND NOT EXISTS (SELECT 1 FROM deliveries d"
-            "   WHERE d.kind = 'receipt:' || m.id AND d.recipient = m.sender)"
-            " ORDER BY m.id"
-        ).fetchall()
-        return [_message_dict(row) for row in rows]
+
+def _trigger_filter(triggers: tuple[str, ...] | None) -> str:
+    """A WHERE clause for runs of these triggers (all runs for None); bind the triggers."""
+    if triggers is None:
+        return "WHERE 1"
+    return f"WHERE trigger IN ({', '.join('?' * len(triggers))})"
 
 
 def _message_dict(row: sqlite3.Row) -> dict[str, Any]:

@@ -73,6 +73,37 @@ MIGRATIONS = [
     """,
     # Multi-metric campaigns: one report row per metric ('' is a single-metric campaign's).
     "ALTER TABLE reports ADD COLUMN metric TEXT NOT NULL DEFAULT ''",
+    # Switches and marks kept across runs (e.g. when receipts were switched on).
+    """
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )
+    """,
+    # The web desk: accounts, their sessions, failed logins; every clerk action names its actor.
+    """
+    ALTER TABLE actions ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+    CREATE TABLE accounts (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('clerk', 'leader')),
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        account TEXT NOT NULL REFERENCES accounts (name) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TABLE login_failures (
+        account TEXT NOT NULL,
+        address TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX login_failures_who ON login_failures (account, address, at);
+    """,
     # Poison-message quarantine: reads begun and not yet ended by a recorded outcome.
     """
     CREATE TABLE attempts (

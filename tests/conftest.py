@@ -170,3 +170,11 @@ def run_cli(
         timeout=timeout,
         cwd=config.parent,
     )
+
+
+@pytest.fixture(scope="session")
+def desk_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample inbox after one real run, with a leader and a clerk (see desk_support)."""
+    from desk_support import build_sample
+
+    return build_sample(tmp_path_factory.mktemp("desk-sample"))

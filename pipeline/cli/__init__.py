@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("service:serve", "常驻运行：每旬截止时自动收信、汇总、生成并发送通报。"),
     "schedule": ("service:schedule_command", "列出接下来的自动运行时间及对应的旬。"),
     "status": ("service:status", "运行状况：上次和下次运行、待审核邮件、未送达的通报。"),
+    "desk": ("desk:desk", "启动审核台（网页）：收件登记、审核、电话录入、通报签发。"),
+    "user": ("account:user", "审核台账号：添加、改密码、列出。"),
 }
 
 

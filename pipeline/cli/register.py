@@ -4,31 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
 from .. import job
+from .. import register as register_rows
 from .common import config_option, load_config, parse_period, print_table
-
-
-def _register_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": r["id"],
-            "message_id": r["message_id"],
-            "from": r["sender"],
-            "subject": r["subject"],
-            "arrival": r["arrival"],
-            "outcome": r["outcome"],
-            "unit": r["unit"],
-            "value": r["value"],
-            "period": r["period"],
-            "reason": r["reason"]
-            + (f"；已被第 {r['superseded_by']} 号邮件取代" if r.get("superseded_by") else ""),
-        }
-        for r in rows
-    ]
 
 
 @click.command()
@@ -40,7 +21,12 @@ def messages(config_path: Path, period: str | None, as_json: bool) -> None:
     config = load_config(config_path)
     chosen = parse_period(period)
     with job.open_ledger(config) as ledger:
-        rows = _register_rows(ledger.messages(period=str(chosen) if chosen else None))
+        found = register_rows.rows(ledger, period=str(chosen) if chosen else None)
+    # The JSON keeps its old key "from" for the sender.
+    rows = [
+        {("from" if k == "sender" else k): v for k, v in register_rows.as_dict(r).items()}
+        for r in found
+    ]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return

@@ -17,7 +17,7 @@ from ..config import Limits
 from .spreadsheet import FormUnreadable
 
 MB = 1024 * 1024
-_ZIP_PACKAGES = {".zip", ".xlsx", ".xlsm", ".docx", ".ods", ".odt"}
+_ZIP_PACKAGES = {"zip", "xlsx", "xlsm", "docx", "ods", "odt"}
 _HEAD = 64 * 1024  # a DTD must come before the root element: the head of a part is enough
 _ROOT = re.compile(rb"<[A-Za-z_]")
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.I)
@@ -26,15 +26,16 @@ _DIMENSION = re.compile(
 )
 
 
-def check(suffix: str, data: bytes, limits: Limits) -> None:
-    """Raise FormUnreadable if the file declares more than the limits allow."""
-    if suffix in _ZIP_PACKAGES and zipfile.is_zipfile(io.BytesIO(data)):
+def check(kind: str, data: bytes, limits: Limits) -> None:
+    """Raise FormUnreadable if the file (of `forms.kinds` kind) declares more than the
+    limits allow."""
+    if kind in _ZIP_PACKAGES and zipfile.is_zipfile(io.BytesIO(data)):
         with zipfile.ZipFile(io.BytesIO(data)) as package:
             infos = [i for i in package.infolist() if not i.is_dir()]
             sizes(((i.filename, i.file_size, i.compress_size) for i in infos), limits)
-            if suffix != ".zip":
+            if kind != "zip":
                 _no_dtd(package, infos)
-            if suffix in (".xlsx", ".xlsm"):
+            if kind in ("xlsx", "xlsm"):
                 _dimensions(package, infos, limits)
 
 
