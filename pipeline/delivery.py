@@ -2,9 +2,14 @@
 
 Each message goes to one recipient, and the ledger's `deliveries` table records it as soon
 as the server has accepted it, keyed by (period, recipient, kind). A run sends only what is
-not recorded yet, so a failed or interrupted run is completed by the next one without
-anyone receiving the circular twice. (A kill between the server's "250 OK" and the record
-is the one window in which a message can be sent again; it is a few milliseconds wide.)
+not recorded yet, so a failed or interrupted run is completed by the next one.
+
+One window remains: from the last byte of DATA until the server's "250 OK" is recorded
+(the server checks the message first; tens of milliseconds locally, longer at a provider
+that scans mail). A kill there leaves a message the server may have accepted. So before
+DATA the intent is written to the ledger's `outbox`, and every message carries a
+Message-ID derived from (kind, period, recipient, version): the resend after such a kill
+is the very same message, which mail clients show once, and the log says it is a resend.
 
 Kinds: `circular` for the circular of a period; `receipt:<message id>` for the receipt
 (回执) of one message (`receipts.py`); `reminder:<unit>` and `reminder-list` for the
@@ -14,6 +19,8 @@ reminders (催报) before a cutoff (`reminders.py`). `send` is the one way out f
 from __future__ import annotations
 
 import email.utils
+import hashlib
+import logging
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -30,6 +37,7 @@ if TYPE_CHECKING:
     from .job import Published
 
 CIRCULAR = "circular"
+_log = logging.getLogger("xunbao.delivery")
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -48,6 +56,12 @@ class Outgoing:
     kind: str
     message: EmailMessage
     cc: tuple[str, ...] = ()
+    version: str = ""  # a new version (a reissued circular) is a new message
+
+    def message_id(self, domain: str) -> str:
+        """The same on every try, so a copy resent after a crash is recognisably the same."""
+        key = "\0".join((self.kind, self.period, self.recipient.lower(), self.version))
+        return f"<xunbao.{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain or 'xunbao'}>"
 
 
 def deliver(config: Config, ledger: Ledger, published: Published) -> Delivered:
@@ -87,11 +101,14 @@ def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> tuple[int, list
         settings.password_env, _resolved(config, settings.password_file), "SMTP 授权码"
     )
     sent, failures = 0, []
+    domain = (settings.sender or settings.username).rpartition("@")[2]
     with _session(config, password) as smtp:
         for item in due:
             item.message["To"] = item.recipient
             if item.cc:
                 item.message["Cc"] = ", ".join(item.cc)
+            del item.message["Message-ID"]
+            item.message["Message-ID"] = item.message_id(domain)
             problem = _send_one(smtp, ledger, item)
             if problem:
                 failures.append(problem)
@@ -102,6 +119,16 @@ def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> tuple[int, list
 
 def _send_one(smtp: smtplib.SMTP, ledger: Ledger, item: Outgoing) -> str | None:
     """None when sent and recorded; else why not."""
+    message_id = str(item.message["Message-ID"])
+    unconfirmed = ledger.intend_delivery(item.period, item.recipient, item.kind, message_id)
+    if unconfirmed:
+        _log.warning(
+            "发给 %s 的邮件（%s）上次已开始发送但未得到服务器确认（当时程序被中断），"
+            "现以相同的 Message-ID %s 重发；对方可能收到两份相同的邮件。",
+            item.recipient,
+            item.kind,
+            message_id,
+        )
     try:
         refused = smtp.send_message(item.message)
     except smtplib.SMTPServerDisconnected:
@@ -147,8 +174,7 @@ def envelope(config: Config, subject: str) -> EmailMessage:
     message["From"] = email.utils.formataddr((config.circular.department, sender))
     message["Subject"] = subject
     message["Date"] = email.utils.formatdate(localtime=True)
-    message["Message-ID"] = email.utils.make_msgid(domain=sender.rpartition("@")[2] or None)
-    return message
+    return message  # `send` gives it its stable Message-ID
 
 
 def _attach(message: EmailMessage, path: Path, filename: str, mime: str) -> None:

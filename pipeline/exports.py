@@ -16,6 +16,7 @@ import pandas as pd
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from . import atomic
 from .standings import Standing, Standings
 
 _COLUMNS = {
@@ -51,12 +52,13 @@ _THOUSANDS = {"目标任务数", "已完成"}
 
 def write_json(standings: Standings, path: Path) -> Path:
     text = json.dumps(standings.to_json(), ensure_ascii=False, indent=2)
-    path.write_text(text + "\n", encoding="utf-8")
+    with atomic.written(path) as temporary:
+        temporary.write_text(text + "\n", encoding="utf-8")
     return path
 
 
 def write_xlsx(standings: Standings, path: Path) -> Path:
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    with atomic.written(path) as temporary, pd.ExcelWriter(temporary, engine="openpyxl") as writer:
         _sheet(writer, str(standings.period), _units_frame(standings.units, standings), True)
         if standings.groups:
             _sheet(writer, "督导组", _groups_frame(standings), False)
@@ -111,6 +113,10 @@ def _sheet(writer: pd.ExcelWriter, name: str, frame: pd.DataFrame, bold_last: bo
     title = re.sub(r"[\[\]:*?/\\]", "_", name)[:31]
     frame.to_excel(writer, sheet_name=title, index=False)
     sheet = writer.sheets[title]
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":  # text from a mail ("=cmd|…") stays text, never a formula
+                cell.data_type = "s"
     sheet.freeze_panes = "A2"
     fill = PatternFill("solid", fgColor="DDEBF7")
     for cell in sheet[1]:

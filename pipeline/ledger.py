@@ -379,11 +379,29 @@ class Ledger(LettersLedger):
         return row is not None
 
     def record_delivery(self, period: str, recipient: str, kind: str) -> None:
+        """Sent: the delivery is recorded and its intent (outbox row) cleared, at once."""
+        key = (period, recipient.lower(), kind)
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO deliveries (period, recipient, kind, sent_at)"
+                " VALUES (?, ?, ?, ?)",
+                (*key, now()),
+            )
+            db.execute("DELETE FROM outbox WHERE period = ? AND recipient = ? AND kind = ?", key)
+
+    def intend_delivery(self, period: str, recipient: str, kind: str, message_id: str) -> int:
+        """Recorded (and synced) before DATA: how many earlier tries went unconfirmed."""
+        key = (period, recipient.lower(), kind)
+        row = self.db.execute(
+            "SELECT tries FROM outbox WHERE period = ? AND recipient = ? AND kind = ?", key
+        ).fetchone()
         self.db.execute(
-            "INSERT OR IGNORE INTO deliveries (period, recipient, kind, sent_at)"
-            " VALUES (?, ?, ?, ?)",
-            (period, recipient.lower(), kind, now()),
+            "INSERT INTO outbox (period, recipient, kind, message_id, tries, last_at)"
+            " VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (period, recipient, kind) DO UPDATE SET"
+            " tries = tries + 1, message_id = excluded.message_id, last_at = excluded.last_at",
+            (*key, message_id, now()),
         )
+        return int(row["tries"]) if row else 0
 
     def deliveries(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT * FROM deliveries ORDER BY sent_at, period, recipient")

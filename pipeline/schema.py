@@ -112,4 +112,16 @@ MIGRATIONS = [
         last_at TEXT NOT NULL
     );
     """,
+    # Crash-safe delivery: what was about to be sent, written before DATA, gone once sent.
+    """
+    CREATE TABLE outbox (
+        period TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        tries INTEGER NOT NULL,
+        last_at TEXT NOT NULL,
+        PRIMARY KEY (period, recipient, kind)
+    );
+    """,
 ]
