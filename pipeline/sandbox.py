@@ -20,6 +20,7 @@ import ctypes
 import io
 import os
 import pickle
+import queue
 import resource
 import selectors
 import shutil
@@ -28,7 +29,9 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +42,7 @@ from .reading import CRASHED, ReadMail, read_mail
 
 MB = 1024 * 1024
 PR_SET_PDEATHSIG = 1
+DEPTH = 4  # messages queued to one worker at a time
 STARTUP = 60.0  # seconds a new reader may take to start, on a busy machine
 BROKEN = "邮件结构严重损坏，无法解析，请在邮箱中查看原件"
 
@@ -65,6 +69,9 @@ def scratch(storage: Path) -> Path:
 
 
 class _Worker:
+    """One reader process. Up to DEPTH messages are queued to it, so it never waits for
+    xunbao between two; a writer thread feeds them, so xunbao never blocks on its pipe."""
+
     def __init__(self, limits: Limits, tmp: Path) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pipeline.sandbox", str(os.getpid())],
@@ -73,26 +80,47 @@ class _Worker:
             stderr=subprocess.DEVNULL,
             process_group=0,  # its own group: killed with every child it started
         )
-        assert self.process.stdin and self.process.stdout
+        assert self.process.stdout
         self.inbox = self.process.stdout
         self.buffer = b""
-        self.task: int | None = None
+        self.tasks: deque[tuple[int, bytes]] = deque()  # sent, not answered; first is current
         self.at: str | None = None
         self.deadline = 0.0
         self.seconds = limits.seconds
         self.fresh = True  # still starting (importing the readers): not yet on the clock
+        self.outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        threading.Thread(target=self._feed, daemon=True).start()
         self.send(("setup", limits.model_dump(), str(tmp)))
+
+    def _feed(self) -> None:
+        stdin = self.process.stdin
+        assert stdin
+        with contextlib.suppress(OSError, ValueError):
+            while (data := self.outbox.get()) is not None:
+                stdin.write(data)
+                stdin.flush()
+        with contextlib.suppress(OSError):
+            stdin.close()
 
     def send(self, message: object) -> None:
         data = pickle.dumps(message)
-        assert self.process.stdin
-        self.process.stdin.write(struct.pack(">I", len(data)) + data)
-        self.process.stdin.flush()
+        self.outbox.put(struct.pack(">I", len(data)) + data)
 
     def start(self, task: int, raw: bytes) -> None:
-        self.task, self.at = task, None
-        self.deadline = time.monotonic() + self.seconds + STARTUP * self.fresh
+        if not self.tasks:
+            self._clock()
+        self.tasks.append((task, raw))
         self.send(("read", raw))
+
+    def _clock(self) -> None:
+        self.at = None
+        self.deadline = time.monotonic() + self.seconds + STARTUP * self.fresh
+
+    def finished(self) -> int:
+        task, _ = self.tasks.popleft()
+        if self.tasks:
+            self._clock()
+        return task
 
     def frames(self, chunk: bytes) -> Iterator[Any]:
         self.buffer += chunk
@@ -107,9 +135,8 @@ class _Worker:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream:
-                stream.close()
+        self.outbox.put(None)
+        self.inbox.close()
 
 
 class Pool:
@@ -121,7 +148,7 @@ class Pool:
         shutil.rmtree(self.tmp, ignore_errors=True)  # what a killed run left behind
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.size = limits.workers or os.cpu_count() or 1
-        self.idle: list[_Worker] = []
+        self.workers: list[_Worker] = []
         self.selector = selectors.DefaultSelector()
 
     def __enter__(self) -> Pool:
@@ -131,9 +158,9 @@ class Pool:
         self.close()
 
     def close(self) -> None:
-        for worker in self.idle:
+        for worker in self.workers:
             worker.kill()
-        self.idle.clear()
+        self.workers.clear()
         self.selector.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -144,40 +171,40 @@ class Pool:
         pending = iter(enumerate(messages))
         keys: dict[int, Any] = {}
         done: dict[int, Read] = {}
-        busy = 0
         emitted = 0
-        exhausted = False
         while True:
-            while not exhausted and busy < self.size:
+            while (worker := self._free()) is not None:
                 item = next(pending, None)
                 if item is None:
-                    exhausted = True
                     break
                 number, (key, raw) = item
                 keys[number] = key
                 before(key)
-                worker = self.idle.pop() if self.idle else _Worker(self.limits, self.tmp)
                 worker.start(number, raw)
-                self.selector.register(worker.inbox, selectors.EVENT_READ, worker)
-                busy += 1
             while emitted in done:
                 yield keys.pop(emitted), done.pop(emitted)
                 emitted += 1
-            if busy == 0:
+            if not keys:
                 return
-            for number, result in self._wait():
-                done[number] = result
-                busy -= 1
+            done.update(self._wait())
+
+    def _free(self) -> _Worker | None:
+        """The least busy worker with room in its queue, started if need be."""
+        if len(self.workers) < self.size and all(w.tasks for w in self.workers):
+            worker = _Worker(self.limits, self.tmp)
+            self.selector.register(worker.inbox, selectors.EVENT_READ, worker)
+            self.workers.append(worker)
+        worker = min(self.workers, key=lambda w: len(w.tasks))
+        return worker if len(worker.tasks) < DEPTH else None
 
     def _wait(self) -> Iterator[tuple[int, Read]]:
-        workers = [key.data for key in self.selector.get_map().values()]
-        timeout = max(0.0, min(w.deadline for w in workers) - time.monotonic())
-        ready = self.selector.select(timeout)
-        for key, _ in ready:
+        busy = [w for w in self.workers if w.tasks]
+        timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+        for key, _ in self.selector.select(timeout):
             worker: _Worker = key.data
             chunk = os.read(worker.inbox.fileno(), 1 << 20)
             if not chunk:
-                yield self._lost(worker)
+                yield from self._lost(worker)
                 continue
             try:
                 for frame in worker.frames(chunk):
@@ -185,30 +212,26 @@ class Pool:
                         worker.at, worker.fresh = frame[1], False
                         worker.deadline = time.monotonic() + worker.seconds
                     else:
-                        yield self._finished(worker, frame[1])
-            except (pickle.UnpicklingError, struct.error, EOFError):
-                yield self._lost(worker)
+                        yield worker.finished(), frame[1]
+            except (pickle.UnpicklingError, struct.error, EOFError, IndexError):
+                yield from self._lost(worker)
         now = time.monotonic()
-        for worker in workers:
-            if worker.task is not None and worker.deadline <= now:
-                yield self._lost(worker)
+        for worker in busy:
+            if worker in self.workers and worker.tasks and worker.deadline <= now:
+                yield from self._lost(worker)
 
-    def _finished(self, worker: _Worker, result: Read) -> tuple[int, Read]:
-        number = worker.task
-        assert number is not None
+    def _lost(self, worker: _Worker) -> Iterator[tuple[int, Read]]:
+        """The worker died or ran out of time on its current message; the ones queued
+        behind it go to a new worker (their attempts are already recorded)."""
         self.selector.unregister(worker.inbox)
-        worker.task = None
-        self.idle.append(worker)
-        return number, result
-
-    def _lost(self, worker: _Worker) -> tuple[int, Read]:
-        number = worker.task
-        assert number is not None
-        self.selector.unregister(worker.inbox)
-        worker.task = None
+        self.workers.remove(worker)
         worker.kill()
         shutil.rmtree(self.tmp / str(worker.process.pid), ignore_errors=True)
-        return number, crashed(worker.at)
+        (task, _), *queued = worker.tasks
+        yield task, crashed(worker.at)
+        for number, raw in queued:
+            replacement = self._free() or self.workers[0]
+            replacement.start(number, raw)
 
 
 _ALLOWED = {
