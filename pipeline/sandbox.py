@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Limits
+from .forms import ocr
 from .reading import CRASHED, ReadMail, read_mail
 
 MB = 1024 * 1024
@@ -211,6 +212,9 @@ class Pool:
                     if frame[0] == "at":
                         worker.at, worker.fresh = frame[1], False
                         worker.deadline = time.monotonic() + worker.seconds
+                    elif frame[0] == "retired":
+                        yield from self._lost(worker, retired=True)
+                        break
                     else:
                         yield worker.finished(), frame[1]
             except (pickle.UnpicklingError, struct.error, EOFError, IndexError):
@@ -220,15 +224,17 @@ class Pool:
             if worker in self.workers and worker.tasks and worker.deadline <= now:
                 yield from self._lost(worker)
 
-    def _lost(self, worker: _Worker) -> Iterator[tuple[int, Read]]:
-        """The worker died or ran out of time on its current message; the ones queued
-        behind it go to a new worker (their attempts are already recorded)."""
+    def _lost(self, worker: _Worker, retired: bool = False) -> Iterator[tuple[int, Read]]:
+        """The worker died or ran out of time on its current message (or retired after
+        one); the ones queued behind it go to a new worker (their attempts are recorded)."""
         self.selector.unregister(worker.inbox)
         self.workers.remove(worker)
         worker.kill()
         shutil.rmtree(self.tmp / str(worker.process.pid), ignore_errors=True)
-        (task, _), *queued = worker.tasks
-        yield task, crashed(worker.at)
+        queued = list(worker.tasks)
+        if queued and not retired:
+            task, _ = queued.pop(0)
+            yield task, crashed(worker.at)
         for number, raw in queued:
             replacement = self._free() or self.workers[0]
             replacement.start(number, raw)
@@ -303,7 +309,16 @@ def _worker(parent: int) -> None:
         resource.setrlimit(resource.RLIMIT_CPU, (allowance, resource.RLIM_INFINITY))
         answer(("at", name))
 
-    while True:
+    widened: list[bool] = []
+
+    def widen() -> None:
+        # OCR's own limit; once its engine has mapped that much the process stays that
+        # big, so it ends after this message and a fresh reader takes over.
+        resource.setrlimit(resource.RLIMIT_AS, (limits.ocr_memory_mb * MB, resource.RLIM_INFINITY))
+        widened.append(True)
+
+    ocr.before_ocr.append(widen)
+    while not widened:
         _, raw = receive()
         at("")
         try:
@@ -312,6 +327,7 @@ def _worker(parent: int) -> None:
             answer(("done", crashed(None)))
         except Exception:  # mail-parser gave up on the MIME structure
             answer(("done", Unread(BROKEN)))
+    answer(("retired", None))
 
 
 if __name__ == "__main__":

@@ -237,3 +237,23 @@ def test_directory_source_does_not_read_an_oversized_message(tmp_path: Path) -> 
 
 if sys.platform != "linux":  # pragma: no cover - PR_SET_PDEATHSIG is Linux's
     raise ImportError("the sandbox needs Linux")
+
+
+def test_a_scan_is_read_by_ocr_inside_the_sandbox(tmp_path: Path) -> None:
+    """OCR needs a wider address space than the other readers: it gets it, and the reader
+    that ran it retires after the message (the messages queued behind it are not lost)."""
+    page = tmp_path / "page"
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", str(FORMS / "form.pdf"), str(page)],
+        check=True,
+    )
+    scan = mail_with("扫描件.png", page.with_suffix(".png").read_bytes())
+    ordinary = (SAMPLES / "0918-0930-shizhongqu.eml").read_bytes()
+    messages = [("scan", scan), ("after", ordinary), ("last", ordinary)]
+    with Pool(Limits(workers=1), tmp_path) as pool:
+        results = dict(pool.read(messages, lambda _: None))
+    values = {}
+    for key, read in results.items():
+        assert isinstance(read, ReadMail), read
+        values[key] = read.readings[0].value
+    assert values == {"scan": 20, "after": 2650, "last": 2650}

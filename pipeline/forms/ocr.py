@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -17,6 +18,9 @@ from .fields import Reading, Rows, extract
 from .spreadsheet import FormUnreadable
 
 MIN_SCORE = 0.9
+# Called before the OCR engine runs. The ONNX runtime needs far more address space than
+# any other reader; a reader process (sandbox) uses this to widen its limit for OCR.
+before_ocr: list[Callable[[], None]] = []
 
 
 @functools.cache
@@ -41,6 +45,8 @@ def read_image(data: bytes, origin: str) -> Reading:
 def read_pil(image: Any, origin: str) -> Reading:
     import numpy as np
 
+    for hook in before_ocr:
+        hook()
     result = _engine()(np.asarray(image))
     if result.txts is None or result.boxes is None:
         return extract([], f"{origin}（图片识别）")
