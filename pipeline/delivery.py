@@ -31,12 +31,11 @@ from typing import TYPE_CHECKING
 from .circular import doc_number
 from .config import Config, Delivery, secret
 from .errors import DeliveryError
-from .ledger import Ledger
+from .ledger import CIRCULAR, Ledger
 
 if TYPE_CHECKING:
     from .job import Published
 
-CIRCULAR = "circular"
 _log = logging.getLogger("xunbao.delivery")
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -58,18 +57,13 @@ class Outgoing:
     cc: tuple[str, ...] = ()
     version: str = ""  # a new version (a reissued circular) is a new message
 
-    def message_id(self, domain: str) -> str:
-        """The same on every try, so a copy resent after a crash is recognisably the same."""
-        key = "\0".join((self.kind, self.period, self.recipient.lower(), self.version))
-        return f"<xunbao.{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain or 'xunbao'}>"
-
 
 def deliver(config: Config, ledger: Ledger, published: Published) -> Delivered:
     """Send the circular to every recipient not recorded yet; DeliveryError if any failed."""
     period = published.period
     result = Delivered()
     due: list[Outgoing] = []
-    for recipient in circular_recipients(config):
+    for recipient in config.circular_recipients():
         if ledger.delivered(str(period), recipient, CIRCULAR):
             result.skipped += 1
         else:
@@ -83,15 +77,6 @@ def deliver(config: Config, ledger: Ledger, published: Published) -> Delivered:
     return result
 
 
-def circular_recipients(config: Config) -> list[str]:
-    """delivery.recipients, then the supervision groups' contacts who take a copy."""
-    found = list(config.delivery.recipients)
-    for group in config.groups:
-        if group.email and "circular" in group.copies and group.email not in found:
-            found.append(group.email)
-    return found
-
-
 def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> tuple[int, list[str]]:
     """Send each message and record it as sent; (how many went, why the others did not)."""
     if not due:
@@ -101,14 +86,13 @@ def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> tuple[int, list
         settings.password_env, _resolved(config, settings.password_file), "SMTP 授权码"
     )
     sent, failures = 0, []
-    domain = (settings.sender or settings.username).rpartition("@")[2]
     with _session(config, password) as smtp:
         for item in due:
+            # The same id on every attempt: a copy resent after a crash is seen as the same.
+            item.message.replace_header("Message-ID", stable_id(config, item))
             item.message["To"] = item.recipient
             if item.cc:
                 item.message["Cc"] = ", ".join(item.cc)
-            del item.message["Message-ID"]
-            item.message["Message-ID"] = item.message_id(domain)
             problem = _send_one(smtp, ledger, item)
             if problem:
                 failures.append(problem)
@@ -118,7 +102,7 @@ def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> tuple[int, list
 
 
 def _send_one(smtp: smtplib.SMTP, ledger: Ledger, item: Outgoing) -> str | None:
-    """None when sent and recorded; else why not."""
+    """None when sent and recorded; else why not. The intent is recorded before DATA."""
     message_id = str(item.message["Message-ID"])
     unconfirmed = ledger.intend_delivery(item.period, item.recipient, item.kind, message_id)
     if unconfirmed:
@@ -167,6 +151,14 @@ def circular(config: Config, published: Published) -> EmailMessage:
     return message
 
 
+def stable_id(config: Config, item: Outgoing) -> str:
+    """A Message-ID derived from (period, recipient, kind, version)."""
+    key = f"{item.period}|{item.recipient.lower()}|{item.kind}|{item.version}".encode()
+    sender = config.delivery.sender or config.delivery.username
+    domain = sender.rpartition("@")[2] or "xunbao.invalid"
+    return f"<xunbao.{hashlib.sha256(key).hexdigest()[:32]}@{domain}>"
+
+
 def envelope(config: Config, subject: str) -> EmailMessage:
     settings = config.delivery
     sender = settings.sender or settings.username
@@ -174,7 +166,8 @@ def envelope(config: Config, subject: str) -> EmailMessage:
     message["From"] = email.utils.formataddr((config.circular.department, sender))
     message["Subject"] = subject
     message["Date"] = email.utils.formatdate(localtime=True)
-    return message  # `send` gives it its stable Message-ID
+    message["Message-ID"] = email.utils.make_msgid(domain=sender.rpartition("@")[2] or None)
+    return message
 
 
 def _attach(message: EmailMessage, path: Path, filename: str, mime: str) -> None:

@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from . import forms, senders
 from .config import Config, Metric
@@ -19,17 +20,26 @@ from .ledger import Entry, Ledger, Report
 from .mail import Mail
 from .periods import period_of
 from .reading import ReadMail, headline, read_mail
-from .sandbox import Read, Unread
+from .sandbox import Unread
 from .sources import RawMessage
 from .units import Directory
 
-QUARANTINED = "多次处理未能完成，已隔离，请人工查看"
+if TYPE_CHECKING:
+    from .sandbox import Read
+
 REASON_CHARS = 300
 
 _AUTO_SUBJECT = re.compile(
     r"^\s*(自动回复|自动答复|Auto(matic)?\s*(reply|回复)|Auto:|Out of Office|休假|外出)", re.I
 )
 _RECEIPT_SUBJECT = re.compile(r"^\s*(已读|已读回执|Read:|Read receipt)", re.I)
+# A short note with no form that only acknowledges ("收到，谢谢！", "好的") is not a report;
+# nor is a reply to our own receipt or reminder. Held, it would earn a receipt: mail about mail.
+_THANKS = re.compile(
+    r"收到|谢谢|感谢|多谢|好的|已阅|知悉|知道了|明白|thanks?\b|thank you|\bok\b", re.I
+)
+_OUR_LETTER = re.compile(r"回执：|旬报催报|催报：")
+_SHORT_NOTE = 20  # characters of the sender's own words in a thank-you
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,11 @@ class Intake:
         self.config = config
         self.ledger = ledger
         self.directory = Directory(config)
+        self.wording = forms.wording_of(config.form)
+        # metric key → its label on the form; the single metric's are the form's figure labels
+        self.labels: dict[str, str | tuple[str, ...]] = {
+            m.key: (m.label or m.name) if m.key else self.wording.figure for m in config.metrics
+        }
         own = {config.mailbox.address, config.delivery.sender, config.mailbox.username}
         self.own_addresses = {a.lower() for a in own if a}
 
@@ -54,7 +69,7 @@ class Intake:
             reason = f"邮件超过 {limit:g} MB，未下载，请在邮箱中查看"
             return self._hold(self._unread(raw, sha), reason)
         if read is None:
-            read = read_mail(raw.raw, self.config.limits)
+            read = read_mail(raw.raw, self.config.limits, self.wording)
         if isinstance(read, Unread):
             return self._hold(self._unread(raw, sha), read.reason)
         mail = read.mail
@@ -157,6 +172,8 @@ class Intake:
     def _judge(self, base: Entry, mail: Mail, read: ReadMail) -> Assessment:
         period = base.period or ""
         readings, unreadable = read.readings, read.unreadable
+        if not readings and not mail.attachments and (note := _acknowledgement(mail)):
+            return self._ignore(base, note)
         if not readings:
             why = (
                 bounded(unreadable, "个附件")
@@ -192,7 +209,7 @@ class Intake:
             measures=reading.measures,
             reported_on=reading.reported_on.isoformat() if reading.reported_on else None,
             note="更正" if "更正" in mail.subject else "",
-            figures=tuple(figures.items()) if self.config.campaign.metrics else (),
+            figures=tuple(figures.items()),
         )
         shown = "；".join(
             f"{_name(metrics[k], ' ')}{v} {metrics[k].measure}" for k, v in figures.items()
@@ -226,18 +243,19 @@ class Intake:
         return found
 
     def _read(self, reading: forms.Reading) -> dict[str, fields.Figure]:
-        """metric key → (value, problem) as read from one form."""
-        if self.config.campaign.metrics:
-            labels = {m.key: m.label or m.name for m in self.config.metrics}
-            return fields.figures(reading, labels)
-        given = reading.value is not None or reading.problem
-        return {"": (reading.value, reading.problem)} if given else {}
+        """metric key → (value, problem) as read from one form, for every campaign alike."""
+        return fields.figures(reading, self.labels, self.wording)
 
     def _describe(self, readings: list[forms.Reading], unreadable: list[str]) -> dict[str, object]:
         """What was read, kept for the clerk (`review show`) and for `review approve`."""
         best = next((r for r in readings if r.value is not None), readings[0])
         written = best.unit or ""
         unit = self.directory.match(written).unit if written else None
+        figures: dict[str, int] = {}  # per metric, the first figure read without doubt
+        for r in readings:
+            for key, (value, problem) in self._read(r).items():
+                if value is not None and problem is None:
+                    figures.setdefault(key, value)
         return {
             "readings": [
                 {"origin": r.origin, "unit": r.unit, "value": r.value, "problem": r.problem}
@@ -248,6 +266,7 @@ class Intake:
             "reading": {
                 "unit": unit,
                 "value": best.value,
+                "figures": figures,
                 "measures": best.measures,
                 "reported_on": best.reported_on.isoformat() if best.reported_on else None,
             },
@@ -295,6 +314,18 @@ def bounded(parts: list[str], what: str = "项", limit: int = REASON_CHARS) -> s
             return "；".join(shown) + tail
         shown.append(part)
     return text
+
+
+def _acknowledgement(mail: Mail) -> str | None:
+    """Why a mail with no form and no attachment is a thank-you or a reply to our letters."""
+    words = mail.body.strip()
+    if re.search(r"\d|[〇一二三四五六七八九十百千万]+[名人]|[？?]", words):
+        return None  # a figure, even in words, or a question is for a person to read
+    if len(words) <= _SHORT_NOTE and _THANKS.search(words or mail.subject):
+        return "致谢或确认的回复（如“收到，谢谢”），没有旬报表，不是旬报"
+    if _OUR_LETTER.search(mail.subject) and len(words) <= _SHORT_NOTE * 10:
+        return "对本会回执或催报的回复，没有旬报表，不是旬报"
+    return None
 
 
 def _name(metric: Metric, then: str) -> str:

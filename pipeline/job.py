@@ -11,16 +11,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from . import circular, exports, followup, logs, originals, runtime, standings
+from . import followup, logs, originals, runtime
 from .config import Config
-from .intake import QUARANTINED, Assessment, Intake
-from .ledger import Ledger
+from .ledger import Ledger, open_ledger
 from .periods import Period, latest_closed, period_of
-from .sandbox import Pool, Read, Unread
+from .sandbox import QUARANTINED, Pool, Unread
 from .sources import RawMessage, Source
 from .sources.directory import DirectorySource
+
+if TYPE_CHECKING:
+    from .intake import Assessment, Intake
+    from .sandbox import Read
+    from .standings import Standings
+
+__all__ = ["open_ledger"]  # re-exported: the service loop opens the ledger through job
 
 _log = logging.getLogger("xunbao.job")
 
@@ -42,11 +48,7 @@ class Published:
     pdf: Path
     xlsx: Path
     json: Path
-    standings: standings.Standings
-
-
-def open_ledger(config: Config) -> Ledger:
-    return Ledger(config.resolve(config.storage.path))
+    standings: Standings
 
 
 def open_source(config: Config, ledger: Ledger) -> Source:
@@ -72,12 +74,15 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
     is done one message at a time, so a message that kills xunbao twice is quarantined
     without taking its neighbours along.
     """
+    from .intake import Intake  # the readers load heavy libraries: only ingest needs them
+
     intake = Intake(config, ledger)
+    wording = intake.wording
     kept = originals.folder(config)
     result = Ingested()
     messages = iter(source.poll())
     storage = config.resolve(config.storage.path).parent
-    with Pool(config.limits, storage) as pool:
+    with Pool(config.limits, storage, wording) as pool:
         while chunk := list(itertools.islice(messages, config.mailbox.batch_size)):
             fresh = [raw for raw in chunk if not _already_known(ledger, raw)]
             result.already_known += len(chunk) - len(fresh)
@@ -138,10 +143,14 @@ def default_period(config: Config, now: datetime | None = None) -> Period:
 
 
 def publish(config: Config, ledger: Ledger, period: Period, out: Path | None = None) -> Published:
+    from . import circular, exports, standings  # pandas and WeasyPrint: only publishing
+
     table = standings.compute(config, ledger.reports(str(period)), period)
     folder = (out or config.resolve(config.output.dir)) / str(period)
     pdf, _ = circular.write(circular.compose(config, table), folder)
-    xlsx = exports.write_xlsx(table, folder / "standings.xlsx")
+    xlsx = exports.write_xlsx(
+        table, folder / "standings.xlsx", config.circular.issuer, config.campaign.measure
+    )
     data = exports.write_json(table, folder / "standings.json")
     return Published(period, folder, pdf, xlsx, data, table)
 
@@ -304,6 +313,8 @@ def _stages(
     result = CycleResult(0, period, "", ingested, published)
     if send:  # --no-send: no mail at all, receipts and reminders neither
         result.followed = followup.follow_up(config, ledger, now, say)
+        if not result.followed.busy:
+            say(result.followed.line())
     if not send or not config.delivery.host:
         why = "（--no-send）" if not send else "（未配置 delivery.host）"
         say(f"未发送通报{why}。")

@@ -16,11 +16,12 @@ from email.parser import BytesHeaderParser
 
 from . import forms
 from .config import Limits
+from .forms.wording import DEFAULT_WORDING, Wording
 from .mail import Attachment, Mail, decode_header, parse
+from .sandbox import CRASHED
 from .sources import parse_date, received_time
 
 _log = logging.getLogger("xunbao.reading")
-CRASHED = "读取时超出内存或时间限制，文件可能已损坏"
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,10 @@ class Headline:
 
 
 def read_mail(
-    raw: bytes, limits: Limits | None = None, at: Callable[[str], None] | None = None
+    raw: bytes,
+    limits: Limits | None = None,
+    wording: Wording = DEFAULT_WORDING,
+    at: Callable[[str], None] | None = None,
 ) -> ReadMail:
     """`at(name)` is told which attachment is about to be read (the sandbox reports it
     if the reader dies there)."""
@@ -53,7 +57,7 @@ def read_mail(
         if at is not None:
             at(attachment.filename)
         try:
-            found = forms.read(attachment, limits)
+            found = forms.read(attachment, wording=wording, limits=limits)
         except forms.FormUnreadable as exc:
             unreadable.append(f"附件《{attachment.filename}》{exc}")
             continue
@@ -65,7 +69,7 @@ def read_mail(
             unreadable.append(f"附件《{attachment.filename}》无法读取，文件可能已损坏")
             continue
         readings.extend(r for r in found if r.is_form)
-    body = forms.read_body(mail.body)
+    body = forms.read_body(mail.body, wording)
     if body.is_form:
         readings.append(body)
     bare = [Attachment(a.filename, a.content_type, b"") for a in mail.attachments]

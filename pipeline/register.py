@@ -5,13 +5,13 @@ The CLI's `xunbao messages` and the desk's 收件登记 page both read it from h
 
 from __future__ import annotations
 
-import io
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
+from datetime import datetime
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
+from . import sheets
+from .config import Config
 from .ledger import Ledger
+from .periods import local_text
 
 OUTCOME_NAMES = {"counted": "计入", "review": "待审核", "ignored": "忽略"}
 
@@ -30,27 +30,15 @@ class Row:
     reason: str  # with "superseded by N" where a later message replaced it
 
 
-HEADERS = (
-    "编号",
-    "Message-ID",
-    "发件人",
-    "主题",
-    "到达时间",
-    "结果",
-    "单位",
-    "数字",
-    "所属旬",
-    "说明",
-)
-
-
 def rows(
     ledger: Ledger,
     period: str | None = None,
     outcome: str | None = None,
     unit: str | None = None,
+    page: tuple[int, int] | None = None,
 ) -> list[Row]:
-    found = ledger.messages(period=period, outcome=outcome)
+    """The register's rows (one page of them: `page` = (limit, offset))."""
+    found = ledger.messages(period=period, outcome=outcome, unit=unit, page=page)
     return [
         Row(
             id=r["id"],
@@ -66,7 +54,6 @@ def rows(
             + (f"；已被第 {r['superseded_by']} 号邮件取代" if r.get("superseded_by") else ""),
         )
         for r in found
-        if unit is None or r["unit"] == unit
     ]
 
 
@@ -74,26 +61,51 @@ def as_dict(row: Row) -> dict[str, object]:
     return {f.name: getattr(row, f.name) for f in fields(row)}
 
 
-def xlsx(found: list[Row]) -> bytes:
-    """The register as a workbook. Every text cell is written as text: a subject such as
-    "=HYPERLINK(…)" from a mail must never become a formula."""
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "收件登记"
-    sheet.append(HEADERS)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in found:
-        values = list(astuple(row))
-        values[5] = OUTCOME_NAMES.get(row.outcome, row.outcome)
-        sheet.append(values)
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"
-    sheet.freeze_panes = "A2"
-    for letter, width in zip("ABCDEFGHIJ", (7, 24, 24, 30, 18, 8, 12, 9, 12, 60), strict=True):
-        sheet.column_dimensions[letter].width = width
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+def local_iso(arrival: str | None, config: Config) -> str | None:
+    """A stored arrival (UTC) as ISO time in the campaign's zone, e.g. …T10:15:37+08:00."""
+    if not arrival:
+        return None
+    return datetime.fromisoformat(arrival).astimezone(config.schedule.zone).isoformat()
+
+
+def xlsx(found: list[Row], config: Config, title: str = "收件登记簿") -> bytes:
+    """The register as a printable workbook, times in the campaign's zone. Text from mail
+    (a subject such as "=HYPERLINK(…)") stays text: `sheets` never writes it as a formula."""
+    columns = [
+        sheets.Column("编号", 7),
+        sheets.Column("Message-ID", 24),
+        sheets.Column("发件人", 24),
+        sheets.Column("主题", 30, wrap=True),
+        sheets.Column(f"到达时间（{config.schedule.timezone}）", 18),
+        sheets.Column("结果", 8),
+        sheets.Column("单位", 14),
+        sheets.Column(f"数字（{config.campaign.measure}）", 10, sheets.THOUSANDS),
+        sheets.Column("所属旬", 11),
+        sheets.Column("说明", 50, wrap=True),
+    ]
+    table = [
+        [
+            row.id,
+            row.message_id,
+            row.sender,
+            row.subject,
+            local_text(row.arrival, config.schedule, seconds=True),
+            OUTCOME_NAMES.get(row.outcome, row.outcome),
+            row.unit or "",
+            row.value,
+            row.period or "",
+            row.reason,
+        ]
+        for row in found
+    ]
+    marks = ["review" if row.outcome == "review" else None for row in found]
+    sheet = sheets.Sheet(
+        name="收件登记",
+        title=f"{config.campaign.name}　{title}",
+        subtitle=f"{config.circular.department}　共 {len(found)} 封",
+        columns=columns,
+        rows=table,
+        marks=marks,
+        note=sheets.legend(marks),
+    )
+    return sheets.workbook_bytes([sheet])

@@ -35,13 +35,17 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .config import Limits
-from .forms import ocr
-from .reading import CRASHED, ReadMail, read_mail
+
+if TYPE_CHECKING:  # the readers' libraries are heavy: only a reader process imports them
+    from .forms.wording import Wording
+    from .reading import ReadMail
 
 MB = 1024 * 1024
+CRASHED = "读取时超出内存或时间限制，文件可能已损坏"
+QUARANTINED = "多次处理未能完成，已隔离，请人工查看"
 PR_SET_PDEATHSIG = 1
 DEPTH = 4  # messages queued to one worker at a time
 STARTUP = 60.0  # seconds a new reader may take to start, on a busy machine
@@ -62,7 +66,8 @@ def crashed(at: str | None) -> Unread:
     return Unread("邮件读取时超出内存或时间限制，邮件可能已损坏")
 
 
-Read = ReadMail | Unread
+if TYPE_CHECKING:
+    Read: TypeAlias = ReadMail | Unread
 
 
 def scratch(storage: Path) -> Path:
@@ -73,7 +78,7 @@ class _Worker:
     """One reader process. Up to DEPTH messages are queued to it, so it never waits for
     xunbao between two; a writer thread feeds them, so xunbao never blocks on its pipe."""
 
-    def __init__(self, limits: Limits, tmp: Path) -> None:
+    def __init__(self, limits: Limits, tmp: Path, wording: Wording | None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pipeline.sandbox", str(os.getpid())],
             stdin=subprocess.PIPE,
@@ -91,7 +96,7 @@ class _Worker:
         self.fresh = True  # still starting (importing the readers): not yet on the clock
         self.outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         threading.Thread(target=self._feed, daemon=True).start()
-        self.send(("setup", limits.model_dump(), str(tmp)))
+        self.send(("setup", limits.model_dump(), str(tmp), wording))
 
     def _feed(self) -> None:
         stdin = self.process.stdin
@@ -143,8 +148,8 @@ class _Worker:
 class Pool:
     """`read(messages)` yields (key, Read) in the order given, reading on every worker."""
 
-    def __init__(self, limits: Limits, storage: Path) -> None:
-        self.limits = limits
+    def __init__(self, limits: Limits, storage: Path, wording: Wording | None = None) -> None:
+        self.limits, self.wording = limits, wording
         self.tmp = scratch(storage)
         shutil.rmtree(self.tmp, ignore_errors=True)  # what a killed run left behind
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -192,7 +197,7 @@ class Pool:
     def _free(self) -> _Worker | None:
         """The least busy worker with room in its queue, started if need be."""
         if len(self.workers) < self.size and all(w.tasks for w in self.workers):
-            worker = _Worker(self.limits, self.tmp)
+            worker = _Worker(self.limits, self.tmp, self.wording)
             self.selector.register(worker.inbox, selectors.EVENT_READ, worker)
             self.workers.append(worker)
         worker = min(self.workers, key=lambda w: len(w.tasks))
@@ -272,6 +277,9 @@ def _die_with(parent: int) -> None:
 
 def _worker(parent: int) -> None:
     _die_with(parent)
+    from .forms import DEFAULT_WORDING, ocr
+    from .reading import read_mail
+
     tasks = os.fdopen(os.dup(0), "rb")
     answers = os.fdopen(os.dup(1), "wb")
     # Libraries that print must not corrupt the frames.
@@ -290,7 +298,7 @@ def _worker(parent: int) -> None:
         answers.write(struct.pack(">I", len(data)) + data)
         answers.flush()
 
-    _, settings, tmp = receive()
+    _, settings, tmp, wording = receive()
     limits = Limits(**settings)
     memory = limits.memory_mb * MB
     resource.setrlimit(resource.RLIMIT_AS, (memory, resource.RLIM_INFINITY))
@@ -322,7 +330,7 @@ def _worker(parent: int) -> None:
         _, raw = receive()
         at("")
         try:
-            answer(("done", read_mail(raw, limits, at)))
+            answer(("done", read_mail(raw, limits, wording or DEFAULT_WORDING, at)))
         except MemoryError:
             answer(("done", crashed(None)))
         except Exception:  # mail-parser gave up on the MIME structure

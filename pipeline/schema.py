@@ -104,6 +104,11 @@ MIGRATIONS = [
     );
     CREATE INDEX login_failures_who ON login_failures (account, address, at);
     """,
+    # The register's "superseded by" look-up and a unit's history, without a full scan.
+    """
+    CREATE INDEX reports_message ON reports (message);
+    CREATE INDEX messages_unit ON messages (unit);
+    """,
     # Poison-message quarantine: reads begun and not yet ended by a recorded outcome.
     """
     CREATE TABLE attempts (

@@ -249,7 +249,8 @@ class SmtpServer:
     password: str
     starttls: bool = False
     reject: tuple[str, ...] = ()
-    delay: float = 0.0  # seconds between storing a message and answering 250
+    delay: float = 0.0  # seconds each message waits before it is stored and answered
+    hold_250: float = 0.0  # seconds between storing a message and answering 250
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -263,7 +264,7 @@ class SmtpServer:
         command += ["--user", self.user] + ["--starttls"] * self.starttls
         for address in self.reject:
             command += ["--reject", address]
-        command += ["--delay", str(self.delay)]
+        command += ["--delay", str(self.delay), "--hold-250", str(self.hold_250)]
         env = {**os.environ, "TEST_SMTP_PASSWORD": self.password}
         log = (self.folder.parent / f"smtp-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
@@ -298,6 +299,7 @@ def _smtp_main(argv: list[str]) -> None:
     parser.add_argument("--starttls", action="store_true")
     parser.add_argument("--reject", action="append", default=[])
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--hold-250", type=float, default=0.0)
     args = parser.parse_args(argv)
     password = os.environ["TEST_SMTP_PASSWORD"]
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -313,6 +315,7 @@ def _smtp_main(argv: list[str]) -> None:
             return "250 OK"
 
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            await asyncio.sleep(args.delay)
             for recipient in envelope.rcpt_tos:
                 name = f"{time.time_ns()}_{recipient.lower()}"
                 temporary = args.folder / f".{name}.tmp"
@@ -320,7 +323,7 @@ def _smtp_main(argv: list[str]) -> None:
                 temporary.rename(args.folder / f"{name}.eml")
             # A provider checks the message before it answers: the window in which a
             # client that dies leaves a message sent but not known to be sent.
-            await asyncio.sleep(args.delay)
+            await asyncio.sleep(args.hold_250)
             return "250 OK stored"
 
     def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:

@@ -7,14 +7,13 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import XUNBAO, run_cli, write_config
-from servers import SAMPLES, SmtpServer
+from conftest import SMTP_PASSWORD, SMTP_USER, XUNBAO, MakeServer, run_cli, write_config
+from servers import SAMPLES
 
 from pipeline import config as config_module
 from pipeline import delivery, job, receipts
@@ -26,29 +25,6 @@ from pipeline.sources.directory import DirectorySource
 PERIOD = "2015-09-20"
 SUBJECT = "关于全市农民工入会集中行动进展情况的通报（2015年9月中旬）"
 RECIPIENTS = ["zxb@lszgh.example", "office@lszgh.example"]
-SMTP_USER = "lsszghzxb@126.com"
-SMTP_PASSWORD = "Smtp-Code-7c1e"
-
-MakeServer = Callable[..., SmtpServer]
-
-
-@pytest.fixture
-def smtp(tmp_path: Path, certificate: tuple[Path, Path]) -> Iterator[MakeServer]:
-    """Makes SMTP servers storing mail in tmp_path/received; all stopped afterwards."""
-    made: list[SmtpServer] = []
-
-    def make(**options: Any) -> SmtpServer:
-        server = SmtpServer(
-            certificate[0], certificate[1], tmp_path / "received", SMTP_USER, SMTP_PASSWORD
-        )
-        for key, value in options.items():
-            setattr(server, key, value)
-        made.append(server)
-        return server
-
-    yield make
-    for server in made:
-        server.stop()
 
 
 def delivery_section(port: int, ca_file: Path, **changes: Any) -> dict[str, Any]:
@@ -241,7 +217,7 @@ def test_a_kill_between_data_and_250_resends_the_same_message_once(
     """kill -9 after the last byte of DATA, while the server checks the message (it has
     stored it but not yet said 250): the next run sends at most one more copy, with the
     same Message-ID, and says it is a resend."""
-    server = smtp(delay=3.0)
+    server = smtp(hold_250=3.0)
     server.start()
     section = delivery_section(server.port, certificate[0], recipients=RECIPIENTS[:1])
     config = write_config(tmp_path, mailbox=directory_mailbox(), delivery=section)

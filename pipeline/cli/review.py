@@ -2,62 +2,66 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from .. import job
+from .. import register
 from .. import review as review_actions
-from .common import config_option, console, load_config, parse_period, print_table
+from ..errors import UsageError
+from ..ledger import open_ledger
+from ..periods import local_text
+from .common import Shown, config_option, console, load_config, parse_period, print_table
+from .register import as_json as register_json
+from .register import compact, export
 
 
 @click.group(invoke_without_command=True)
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@click.option("--xlsx", type=click.Path(path_type=Path), help="另存为 Excel 表格（完整内容）")
 @click.pass_context
-def review(ctx: click.Context, config_path: Path, as_json: bool) -> None:
+def review(ctx: click.Context, config_path: Path, as_json: bool, xlsx: Path | None) -> None:
     """待人工审核的邮件：列出、查看（show）、通过（approve）、驳回（reject）。"""
     if ctx.invoked_subcommand is not None:
         return
     config = load_config(config_path)
-    with job.open_ledger(config) as ledger:
-        rows = ledger.messages(outcome="review")
-    queue = [
-        {k: r[k] for k in ("id", "message_id", "subject", "arrival", "reason")}
-        | {"from": r["sender"]}
-        for r in rows
-    ]
+    with open_ledger(config) as ledger:
+        queue = register.rows(ledger, outcome="review")
     if as_json:
-        click.echo(json.dumps(queue, ensure_ascii=False, indent=2))
+        click.echo(register_json(config, queue))
+        return
+    if xlsx is not None:
+        export(config, queue, xlsx, "待审核邮件")
         return
     if not queue:
         console.print("没有待审核的邮件。")
         return
-    columns = {
-        "id": "编号",
-        "arrival": "到达时间",
-        "from": "发件人",
-        "subject": "主题",
-        "reason": "原因",
-    }
-    print_table(f"待审核邮件（{len(queue)} 封）", queue, columns)
+    columns = [
+        Shown("id", "编号", justify="right"),
+        Shown("when", "到达时间"),
+        Shown("sender", "发件人"),
+        Shown("reason", "原因", fill=True, wrap=True),
+    ]
+    title = f"待审核邮件（{len(queue)} 封；时间为 {config.schedule.timezone}）"
+    print_table(title, [compact(r, config) for r in queue], columns)
+    console.print("查看详情：xunbao review show 编号", highlight=False)
 
 
 @review.command("show")
-@click.argument("message", type=int)
+@click.argument("message", type=int, metavar="编号")
 @config_option
 def review_show(message: int, config_path: Path) -> None:
     """查看一封待审核邮件的详情。"""
     config = load_config(config_path)
-    with job.open_ledger(config) as ledger:
+    with open_ledger(config) as ledger:
         row = review_actions.held(ledger, message)
     detail = row["detail"]
     console.print(f"[bold]第 {row['id']} 号邮件[/bold]（待审核）")
+    console.print(f"到达时间：{local_text(row['arrival'], config.schedule, seconds=True)}")
     for label, key in (
         ("发件人", "sender"),
         ("主题", "subject"),
-        ("到达时间", "arrival"),
         ("所属旬", "period"),
         ("Message-ID", "message_id"),
     ):
@@ -80,31 +84,56 @@ def review_show(message: int, config_path: Path) -> None:
 
 
 @review.command("approve")
-@click.argument("message", type=int)
+@click.argument("message", type=int, metavar="编号")
 @click.option("--unit", help="单位（不写则用报表上识别到的单位）")
-@click.option("--value", type=int, help="完成数（不写则用报表上识别到的数字）")
-@click.option("--metric", help="指标键（多指标活动；默认第一个指标）")
+@click.option(
+    "--value",
+    "given",
+    multiple=True,
+    metavar="[指标键=]数字",
+    help="完成数（不写则用报表上识别到的数字）；多指标活动可写多次：--value 指标键=数字",
+)
+@click.option("--metric", help="单独一个 --value 数字所属的指标键（默认第一个指标）")
 @config_option
 def review_approve(
-    message: int, unit: str | None, value: int | None, metric: str | None, config_path: Path
+    message: int, unit: str | None, given: tuple[str, ...], metric: str | None, config_path: Path
 ) -> None:
-    """审核通过：计入该单位的完成数。"""
+    """审核通过：计入该单位的完成数（多指标活动：每个指标一个数字）。"""
     config = load_config(config_path)
-    with job.open_ledger(config) as ledger:
-        report = review_actions.approve(config, ledger, message, unit, value, metric)
-    console.print(
-        f"第 {message} 号邮件已审核通过：{report.unit} {report.value}（{report.period}）。"
-    )
+    value, values = parse_values(given)
+    with open_ledger(config) as ledger:
+        report = review_actions.approve(config, ledger, message, unit, value, metric, values)
+    shown = "、".join(f"{k}={v}" if k else str(v) for k, v in report.rows())
+    console.print(f"第 {message} 号邮件已审核通过：{report.unit} {shown}（{report.period}）。")
+
+
+def parse_values(given: tuple[str, ...]) -> tuple[int | None, dict[str, int]]:
+    """'--value 120' → (120, {}); '--value a=1 --value b=2' → (None, {a: 1, b: 2})."""
+    value: int | None = None
+    values: dict[str, int] = {}
+    for text in given:
+        key, sep, number = text.rpartition("=")
+        try:
+            figure = int(number.strip())
+        except ValueError:
+            raise UsageError(f"--value {text}：应写数字，或“指标键=数字”。") from None
+        if sep:
+            values[key.strip()] = figure
+        elif value is None:
+            value = figure
+        else:
+            raise UsageError("只能有一个不带指标键的 --value；其余请写成“指标键=数字”。")
+    return value, values
 
 
 @review.command("reject")
-@click.argument("message", type=int)
+@click.argument("message", type=int, metavar="编号")
 @click.option("--reason", required=True, help="驳回理由")
 @config_option
 def review_reject(message: int, reason: str, config_path: Path) -> None:
     """驳回：该邮件不计数，记录理由。"""
     config = load_config(config_path)
-    with job.open_ledger(config) as ledger:
+    with open_ledger(config) as ledger:
         review_actions.reject(ledger, message, reason)
     console.print(f"第 {message} 号邮件已驳回。")
 
@@ -123,6 +152,6 @@ def record(
     config = load_config(config_path)
     chosen = parse_period(period)
     assert chosen is not None
-    with job.open_ledger(config) as ledger:
+    with open_ledger(config) as ledger:
         report = review_actions.record(config, ledger, unit, chosen, value, note, metric)
     console.print(f"已录入：{report.unit} {report.value}（{report.period}，{report.note}）。")

@@ -13,13 +13,14 @@ import io
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Literal
 
 from PIL import Image
 
 from .. import forms
 from ..forms.fields import Rows
+from ..forms.kinds import kind
 from ..forms.text import decode
 from ..mail import Attachment
 
@@ -29,7 +30,6 @@ MAX_TEXT = 20000  # characters of a text attachment shown
 RASTER_DPI = 80
 Image.MAX_IMAGE_PIXELS = 80_000_000  # a larger "photo" is a decompression bomb: refuse it
 
-_PHOTOS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
 _TEXT = {".txt", ".html", ".htm", ".svg", ".xml", ".json", ".eml", ".md"}
 
 
@@ -46,12 +46,14 @@ class Shown:
 
 
 def kind_of(attachment: Attachment) -> str:
-    suffix = PurePath(attachment.filename).suffix.lower()
-    if suffix == ".pdf":
+    """pdf, photo, text or grid — by the bytes first (as the form readers choose), so a
+    renamed file is shown as what it is; an SVG or HTML file is always text."""
+    found = kind(attachment.data, attachment.filename)
+    if found == "pdf":
         return "pdf"
-    if suffix in _PHOTOS or (attachment.content_type.startswith("image/") and suffix != ".svg"):
+    if found == "image":
         return "photo"
-    if suffix in _TEXT or attachment.content_type.startswith("text/"):
+    if f".{found}" in _TEXT or attachment.content_type.startswith("text/"):
         return "text"
     return "grid"
 

@@ -15,8 +15,9 @@ from . import archive, document, guards, legacy, ocr, opendocument, pdf, spreads
 from .fields import Reading, Rows, extract
 from .kinds import kind
 from .spreadsheet import FormUnreadable
+from .wording import DEFAULT_WORDING, Wording, wording_of
 
-__all__ = ["FormUnreadable", "Reading", "grid", "read", "read_body"]
+__all__ = ["FormUnreadable", "Reading", "Wording", "grid", "read", "read_body", "wording_of"]
 
 _GRID_READERS: dict[str, Callable[[bytes], Rows]] = {
     "xlsx": spreadsheet.read_rows,
@@ -36,24 +37,29 @@ _ARCHIVES = {"zip": archive.zip_members, "7z": archive.sevenzip_members}
 _UNSUPPORTED = {"rar": "RAR 压缩包（请对方改用 zip 或直接发送表格）"}
 
 
-def read(attachment: Attachment, limits: Limits | None = None, depth: int = 0) -> list[Reading]:
+def read(
+    attachment: Attachment,
+    depth: int = 0,
+    wording: Wording = DEFAULT_WORDING,
+    limits: Limits | None = None,
+) -> list[Reading]:
     limits = limits or Limits()
     name = attachment.filename
     found = kind(attachment.data, name)
     guards.check(found, attachment.data, limits)
     if found in _GRID_READERS:
-        return [extract(text.values_only(_GRID_READERS[found](attachment.data)), name)]
+        return [extract(text.values_only(_GRID_READERS[found](attachment.data)), name, wording)]
     if found == "pdf":
-        return [pdf.read_pdf(attachment.data, name)]
+        return [pdf.read_pdf(attachment.data, name, wording)]
     if found == "image" or attachment.content_type in _IMAGE_TYPES:
-        return [ocr.read_image(attachment.data, name)]
+        return [ocr.read_image(attachment.data, name, wording)]
     if found in _ARCHIVES:
         if depth > 2:
             raise FormUnreadable("压缩包嵌套过深")
         readings = []
         for member, data in _ARCHIVES[found](attachment.data, limits):
             inner = Attachment(f"{name}/{member}", "", data)
-            readings.extend(read(inner, limits, depth + 1))
+            readings.extend(read(inner, depth + 1, wording, limits))
         return readings
     if found in _UNSUPPORTED:
         raise FormUnreadable(f"暂不能读取{_UNSUPPORTED[found]}")
@@ -66,5 +72,5 @@ def grid(attachment: Attachment) -> Rows | None:
     return reader(attachment.data) if reader else None
 
 
-def read_body(body: str) -> Reading:
-    return extract(text.values_only(text.text_rows(body)), "邮件正文")
+def read_body(body: str, wording: Wording = DEFAULT_WORDING) -> Reading:
+    return extract(text.values_only(text.text_rows(body)), "邮件正文", wording)

@@ -19,11 +19,12 @@ from pdfplumber.utils.exceptions import PdfminerException
 from . import ocr
 from .fields import Reading, Rows, extract
 from .spreadsheet import FormUnreadable
+from .wording import DEFAULT_WORDING, Wording
 
 _CELL_GAP = 2.0  # a gap wider than this many character heights starts a new cell
 
 
-def read_pdf(data: bytes, origin: str) -> Reading:
+def read_pdf(data: bytes, origin: str, wording: Wording = DEFAULT_WORDING) -> Reading:
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
     except (PDFSyntaxError, ValueError, PdfminerException):
@@ -35,10 +36,10 @@ def read_pdf(data: bytes, origin: str) -> Reading:
         for page in pdf.pages:
             rows.extend(page_rows(page))
         if any(any(cell.strip() for cell in row) for row in rows):
-            return extract(rows, origin)
+            return extract(rows, origin, wording)
         # No text layer: a scanned form. Read the first page as an image.
         image = pdf.pages[0].to_image(resolution=200).original
-        return ocr.read_pil(image, origin)
+        return ocr.read_pil(image, origin, wording)
 
 
 def page_rows(page: Any) -> Rows:

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
+from ..config import FormWording
+
 _SPACE = re.compile(r"\s+")
 # After a label at the start of a cell: the end, a colon, a bracket, a blank or a digit.
 _FOLLOWS = re.compile(r"[:：(（\[【_＿\d]")
@@ -23,15 +25,17 @@ def _compact(text: str) -> str:
 
 @dataclass(frozen=True)
 class Wording:
-    unit: tuple[str, ...] = ("报送单位", "填报单位")
-    date: tuple[str, ...] = ("报送时间", "报送日期", "填报时间", "填报日期")
-    figure: tuple[str, ...] = ("已完成目标任务数", "已完成任务数", "已完成数", "完成数")
-    measures: tuple[str, ...] = ("主要工作举措", "工作举措")
-    blank: str = r"新增(.*?)名"  # the blank inside the figure's label
-    stops: tuple[str, ...] = ("说明", "报送方式", "联系人", "填报人", "审核人", "联系电话")
-    heads: tuple[str, ...] = ("项目", "序号", "上期累计", "本旬新增", "本期新增", "本月新增")
-    totals: tuple[str, ...] = ("累计", "累计完成", "合计")  # the head over the figure
-    synonyms: dict[str, str] = field(default_factory=lambda: {"农村籍职工": "农民工"})
+    """Labels as tuples of synonyms; defaults from config.FormWording (the 2015 form)."""
+
+    unit: tuple[str, ...]
+    date: tuple[str, ...]
+    figure: tuple[str, ...]
+    measures: tuple[str, ...]
+    blank: str  # the blank inside the figure's label, one group
+    stops: tuple[str, ...]  # the footer's labels: the measures end there
+    heads: tuple[str, ...]  # column heads that are not figures
+    totals: tuple[str, ...]  # the head over the figure in a row of running totals
+    synonyms: dict[str, str] = field(default_factory=dict)
     others: tuple[str, ...] = ()  # further labels (a multi-metric campaign's row labels)
 
     @cached_property
@@ -132,4 +136,23 @@ def _original_after(text: str, count: int) -> str:
     return ""
 
 
-DEFAULT_WORDING = Wording()
+def wording_of(form: FormWording) -> Wording:
+    """The wording a campaign's config gives (its `form:` section)."""
+
+    def labels(names: list[str]) -> tuple[str, ...]:
+        return tuple(_compact(name) for name in names if name.strip())
+
+    return Wording(
+        unit=labels(form.unit),
+        date=labels(form.date),
+        figure=labels(form.figure),
+        measures=labels(form.measures),
+        blank=form.blank,
+        stops=labels(form.stops),
+        heads=labels(form.heads),
+        totals=labels(form.totals),
+        synonyms=dict(form.synonyms),
+    )
+
+
+DEFAULT_WORDING = wording_of(FormWording())

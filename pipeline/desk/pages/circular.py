@@ -8,8 +8,6 @@ it is kept in memory until the period's reports or clerk actions change.
 from __future__ import annotations
 
 import tempfile
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +18,9 @@ from ... import circular, exports, job, standings
 from ...periods import Period
 from .. import inert
 from ..auth import Context, route
+from ..cache import Memo, fingerprint
 from .common import XLSX, chosen_period, download, periods
+from .overview import standings_of
 
 # The preview is our own composed page (everything from a mail escaped), with inline CSS and
 # data: images; it may run nothing and fetch nothing.
@@ -38,31 +38,19 @@ class Draft:
     pages: int
 
 
-_drafts: OrderedDict[tuple[str, ...], Draft] = OrderedDict()
-_lock = threading.Lock()
+_drafts: Memo[Draft] = Memo(8)
 
 
 def draft(context: Context, period: Period) -> Draft:
-    """The circular of `period` from the ledger as it is now (cached while nothing changed)."""
-    db = context.ledger.db
-    reports = db.execute(
-        "SELECT count(*), max(id) FROM reports WHERE period <= ?", (str(period),)
-    ).fetchone()
-    actions = db.execute("SELECT max(id) FROM actions").fetchone()
-    key = (str(context.ledger.path), str(period), str(tuple(reports)), str(actions[0]))
-    with _lock:
-        if key in _drafts:
-            _drafts.move_to_end(key)
-            return _drafts[key]
-    table = standings.compute(context.config, context.ledger.reports(str(period)), period)
-    composed = circular.compose(context.config, table)
-    pdf = composed.pdf()
-    made = Draft(table, composed, pdf, inert.pdf_pages(pdf))
-    with _lock:
-        _drafts[key] = made
-        while len(_drafts) > 8:
-            _drafts.popitem(last=False)
-    return made
+    """The circular of `period` from the ledger as it is now (kept while nothing changed)."""
+
+    def compose() -> Draft:
+        table = standings_of(context, period)
+        composed = circular.compose(context.config, table)
+        pdf = composed.pdf()
+        return Draft(table, composed, pdf, inert.pdf_pages(pdf))
+
+    return _drafts.get((fingerprint(context.ledger), str(period)), compose)
 
 
 def _period(context: Context) -> Period:
@@ -111,7 +99,12 @@ def pdf(context: Context) -> Response:
 def xlsx(context: Context) -> Response:
     period = _period(context)
     with tempfile.TemporaryDirectory(prefix="xunbao-desk-") as folder:
-        path = exports.write_xlsx(draft(context, period).table, Path(folder) / "standings.xlsx")
+        path = exports.write_xlsx(
+            draft(context, period).table,
+            Path(folder) / "standings.xlsx",
+            context.config.circular.issuer,
+            context.config.campaign.measure,
+        )
         data = path.read_bytes()
     return download(data, XLSX, f"各单位完成情况-{period}.xlsx")
 

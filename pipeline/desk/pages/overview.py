@@ -9,18 +9,25 @@ from starlette.routing import Route
 
 from ... import standings
 from ...chart import rate_chart
+from ...periods import Period
 from ..auth import Context, route
+from ..cache import Memo, fingerprint
 from .common import chosen_period, periods
 
+_standings: Memo[standings.Standings] = Memo(32)
 
-def _standings(context: Context, text: str | None = None) -> standings.Standings:
-    period = chosen_period(context, text)
-    return standings.compute(context.config, context.ledger.reports(str(period)), period)
+
+def standings_of(context: Context, period: Period) -> standings.Standings:
+    """The period's standings by `standings.compute`, kept while the figures stay the same."""
+    return _standings.get(
+        (fingerprint(context.ledger), str(period)),
+        lambda: standings.compute(context.config, context.ledger.reports(str(period)), period),
+    )
 
 
 def overview(context: Context) -> Response:
-    table = _standings(context)
-    period = table.period
+    period = chosen_period(context)
+    table = standings_of(context, period)
     cutoff = period.cutoff(context.config.schedule)
     left = cutoff - datetime.now(UTC)
     queue = context.ledger.messages(period=str(period), outcome="review")
@@ -41,7 +48,7 @@ def overview(context: Context) -> Response:
 
 
 def chart(context: Context) -> Response:
-    table = _standings(context, context.request.path_params["period"])
+    table = standings_of(context, chosen_period(context, context.request.path_params["period"]))
     rows = [(s.unit, s.rate, s.status) for s in table.units]
     svg = rate_chart(rows, table.expected, "Noto Sans CJK SC")
     return Response(svg, media_type="image/svg+xml")

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from starlette.responses import Response
 from starlette.routing import Route
 
 from ... import config as config_module
 from ...errors import ConfigError
 from ..auth import Context, route
+from ..cache import Memo
+
+_checks: Memo[tuple[list[str], list[str]]] = Memo(4)
+
+
+def check(path: Path) -> tuple[list[str], list[str]]:
+    """(problems, warnings) of the file as it is on disk now, as `xunbao check-config`."""
+    try:
+        return [], config_module.load(path).warnings
+    except ConfigError as exc:
+        return list(exc.problems), []
 
 
 def settings_page(context: Context) -> Response:
     path = context.desk.config_path
     try:
-        loaded = config_module.load(path)
-        problems, warnings = [], loaded.warnings
-    except ConfigError as exc:
-        problems, warnings = list(exc.problems), []
+        stat = path.stat()
+        problems, warnings = _checks.get(
+            (str(path), stat.st_mtime_ns, stat.st_size), lambda: check(path)
+        )
+    except FileNotFoundError:
+        problems, warnings = [f"找不到配置文件 {path}。"], []
     return context.render(
         "settings.html",
         nav="settings",

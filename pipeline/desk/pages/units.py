@@ -19,8 +19,7 @@ def unit_page(context: Context) -> Response:
         unit = context.config.unit(name)
     except KeyError:
         return context.refuse(f"没有单位 {name}。", 404)
-    reports = context.ledger.reports("9999-12-31")  # every period
-    mine = reports[reports["unit"] == unit.name]
+    mine = context.ledger.reports("9999-12-31", unit=unit.name)  # every period
     # The unit's last word in each period (latest arrival), oldest period first.
     latest = mine.sort_values(["arrival", "id"]).groupby(["period", "metric"]).tail(1)
     trend = []
