@@ -19,7 +19,7 @@ from .forms import fields
 from .ledger import Entry, Ledger, Report
 from .mail import Mail
 from .periods import period_of
-from .reading import ReadMail, headline, read_mail
+from .reading import Headline, ReadMail, headline, read_mail
 from .sandbox import Unread
 from .sources import RawMessage
 from .units import Directory
@@ -74,17 +74,9 @@ class Intake:
             return self._hold(self._unread(raw, sha), read.reason)
         mail = read.mail
         arrival, basis = mail.arrival(raw)
-        base = Entry(
-            source_ref=raw.ref,
-            sha256=sha,
-            outcome="review",
-            reason="",
-            message_id=mail.message_id,
-            sender=mail.sender,
-            subject=mail.subject,
-            arrival=arrival,
-            arrival_basis=basis,
-            period=self._period(arrival),
+        base = self._entry(raw, sha, mail, arrival, basis)
+        base = _with(
+            base,
             detail={
                 "attachments": [a.filename for a in mail.attachments][:200],
                 "body": mail.body[:4000],
@@ -116,6 +108,11 @@ class Intake:
         head = headline(raw.raw or raw.head)
         clocks = [(raw.internal_date, "服务器接收时间"), (head.received, "Received 头")]
         arrival, basis = next(((t, b) for t, b in clocks if t), (head.date, "Date 头"))
+        return self._entry(raw, sha, head, arrival, basis if arrival else "")
+
+    def _entry(
+        self, raw: RawMessage, sha: str, head: Mail | Headline, arrival: datetime | None, basis: str
+    ) -> Entry:
         return Entry(
             source_ref=raw.ref,
             sha256=sha,
@@ -125,7 +122,7 @@ class Intake:
             sender=head.sender,
             subject=head.subject,
             arrival=arrival,
-            arrival_basis=basis if arrival else "",
+            arrival_basis=basis,
             period=self._period(arrival),
         )
 

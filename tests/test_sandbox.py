@@ -23,10 +23,9 @@ from conftest import XUNBAO, write_config
 from pipeline import config as config_module
 from pipeline import job
 from pipeline.config import Limits
-from pipeline.intake import QUARANTINED
 from pipeline.ledger import Ledger
 from pipeline.reading import ReadMail
-from pipeline.sandbox import Pool, Unread
+from pipeline.sandbox import QUARANTINED, Pool, Unread
 from pipeline.sources import RawMessage
 from pipeline.sources.directory import DirectorySource
 
