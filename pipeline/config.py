@@ -84,11 +84,17 @@ class Unit(_Model):
     base: int | None = Field(default=None, ge=0)
     section: str = ""
     reporting: bool = True
+    since: date | None = None  # joined mid-campaign: not in the standings before this day
 
     @field_validator("senders")
     @classmethod
     def _lower(cls, value: list[str]) -> list[str]:
         return [s.strip().lower() for s in value]
+
+    @property
+    def addresses(self) -> list[str]:
+        """The registered senders that are whole addresses (a domain "@x.cn" is not)."""
+        return [s for s in self.senders if not s.startswith("@")]
 
 
 class Group(_Model):
@@ -102,6 +108,14 @@ class Group(_Model):
     copies: list[Literal["reminders", "circular"]] = ["reminders", "circular"]
     units: list[str]
     others: list[str] = []
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value and ("@" not in value or value.startswith("@")):
+            raise ValueError(f"{value!r} 不是完整的邮箱地址，例如 dudao1@lszgh.example")
+        return value
 
 
 class Schedule(_Model):
@@ -213,7 +227,18 @@ class Delivery(_Model):
     recipients: list[str] = []
     receipts: bool = False
     receipt_limit: int = Field(default=10, ge=1)  # receipts a day to one address at most
+    clerk: str = ""  # the clerk's address: told when a circular waits for review or sign-off
     timeout: float = 30.0
+
+
+class Reminders(_Model):
+    """催报: one polite reminder before the cutoff to each unit with nothing in the period."""
+
+    enabled: bool = False
+    days_before: int = Field(default=0, ge=0)  # 0: on the deadline day itself
+    time: dt.time = dt.time(9, 0)
+    form: str = "旬报表"  # how the letter names the form to send
+    copy_groups: bool = True  # copy the unit's supervision group contact (groups[].email)
 
 
 class FormWording(_Model):
@@ -261,6 +286,7 @@ class Config(_Model):
     rules: Rules = Rules()
     circular: CircularSettings = CircularSettings()
     delivery: Delivery = Delivery()
+    reminders: Reminders = Reminders()
     desk: Desk = Desk()
     form: FormWording = FormWording()
     # Where the file was read from: relative paths in it are relative to its folder.
@@ -283,6 +309,19 @@ class Config(_Model):
     def unit_target(self, unit: Unit, metric: Metric) -> int | None:
         """The unit's target for `metric`; None where the metric has no unit split."""
         return unit.targets.get(metric.key) if metric.key else unit.target
+
+    def circular_recipients(self) -> list[str]:
+        """delivery.recipients, then the supervision groups' contacts who take a copy."""
+        found = list(self.delivery.recipients)
+        for group in self.groups:
+            if group.email and "circular" in group.copies and group.email not in found:
+                found.append(group.email)
+        return found
+
+    def group_units(self, group: Group) -> list[str]:
+        """The group's units by their canonical names (config may use an alias)."""
+        canonical = {n: u.name for u in self.units for n in [u.name, *u.aliases]}
+        return list(dict.fromkeys(canonical.get(m, m) for m in group.units))
 
     def unit(self, name: str) -> Unit:
         for unit in self.units:

@@ -24,6 +24,13 @@ _AUTO_SUBJECT = re.compile(
     r"^\s*(自动回复|自动答复|Auto(matic)?\s*(reply|回复)|Auto:|Out of Office|休假|外出)", re.I
 )
 _RECEIPT_SUBJECT = re.compile(r"^\s*(已读|已读回执|Read:|Read receipt)", re.I)
+# A short note with no form that only acknowledges ("收到，谢谢！", "好的") is not a report;
+# nor is a reply to our own receipt or reminder. Held, it would earn a receipt: mail about mail.
+_THANKS = re.compile(
+    r"收到|谢谢|感谢|多谢|好的|已阅|知悉|知道了|明白|thanks?\b|thank you|\bok\b", re.I
+)
+_OUR_LETTER = re.compile(r"回执：|旬报催报|催报：")
+_SHORT_NOTE = 20  # characters of the sender's own words in a thank-you
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,8 @@ class Intake:
         body = forms.read_body(mail.body, self.wording)
         if body.is_form:
             readings.append(body)
+        if not readings and not mail.attachments and (note := _acknowledgement(mail)):
+            return self._ignore(base, note)
         if not readings:
             why = (
                 "；".join(unreadable)
@@ -241,6 +250,18 @@ class Intake:
 
     def _ignore(self, entry: Entry, reason: str) -> Assessment:
         return Assessment(_with(entry, outcome="ignored", reason=reason), None)
+
+
+def _acknowledgement(mail: Mail) -> str | None:
+    """Why a mail with no form and no attachment is a thank-you or a reply to our letters."""
+    words = mail.body.strip()
+    if re.search(r"\d|[〇一二三四五六七八九十百千万]+[名人]|[？?]", words):
+        return None  # a figure, even in words, or a question is for a person to read
+    if len(words) <= _SHORT_NOTE and _THANKS.search(words or mail.subject):
+        return "致谢或确认的回复（如“收到，谢谢”），没有旬报表，不是旬报"
+    if _OUR_LETTER.search(mail.subject) and len(words) <= _SHORT_NOTE * 10:
+        return "对本会回执或催报的回复，没有旬报表，不是旬报"
+    return None
 
 
 def _name(metric: Metric, then: str) -> str:

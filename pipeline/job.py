@@ -277,6 +277,8 @@ def _stages(
     result = CycleResult(0, period, "", ingested, published)
     if send:  # --no-send: no mail at all, receipts and reminders neither
         result.followed = followup.follow_up(config, ledger, now, say)
+        if not result.followed.busy:
+            say(result.followed.line())
     if not send or not config.delivery.host:
         why = "（--no-send）" if not send else "（未配置 delivery.host）"
         say(f"未发送通报{why}。")

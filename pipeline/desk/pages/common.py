@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from ...errors import UsageError
 from ...periods import Period, between, is_deadline, period_of
-from ...schedule import campaign_window
+from ...timetable import campaign_window
 from ..auth import Context
 
 
