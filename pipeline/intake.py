@@ -45,6 +45,10 @@ class Intake:
         self.ledger = ledger
         self.directory = Directory(config)
         self.wording = forms.wording_of(config.form)
+        # metric key → its label on the form; the single metric's are the form's figure labels
+        self.labels: dict[str, str | tuple[str, ...]] = {
+            m.key: (m.label or m.name) if m.key else self.wording.figure for m in config.metrics
+        }
         own = {config.mailbox.address, config.delivery.sender, config.mailbox.username}
         self.own_addresses = {a.lower() for a in own if a}
 
@@ -165,7 +169,7 @@ class Intake:
             measures=reading.measures,
             reported_on=reading.reported_on.isoformat() if reading.reported_on else None,
             note="更正" if "更正" in mail.subject else "",
-            figures=tuple(figures.items()) if self.config.campaign.metrics else (),
+            figures=tuple(figures.items()),
         )
         shown = "；".join(
             f"{_name(metrics[k], ' ')}{v} {metrics[k].measure}" for k, v in figures.items()
@@ -199,18 +203,19 @@ class Intake:
         return found
 
     def _read(self, reading: forms.Reading) -> dict[str, fields.Figure]:
-        """metric key → (value, problem) as read from one form."""
-        if self.config.campaign.metrics:
-            labels = {m.key: m.label or m.name for m in self.config.metrics}
-            return fields.figures(reading, labels, self.wording)
-        given = reading.value is not None or reading.problem
-        return {"": (reading.value, reading.problem)} if given else {}
+        """metric key → (value, problem) as read from one form, for every campaign alike."""
+        return fields.figures(reading, self.labels, self.wording)
 
     def _describe(self, readings: list[forms.Reading], unreadable: list[str]) -> dict[str, object]:
         """What was read, kept for the clerk (`review show`) and for `review approve`."""
         best = next((r for r in readings if r.value is not None), readings[0])
         written = best.unit or ""
         unit = self.directory.match(written).unit if written else None
+        figures: dict[str, int] = {}  # per metric, the first figure read without doubt
+        for r in readings:
+            for key, (value, problem) in self._read(r).items():
+                if value is not None and problem is None:
+                    figures.setdefault(key, value)
         return {
             "readings": [
                 {"origin": r.origin, "unit": r.unit, "value": r.value, "problem": r.problem}
@@ -221,6 +226,7 @@ class Intake:
             "reading": {
                 "unit": unit,
                 "value": best.value,
+                "figures": figures,
                 "measures": best.measures,
                 "reported_on": best.reported_on.isoformat() if best.reported_on else None,
             },

@@ -6,6 +6,7 @@ and an `actions` row with its time, so the register always shows who decided wha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -54,12 +55,15 @@ def approve(
     unit: str | None,
     value: int | None,
     metric: str | None = None,
+    values: Mapping[str, int] | None = None,
 ) -> Report:
+    """Count a held message; `value` (for `metric`) and `values` (metric key → figure)
+    override what the form was read as, metric by metric."""
     row = held(ledger, message)
     reading = row["detail"].get("reading", {})
     chosen_unit = canonical_unit(config, unit) if unit else row["unit"] or reading.get("unit")
-    chosen_value = value if value is not None else row["value"]
-    if chosen_unit is None or chosen_value is None:
+    figures = chosen_figures(config, row, value, metric, values)
+    if chosen_unit is None or not figures:
         missing = "单位（--unit）" if chosen_unit is None else "完成数（--value）"
         raise UsageError(f"第 {message} 号邮件没有可用的{missing}，请在命令中写明。")
     if chosen_unit not in {u.name for u in config.reporting_units}:
@@ -69,17 +73,37 @@ def approve(
     report = Report(
         unit=chosen_unit,
         period=row["period"],
-        value=_non_negative(chosen_value),
+        value=figures[0][1],
         arrival=datetime.fromisoformat(row["arrival"]),
         measures=reading.get("measures", ""),
         reported_on=reading.get("reported_on"),
         origin="approved",
         note="人工审核通过",
-        metric=metric_key(config, metric),
+        metric=figures[0][0],
+        figures=figures,
     )
-    reason = f"人工审核通过，计入 {report.unit}：{report.value}（原因：{row['reason']}）"
+    shown = "、".join(f"{key}={v}" if key else str(v) for key, v in figures)
+    reason = f"人工审核通过，计入 {report.unit}：{shown}（原因：{row['reason']}）"
     ledger.settle(message, "counted", reason, report)
     return report
+
+
+def chosen_figures(
+    config: Config,
+    row: dict[str, Any],
+    value: int | None,
+    metric: str | None,
+    values: Mapping[str, int] | None,
+) -> tuple[tuple[str, int], ...]:
+    """One figure per metric, in the campaign's order: the clerk's, else the form's."""
+    given = {metric_key(config, key or None): v for key, v in (values or {}).items()}
+    if value is not None:
+        given[metric_key(config, metric)] = value
+    read = dict(row["detail"].get("reading", {}).get("figures", {}))
+    if not config.campaign.metrics and row["value"] is not None:
+        read[""] = row["value"]
+    chosen = ((m.key, given.get(m.key, read.get(m.key))) for m in config.metrics)
+    return tuple((key, _non_negative(int(v))) for key, v in chosen if v is not None)
 
 
 def reject(ledger: Ledger, message: int, why: str) -> None:

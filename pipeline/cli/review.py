@@ -8,6 +8,7 @@ import click
 
 from .. import register
 from .. import review as review_actions
+from ..errors import UsageError
 from ..ledger import open_ledger
 from ..periods import local_text
 from .common import Shown, config_option, console, load_config, parse_period, print_table
@@ -85,19 +86,44 @@ def review_show(message: int, config_path: Path) -> None:
 @review.command("approve")
 @click.argument("message", type=int, metavar="编号")
 @click.option("--unit", help="单位（不写则用报表上识别到的单位）")
-@click.option("--value", type=int, help="完成数（不写则用报表上识别到的数字）")
-@click.option("--metric", help="指标键（多指标活动；默认第一个指标）")
+@click.option(
+    "--value",
+    "given",
+    multiple=True,
+    metavar="[指标键=]数字",
+    help="完成数（不写则用报表上识别到的数字）；多指标活动可写多次：--value 指标键=数字",
+)
+@click.option("--metric", help="单独一个 --value 数字所属的指标键（默认第一个指标）")
 @config_option
 def review_approve(
-    message: int, unit: str | None, value: int | None, metric: str | None, config_path: Path
+    message: int, unit: str | None, given: tuple[str, ...], metric: str | None, config_path: Path
 ) -> None:
-    """审核通过：计入该单位的完成数。"""
+    """审核通过：计入该单位的完成数（多指标活动：每个指标一个数字）。"""
     config = load_config(config_path)
+    value, values = parse_values(given)
     with open_ledger(config) as ledger:
-        report = review_actions.approve(config, ledger, message, unit, value, metric)
-    console.print(
-        f"第 {message} 号邮件已审核通过：{report.unit} {report.value}（{report.period}）。"
-    )
+        report = review_actions.approve(config, ledger, message, unit, value, metric, values)
+    shown = "、".join(f"{k}={v}" if k else str(v) for k, v in report.rows())
+    console.print(f"第 {message} 号邮件已审核通过：{report.unit} {shown}（{report.period}）。")
+
+
+def parse_values(given: tuple[str, ...]) -> tuple[int | None, dict[str, int]]:
+    """'--value 120' → (120, {}); '--value a=1 --value b=2' → (None, {a: 1, b: 2})."""
+    value: int | None = None
+    values: dict[str, int] = {}
+    for text in given:
+        key, sep, number = text.rpartition("=")
+        try:
+            figure = int(number.strip())
+        except ValueError:
+            raise UsageError(f"--value {text}：应写数字，或“指标键=数字”。") from None
+        if sep:
+            values[key.strip()] = figure
+        elif value is None:
+            value = figure
+        else:
+            raise UsageError("只能有一个不带指标键的 --value；其余请写成“指标键=数字”。")
+    return value, values
 
 
 @review.command("reject")

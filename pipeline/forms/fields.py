@@ -141,14 +141,22 @@ def extract(rows: Rows, origin: str, wording: Wording = DEFAULT_WORDING) -> Read
 
 
 def figures(
-    reading: Reading, labels: Mapping[str, str], wording: Wording = DEFAULT_WORDING
+    reading: Reading,
+    labels: Mapping[str, str | tuple[str, ...]],
+    wording: Wording = DEFAULT_WORDING,
 ) -> dict[str, Figure]:
-    """A multi-metric form: metric key → figure, for each metric whose row label is found.
+    """Metric key → figure, for each metric whose label (or one of its synonyms) is found.
 
-    Each figure is found the way the single-metric one is (own cell, right, below).
+    Every campaign reads its forms through here; a single-metric one is a campaign with
+    one metric (key '') whose labels are the form's figure labels.
     """
-    grid = Grid([list(row) for row in reading.rows], wording.with_labels(labels.values()))
-    found = {key: _figure(grid, (compact(label),)) for key, label in labels.items()}
+    synonyms = {
+        key: tuple(compact(x) for x in ((label,) if isinstance(label, str) else label))
+        for key, label in labels.items()
+    }
+    extra = [x for key, names in synonyms.items() for x in names]
+    grid = Grid([list(row) for row in reading.rows], wording.with_labels(extra))
+    found = {key: _figure(grid, names) for key, names in synonyms.items()}
     return {key: figure for key, figure in found.items() if figure != _ABSENT}
 
 
