@@ -19,7 +19,7 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from . import circular_docx, fonts
+from . import atomic, circular_docx, fonts
 from .chart import rate_chart
 from .config import Config
 from .errors import RenderError
@@ -181,7 +181,10 @@ def write(circular: Circular, folder: Path) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / "circular.html"
     pdf = folder / "circular.pdf"
-    page.write_text(circular.html, encoding="utf-8")
-    pdf.write_bytes(circular.pdf())
-    circular_docx.write(circular.html, circular.fonts, RED, folder / "circular.docx")
+    with atomic.written(page) as temporary:
+        temporary.write_text(circular.html, encoding="utf-8")
+    with atomic.written(pdf) as temporary:
+        temporary.write_bytes(circular.pdf())
+    with atomic.written(folder / "circular.docx") as temporary:
+        circular_docx.write(circular.html, circular.fonts, RED, temporary)
     return pdf, page
