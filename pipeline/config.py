@@ -74,6 +74,7 @@ class Unit(_Model):
     base: int | None = Field(default=None, ge=0)
     section: str = ""
     reporting: bool = True
+    since: date | None = None  # joined mid-campaign: not in the standings before this day
 
     @field_validator("senders")
     @classmethod
@@ -151,6 +152,10 @@ class Rules(_Model):
     escalate_after: int = Field(default=2, ge=1)
     examples_count: int = Field(default=3, ge=0)
     excerpt_chars: int = Field(default=90, ge=20)
+    # Streaks of summons count issued circulars ("circulars") or every dekad ("periods").
+    streaks: Literal["circulars", "periods"] = "circulars"
+    count_first_circular: bool = True  # false: the campaign's first circular starts no streak
+    plausible_factor: float = Field(default=3.0, gt=1)  # above target × this needs --force
 
 
 class CircularSettings(_Model):
@@ -184,6 +189,10 @@ class Delivery(_Model):
     recipients: list[str] = []
     receipts: bool = False
     timeout: float = 30.0
+    sign_off: Literal["auto", "required"] = "auto"
+    signers: list[str] = []  # leaders who may sign (签发) a circular
+    clerk: str = ""  # the clerk's address: told when a circular waits for review or sign-off
+    review_wait_hours: float = Field(default=24.0, ge=0)  # auto: latest send after the cutoff
 
 
 class Config(_Model):

@@ -6,8 +6,9 @@ not recorded yet, so a failed or interrupted run is completed by the next one wi
 anyone receiving the circular twice. (A kill between the server's "250 OK" and the record
 is the one window in which a message can be sent again; it is a few milliseconds wide.)
 
-Kinds: `circular` for the circular of a period; `receipt:<message id>` for the receipt
-(回执) of one message, sent only to senders registered for a unit.
+Kinds: `circular` for the first version of a period's circular, `circular:v<N>` for its
+corrections; `receipt:<message id>` for the receipt (回执) of one message, sent only to
+senders registered for a unit; `notice:<phase>:v<N>` for telling the clerk a circular waits.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from typing import TYPE_CHECKING, Any
 from .circular import doc_number
 from .config import Config, Delivery, secret
 from .errors import DeliveryError
-from .ledger import Ledger
+from .ledger import Ledger, MessageRecord
 from .periods import Period
 from .units import Directory
 
 if TYPE_CHECKING:
     from .job import Published
+    from .records import VersionRecord
 
 CIRCULAR = "circular"
 PDF = "application/pdf"
@@ -51,19 +53,76 @@ class Outgoing:
     message: EmailMessage
 
 
+@dataclass(frozen=True)
+class Edition:
+    """One version of a period's circular as it is mailed."""
+
+    period: Period
+    version: int
+    doc_number: str
+    correction: str  # 更正说明; '' for the first version
+    total: dict[str, Any]  # target, completed, rate as the version states them
+    pdf: Path
+    xlsx: Path
+
+    @property
+    def kind(self) -> str:
+        return CIRCULAR if self.version == 1 else f"{CIRCULAR}:v{self.version}"
+
+
 def deliver(config: Config, ledger: Ledger, published: Published) -> Delivered:
+    """The published circular as the period's first version, and the receipts due."""
+    table = published.standings
+    total = table.to_json()["total"]
+    number = doc_number(config, table)
+    edition = Edition(published.period, 1, number, "", total, published.pdf, published.xlsx)
+    return send_edition(config, ledger, edition)
+
+
+def deliver_version(
+    config: Config, ledger: Ledger, version: VersionRecord, pdf: Path, xlsx: Path
+) -> Delivered:
+    """An issued version to every recipient who has not had it, and the receipts due."""
+    period = Period.parse(version.period)
+    total = version.standings["total"]
+    edition = Edition(
+        period, version.version, version.doc_number, version.correction, total, pdf, xlsx
+    )
+    return send_edition(config, ledger, edition)
+
+
+def send_edition(config: Config, ledger: Ledger, edition: Edition) -> Delivered:
     """Send what the ledger has not recorded as sent; DeliveryError if anything failed."""
     settings = config.delivery
-    period = published.period
-    result = Delivered()
+    period = str(edition.period)
+    skipped = 0
     due: list[Outgoing] = []
     for recipient in settings.recipients:
-        if ledger.delivered(str(period), recipient, CIRCULAR):
-            result.skipped += 1
+        if ledger.delivered(period, recipient, edition.kind):
+            skipped += 1
         else:
-            due.append(Outgoing(str(period), recipient, CIRCULAR, circular(config, published)))
+            due.append(Outgoing(period, recipient, edition.kind, circular(config, edition)))
     if settings.receipts:
         due += receipts(config, ledger)
+    result = send(config, ledger, due)
+    result.skipped = skipped
+    return result
+
+
+def notify_clerk(config: Config, ledger: Ledger, period: str, kind: str, text: str) -> int:
+    """Tell the clerk (delivery.clerk) once per kind that a circular waits; copies sent."""
+    clerk = config.delivery.clerk
+    if not clerk or ledger.delivered(period, clerk, kind):
+        return 0
+    message = _envelope(config, f"通报暂缓发送：{text[:40]}")
+    message.set_content(f"{text}。\n\n（本邮件由旬报系统自动发送。）\n")
+    return send(config, ledger, [Outgoing(period, clerk, kind, message)]).receipts
+
+
+def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> Delivered:
+    """Send each item over one SMTP session, recording each as soon as the server took it."""
+    settings = config.delivery
+    result = Delivered()
     if not due:
         return result
     password = secret(
@@ -94,35 +153,41 @@ def _send_one(smtp: smtplib.SMTP, ledger: Ledger, item: Outgoing, result: Delive
         result.failures.append(f"发给 {item.recipient} 被拒绝（{refused}）")
         return
     ledger.record_delivery(item.period, item.recipient, item.kind)
-    if item.kind == CIRCULAR:
+    if item.kind.startswith(CIRCULAR):
         result.sent += 1
     else:
         result.receipts += 1
 
 
 # ── the messages ───────────────────────────────────────────────
-def circular(config: Config, published: Published) -> EmailMessage:
-    """The circular of one period, addressed later: PDF and Excel table attached."""
-    table = published.standings
-    label = published.period.label()
-    title = f"{config.circular.title}（{label}）"
-    message = _envelope(config, title)
-    number = doc_number(config, table)
-    campaign = config.campaign
+def circular(config: Config, edition: Edition) -> EmailMessage:
+    """One version of a period's circular, addressed later: PDF and Excel table attached."""
+    period = edition.period
+    label = period.label()
+    marked = f"（更正，第{edition.version}版）" if edition.version > 1 else ""
+    title = f"{config.circular.title}（{label}）{marked}"
+    message = _envelope(config, f"【更正】{title}" if marked else title)
+    campaign, total = config.campaign, edition.total
+    correction = (
+        f"本件为更正版，请以此为准，此前发送的版本作废。更正说明：{edition.correction}\n\n"
+        if marked
+        else ""
+    )
     message.set_content(
         "各位领导、同志：\n\n"
-        f"现将《{config.circular.title}》（{number}，{label}，"
-        f"截至 {published.period.end.year}年{published.period.end.month}月"
-        f"{published.period.end.day}日）印发给你们，请查收附件：\n"
+        + correction
+        + f"现将《{config.circular.title}》（{edition.doc_number}，{label}，"
+        f"截至 {period.end.year}年{period.end.month}月{period.end.day}日）印发给你们，"
+        "请查收附件：\n"
         f"  1. {title}.pdf（通报正文）\n"
         f"  2. 各单位完成情况表（{label}）.xlsx\n\n"
-        f"截至本旬，全市{campaign.metric} {table.completed:,} {campaign.measure}，"
-        f"完成全年目标 {table.target:,} {campaign.measure}的 {table.rate * 100:.1f}%。\n\n"
+        f"截至本旬，全市{campaign.metric} {total['completed']:,} {campaign.measure}，"
+        f"完成全年目标 {total['target']:,} {campaign.measure}的 {total['rate'] * 100:.1f}%。\n\n"
         f"{config.circular.department}\n"
         "（本邮件由旬报系统自动发送，请勿直接回复。）\n"
     )
-    _attach(message, published.pdf, f"{title}.pdf", PDF)
-    _attach(message, published.xlsx, f"各单位完成情况表（{label}）.xlsx", XLSX)
+    _attach(message, edition.pdf, f"{title}.pdf", PDF)
+    _attach(message, edition.xlsx, f"各单位完成情况表（{label}）.xlsx", XLSX)
     return message
 
 
@@ -131,33 +196,31 @@ def receipts(config: Config, ledger: Ledger) -> list[Outgoing]:
     directory = Directory(config)
     due = []
     for row in ledger.receipts_due():
-        unit = directory.by_sender(row["sender"])
+        unit = directory.by_sender(row.sender)
         if unit is None:
             continue  # unknown senders get no mail from us (no backscatter to spammers)
-        message = _envelope(config, f"回执：{row['subject'] or '旬报'}")
+        message = _envelope(config, f"回执：{row.subject or '旬报'}")
         message.set_content(_receipt_text(config, row, unit))
         message["Auto-Submitted"] = "auto-replied"  # RFC 3834: their auto-reply must not answer
-        if row["message_id"]:
-            message["In-Reply-To"] = row["message_id"]
-            message["References"] = row["message_id"]
-        kind = f"receipt:{row['id']}"
-        due.append(Outgoing(row["period"] or "", row["sender"], kind, message))
+        if row.message_id:
+            message["In-Reply-To"] = row.message_id
+            message["References"] = row.message_id
+        kind = f"receipt:{row.id}"
+        due.append(Outgoing(row.period or "", row.sender, kind, message))
     return due
 
 
-def _receipt_text(config: Config, row: dict[str, Any], unit: str) -> str:
-    when = (row["arrival"] or "")[:16].replace("T", " ")
-    head = f"{unit}：\n\n你单位于 {when} 发来的邮件《{row['subject']}》已收到。\n"
-    if row["outcome"] == "counted":
-        period = Period.parse(row["period"]).label() if row["period"] else ""
+def _receipt_text(config: Config, row: MessageRecord, unit: str) -> str:
+    when = (row.arrival or "")[:16].replace("T", " ")
+    head = f"{unit}：\n\n你单位于 {when} 发来的邮件《{row.subject}》已收到。\n"
+    if row.outcome == "counted":
+        period = Period.parse(row.period).label() if row.period else ""
         body = (
-            f"已登记 {config.campaign.metric} {row['value']} {config.campaign.measure}，"
+            f"已登记 {config.campaign.metric} {row.value} {config.campaign.measure}，"
             f"计入{period}。如数字有误，请发送更正后的旬报（主题注明“更正”）。\n"
         )
     else:
-        body = (
-            f"该邮件暂未计入，原因：{row['reason']}。工作人员将人工核实，如有需要会与你单位联系。\n"
-        )
+        body = f"该邮件暂未计入，原因：{row.reason}。工作人员将人工核实，如有需要会与你单位联系。\n"
     return head + body + f"\n{config.circular.department}\n（本邮件由旬报系统自动发送。）\n"
 
 

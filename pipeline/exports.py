@@ -57,7 +57,8 @@ def write_json(standings: Standings, path: Path) -> Path:
 
 def write_xlsx(standings: Standings, path: Path) -> Path:
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        _sheet(writer, str(standings.period), _units_frame(standings.units, standings), True)
+        rows = [*standings.units, *standings.others]  # 其他: its own row, no rank or status
+        _sheet(writer, str(standings.period), _units_frame(rows, standings), True)
         if standings.groups:
             _sheet(writer, "督导组", _groups_frame(standings), False)
             by_name = {s.unit: s for s in standings.units}
@@ -78,6 +79,7 @@ def _units_frame(units: list[Standing], totals: Standings | None) -> pd.DataFram
     frame = pd.DataFrame(rows, columns=list(_COLUMNS)).rename(columns=_COLUMNS)
     for column in _YES_NO:
         frame[column] = frame[column].map({True: "是", False: "否"})
+    frame["排名"] = frame["排名"].map(lambda rank: rank or "")
     if totals is not None:
         total = {
             "单位": "合计",

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import circular, exports, logs, runtime, standings
 from .config import Config
@@ -19,6 +19,9 @@ from .ledger import Ledger
 from .periods import Period, latest_closed
 from .sources import RawMessage, Source
 from .sources.directory import DirectorySource
+
+if TYPE_CHECKING:
+    from .corrections import Correction
 
 _log = logging.getLogger("xunbao.job")
 
@@ -101,10 +104,22 @@ def default_period(config: Config, now: datetime | None = None) -> Period:
     return latest_closed(now or datetime.now(UTC), config.schedule)
 
 
-def publish(config: Config, ledger: Ledger, period: Period, out: Path | None = None) -> Published:
-    table = standings.compute(config, ledger.reports(str(period)), period)
+def publish(
+    config: Config,
+    ledger: Ledger,
+    period: Period,
+    out: Path | None = None,
+    *,
+    table: standings.Standings | None = None,
+    correction: Correction | None = None,
+) -> Published:
+    """Write the period's circular (marked 更正 when `correction`), xlsx and json."""
+    if table is None:
+        from .issuance import standings_for
+
+        table = standings_for(config, ledger, period)
     folder = (out or config.resolve(config.output.dir)) / str(period)
-    pdf, _ = circular.write(circular.compose(config, table), folder)
+    pdf, _ = circular.write(circular.compose(config, table, correction), folder)
     xlsx = exports.write_xlsx(table, folder / "standings.xlsx")
     data = exports.write_json(table, folder / "standings.json")
     return Published(period, folder, pdf, xlsx, data, table)
@@ -202,19 +217,20 @@ def _stages(
         f"收取新邮件 {ingested.new} 封：计入 {o['counted']}，待审核 {o['review']}，"
         f"忽略 {o['ignored']}；此前已处理 {ingested.already_known} 封。"
     )
-    published = publish(config, ledger, period, out)
+    from . import issuance
+
+    settled = issuance.settle_period(config, ledger, period, datetime.now(UTC), send=send, out=out)
+    assert settled.published is not None
+    published = settled.published
     done["pdf"] = str(published.pdf)
     say(f"{period.label()}（截至 {period}）通报已生成：{published.pdf}")
     result = CycleResult(0, period, "", ingested, published)
-    if not send or not config.delivery.host:
-        why = "（--no-send）" if not send else "（未配置 delivery.host）"
-        say(f"未发送通报{why}。")
-    else:
-        from . import delivery  # imported late: generating a circular needs no SMTP
-
-        sent = delivery.deliver(config, ledger, published)
-        result.sent, result.skipped = sent.sent, sent.skipped
-        say(f"通报已发送给 {sent.sent} 位收件人（此前已发送 {sent.skipped} 位）。")
-    if o["review"]:
-        say(f"有 {o['review']} 封邮件需要人工审核，请运行 xunbao review 查看。")
+    for line in issuance.describe(config, settled, send):
+        say(line)
+    result.sent, result.skipped = settled.sent, settled.skipped
+    held = settled.state.held
+    if held:
+        say(f"本旬有 {held} 封邮件需要人工审核，请运行 xunbao review 查看。")
+    if settled.state.pending_units:
+        say(f"报表待核实的单位：{'、'.join(settled.state.pending_units)}。")
     return result

@@ -18,9 +18,11 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from .ledger_clerk import ClerkBook, now
+from .records import MessageRecord, Outcome
 from .schema import MIGRATIONS
 
-Outcome = Literal["counted", "review", "ignored"]
+__all__ = ["Entry", "Ledger", "MessageRecord", "Outcome", "Report", "now"]
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,7 @@ class Entry:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-class Ledger:
+class Ledger(ClerkBook):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -173,27 +171,36 @@ class Ledger:
         ]
         return int(ids[0] or 0)
 
-    def message(self, message: int) -> dict[str, Any] | None:
+    def message(self, message: int) -> MessageRecord | None:
         row = self.db.execute("SELECT * FROM messages WHERE id = ?", (message,)).fetchone()
-        return _message_dict(row) if row else None
+        return MessageRecord.of(row) if row else None
 
     def messages(
         self, period: str | None = None, outcome: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[MessageRecord]:
         """The register: every message, oldest arrival first, with 'superseded by' notes."""
         rows = self.db.execute(
             "SELECT m.*, (SELECT later.message FROM reports mine JOIN reports later"
             "   ON later.unit = mine.unit AND later.period = mine.period"
             "   AND later.arrival > mine.arrival AND later.message IS NOT NULL"
+            "   AND later.withdrawn_at IS NULL AND mine.withdrawn_at IS NULL"
             "   WHERE mine.message = m.id ORDER BY later.arrival DESC LIMIT 1) AS superseded_by"
             " FROM messages m WHERE (? IS NULL OR m.period = ?) AND (? IS NULL OR m.outcome = ?)"
             " ORDER BY m.arrival, m.id",
             (period, period, outcome, outcome),
         ).fetchall()
-        return [_message_dict(row) for row in rows]
+        return [MessageRecord.of(row) for row in rows]
 
     # ── decisions by a person ──────────────────────────────────
-    def settle(self, message: int, outcome: Outcome, reason: str, report: Report | None) -> None:
+    def settle(
+        self,
+        message: int,
+        outcome: Outcome,
+        reason: str,
+        report: Report | None,
+        actor: str = "",
+        kind: str | None = None,
+    ) -> None:
         """A clerk's decision on a held message: new outcome, its report, and the action."""
         with self.transaction() as db:
             db.execute(
@@ -206,40 +213,23 @@ class Ledger:
                     message,
                 ),
             )
-            if report is not None:
-                self._insert_report(report, message)
-            self._action("approve" if outcome == "counted" else "reject", message, report, reason)
+            number = self._insert_report(report, message) if report is not None else None
+            chosen = kind or ("approve" if outcome == "counted" else "reject")
+            self.action(chosen, actor, reason, message=message, report=report, report_id=number)
 
-    def add_report(self, report: Report) -> int:
+    def add_report(self, report: Report, actor: str = "") -> int:
         """A figure recorded by hand (e.g. reported by phone), with no message behind it."""
         with self.transaction():
             number = self._insert_report(report, None)
-            self._action("record", None, report, report.note)
+            self.action("record", actor, report.note, report=report, report_id=number)
         return number
-
-    def _action(self, kind: str, message: int | None, report: Report | None, note: str) -> None:
-        self.db.execute(
-            "INSERT INTO actions (at, kind, message, unit, period, value, note)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                now(),
-                kind,
-                message,
-                report.unit if report else None,
-                report.period if report else None,
-                report.value if report else None,
-                note,
-            ),
-        )
-
-    def actions(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.db.execute("SELECT * FROM actions ORDER BY id")]
 
     # ── reports ────────────────────────────────────────────────
     def previous_value(self, unit: str, period: str, metric: str = "") -> int | None:
         """The unit's latest accepted figure (of `metric`) from an earlier period."""
         row = self.db.execute(
             "SELECT value FROM reports WHERE unit = ? AND period < ? AND metric = ?"
+            " AND withdrawn_at IS NULL"
             " ORDER BY period DESC, arrival DESC, id DESC LIMIT 1",
             (unit, period, metric),
         ).fetchone()
@@ -249,7 +239,7 @@ class Ledger:
         """Accepted reports of every period up to and including `until`."""
         frame = pd.read_sql_query(
             "SELECT id, message, unit, period, value, measures, reported_on, arrival, origin, note,"
-            " metric FROM reports WHERE period <= ? ORDER BY arrival, id",
+            " metric FROM reports WHERE period <= ? AND withdrawn_at IS NULL ORDER BY arrival, id",
             self.db,
             params=(until,),
         )
@@ -348,7 +338,7 @@ class Ledger:
         rows = self.db.execute("SELECT * FROM deliveries ORDER BY sent_at, period, recipient")
         return [dict(row) for row in rows]
 
-    def receipts_due(self) -> list[dict[str, Any]]:
+    def receipts_due(self) -> list[MessageRecord]:
         """Counted or held messages whose sender has not had a receipt (kind receipt:<id>)."""
         rows = self.db.execute(
             "SELECT m.* FROM messages m WHERE m.outcome IN ('counted', 'review')"
@@ -356,10 +346,4 @@ class Ledger:
             "   WHERE d.kind = 'receipt:' || m.id AND d.recipient = m.sender)"
             " ORDER BY m.id"
         ).fetchall()
-        return [_message_dict(row) for row in rows]
-
-
-def _message_dict(row: sqlite3.Row) -> dict[str, Any]:
-    data = dict(row)
-    data["detail"] = json.loads(data.get("detail") or "{}")
-    return data
+        return [MessageRecord.of(row) for row in rows]

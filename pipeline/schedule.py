@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from datetime import time as dt_time
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -33,7 +32,7 @@ from . import job, logs
 from .config import Config, Schedule
 from .errors import ConfigError, XunbaoError
 from .ledger import Ledger
-from .periods import Period, between, latest_closed, period_of
+from .periods import Period, between, latest_closed, period_of, window
 from .runtime import Clock, ServeLock, SystemClock
 
 log = logging.getLogger("xunbao.schedule")
@@ -96,10 +95,7 @@ def scheduled_runs(ledger: Ledger) -> list[dict[str, Any]]:
 
 def campaign_window(config: Config) -> tuple[Period, Period]:
     """The first and the last period of the campaign: no circular outside them."""
-    schedule, zone = config.schedule, config.schedule.zone
-    start = datetime.combine(config.campaign.start, dt_time.min, tzinfo=zone)
-    end = datetime.combine(config.campaign.end, dt_time.max, tzinfo=zone)
-    return period_of(start, schedule), period_of(end, schedule)
+    return window(config.campaign.start, config.campaign.end, config.schedule)
 
 
 def due_periods(ledger: Ledger, config: Config, now: datetime) -> list[Period]:
