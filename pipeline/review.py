@@ -210,9 +210,8 @@ def pending_units(config: Config, ledger: Ledger) -> dict[str, frozenset[str]]:
     for row in ledger.messages(outcome="review"):
         if row.period is None:
             continue
-        named = row.unit or row.reading.get("unit") or directory.by_sender(row.sender)
-        if named:
-            found_units.setdefault(row.period, set()).add(str(named))
+        named = {row.unit, row.reading.get("unit"), directory.by_sender(row.sender)}
+        found_units.setdefault(row.period, set()).update(str(u) for u in named if u)
     return {period: frozenset(units) for period, units in found_units.items()}
 
 

@@ -10,6 +10,7 @@ envelope recipient, as an .eml file in a folder.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import shutil
@@ -248,6 +249,7 @@ class SmtpServer:
     password: str
     starttls: bool = False
     reject: tuple[str, ...] = ()
+    delay: float = 0.0  # seconds each DATA takes before the message is stored
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -261,6 +263,7 @@ class SmtpServer:
         command += ["--user", self.user] + ["--starttls"] * self.starttls
         for address in self.reject:
             command += ["--reject", address]
+        command += ["--delay", str(self.delay)]
         env = {**os.environ, "TEST_SMTP_PASSWORD": self.password}
         log = (self.folder.parent / f"smtp-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
@@ -294,6 +297,7 @@ def _smtp_main(argv: list[str]) -> None:
     parser.add_argument("--user", required=True)
     parser.add_argument("--starttls", action="store_true")
     parser.add_argument("--reject", action="append", default=[])
+    parser.add_argument("--delay", type=float, default=0.0)
     args = parser.parse_args(argv)
     password = os.environ["TEST_SMTP_PASSWORD"]
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -309,6 +313,7 @@ def _smtp_main(argv: list[str]) -> None:
             return "250 OK"
 
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            await asyncio.sleep(args.delay)
             for recipient in envelope.rcpt_tos:
                 name = f"{time.time_ns()}_{recipient.lower()}"
                 temporary = args.folder / f".{name}.tmp"

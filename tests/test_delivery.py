@@ -167,8 +167,8 @@ def test_receipts_go_once_to_each_registered_sender(
     expected = [
         r
         for r in rows
-        if r["outcome"] in ("counted", "review")
-        and (r["sender"] in registered or "@" + r["sender"].rpartition("@")[2] in registered)
+        if r.outcome in ("counted", "review")
+        and (r.sender in registered or "@" + r.sender.rpartition("@")[2] in registered)
     ]
     assert expected and len(expected) < len(rows)  # some are ignored or from strangers
 
@@ -176,16 +176,16 @@ def test_receipts_go_once_to_each_registered_sender(
     second = deliver(config, published)
     assert (first.receipts, second.receipts) == (len(expected), 0)
     received = server.received()
-    assert Counter(r for r, _ in received) == Counter(r["sender"] for r in expected)
+    assert Counter(r for r, _ in received) == Counter(r.sender for r in expected)
     replies = {m["In-Reply-To"]: m for _, m in received}
     for row in expected:
-        receipt = replies[row["message_id"]]
+        receipt = replies[row.message_id]
         assert receipt["Auto-Submitted"] == "auto-replied"
         text = receipt.get_body(("plain",)).get_content()
-        if row["outcome"] == "counted":
-            assert f"已登记 新增农民工入会 {row['value']} 名" in text
+        if row.outcome == "counted":
+            assert f"已登记 新增农民工入会 {row.value} 名" in text
         else:
-            assert "暂未计入" in text and row["reason"] in text
+            assert "暂未计入" in text and row.reason in text
 
 
 def test_wrong_smtp_password_explains_the_authorisation_code(
