@@ -83,8 +83,14 @@ class Unit(_Model):
 
 
 class Group(_Model):
+    """A supervision group (督促指导推进组): its people, its units, and who takes copies."""
+
     name: str
-    leaders: list[str] = []
+    leaders: list[str] = []  # 组长
+    members: list[str] = []  # 成员
+    departments: list[str] = []  # 责任部门
+    email: str = ""  # the group's contact address; empty: the group gets no mail
+    copies: list[Literal["reminders", "circular"]] = ["reminders", "circular"]
     units: list[str]
     others: list[str] = []
 
@@ -135,6 +141,8 @@ class Mailbox(_Model):
     mark_seen: bool = False
     retries: int = Field(default=4, ge=0)  # reconnections after a dropped connection
     retry_delay: float = Field(default=2.0, ge=0)  # seconds before the first; doubles each time
+    # `serve` reads new mail this often between cutoffs (minutes); 0: only at the cutoffs.
+    poll_minutes: float = Field(default=30, ge=0)
 
 
 class Storage(_Model):
@@ -188,6 +196,7 @@ class Delivery(_Model):
     sender: str = ""
     recipients: list[str] = []
     receipts: bool = False
+    receipt_limit: int = Field(default=10, ge=1)  # receipts a day to one address at most
     timeout: float = 30.0
     sign_off: Literal["auto", "required"] = "auto"
     signers: list[str] = []  # leaders who may sign (签发) a circular

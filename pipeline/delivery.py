@@ -1,4 +1,4 @@
-"""Sending the circular (and optional receipts) over SMTP, exactly once per recipient.
+"""Sending mail over SMTP — the circular, receipts, reminders — exactly once per recipient.
 
 Each message goes to one recipient, and the ledger's `deliveries` table records it as soon
 as the server has accepted it, keyed by (period, recipient, kind). A run sends only what is
@@ -7,8 +7,10 @@ anyone receiving the circular twice. (A kill between the server's "250 OK" and t
 is the one window in which a message can be sent again; it is a few milliseconds wide.)
 
 Kinds: `circular` for the first version of a period's circular, `circular:v<N>` for its
-corrections; `receipt:<message id>` for the receipt (回执) of one message, sent only to
-senders registered for a unit; `notice:<phase>:v<N>` for telling the clerk a circular waits.
+corrections; `notice:<phase>:v<N>` for telling the clerk a circular waits (issuance.py);
+`receipt:<message id>` for the receipt
+(回执) of one message (`receipts.py`); `reminder:<unit>` and `reminder-list` for the
+reminders (催报) before a cutoff (`reminders.py`). `send` is the one way out for all of them.
 """
 
 from __future__ import annotations
@@ -24,9 +26,8 @@ from typing import TYPE_CHECKING, Any
 from .circular import doc_number
 from .config import Config, Delivery, secret
 from .errors import DeliveryError
-from .ledger import Ledger, MessageRecord
+from .ledger import Ledger
 from .periods import Period
-from .units import Directory
 
 if TYPE_CHECKING:
     from .job import Published
@@ -39,9 +40,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @dataclass
 class Delivered:
-    sent: int = 0  # circulars sent by this run
+    sent: int = 0  # messages sent by this run
     skipped: int = 0  # recipients who had the circular already
-    receipts: int = 0  # receipts sent by this run
     failures: list[str] = field(default_factory=list)
 
 
@@ -51,6 +51,7 @@ class Outgoing:
     recipient: str
     kind: str
     message: EmailMessage
+    cc: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class Edition:
 
 
 def deliver(config: Config, ledger: Ledger, published: Published) -> Delivered:
-    """The published circular as the period's first version, and the receipts due."""
+    """The published circular as the period's first version."""
     table = published.standings
     total = table.to_json()["total"]
     number = doc_number(config, table)
@@ -82,7 +83,7 @@ def deliver(config: Config, ledger: Ledger, published: Published) -> Delivered:
 def deliver_version(
     config: Config, ledger: Ledger, version: VersionRecord, pdf: Path, xlsx: Path
 ) -> Delivered:
-    """An issued version to every recipient who has not had it, and the receipts due."""
+    """An issued version to every recipient who has not had it."""
     period = Period.parse(version.period)
     total = version.standings["total"]
     edition = Edition(
@@ -92,46 +93,16 @@ def deliver_version(
 
 
 def send_edition(config: Config, ledger: Ledger, edition: Edition) -> Delivered:
-    """Send what the ledger has not recorded as sent; DeliveryError if anything failed."""
-    settings = config.delivery
+    """Send the version to every recipient not recorded yet; DeliveryError if any failed."""
     period = str(edition.period)
-    skipped = 0
+    result = Delivered()
     due: list[Outgoing] = []
-    for recipient in settings.recipients:
+    for recipient in circular_recipients(config):
         if ledger.delivered(period, recipient, edition.kind):
-            skipped += 1
+            result.skipped += 1
         else:
             due.append(Outgoing(period, recipient, edition.kind, circular(config, edition)))
-    if settings.receipts:
-        due += receipts(config, ledger)
-    result = send(config, ledger, due)
-    result.skipped = skipped
-    return result
-
-
-def notify_clerk(config: Config, ledger: Ledger, period: str, kind: str, text: str) -> int:
-    """Tell the clerk (delivery.clerk) once per kind that a circular waits; copies sent."""
-    clerk = config.delivery.clerk
-    if not clerk or ledger.delivered(period, clerk, kind):
-        return 0
-    message = _envelope(config, f"通报暂缓发送：{text[:40]}")
-    message.set_content(f"{text}。\n\n（本邮件由旬报系统自动发送。）\n")
-    return send(config, ledger, [Outgoing(period, clerk, kind, message)]).receipts
-
-
-def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> Delivered:
-    """Send each item over one SMTP session, recording each as soon as the server took it."""
-    settings = config.delivery
-    result = Delivered()
-    if not due:
-        return result
-    password = secret(
-        settings.password_env, _resolved(config, settings.password_file), "SMTP 授权码"
-    )
-    with _session(config, password) as smtp:
-        for item in due:
-            item.message["To"] = item.recipient
-            _send_one(smtp, ledger, item, result)
+    result.sent, result.failures = send(config, ledger, due)
     if result.failures:
         raise DeliveryError(
             "以下邮件未能发出：" + "；".join(result.failures) + "。已发出的都已记录，"
@@ -140,23 +111,62 @@ def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> Delivered:
     return result
 
 
-def _send_one(smtp: smtplib.SMTP, ledger: Ledger, item: Outgoing, result: Delivered) -> None:
+def notify_clerk(config: Config, ledger: Ledger, period: str, kind: str, text: str) -> int:
+    """Tell the clerk (delivery.clerk) once per kind that a circular waits; copies sent."""
+    clerk = config.delivery.clerk
+    if not clerk or ledger.delivered(period, clerk, kind):
+        return 0
+    message = envelope(config, f"通报暂缓发送：{text[:40]}")
+    message.set_content(f"{text}。\n\n（本邮件由旬报系统自动发送。）\n")
+    sent, failures = send(config, ledger, [Outgoing(period, clerk, kind, message)])
+    if failures:
+        raise DeliveryError("；".join(failures))
+    return sent
+
+
+def circular_recipients(config: Config) -> list[str]:
+    """delivery.recipients, then the supervision groups' contacts who take a copy."""
+    found = list(config.delivery.recipients)
+    for group in config.groups:
+        if group.email and "circular" in group.copies and group.email not in found:
+            found.append(group.email)
+    return found
+
+
+def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> tuple[int, list[str]]:
+    """Send each message and record it as sent; (how many went, why the others did not)."""
+    if not due:
+        return 0, []
+    settings = config.delivery
+    password = secret(
+        settings.password_env, _resolved(config, settings.password_file), "SMTP 授权码"
+    )
+    sent, failures = 0, []
+    with _session(config, password) as smtp:
+        for item in due:
+            item.message["To"] = item.recipient
+            if item.cc:
+                item.message["Cc"] = ", ".join(item.cc)
+            problem = _send_one(smtp, ledger, item)
+            if problem:
+                failures.append(problem)
+            else:
+                sent += 1
+    return sent, failures
+
+
+def _send_one(smtp: smtplib.SMTP, ledger: Ledger, item: Outgoing) -> str | None:
+    """None when sent and recorded; else why not."""
     try:
         refused = smtp.send_message(item.message)
     except smtplib.SMTPServerDisconnected:
-        result.failures.append(f"发给 {item.recipient} 时发信服务器断开了连接")
-        return
+        return f"发给 {item.recipient} 时发信服务器断开了连接"
     except smtplib.SMTPException as exc:
-        result.failures.append(f"发给 {item.recipient} 被拒绝（{_said(exc)}）")
-        return
+        return f"发给 {item.recipient} 被拒绝（{_said(exc)}）"
     if refused:
-        result.failures.append(f"发给 {item.recipient} 被拒绝（{refused}）")
-        return
+        return f"发给 {item.recipient} 被拒绝（{refused}）"
     ledger.record_delivery(item.period, item.recipient, item.kind)
-    if item.kind.startswith(CIRCULAR):
-        result.sent += 1
-    else:
-        result.receipts += 1
+    return None
 
 
 # ── the messages ───────────────────────────────────────────────
@@ -166,7 +176,7 @@ def circular(config: Config, edition: Edition) -> EmailMessage:
     label = period.label()
     marked = f"（更正，第{edition.version}版）" if edition.version > 1 else ""
     title = f"{config.circular.title}（{label}）{marked}"
-    message = _envelope(config, f"【更正】{title}" if marked else title)
+    message = envelope(config, f"【更正】{title}" if marked else title)
     campaign, total = config.campaign, edition.total
     correction = (
         f"本件为更正版，请以此为准，此前发送的版本作废。更正说明：{edition.correction}\n\n"
@@ -191,40 +201,7 @@ def circular(config: Config, edition: Edition) -> EmailMessage:
     return message
 
 
-def receipts(config: Config, ledger: Ledger) -> list[Outgoing]:
-    """One receipt per counted or held message from a registered sender, never twice."""
-    directory = Directory(config)
-    due = []
-    for row in ledger.receipts_due():
-        unit = directory.by_sender(row.sender)
-        if unit is None:
-            continue  # unknown senders get no mail from us (no backscatter to spammers)
-        message = _envelope(config, f"回执：{row.subject or '旬报'}")
-        message.set_content(_receipt_text(config, row, unit))
-        message["Auto-Submitted"] = "auto-replied"  # RFC 3834: their auto-reply must not answer
-        if row.message_id:
-            message["In-Reply-To"] = row.message_id
-            message["References"] = row.message_id
-        kind = f"receipt:{row.id}"
-        due.append(Outgoing(row.period or "", row.sender, kind, message))
-    return due
-
-
-def _receipt_text(config: Config, row: MessageRecord, unit: str) -> str:
-    when = (row.arrival or "")[:16].replace("T", " ")
-    head = f"{unit}：\n\n你单位于 {when} 发来的邮件《{row.subject}》已收到。\n"
-    if row.outcome == "counted":
-        period = Period.parse(row.period).label() if row.period else ""
-        body = (
-            f"已登记 {config.campaign.metric} {row.value} {config.campaign.measure}，"
-            f"计入{period}。如数字有误，请发送更正后的旬报（主题注明“更正”）。\n"
-        )
-    else:
-        body = f"该邮件暂未计入，原因：{row.reason}。工作人员将人工核实，如有需要会与你单位联系。\n"
-    return head + body + f"\n{config.circular.department}\n（本邮件由旬报系统自动发送。）\n"
-
-
-def _envelope(config: Config, subject: str) -> EmailMessage:
+def envelope(config: Config, subject: str) -> EmailMessage:
     settings = config.delivery
     sender = settings.sender or settings.username
     message = EmailMessage()

@@ -23,7 +23,7 @@ import shutil
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from . import corrections, job
 from .config import Config
@@ -33,6 +33,9 @@ from .ledger import Ledger
 from .periods import Period, latest_closed, window
 from .records import Signature, VersionRecord
 from .standings import Standings
+
+if TYPE_CHECKING:
+    from .followup import StepResult
 
 _log = logging.getLogger("xunbao.issuance")
 
@@ -301,3 +304,16 @@ def describe(config: Config, settled: Settled, send: bool) -> list[str]:
     if config.delivery.host and settled.sent is not None:
         lines.append(f"通报已发送给 {settled.sent} 位收件人（此前已发送 {settled.skipped} 位）。")
     return lines
+
+
+def settle_step(config: Config, ledger: Ledger, now: datetime) -> StepResult:
+    """`settle` as an after-poll step of serve (followup.py)."""
+    from .followup import StepResult
+
+    result = StepResult()
+    for settled in settle(config, ledger, now):
+        result.sent += settled.sent or 0
+        if settled.issued is not None or settled.notified:
+            label = f"{settled.period.label()}通报："
+            result.lines += [label + line for line in describe(config, settled, send=True)]
+    return result

@@ -1,4 +1,5 @@
-"""The whole dekad job, stage by stage: poll → ledger → standings → circular → delivery."""
+"""The whole dekad job, stage by stage: poll → ledger → standings → circular → delivery;
+and the poll alone (ingest, then the after-poll steps) that `serve` runs between cutoffs."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from . import circular, exports, logs, runtime, standings
+from . import circular, exports, followup, logs, runtime, standings
 from .config import Config
 from .intake import Assessment, Intake
 from .ledger import Ledger
-from .periods import Period, latest_closed
+from .periods import Period, latest_closed, period_of
 from .sources import RawMessage, Source
 from .sources.directory import DirectorySource
 
@@ -138,12 +139,26 @@ class CycleResult:
     published: Published
     sent: int | None = None  # None: the circular was not sent
     skipped: int = 0
+    followed: followup.FollowUp = field(default_factory=followup.FollowUp)
 
     def summary(self) -> dict[str, Any]:
         return {**_ingest_summary(self.ingested), "pdf": str(self.published.pdf)} | {
             "sent": self.sent,
             "skipped": self.skipped,
+            **self.followed.summary(),
         }
+
+
+@dataclass
+class PollResult:
+    """One look at the mailbox between cutoffs, and what the after-poll steps did."""
+
+    run: int
+    ingested: Ingested
+    followed: followup.FollowUp
+
+    def summary(self) -> dict[str, Any]:
+        return {**_ingest_summary(self.ingested), **self.followed.summary()}
 
 
 def _ingest_summary(ingested: Ingested) -> dict[str, Any]:
@@ -165,47 +180,75 @@ def cycle(
     out: Path | None = None,
     trigger: str = "manual",
     echo: Echo | None = None,
+    now: datetime | None = None,
 ) -> CycleResult:
     """Poll, ingest, publish and deliver one period; the ledger's `runs` table keeps the result.
 
-    `echo` receives one Chinese line per stage (the CLI prints them, `serve` logs them).
+    `echo` receives one Chinese line per stage (the CLI prints them, `serve` logs them);
+    `now` is the server's clock (the after-poll steps decide by it).
     """
     say = echo or _log.info
-    with runtime.one_cycle_at_a_time(config.resolve(config.storage.path), say):
-        return _recorded_cycle(config, period, send, out, trigger, say)
+    moment = now or datetime.now(UTC)
+    lock = runtime.one_cycle_at_a_time(config.resolve(config.storage.path), say)
+    with lock, open_ledger(config) as ledger:
+        return _recorded(
+            ledger,
+            str(period),
+            trigger,
+            moment,
+            lambda done: _stages(config, ledger, period, send, out, say, done, moment),
+        )
 
 
-def _recorded_cycle(
-    config: Config, period: Period, send: bool, out: Path | None, trigger: str, say: Echo
-) -> CycleResult:
-    ledger = open_ledger(config)
-    try:
-        run = ledger.start_run(str(period), trigger)
-        done: dict[str, Any] = {}
-        try:
-            result = _stages(config, ledger, period, send, out, say, done)
-        except Exception as exc:
-            ledger.finish_run(run, "failed", {**done, "error": str(exc) or type(exc).__name__})
-            raise
-        except BaseException:
-            ledger.finish_run(run, "interrupted", done)
-            raise
-        result.run, result.trigger = run, trigger
-        ledger.finish_run(run, "ok", result.summary())
-        return result
-    finally:
-        ledger.close()
+def poll(config: Config, *, echo: Echo | None = None, now: datetime | None = None) -> PollResult:
+    """Read new mail and run the after-poll steps; no circular. Recorded as a `poll` run of
+    the period now collecting."""
+    say = echo or _log.info
+    moment = now or datetime.now(UTC)
+    period = period_of(moment, config.schedule)
+
+    def stages(done: dict[str, Any]) -> PollResult:
+        ingested = _ingest_mailbox(config, ledger, say, done)
+        return PollResult(0, ingested, followup.follow_up(config, ledger, moment, say))
+
+    lock = runtime.one_cycle_at_a_time(config.resolve(config.storage.path), say)
+    with lock, open_ledger(config) as ledger:
+        return _recorded(ledger, str(period), "poll", moment, stages)
 
 
-def _stages(
-    config: Config,
+class _Recorded(Protocol):
+    run: int
+
+    def summary(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=_Recorded)
+
+
+def _recorded(
     ledger: Ledger,
-    period: Period,
-    send: bool,
-    out: Path | None,
-    say: Echo,
-    done: dict[str, Any],
-) -> CycleResult:
+    period: str,
+    trigger: str,
+    now: datetime,
+    stages: Callable[[dict[str, Any]], R],
+) -> R:
+    """Run `stages` as one row of `runs`: its outcome and summary, however it ends."""
+    run = ledger.start_run(period, trigger, now)
+    done: dict[str, Any] = {}
+    try:
+        result = stages(done)
+    except Exception as exc:
+        ledger.finish_run(run, "failed", {**done, "error": str(exc) or type(exc).__name__})
+        raise
+    except BaseException:
+        ledger.finish_run(run, "interrupted", done)
+        raise
+    result.run = run
+    ledger.finish_run(run, "ok", result.summary())
+    return result
+
+
+def _ingest_mailbox(config: Config, ledger: Ledger, say: Echo, done: dict[str, Any]) -> Ingested:
     source = open_source(config, ledger)
     try:
         ingested = ingest(config, ledger, logs.with_progress(source))
@@ -217,9 +260,23 @@ def _stages(
         f"收取新邮件 {ingested.new} 封：计入 {o['counted']}，待审核 {o['review']}，"
         f"忽略 {o['ignored']}；此前已处理 {ingested.already_known} 封。"
     )
+    return ingested
+
+
+def _stages(
+    config: Config,
+    ledger: Ledger,
+    period: Period,
+    send: bool,
+    out: Path | None,
+    say: Echo,
+    done: dict[str, Any],
+    now: datetime,
+) -> CycleResult:
     from . import issuance
 
-    settled = issuance.settle_period(config, ledger, period, datetime.now(UTC), send=send, out=out)
+    ingested = _ingest_mailbox(config, ledger, say, done)
+    settled = issuance.settle_period(config, ledger, period, now, send=send, out=out)
     assert settled.published is not None
     published = settled.published
     done["pdf"] = str(published.pdf)
@@ -228,6 +285,8 @@ def _stages(
     for line in issuance.describe(config, settled, send):
         say(line)
     result.sent, result.skipped = settled.sent, settled.skipped
+    if send:  # --no-send: no mail at all, receipts and reminders neither
+        result.followed = followup.follow_up(config, ledger, now, say)
     held = settled.state.held
     if held:
         say(f"本旬有 {held} 封邮件需要人工审核，请运行 xunbao review 查看。")

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from .ledger_clerk import ClerkBook, now
+from .ledger_letters import LettersLedger
 from .records import MessageRecord, Outcome
 from .schema import MIGRATIONS
 
@@ -62,7 +63,7 @@ class Entry:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-class Ledger(ClerkBook):
+class Ledger(ClerkBook, LettersLedger):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -262,20 +263,26 @@ class Ledger(ClerkBook):
             (now(), outcome, json.dumps(summary, ensure_ascii=False), run),
         )
 
-    def runs(self, exclude_trigger: str | None = None) -> list[dict[str, Any]]:
-        """Every run, oldest first, `summary` decoded."""
+    def runs(self, triggers: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        """Every run (of the given triggers), oldest first, `summary` decoded."""
         rows = self.db.execute(
-            "SELECT * FROM runs WHERE ? IS NULL OR trigger != ? ORDER BY id",
-            (exclude_trigger, exclude_trigger),
+            f"SELECT * FROM runs {_trigger_filter(triggers)} ORDER BY id", triggers or ()
         ).fetchall()
         return [{**dict(r), "summary": json.loads(r["summary"] or "{}")} for r in rows]
 
-    def close_stale_runs(self, exclude_trigger: str | None = None) -> int:
+    def last_run(self, triggers: tuple[str, ...]) -> dict[str, Any] | None:
+        """The latest run of the given triggers, `summary` decoded."""
+        row = self.db.execute(
+            f"SELECT * FROM runs {_trigger_filter(triggers)} ORDER BY id DESC LIMIT 1", triggers
+        ).fetchone()
+        return {**dict(row), "summary": json.loads(row["summary"] or "{}")} if row else None
+
+    def close_stale_runs(self, triggers: tuple[str, ...]) -> int:
         """Mark runs left without an outcome (the process was killed) as interrupted."""
         cursor = self.db.execute(
             "UPDATE runs SET outcome = 'interrupted', finished_at = ?"
-            " WHERE outcome IS NULL AND (? IS NULL OR trigger != ?)",
-            (now(), exclude_trigger, exclude_trigger),
+            f" {_trigger_filter(triggers)} AND outcome IS NULL",
+            (now(), *triggers),
         )
         return cursor.rowcount
 
@@ -338,12 +345,9 @@ class Ledger(ClerkBook):
         rows = self.db.execute("SELECT * FROM deliveries ORDER BY sent_at, period, recipient")
         return [dict(row) for row in rows]
 
-    def receipts_due(self) -> list[MessageRecord]:
-        """Counted or held messages whose sender has not had a receipt (kind receipt:<id>)."""
-        rows = self.db.execute(
-            "SELECT m.* FROM messages m WHERE m.outcome IN ('counted', 'review')"
-            " AND m.sender != '' AND NOT EXISTS (SELECT 1 FROM deliveries d"
-            "   WHERE d.kind = 'receipt:' || m.id AND d.recipient = m.sender)"
-            " ORDER BY m.id"
-        ).fetchall()
-        return [MessageRecord.of(row) for row in rows]
+
+def _trigger_filter(triggers: tuple[str, ...] | None) -> str:
+    """A WHERE clause for runs of these triggers (all runs for None); bind the triggers."""
+    if triggers is None:
+        return "WHERE 1"
+    return f"WHERE trigger IN ({', '.join('?' * len(triggers))})"

@@ -79,6 +79,11 @@ def previous(period: Period, schedule: Schedule) -> Period:
         probe = probe.replace(day=1) - timedelta(days=1)
 
 
+def following(period: Period, schedule: Schedule) -> Period:
+    """The period after `period`."""
+    return Period(next(deadlines(period.end + timedelta(days=1), schedule)))
+
+
 def between(first: date, last: Period, schedule: Schedule) -> list[Period]:
     """The periods from the one containing `first` up to and including `last`."""
     result = []

@@ -1,13 +1,15 @@
-"""xunbao on its own: the dekad trigger, catch-up after downtime, and the `serve` loop.
+"""xunbao on its own: the cutoffs, catch-up after downtime, polling between cutoffs, and
+the `serve` loop.
 
-The trigger is APScheduler's: cron on the configured days at the cutoff time, OR'ed with
-"the last day" of the months too short for the latest configured day (February for 30).
-The loop around it is ours, because the truth about what has run lives in the ledger's
-`runs` table, not in a job store: on every wake-up (start, each cutoff, each retry) the
-server runs every period whose cutoff has passed since the last successful run, oldest
-first, each with its own date. Missing a cutoff by hours or weeks (misfire) is therefore
-never fatal, and a restart never runs a period twice. Time comes from an injectable
-`Clock`, so tests drive a year of cutoffs without sleeping.
+Run times come from `periods` (the cutoff of each period, February's short month included),
+so there is one calendar. The truth about what has run lives in the ledger's `runs` table,
+not in a job store: on every wake-up (start, each cutoff, each retry) the server runs every
+period whose cutoff has passed since the last successful run, oldest first, each with its
+own date. Missing a cutoff by hours or weeks (misfire) is therefore never fatal, and a
+restart never runs a period twice. Between cutoffs the server polls the mailbox every
+`mailbox.poll_minutes` (ingest only, then the after-poll steps of `followup`), and wakes at
+the reminder time of each period. Time comes from an injectable `Clock`, so tests drive a
+year of cutoffs without sleeping.
 """
 
 from __future__ import annotations
@@ -21,106 +23,43 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
-
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.combining import OrTrigger
-from apscheduler.triggers.cron import CronTrigger
+from typing import Any, Literal
 
 from . import config as config_module
 from . import job, logs
-from .config import Config, Schedule
+from .config import Config
 from .errors import ConfigError, XunbaoError
-from .ledger import Ledger
-from .periods import Period, between, latest_closed, period_of, window
+from .periods import Period, latest_closed
 from .runtime import Clock, ServeLock, SystemClock
+from .timetable import (
+    RETRY_DELAYS,
+    SCHEDULED,
+    TRIGGER_NAMES,
+    campaign_window,
+    due_periods,
+    local,
+    next_run,
+)
 
 log = logging.getLogger("xunbao.schedule")
-
-TRIGGER_NAMES = {
-    "schedule": "按时运行",
-    "catchup": "补跑",
-    "once": "单次运行",
-    "manual": "手工运行",
-}
-RETRY_DELAYS = (timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
-_SHORTEST_MONTH = {2: 28, 4: 30, 6: 30, 9: 30, 11: 30}  # others have 31 days
-
-
-# ── when ───────────────────────────────────────────────────────
-def dekad_trigger(schedule: Schedule) -> BaseTrigger:
-    """Fires at the cutoff of every period, in the schedule's own timezone."""
-    at: dict[str, Any] = {
-        "hour": schedule.time.hour,
-        "minute": schedule.time.minute,
-        "second": schedule.time.second,
-        "timezone": schedule.zone,
-    }
-    triggers: list[BaseTrigger] = [CronTrigger(day=",".join(map(str, schedule.days)), **at)]
-    # A plain day='10,20,30' skips February's third run: add its last day (and any other
-    # month too short for the latest configured day), as periods.py does.
-    short = [m for m in range(1, 13) if max(schedule.days) > _SHORTEST_MONTH.get(m, 31)]
-    if short:
-        triggers.append(CronTrigger(month=",".join(map(str, short)), day="last", **at))
-    return OrTrigger(triggers) if len(triggers) > 1 else triggers[0]
-
-
-def next_runs(schedule: Schedule, start: datetime, count: int) -> list[tuple[datetime, Period]]:
-    """The next `count` run times at or after `start`, each with the period it closes."""
-    trigger = dekad_trigger(schedule)
-    runs: list[tuple[datetime, Period]] = []
-    probe = start
-    while len(runs) < count:
-        fire = trigger.get_next_fire_time(None, probe)
-        assert fire is not None, "cron triggers without an end date always fire again"
-        runs.append((fire, period_of(fire, schedule)))
-        probe = fire + timedelta(seconds=1)
-    return runs
-
-
-def next_run(schedule: Schedule, after: datetime) -> tuple[datetime, Period]:
-    """The first run strictly after `after`."""
-    return next_runs(schedule, after + timedelta(microseconds=1), 1)[0]
-
-
-def local(when: datetime, schedule: Schedule) -> str:
-    return when.astimezone(schedule.zone).strftime("%Y-%m-%d %H:%M")
-
-
-# ── what is due ────────────────────────────────────────────────
-def scheduled_runs(ledger: Ledger) -> list[dict[str, Any]]:
-    """Runs made by `serve` (a manual `xunbao run` may use --no-send or --out: not counted)."""
-    return ledger.runs(exclude_trigger="manual")
-
-
-def campaign_window(config: Config) -> tuple[Period, Period]:
-    """The first and the last period of the campaign: no circular outside them."""
-    return window(config.campaign.start, config.campaign.end, config.schedule)
-
-
-def due_periods(ledger: Ledger, config: Config, now: datetime) -> list[Period]:
-    """Every campaign period closed at `now` and not run successfully since the last success.
-
-    The first start ever (no scheduled run recorded) runs the latest closed period only.
-    """
-    schedule = config.schedule
-    runs = scheduled_runs(ledger)
-    latest = latest_closed(now, schedule)
-    ok = [Period.parse(r["period"]) for r in runs if r["outcome"] == "ok"]
-    if ok:
-        due = [p for p in between(max(ok).end, latest, schedule) if p > max(ok)]
-    elif runs:  # tried before, never succeeded: from the first attempt on
-        due = between(min(Period.parse(r["period"]) for r in runs).end, latest, schedule)
-    else:
-        due = [latest]
-    first, last = campaign_window(config)
-    return [p for p in due if first <= p <= last]
 
 
 @dataclass
 class _Failure:
     attempts: int
     retry_at: datetime | None  # None: given up until a reload or restart
+
+
+@dataclass(frozen=True, order=True)
+class Wake:
+    """The next moment the server acts, and why (at the same moment a cutoff comes first)."""
+
+    at: datetime
+    why: Literal["cutoff", "retry", "poll"]
+    period: Period | None = None
+
+
+_FIRST = {"cutoff": 0, "retry": 1, "poll": 2}
 
 
 # ── the server ─────────────────────────────────────────────────
@@ -131,7 +70,8 @@ class Server:
         *,
         clock: Clock | None = None,
         cycle: Callable[..., job.CycleResult] = job.cycle,
-        poll: timedelta = timedelta(seconds=30),
+        poll: Callable[..., job.PollResult] = job.poll,
+        check_every: timedelta = timedelta(seconds=30),
     ) -> None:
         self.config_path = config_path
         self.config: Config = config_module.load(config_path).config
@@ -139,11 +79,15 @@ class Server:
         self.clock: Clock = clock or SystemClock()
         self.cycle = cycle
         self.poll = poll
+        self.check_every = check_every  # how often a wait looks for a changed config.yaml
         self.stop_requested = False
         self.reload_requested = False
         self.running: Period | None = None
         self.failures: dict[Period, _Failure] = {}
         self.once = False
+        self.next_poll: datetime | None = None
+        self._announced: Wake | None = None
+        self._poll_error: str | None = None  # the last poll's fault, until one succeeds
 
     # signals only set flags; the loop acts on them between runs
     def request_stop(self, *_: Any) -> None:
@@ -158,7 +102,8 @@ class Server:
 
     # ── the loop ───────────────────────────────────────────────
     def serve(self, once: bool = False) -> int:
-        """Run until stopped (0), or with `once` run what is due and return (1 if any failed)."""
+        """Run until stopped (0), or with `once` run what is due — or, with nothing due, poll
+        the mailbox — and return (1 if anything failed)."""
         lock = ServeLock(self.config.resolve(self.config.storage.path))
         lock.acquire()
         restore = self._install_signals()
@@ -167,23 +112,72 @@ class Server:
         try:
             self._close_stale_runs()
             if once:
-                failed = self.run_due("once")
+                ran, failed = self.run_due("once")
+                if not ran:
+                    failed = 0 if self.tick() else 1
                 return 1 if failed else 0
             self.run_due("catchup")
+            self.next_poll = self._poll_after(self.clock.now())
             while not self.stop_requested:
-                target = self.next_wake(self.clock.now())
-                self._log_next(target)
-                self._sleep_until(target)
-                if not self.stop_requested and self.clock.now() >= target:
-                    self.run_due("schedule")
+                wake = self.next_wake(self.clock.now())
+                self._log_next(wake)
+                self._sleep_until(wake.at if wake else None)
+                if self.stop_requested or wake is None or self.clock.now() < wake.at:
+                    continue  # stopped, or the config changed: plan again
+                self._act(wake)
             logs.event(log, logging.INFO, "serve.stop", "xunbao serve 已停止。")
             return 0
         finally:
             restore()
             lock.release()
 
-    def run_due(self, trigger: str) -> int:
-        """Run every due period, oldest first; the number that failed."""
+    def _act(self, wake: Wake) -> None:
+        if wake.why == "poll":
+            self.tick()
+            return
+        ran, _ = self.run_due("schedule")
+        if ran:  # the cycle read the mailbox: the next poll counts from now
+            self.next_poll = self._poll_after(self.clock.now())
+
+    def tick(self) -> bool:
+        """Read new mail between cutoffs and run the after-poll steps; False if it failed.
+
+        A poll that failed (the mailbox is down) is logged and tried at the next poll; it
+        never stops the server, and the cutoff's own cycle reads the mailbox again."""
+        now = self.clock.now()
+        self.next_poll = self._poll_after(now)
+        lines: list[str] = []
+        try:
+            result = self.poll(self.config, echo=lines.append, now=now)
+        except XunbaoError as exc:
+            message = f"收信失败：{str(exc).rstrip('。. ')}。将在下次收信时重试。"
+            logs.event(log, logging.WARNING, "poll.failed", message, error=str(exc))
+            return False
+        except Exception as exc:
+            log.warning(
+                "收信时程序内部错误：%r", exc, exc_info=True, extra={"event": "poll.failed"}
+            )
+            return False
+        busy = result.ingested.new or any(
+            r.sent or r.failures for r in result.followed.results.values()
+        )
+        for line in lines:
+            logs.event(log, logging.INFO if busy else logging.DEBUG, "poll.step", line)
+        return True
+
+    def _poll_failed(self, why: str) -> None:
+        """Warn once per distinct fault: a mailbox down all night is one line, not sixteen."""
+        level = logging.DEBUG if why == self._poll_error else logging.WARNING
+        self._poll_error = why
+        message = f"收信失败：{why}。将在下次收信时重试（问题持续时不再重复提示）。"
+        logs.event(log, level, "poll.failed", message, error=why)
+
+    def _poll_after(self, now: datetime) -> datetime | None:
+        minutes = self.config.mailbox.poll_minutes
+        return now + timedelta(minutes=minutes) if minutes else None
+
+    def run_due(self, trigger: str) -> tuple[int, int]:
+        """Run every due period, oldest first; how many were run, and how many failed."""
         ledger = job.open_ledger(self.config)
         try:
             due = due_periods(ledger, self.config, self.clock.now())
@@ -195,24 +189,28 @@ class Server:
         if len(due) > 1:
             names = "、".join(str(p) for p in due)
             logs.event(log, logging.INFO, "run.catchup", f"需要补跑 {len(due)} 个旬：{names}。")
-        failed = 0
+        ran = failed = 0
         for period in due:
             if self.stop_requested:
                 log.info("已收到停止信号：其余的旬将在下次启动时补跑。")
                 break
+            ran += 1
             failed += not self._run_one(period, trigger)
-        return failed
+        return ran, failed
 
     def _nothing_due(self, trigger: str) -> None:
-        campaign = self.config.campaign
         if latest_closed(self.clock.now(), self.config.schedule) > campaign_window(self.config)[1]:
-            message = (
-                f"活动“{campaign.name}”已于 {campaign.end} 结束（config.yaml 中的 campaign.end），"
-                "不再自动生成通报。开始新的活动时请修改 campaign 和各单位的目标。"
-            )
-            logs.event(log, logging.WARNING, "run.campaign_over", message)
+            logs.event(log, logging.WARNING, "run.campaign_over", self._campaign_over())
         elif trigger == "once":
             logs.event(log, logging.INFO, "run.none", "没有到期需要运行的旬。")
+
+    def _campaign_over(self) -> str:
+        campaign = self.config.campaign
+        return (
+            f"活动“{campaign.name}”已于 {campaign.end} 结束（config.yaml 中的 campaign.end），"
+            "不再自动生成通报。开始新的活动时请修改 campaign 和各单位的目标"
+            + ("；服务继续按时收信。" if self.config.mailbox.poll_minutes else "。")
+        )
 
     def _may_run(self, period: Period) -> bool:
         failure = self.failures.get(period)
@@ -228,7 +226,9 @@ class Server:
         logs.event(log, logging.INFO, "run.start", f"开始{what}：{label}。", **fields)
         started = time.monotonic()
         try:
-            result = self.cycle(self.config, period, trigger=trigger, echo=self._echo)
+            result = self.cycle(
+                self.config, period, trigger=trigger, echo=self._echo, now=self.clock.now()
+            )
         except XunbaoError as exc:
             self._failed(period, label, str(exc))
             return False
@@ -267,38 +267,57 @@ class Server:
         fields = {"period": str(period), "attempts": attempts, "error": why}
         log.error(message, exc_info=exc_info, extra={"event": "run.failed", "fields": fields})
 
-    def next_wake(self, now: datetime) -> datetime:
-        fire, _ = next_run(self.config.schedule, now)
-        retries = [f.retry_at for f in self.failures.values() if f.retry_at is not None]
-        return min([fire, *retries])
+    def next_wake(self, now: datetime) -> Wake | None:
+        """The next cutoff (none after the campaign), retry or poll; None: nothing ever."""
+        wakes = []
+        if upcoming := next_run(self.config, now):
+            wakes.append(Wake(upcoming[0], "cutoff", upcoming[1]))
+        wakes += [Wake(f.retry_at, "retry", p) for p, f in self.failures.items() if f.retry_at]
+        if self.next_poll is not None:
+            wakes.append(Wake(max(self.next_poll, now), "poll"))
+        return min(wakes, key=lambda w: (w.at, _FIRST[w.why]), default=None)
 
-    def _sleep_until(self, target: datetime) -> None:
+    def _sleep_until(self, target: datetime | None) -> None:
+        """Wait for `target` (None: until stopped), looking for a changed config meanwhile."""
         while not self.stop_requested:
             if self._maybe_reload():
-                return  # the schedule may have changed: the caller recomputes the target
+                return  # the schedule may have changed: the caller plans again
             now = self.clock.now()
-            if now >= target:
+            if target is not None and now >= target:
                 return
-            wake = min(target, now + self.poll)
+            wake = now + self.check_every if target is None else min(target, now + self.check_every)
             self.clock.wait(wake, lambda: self.stop_requested or self.reload_requested)
 
     def _log_start(self) -> None:
         schedule = self.config.schedule
+        minutes = self.config.mailbox.poll_minutes
         days = "、".join(map(str, schedule.days))
         message = (
             f"xunbao serve 已启动（配置 {self.config_path.resolve()}）：每月 {days} 日（二月的"
-            f" 30 日改为最后一天）{schedule.time:%H:%M} 运行，时区 {schedule.timezone}。"
+            f" 30 日改为最后一天）{schedule.time:%H:%M} 运行，时区 {schedule.timezone}"
+            + (f"；两次截止之间每 {minutes:g} 分钟收信一次。" if minutes else "。")
         )
         logs.event(log, logging.INFO, "serve.start", message, once=self.once)
 
-    def _log_next(self, target: datetime) -> None:
-        fire, period = next_run(self.config.schedule, self.clock.now())
-        when = local(target, self.config.schedule)
-        if target < fire:
+    def _log_next(self, wake: Wake | None) -> None:
+        """Say when the next circular or retry is due; polls in between are not announced."""
+        upcoming = next_run(self.config, self.clock.now())
+        shown = wake if wake is not None and wake.why == "retry" else None
+        if shown is None and upcoming is not None:
+            shown = Wake(upcoming[0], "cutoff", upcoming[1])
+        if shown == self._announced:
+            return
+        self._announced = shown
+        if shown is None:
+            logs.event(log, logging.WARNING, "run.campaign_over", self._campaign_over())
+            return
+        when = local(shown.at, self.config.schedule)
+        if shown.why == "retry":
             message = f"下次重试时间：{when}。"
         else:
-            message = f"下次运行时间：{when}（{period.label()}，截至 {period}）。"
-        logs.event(log, logging.INFO, "serve.next", message, at=target.isoformat())
+            assert shown.period is not None
+            message = f"下次运行时间：{when}（{shown.period.label()}，截至 {shown.period}）。"
+        logs.event(log, logging.INFO, "serve.next", message, at=shown.at.isoformat())
 
     def _maybe_reload(self) -> bool:
         """Pick up a changed config.yaml (or SIGHUP); a broken one leaves the old in force."""
@@ -317,6 +336,8 @@ class Server:
             return False
         self.config = config
         self.failures.clear()  # a fixed config deserves a fresh try
+        if self.next_poll is not None or config.mailbox.poll_minutes:
+            self.next_poll = self._poll_after(self.clock.now())
         logs.reconfigure(config)
         logs.event(log, logging.INFO, "config.reloaded", f"{why}：已重新加载 {self.config_path}。")
         return True
@@ -324,7 +345,7 @@ class Server:
     def _close_stale_runs(self) -> None:
         ledger = job.open_ledger(self.config)
         try:
-            if stale := ledger.close_stale_runs(exclude_trigger="manual"):
+            if stale := ledger.close_stale_runs((*SCHEDULED, "poll")):
                 log.warning("发现 %d 次未正常结束的运行（服务曾被强行终止），已标记为中断。", stale)
         finally:
             ledger.close()

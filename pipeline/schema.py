@@ -73,6 +73,14 @@ MIGRATIONS = [
     """,
     # Multi-metric campaigns: one report row per metric ('' is a single-metric campaign's).
     "ALTER TABLE reports ADD COLUMN metric TEXT NOT NULL DEFAULT ''",
+    # Switches and marks kept across runs (e.g. when receipts were switched on).
+    """
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )
+    """,
     # Issue 10: attributed, reversible clerk actions; circular versions and sign-off.
     """
     ALTER TABLE actions ADD COLUMN actor TEXT NOT NULL DEFAULT '';

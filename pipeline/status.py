@@ -19,7 +19,8 @@ from .ledger import Ledger
 from .logs import Redactor, secrets_of
 from .periods import latest_closed
 from .runtime import ServeLock
-from .schedule import (
+from .timetable import (
+    SCHEDULED,
     TRIGGER_NAMES,
     campaign_window,
     due_periods,
@@ -36,24 +37,28 @@ _OUTCOMES = {"ok": "成功", "failed": "失败", "interrupted": "中断", None: 
 def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[str, Any]:
     ledger = job.open_ledger(config)
     try:
-        runs = ledger.runs()
+        runs = ledger.runs(triggers=(*SCHEDULED, "manual"))
+        last_poll = ledger.last_run(("poll",))
         missed = due_periods(ledger, config, now) if scheduled_runs(ledger) else []
         review = ledger.messages(outcome="review")
         undelivered = _undelivered(config, ledger, runs)
         mailbox = _mailbox(config, ledger) if check_mailbox else None
     finally:
         ledger.close()
-    fire, period = next_run(config.schedule, now)
+    upcoming = next_run(config, now)
     last_period = campaign_window(config)[1]
     data: dict[str, Any] = {
         "now": now.astimezone(config.schedule.zone).isoformat(timespec="seconds"),
         "serving": ServeLock(config.resolve(config.storage.path)).held_elsewhere(),
         "last_run": _run(runs[-1]) if runs else None,
+        "last_poll": _run(last_poll) if last_poll else None,
         "next_run": {
-            "at": fire.isoformat(),
-            "period": str(period),
-            "label": period.label(),
-        },
+            "at": upcoming[0].isoformat(),
+            "period": str(upcoming[1]),
+            "label": upcoming[1].label(),
+        }
+        if upcoming
+        else None,
         "missed": [str(p) for p in missed],
         "campaign_over": latest_closed(now, config.schedule) > last_period,
         "campaign_end": str(config.campaign.end),
@@ -142,8 +147,9 @@ def summary(config: Config, data: dict[str, Any]) -> list[str]:
     ]
     lines.append(_last_line(config, data["last_run"]))
     upcoming = data["next_run"]
-    at = local(datetime.fromisoformat(upcoming["at"]), config.schedule)
-    lines.append(f"下次运行：{at}（{upcoming['label']}，截至 {upcoming['period']}）。")
+    if upcoming is not None:
+        at = local(datetime.fromisoformat(upcoming["at"]), config.schedule)
+        lines.append(f"下次运行：{at}（{upcoming['label']}，截至 {upcoming['period']}）。")
     if data["campaign_over"]:
         lines.append(
             f"活动已于 {data['campaign_end']} 结束：服务不再自动生成通报（见 campaign.end）。"

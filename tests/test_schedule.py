@@ -19,23 +19,26 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
-from itertools import takewhile
+from itertools import pairwise, takewhile
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from apscheduler.triggers.cron import CronTrigger
 
-from pipeline import circular, job, periods
+from pipeline import circular, followup, job, periods
 from pipeline import config as config_module
-from pipeline.schedule import Server, dekad_trigger, due_periods, next_runs
+from pipeline.followup import StepResult
+from pipeline.schedule import Server
+from pipeline.timetable import due_periods, next_run, next_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 XUNBAO = Path(sys.executable).parent / "xunbao"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The simulated dates fall in 2016: give the sample campaign that year (the seed's ends in 2015).
 CAMPAIGN_2016 = {"start: 2015-09-01": "start: 2015-12-01", "end: 2015-12-31": "end: 2016-12-31"}
+# Months of simulated time: the circulars alone (polling every 30 minutes is tested below).
+NO_POLLING = {"poll_minutes: 30": "poll_minutes: 0"}
 
 
 # ── helpers ────────────────────────────────────────────────────
@@ -75,7 +78,7 @@ def workspace(tmp_path: Path) -> Path:
     inbox = tmp_path / "inbox"
     write_report(inbox, "a", "szqzgh@163.com", "乐山市市中区总工会", 1200, "2016-01-08 10:00")
     write_report(inbox, "b", "wtqzgh@126.com", "五通桥区总工会", 900, "2016-02-27 09:00")
-    make_config(tmp_path, inbox, CAMPAIGN_2016)
+    make_config(tmp_path, inbox, CAMPAIGN_2016 | NO_POLLING)
     return tmp_path
 
 
@@ -123,7 +126,7 @@ def serve(
 ) -> FakeClock:
     clock = FakeClock(start)
     server = Server(folder / "config.yaml", clock=clock, cycle=recording(clock, calls))
-    server.poll = timedelta(hours=poll_hours)
+    server.check_every = timedelta(hours=poll_hours)
     clock.at(stop, server.request_stop)
     assert server.serve() == 0
     return clock
@@ -165,15 +168,6 @@ def test_run_dates_over_a_whole_year(year: int, monkeypatch: pytest.MonkeyPatch)
         takewhile(lambda d: d.year == year, periods.deadlines(date(year, 1, 1), schedule))
     )
     assert days == expected and all(periods.is_deadline(d, schedule) for d in days)
-
-
-def test_a_plain_cron_would_skip_february() -> None:
-    """Why the trigger is combined: the STACK-NOTES fact, checked."""
-    plain = CronTrigger(day="10,20,30", hour=18, timezone=SHANGHAI)
-    after_20th = plain.get_next_fire_time(None, at("2016-02-21 00:00"))
-    assert after_20th == at("2016-03-10 18:00")
-    combined = dekad_trigger(config_module.Schedule())
-    assert combined.get_next_fire_time(None, at("2016-02-21 00:00")) == at("2016-02-29 18:00")
 
 
 def test_schedule_command_lists_runs_from_a_date(workspace: Path) -> None:
@@ -292,7 +286,7 @@ def test_a_failed_run_is_retried_and_a_manual_run_does_not_count(
     calls: list[Call] = []
     clock = FakeClock(at("2016-01-10 18:00"))
     server = Server(workspace / "config.yaml", clock=clock, cycle=recording(clock, calls))
-    server.poll = timedelta(hours=1)
+    server.check_every = timedelta(hours=1)
     inbox.rename(hidden)  # the mailbox is gone at the cutoff...
     clock.at(at("2016-01-10 18:03"), lambda: hidden.rename(inbox))  # ...and back soon after
     clock.at(at("2016-01-10 20:00"), server.request_stop)
@@ -324,7 +318,7 @@ def test_due_periods_first_start_and_after_success(workspace: Path) -> None:
 def test_after_the_campaign_ends_nothing_more_is_run(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    make_config(tmp_path, tmp_path / "inbox")  # the seed's campaign: 2015-09-01 to 2015-12-31
+    make_config(tmp_path, tmp_path / "inbox", NO_POLLING)  # the seed's: 2015-09-01 to 12-31
     write_report(tmp_path / "inbox", "a", "szqzgh@163.com", "市中区总工会", 5, "2015-12-31 10:00")
     calls: list[Call] = []
     caplog.set_level("INFO", logger="xunbao")
@@ -334,6 +328,66 @@ def test_after_the_campaign_ends_nothing_more_is_run(
     assert any("已于 2015-12-31 结束" in r.getMessage() for r in caplog.records)
 
 
+# ── polling between cutoffs ────────────────────────────────────
+@pytest.mark.slow  # 450 polls of nine simulated days
+def test_mail_is_read_between_cutoffs_and_the_circular_waits_for_the_cutoff(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    make_config(tmp_path, inbox, CAMPAIGN_2016)  # poll_minutes: 30, the sample's default
+    stepped: list[tuple[datetime, int]] = []
+
+    def count_messages(config: config_module.Config, ledger: Any, now: datetime) -> StepResult:
+        stepped.append((now, len(ledger.messages())))
+        return StepResult()
+
+    # The after-poll seam: every poll (and every cycle) ends with the steps, given the clock.
+    monkeypatch.setattr(followup, "steps", lambda: [followup.Step("seen", "测试", count_messages)])
+    calls: list[Call] = []
+    clock = FakeClock(at("2016-01-11 09:00"))
+    server = Server(tmp_path / "config.yaml", clock=clock, cycle=recording(clock, calls))
+    held = ("c", "qq123@qq.com", "马边彝族自治县总工会", 300, "2016-01-12 10:05")
+    clock.at(at("2016-01-12 10:05"), lambda: write_report(inbox, *held))
+    clock.at(at("2016-01-20 19:00"), server.request_stop)
+    assert server.serve() == 0
+
+    # The circular is made at the cutoffs only (the first start catches up 2016-01-10).
+    assert [c[1:] for c in calls] == [("2016-01-10", "catchup"), ("2016-01-20", "schedule")]
+    # The held report reached the queue at the first poll after it arrived, days early.
+    db = sqlite3.connect(tmp_path / "data/xunbao.sqlite")
+    ((outcome, period),) = db.execute("SELECT outcome, period FROM messages").fetchall()
+    db.close()
+    assert (outcome, period) == ("review", "2016-01-20")
+    first_seen = next(when for when, count in stepped if count == 1)
+    assert first_seen == at("2016-01-12 10:30")
+    polls = [r for r in runs(tmp_path) if r["trigger"] == "poll"]
+    cutoff = at("2016-01-20 18:00")
+    assert {r["outcome"] for r in polls} == {"ok"}
+    times = [datetime.fromisoformat(r["started_at"]) for r in polls]
+    assert {r["period"] for r, t in zip(polls, times, strict=True) if t < cutoff} == {"2016-01-20"}
+    assert {r["period"] for r, t in zip(polls, times, strict=True) if t > cutoff} == {"2016-01-30"}
+    assert times[0] == at("2016-01-11 09:30") and all(
+        later - earlier == timedelta(minutes=30)
+        for earlier, later in pairwise(times)
+        if later < at("2016-01-20 18:00")
+    )
+    # Every 30 minutes from 09:30 on the 11th to 17:30 on the 20th (the 18:00 cutoff's own
+    # cycle reads the mailbox), then 18:30.
+    before = (cutoff - at("2016-01-11 09:30")) // timedelta(minutes=30)
+    assert len(polls) == before + 1
+    assert len(stepped) == len(polls) + 2  # and once in each cycle
+
+
+def test_no_run_after_the_campaign_ends(workspace: Path) -> None:
+    config = config_module.load(workspace / "config.yaml").config  # ends 2016-12-31
+    assert next_run(config, at("2016-12-30 18:00")) == (
+        at("2017-01-10 18:00"),
+        periods.Period(date(2017, 1, 10)),
+    )  # the period holding 31 December is the last
+    assert next_run(config, at("2017-01-10 18:00")) is None
+
+
 # ── reload ─────────────────────────────────────────────────────
 def test_reload_good_then_broken_config(workspace: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = workspace / "config.yaml"
@@ -341,7 +395,7 @@ def test_reload_good_then_broken_config(workspace: Path, caplog: pytest.LogCaptu
     calls: list[Call] = []
     clock = FakeClock(at("2016-01-01 00:00"))
     server = Server(path, clock=clock, cycle=recording(clock, calls))
-    server.poll = timedelta(hours=1)
+    server.check_every = timedelta(hours=1)
 
     def write(text: str) -> Callable[[], object]:
         return lambda: path.write_text(text, encoding="utf-8")
@@ -395,7 +449,7 @@ def xunbao(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_once_runs_the_due_period_then_nothing(tmp_path: Path) -> None:
+def test_once_runs_the_due_period_then_only_reads_the_mail(tmp_path: Path) -> None:
     make_config(tmp_path, _inbox_for_cli(tmp_path), campaign_around_today())
     first = xunbao("serve", "--once", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
@@ -407,9 +461,11 @@ def test_once_runs_the_due_period_then_nothing(tmp_path: Path) -> None:
     again = xunbao("serve", "--once", "--log-json", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     events = [json.loads(line)["event"] for line in again.stderr.splitlines()]
-    assert events == ["serve.start", "run.none"]
+    assert events == ["serve.start", "run.none"]  # a quiet poll logs nothing at INFO
+    collecting = periods.following(period, config_module.Schedule())
     assert [(r["period"], r["trigger"], r["outcome"]) for r in runs(tmp_path)] == [
-        (str(period), "once", "ok")
+        (str(period), "once", "ok"),
+        (str(collecting), "poll", "ok"),  # nothing due: cron's --once reads new mail
     ]
 
 

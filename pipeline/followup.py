@@ -1,0 +1,93 @@
+"""What follows each look at the mailbox: the after-poll steps.
+
+`serve` reads the mailbox between cutoffs, and every cycle reads it at the cutoff; after
+each read these steps run in order with the ledger and the server's clock: receipts for
+the mail just recorded, reminders due before the cutoff, and the circulars
+(`issuance.settle`: one waiting for its queue to empty or a signature, a correction of
+one already issued). A step that fails is logged and counted; it never stops the others
+or the mailbox, and the next poll tries again.
+A new step is one entry in `steps()`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .config import Config
+from .errors import XunbaoError
+from .ledger import Ledger
+
+_log = logging.getLogger("xunbao.followup")
+
+
+@dataclass
+class StepResult:
+    """What one step sent, and what it failed to send (each failure a Chinese sentence)."""
+
+    sent: int = 0
+    failures: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # for the clerk's console and the log
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str  # the key in a run's summary
+    label: str  # what it sends, in Chinese
+    run: Callable[[Config, Ledger, datetime], StepResult]
+
+
+@dataclass
+class FollowUp:
+    results: dict[str, StepResult] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """`{"receipts": {"sent": 2, "failed": 0}, …}` for the run's row in the ledger."""
+        return {
+            name: {"sent": r.sent, "failed": len(r.failures)} for name, r in self.results.items()
+        }
+
+    @property
+    def busy(self) -> bool:
+        """Anything sent or failed."""
+        return any(r.sent or r.failures for r in self.results.values())
+
+    def sent(self, name: str) -> int:
+        return self.results[name].sent if name in self.results else 0
+
+
+def steps() -> list[Step]:
+    from . import issuance, receipts  # imported late: they pull in the SMTP side
+
+    return [
+        Step("receipts", "回执", receipts.send_due),
+        Step("circulars", "通报", issuance.settle_step),
+    ]
+
+
+def follow_up(
+    config: Config, ledger: Ledger, now: datetime, say: Callable[[str], None]
+) -> FollowUp:
+    """Run every step; each reports one line when it sent or failed something."""
+    done = FollowUp()
+    for step in steps():
+        try:
+            result = step.run(config, ledger, now)
+        except XunbaoError as exc:
+            result = StepResult(failures=[str(exc)])
+        except Exception as exc:  # one bad step must not stop the mailbox or the others
+            _log.exception("%s步骤出错", step.label)
+            result = StepResult(failures=[f"程序内部错误：{exc!r}"])
+        done.results[step.name] = result
+        for line in result.lines:
+            say(line)
+        if result.sent or result.failures:
+            failed = len(result.failures)
+            retry = f"，未能发出 {failed} 封（下次收信时重试）" if failed else ""
+            say(f"{step.label}：发出 {result.sent} 封{retry}。")
+        for why in result.failures:
+            _log.warning("%s未能发出：%s", step.label, why)
+    return done

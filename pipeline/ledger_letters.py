@@ -1,0 +1,114 @@
+"""The ledger's side of the letters to units: what is owed a receipt, what a report
+replaced, how much went to an address, and the switches kept across runs (`settings`).
+
+A mixin of `Ledger` (it uses its connection), kept apart so ledger.py stays the register.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+Outcome = Literal["counted", "review", "ignored"]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Received:
+    """A message the units may hear back about (a receipt): what became of it."""
+
+    id: int
+    sender: str
+    subject: str
+    message_id: str
+    arrival: datetime | None
+    period: str | None
+    outcome: Outcome
+    reason: str
+    unit: str | None
+    value: int | None
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """An earlier report of the same unit and period that a later one replaced."""
+
+    message: int | None  # None: recorded by hand
+    value: int
+    arrival: datetime
+
+
+class LettersLedger:
+    db: sqlite3.Connection
+
+    def receipts_due(self, after: int) -> list[Received]:
+        """Counted or held messages after message `after` whose sender has had no receipt
+        (kind receipt:<id>) yet, oldest first."""
+        rows = self.db.execute(
+            "SELECT m.* FROM messages m WHERE m.id > ? AND m.outcome IN ('counted', 'review')"
+            " AND m.sender != '' AND NOT EXISTS (SELECT 1 FROM deliveries d"
+            "   WHERE d.kind = 'receipt:' || m.id AND d.recipient = m.sender)"
+            " ORDER BY m.id",
+            (after,),
+        ).fetchall()
+        return [
+            Received(
+                id=row["id"],
+                sender=row["sender"],
+                subject=row["subject"],
+                message_id=row["message_id"],
+                arrival=datetime.fromisoformat(row["arrival"]) if row["arrival"] else None,
+                period=row["period"],
+                outcome=row["outcome"],
+                reason=row["reason"],
+                unit=row["unit"],
+                value=row["value"],
+            )
+            for row in rows
+        ]
+
+    def replaced_by(self, message: int) -> Earlier | None:
+        """The report of the same unit, period and metric that this message's report
+        replaced: the latest one that arrived before it."""
+        row = self.db.execute(
+            "SELECT earlier.message, earlier.value, earlier.arrival FROM reports mine"
+            " JOIN reports earlier ON earlier.unit = mine.unit AND earlier.period = mine.period"
+            "  AND earlier.metric = mine.metric AND earlier.arrival < mine.arrival"
+            " WHERE mine.message = ? ORDER BY mine.id, earlier.arrival DESC LIMIT 1",
+            (message,),
+        ).fetchone()
+        if row is None:
+            return None
+        return Earlier(row["message"], int(row["value"]), datetime.fromisoformat(row["arrival"]))
+
+    def sent_since(self, recipient: str, kind_prefix: str, since: datetime) -> int:
+        """How many messages of a kind went to `recipient` since `since` (rate limits)."""
+        row = self.db.execute(
+            "SELECT count(*) FROM deliveries WHERE recipient = ? AND kind LIKE ? AND sent_at >= ?",
+            (recipient.lower(), kind_prefix + "%", since.astimezone(UTC).isoformat()),
+        ).fetchone()
+        return int(row[0])
+
+    def last_message_id(self) -> int:
+        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0])
+
+    # ── settings ───────────────────────────────────────────────
+    def setting(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return str(row["value"]) if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+            " updated_at = excluded.updated_at",
+            (key, value, _now()),
+        )
+
+    def clear_setting(self, key: str) -> None:
+        self.db.execute("DELETE FROM settings WHERE key = ?", (key,))
