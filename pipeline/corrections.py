@@ -20,11 +20,27 @@ class Correction:
     note: str
 
 
+_UNIT_KEYS = ("unit", "target", "completed", "rank", "reported", "status", "summoned_streak")
+
+
 def snapshot(table: Standings) -> dict[str, Any]:
-    """The standings as a circular states them (JSON plus the good examples' excerpts)."""
-    data = table.to_json()
-    data["excerpts"] = [[e.unit, e.excerpt] for e in table.examples]
-    return data
+    """What a circular states, in a form of its own (not the JSON export, which may grow
+    keys): a new key here would make every issued circular look changed."""
+    return {
+        "total": {
+            "target": table.target,
+            "completed": table.completed,
+            "rate": round(table.rate, 4),
+        },
+        "units": [{k: getattr(s, k) for k in _UNIT_KEYS} for s in table.units],
+        "others": [
+            {"unit": s.unit, "target": s.target, "completed": s.completed} for s in table.others
+        ],
+        "summoned": [s.unit for s in table.summoned],
+        "escalated": [s.unit for s in table.escalated],
+        "excerpts": [[e.unit, e.excerpt] for e in table.examples],
+        "metrics": [snapshot(m) for m in table.metrics if m is not table],
+    }
 
 
 def fingerprint(table: Standings) -> str:

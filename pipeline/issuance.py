@@ -192,18 +192,19 @@ def issue(
     """Record the next version, then keep its files as circular-vN.pdf / standings-vN.xlsx."""
     from .circular import doc_number
 
-    version = ledger.add_version(
+    # Files first: a version recorded is a version whose files exist.
+    for path, suffix in ((published.pdf, ".pdf"), (published.xlsx, ".xlsx")):
+        kept = version_file(published.folder, path.stem, found.next_version, suffix)
+        shutil.copyfile(path, kept)
+    return ledger.add_version(
         str(found.period),
+        found.next_version,
         found.fingerprint,
         corrections.snapshot(table),
         correction.note if correction else "",
         doc_number(config, table),
         found.signature,
     )
-    for path, suffix in ((published.pdf, ".pdf"), (published.xlsx, ".xlsx")):
-        kept = version_file(published.folder, path.stem, version.version, suffix)
-        shutil.copyfile(path, kept)
-    return version
 
 
 def version_file(folder: Path, stem: str, version: int, suffix: str) -> Path:

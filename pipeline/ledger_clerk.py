@@ -140,16 +140,16 @@ class ClerkBook:
     def add_version(
         self,
         period: str,
+        number: int,
         fingerprint: str,
         standings: dict[str, Any],
         correction: str,
         doc_number: str,
         signature: Signature | None,
     ) -> VersionRecord:
-        """The next version of the period's circular, recorded before anything is sent."""
+        """Version `number` of the period's circular, recorded before anything is sent
+        (the primary key refuses a second writer of the same number)."""
         with self.transaction() as db:
-            latest = self.latest_version(period)
-            number = latest.version + 1 if latest else 1
             db.execute(
                 "INSERT INTO circulars (period, version, fingerprint, standings, correction,"
                 " doc_number, signed_by, signed_at, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -4,17 +4,24 @@ versions of each period's circular."""
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from .. import issuance, job
+from .. import issuance, job, runtime
+from ..config import Config
 from .common import config_option, console, load_config, parse_period, print_table
 
 
 def _period_option(func: click.decorators.FC) -> click.decorators.FC:
     return click.option("--period", required=True, help="通报的截止日期 YYYY-MM-DD")(func)
+
+
+def _locked(config: Config) -> AbstractContextManager[None]:
+    """One sender at a time per ledger: a serve tick or a run waits, and so does this."""
+    return runtime.one_cycle_at_a_time(config.resolve(config.storage.path), console.print)
 
 
 def _show(config_path: Path, settled: issuance.Settled) -> None:
@@ -32,7 +39,7 @@ def sign(config_path: Path, period: str, by: str) -> None:
     config = load_config(config_path)
     chosen = parse_period(config, period)
     assert chosen is not None
-    with job.open_ledger(config) as ledger:
+    with _locked(config), job.open_ledger(config) as ledger:
         settled = issuance.sign(config, ledger, chosen, by.strip(), datetime.now(UTC))
     console.print(f"{chosen.label()}通报已由 {by.strip()} 签发。", highlight=False)
     _show(config_path, settled)
@@ -46,7 +53,7 @@ def reissue(config_path: Path, period: str) -> None:
     config = load_config(config_path)
     chosen = parse_period(config, period)
     assert chosen is not None
-    with job.open_ledger(config) as ledger:
+    with _locked(config), job.open_ledger(config) as ledger:
         settled = issuance.reissue(config, ledger, chosen, datetime.now(UTC))
     _show(config_path, settled)
 
