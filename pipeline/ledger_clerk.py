@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .records import ActionRecord, ReportRecord, Signature, VersionRecord
+from .records import ActionRecord, ReportRecord, Signature, VersionRecord, of_row
 
 
 class _Figure(Protocol):
@@ -70,12 +70,12 @@ class ClerkBook:
         rows = self.db.execute(
             "SELECT * FROM actions WHERE ? IS NULL OR period = ? ORDER BY id", (period, period)
         )
-        return [ActionRecord.of(r) for r in rows]
+        return [of_row(ActionRecord, r) for r in rows]
 
     # ── reports ────────────────────────────────────────────────
     def report(self, number: int) -> ReportRecord | None:
         row = self.db.execute("SELECT * FROM reports WHERE id = ?", (number,)).fetchone()
-        return ReportRecord.of(row) if row else None
+        return of_row(ReportRecord, row) if row else None
 
     def active_reports(
         self, unit: str | None = None, period: str | None = None, origin: str | None = None
@@ -86,12 +86,12 @@ class ClerkBook:
             " AND (? IS NULL OR period = ?) AND (? IS NULL OR origin = ?) ORDER BY arrival, id",
             (unit, unit, period, period, origin, origin),
         )
-        return [ReportRecord.of(r) for r in rows]
+        return [of_row(ReportRecord, r) for r in rows]
 
     def recorded_reports(self) -> list[ReportRecord]:
         """Every figure recorded by hand, withdrawn ones included (they show as such)."""
         rows = self.db.execute("SELECT * FROM reports WHERE origin = 'recorded' ORDER BY id")
-        return [ReportRecord.of(r) for r in rows]
+        return [of_row(ReportRecord, r) for r in rows]
 
     def withdraw(self, number: int, actor: str, why: str) -> ReportRecord:
         with self.transaction() as db:

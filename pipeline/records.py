@@ -7,9 +7,15 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 Outcome = Literal["counted", "review", "ignored"]
+T = TypeVar("T")
+
+
+def of_row(cls: type[T], row: sqlite3.Row) -> T:
+    """A record whose fields are all columns of the row, by name."""
+    return cls(**{k: row[k] for k in cls.__dataclass_fields__})  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -62,11 +68,6 @@ class ReportRecord:
     metric: str
     withdrawn_at: str | None
 
-    @classmethod
-    def of(cls, row: sqlite3.Row) -> ReportRecord:
-        keys = cls.__dataclass_fields__
-        return cls(**{k: row[k] for k in keys})
-
 
 @dataclass(frozen=True)
 class ActionRecord:
@@ -82,11 +83,6 @@ class ActionRecord:
     period: str | None
     value: int | None
     note: str
-
-    @classmethod
-    def of(cls, row: sqlite3.Row) -> ActionRecord:
-        keys = cls.__dataclass_fields__
-        return cls(**{k: row[k] for k in keys})
 
 
 @dataclass(frozen=True)
