@@ -30,7 +30,7 @@ from .config import Config
 from .corrections import Correction
 from .errors import UsageError
 from .ledger import Ledger
-from .periods import Period, latest_closed, window
+from .periods import Period
 from .records import Signature, VersionRecord
 from .standings import Standings
 
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .followup import StepResult
 
 _log = logging.getLogger("xunbao.issuance")
+_WAITING = "circular-waiting:"  # settings key: a period whose circular was held back
 
 Phase = Literal[
     "collecting", "awaiting_review", "awaiting_sign_off", "ready", "issued", "corrected"
@@ -165,9 +166,11 @@ def settle_period(
     if found.phase == "ready":
         assert result.published is not None
         version = issue(config, ledger, found, table, correction, result.published)
+        ledger.clear_setting(_WAITING + str(period))
         result.issued = version
         _finish(config, ledger, version, result)
     else:
+        ledger.set_setting(_WAITING + str(period), found.phase)  # the ticks take it from here
         result.notified = _notify(config, ledger, found)
     return result
 
@@ -276,13 +279,11 @@ def reissue(config: Config, ledger: Ledger, period: Period, now: datetime) -> Se
 
 
 def settle(config: Config, ledger: Ledger, now: datetime) -> list[Settled]:
-    """One tick of `serve`: the latest closed period of the campaign and every issued one,
-    each sent, corrected or left waiting as its state says."""
-    first, last = window(config.campaign.start, config.campaign.end, config.schedule)
-    latest = min(latest_closed(now, config.schedule), last)
+    """One tick of `serve`: every period whose circular a cycle held back (waiting for
+    review or a signature) and every issued one, each sent, corrected or left waiting as
+    its state says. Composing a period first is the cycle's job, at the cutoff."""
     periods = {Period.parse(p) for p in ledger.issued_periods()}
-    if latest >= first:
-        periods.add(latest)
+    periods |= {Period.parse(key.removeprefix(_WAITING)) for key in ledger.settings(_WAITING)}
     return [settle_period(config, ledger, p, now, publish=False) for p in sorted(periods)]
 
 

@@ -181,6 +181,14 @@ class ClerkBook:
             self.action("sign", signer, f"签发 {period}", period=period)
         return Signature(period, fingerprint, signer, datetime.fromisoformat(at))
 
+    def settings(self, prefix: str) -> list[str]:
+        """The keys of the settings table that start with `prefix`."""
+        rows = self.db.execute(
+            "SELECT key FROM settings WHERE substr(key, 1, length(?)) = ? ORDER BY key",
+            (prefix, prefix),
+        )
+        return [str(r[0]) for r in rows]
+
     def signature(self, period: str, fingerprint: str) -> Signature | None:
         row = self.db.execute(
             "SELECT * FROM signatures WHERE period = ? AND fingerprint = ? ORDER BY id DESC",

@@ -106,7 +106,9 @@ def approve(
     row = held(ledger, message)
     reading = row.reading
     chosen_unit = canonical_unit(config, unit) if unit else row.unit or reading.get("unit")
-    chosen_value = value if value is not None else row.value
+    chosen_value = next(
+        (v for v in (value, row.value, reading.get("value")) if v is not None), None
+    )
     if chosen_unit is None or chosen_value is None:
         missing = "单位（--unit）" if chosen_unit is None else "完成数（--value）"
         raise UsageError(f"第 {message} 号邮件没有可用的{missing}，请在命令中写明。")

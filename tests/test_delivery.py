@@ -175,7 +175,7 @@ def test_receipts_go_once_to_each_registered_sender(
 
     ledger = job.open_ledger(config)
     try:
-        first_arrival = min(datetime.fromisoformat(r["arrival"]) for r in rows if r["arrival"])
+        first_arrival = min(datetime.fromisoformat(r.arrival) for r in rows if r.arrival)
         ledger.set_setting(receipts.SWITCHED_ON, first_arrival.isoformat())  # on from the start
         first = receipts.send_due(config, ledger, datetime.now(UTC))
         second = receipts.send_due(config, ledger, datetime.now(UTC))
