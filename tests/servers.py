@@ -249,7 +249,8 @@ class SmtpServer:
     password: str
     starttls: bool = False
     reject: tuple[str, ...] = ()
-    delay: float = 0.0  # seconds each DATA takes before the message is stored
+    # Seconds each RCPT takes: a client killed then has sent nothing the server would store.
+    delay: float = 0.0
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -307,13 +308,13 @@ def _smtp_main(argv: list[str]) -> None:
         async def handle_RCPT(
             self, server: Any, session: Any, envelope: Any, address: str, options: Any
         ) -> str:
+            await asyncio.sleep(args.delay)
             if address.lower() in args.reject:
                 return "550 5.1.1 mailbox unavailable"
             envelope.rcpt_tos.append(address)
             return "250 OK"
 
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            await asyncio.sleep(args.delay)
             for recipient in envelope.rcpt_tos:
                 name = f"{time.time_ns()}_{recipient.lower()}"
                 temporary = args.folder / f".{name}.tmp"
