@@ -18,6 +18,7 @@ Sending is allowed under `delivery.sign_off`:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 from dataclasses import dataclass, replace
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("xunbao.issuance")
 _WAITING = "circular-waiting:"  # settings key: a period whose circular was held back
+_SETTLED = "circulars-settled"  # settings key: the ledger and config as last settled
 
 Phase = Literal[
     "collecting", "awaiting_review", "awaiting_sign_off", "ready", "issued", "corrected"
@@ -282,9 +284,19 @@ def settle(config: Config, ledger: Ledger, now: datetime) -> list[Settled]:
     """One tick of `serve`: every period whose circular a cycle held back (waiting for
     review or a signature) and every issued one, each sent, corrected or left waiting as
     its state says. Composing a period first is the cycle's job, at the cutoff."""
-    periods = {Period.parse(p) for p in ledger.issued_periods()}
+    # Issued periods change only when the ledger or the config does: skip them otherwise
+    # (serve ticks every few minutes). Waiting ones also move with the clock.
+    unchanged = ledger.setting(_SETTLED) == _stamp(config, ledger)
+    periods = set() if unchanged else {Period.parse(p) for p in ledger.issued_periods()}
     periods |= {Period.parse(key.removeprefix(_WAITING)) for key in ledger.settings(_WAITING)}
-    return [settle_period(config, ledger, p, now, publish=False) for p in sorted(periods)]
+    done = [settle_period(config, ledger, p, now, publish=False) for p in sorted(periods)]
+    ledger.set_setting(_SETTLED, _stamp(config, ledger))  # not reached when sending failed
+    return done
+
+
+def _stamp(config: Config, ledger: Ledger) -> str:
+    digest = hashlib.sha256(config.model_dump_json().encode("utf-8")).hexdigest()[:16]
+    return f"{ledger.change_mark()}:{digest}"
 
 
 def describe(config: Config, settled: Settled, send: bool) -> list[str]:

@@ -181,6 +181,14 @@ class ClerkBook:
             self.action("sign", signer, f"签发 {period}", period=period)
         return Signature(period, fingerprint, signer, datetime.fromisoformat(at))
 
+    def change_mark(self) -> str:
+        """Changes whenever a message, report or clerk action is added."""
+        row = self.db.execute(
+            "SELECT (SELECT max(id) FROM messages), (SELECT max(id) FROM reports),"
+            " (SELECT max(id) FROM actions)"
+        ).fetchone()
+        return "/".join(str(v or 0) for v in row)
+
     def settings(self, prefix: str) -> list[str]:
         """The keys of the settings table that start with `prefix`."""
         rows = self.db.execute(
