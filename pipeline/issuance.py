@@ -295,6 +295,8 @@ def settle(config: Config, ledger: Ledger, now: datetime) -> list[Settled]:
 
 
 def _stamp(config: Config, ledger: Ledger) -> str:
+    """What an issued circular depends on: the clerk's actions (not issuing itself), the
+    reports and held messages of issued periods, and the config."""
     digest = hashlib.sha256(config.model_dump_json().encode("utf-8")).hexdigest()[:16]
     return f"{ledger.change_mark()}:{digest}"
 

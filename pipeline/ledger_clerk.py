@@ -182,10 +182,14 @@ class ClerkBook:
         return Signature(period, fingerprint, signer, datetime.fromisoformat(at))
 
     def change_mark(self) -> str:
-        """Changes whenever a message, report or clerk action is added."""
+        """Changes whenever something an issued circular rests on does: a clerk's action
+        (issuing aside), a report of an issued period, a message of one held or released
+        (new mail belongs to the period collecting, after every issued one)."""
         row = self.db.execute(
-            "SELECT (SELECT max(id) FROM messages), (SELECT max(id) FROM reports),"
-            " (SELECT max(id) FROM actions)"
+            "WITH last AS (SELECT max(period) AS p FROM circulars)"
+            " SELECT (SELECT max(id) FROM actions WHERE kind != 'issue'),"
+            " (SELECT count(*) || '-' || max(id) FROM reports, last WHERE period <= last.p),"
+            " (SELECT count(*) FROM messages, last WHERE outcome = 'review' AND period <= last.p)"
         ).fetchone()
         return "/".join(str(v or 0) for v in row)
 
