@@ -1,13 +1,14 @@
 """config.yaml → one typed, validated `Config` object.
 
 Errors name the file, the line, the key and the fix, in Chinese, because ops staff edit
-this file by hand. Line numbers come from ruamel.yaml's round-trip loader.
+this file by hand. Line numbers come from the composed YAML (`yamlfile`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -15,12 +16,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
+# xunbao uses no pydantic plugins; looking for them scans every installed package's entry
+# points when the first model is built (~0.1 s of each command's start). Set before that.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from .config_checks import Locator, cross_check
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .config_checks import (
+    Locator,
+    cross_check,
+    looks_like_secret,
+    machine_checks,
+    secret_checks,
+)
 from .errors import ConfigError
+from .yamlfile import DuplicateKey, MarkedYAMLError, parse, syntax_fault, text_faults
 
 DEFAULT_CONFIG = Path("config.yaml")
 
@@ -81,6 +91,11 @@ class Unit(_Model):
     def _lower(cls, value: list[str]) -> list[str]:
         return [s.strip().lower() for s in value]
 
+    @property
+    def addresses(self) -> list[str]:
+        """The registered senders that are whole addresses (a domain "@x.cn" is not)."""
+        return [s for s in self.senders if not s.startswith("@")]
+
 
 class Group(_Model):
     """A supervision group (督促指导推进组): its people, its units, and who takes copies."""
@@ -93,6 +108,14 @@ class Group(_Model):
     copies: list[Literal["reminders", "circular"]] = ["reminders", "circular"]
     units: list[str]
     others: list[str] = []
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value and ("@" not in value or value.startswith("@")):
+            raise ValueError(f"{value!r} 不是完整的邮箱地址，例如 dudao1@lszgh.example")
+        return value
 
 
 class Schedule(_Model):
@@ -147,6 +170,17 @@ class Mailbox(_Model):
 
 class Storage(_Model):
     path: Path = Path("data/xunbao.sqlite")
+    originals: Path | None = None  # None: originals/ beside the ledger
+    keep_originals_days: int | None = Field(default=None, ge=1)  # None: never deleted
+
+
+class Desk(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8700, ge=1, le=65535)
+    session_hours: float = Field(default=12.0, gt=0)
+    login_attempts: int = Field(default=5, ge=1)  # failures per account and address …
+    lockout_minutes: float = Field(default=15.0, gt=0)  # … before logins pause this long
+    secure_cookies: bool = False  # true behind TLS (nginx): cookies only travel over HTTPS
 
 
 class Output(_Model):
@@ -197,11 +231,55 @@ class Delivery(_Model):
     recipients: list[str] = []
     receipts: bool = False
     receipt_limit: int = Field(default=10, ge=1)  # receipts a day to one address at most
+    clerk: str = ""  # the clerk's address: told when a circular waits for review or sign-off
     timeout: float = 30.0
     sign_off: Literal["auto", "required"] = "auto"
     signers: list[str] = []  # leaders who may sign (签发) a circular
-    clerk: str = ""  # the clerk's address: told when a circular waits for review or sign-off
     review_wait_hours: float = Field(default=24.0, ge=0)  # auto: latest send after the cutoff
+
+
+class Reminders(_Model):
+    """催报: one polite reminder before the cutoff to each unit with nothing in the period."""
+
+    enabled: bool = False
+    days_before: int = Field(default=0, ge=0)  # 0: on the deadline day itself
+    time: dt.time = dt.time(9, 0)
+    form: str = "旬报表"  # how the letter names the form to send
+    copy_groups: bool = True  # copy the unit's supervision group contact (groups[].email)
+
+
+class FormWording(_Model):
+    """The report form's wording; the defaults are the 2015 旬报表 (附件3)."""
+
+    unit: list[str] = ["报送单位", "填报单位"]
+    date: list[str] = ["报送时间", "报送日期", "填报时间", "填报日期"]
+    figure: list[str] = ["已完成目标任务数", "已完成任务数", "已完成数", "完成数"]
+    measures: list[str] = ["主要工作举措", "工作举措"]
+    blank: str = "新增(.*?)名"
+    stops: list[str] = ["说明", "报送方式", "联系人", "填报人", "审核人", "联系电话"]
+    heads: list[str] = ["项目", "序号", "上期累计", "本旬新增", "本期新增", "本月新增"]
+    totals: list[str] = ["累计", "累计完成", "合计"]
+    synonyms: dict[str, str] = {"农村籍职工": "农民工"}
+    place_prefixes: list[str] = ["四川省乐山市", "乐山市", "乐山"]
+    unit_suffixes: list[str] = ["工会委员会", "总工会", "工会", "委员会"]
+
+    @field_validator("unit", "figure")
+    @classmethod
+    def _some(cls, value: list[str]) -> list[str]:
+        if not [label for label in value if label.strip()]:
+            raise ValueError("至少要写一个栏目名称")
+        return value
+
+    @field_validator("blank")
+    @classmethod
+    def _blank(cls, value: str) -> str:
+        try:
+            groups = re.compile(value).groups
+        except re.error as exc:
+            raise ValueError(f"不是有效的正则表达式（{exc.msg}），例如写 新增(.*?)名") from None
+        if groups != 1:
+            raise ValueError("须有且只有一对圆括号，标出填数字的空，例如 新增(.*?)名")
+        return value
 
 
 class Config(_Model):
@@ -215,6 +293,9 @@ class Config(_Model):
     rules: Rules = Rules()
     circular: CircularSettings = CircularSettings()
     delivery: Delivery = Delivery()
+    reminders: Reminders = Reminders()
+    desk: Desk = Desk()
+    form: FormWording = FormWording()
     # Where the file was read from: relative paths in it are relative to its folder.
     root: Path = Path(".")
 
@@ -236,6 +317,19 @@ class Config(_Model):
         """The unit's target for `metric`; None where the metric has no unit split."""
         return unit.targets.get(metric.key) if metric.key else unit.target
 
+    def circular_recipients(self) -> list[str]:
+        """delivery.recipients, then the supervision groups' contacts who take a copy."""
+        found = list(self.delivery.recipients)
+        for group in self.groups:
+            if group.email and "circular" in group.copies and group.email not in found:
+                found.append(group.email)
+        return found
+
+    def group_units(self, group: Group) -> list[str]:
+        """The group's units by their canonical names (config may use an alias)."""
+        canonical = {n: u.name for u in self.units for n in [u.name, *u.aliases]}
+        return list(dict.fromkeys(canonical.get(m, m) for m in group.units))
+
     def unit(self, name: str) -> Unit:
         for unit in self.units:
             if unit.name == name:
@@ -249,29 +343,35 @@ class Loaded:
     warnings: list[str]
 
 
-def load(path: Path = DEFAULT_CONFIG) -> Loaded:
-    """Read and validate `path`; raise ConfigError with every problem found."""
+def load(path: Path = DEFAULT_CONFIG, on_this_machine: bool = False) -> Loaded:
+    """Read and validate `path`; raise ConfigError with every problem found.
+
+    `on_this_machine` (check-config) also checks the mailbox folder, the password variables
+    and the e-mail addresses."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([f"找不到配置文件 {path}。请用 --config 指定配置文件的路径。"]) from None
     except UnicodeDecodeError:
         raise ConfigError([f"{path}：不是 UTF-8 编码。请用 UTF-8 编码另存该文件。"]) from None
+    faults = text_faults(path, text)
+    if faults:
+        raise ConfigError(faults)
     try:
-        tree = YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
-        raise ConfigError(
-            [f"{path} 第 {line} 行：YAML 格式错误（{exc.problem}）。请检查缩进和冒号。"]
-        ) from None
-    if not isinstance(tree, dict):
+        parsed = parse(text)
+    except (MarkedYAMLError, DuplicateKey) as exc:
+        raise ConfigError([syntax_fault(path, exc)]) from None
+    if not isinstance(parsed.data, dict):
         raise ConfigError([f"{path}：内容应为“键: 值”形式的映射。"])
-    locator = Locator(path, tree, Config)
+    locator = Locator(path, parsed.root, Config)
     try:
-        config = Config.model_validate({**tree, "root": path.resolve().parent})
+        config = Config.model_validate({**parsed.data, "root": path.resolve().parent})
     except ValidationError as exc:
         raise ConfigError([locator.explain(err) for err in exc.errors()]) from None
     errors, warnings = cross_check(config, locator)
+    errors += secret_checks(config, locator)
+    if on_this_machine:
+        errors += machine_checks(config, locator)
     if errors:
         raise ConfigError(errors)
     return Loaded(config, warnings)
@@ -286,8 +386,9 @@ def secret(env_name: str, file: Path | None, what: str) -> str:
             return file.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError([f"无法读取{what}文件 {file}：{exc.strerror}"]) from None
+    named = "" if looks_like_secret(env_name) else f" {env_name}"  # never echo a typed code
     raise ConfigError(
-        [f"缺少{what}：请设置环境变量 {env_name}（或在 config.yaml 中用 password_file 指定文件）。"]
+        [f"缺少{what}：请设置环境变量{named}（或在 config.yaml 中用 password_file 指定文件）。"]
     )
 
 

@@ -5,10 +5,15 @@ metrics)."""
 from __future__ import annotations
 
 import difflib
+import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+from yaml.nodes import Node
+
+from .yamlfile import line_of
 
 if TYPE_CHECKING:
     from .config import Config
@@ -17,21 +22,13 @@ if TYPE_CHECKING:
 class Locator:
     """Maps a key path like ('units', 3, 'target') to a line of the YAML file."""
 
-    def __init__(self, path: Path, tree: Any, root: type[BaseModel]) -> None:
+    def __init__(self, path: Path, tree: Node | None, root: type[BaseModel]) -> None:
         self.path = path
-        self.tree = tree
+        self.tree = tree  # the composed YAML nodes, which know their lines
         self.root = root  # the model the whole file validates against
 
     def line(self, loc: tuple[int | str, ...]) -> int | None:
-        node, line = self.tree, None
-        for key in loc:
-            try:
-                spot = node.lc.item(key) if isinstance(key, int) else node.lc.key(key)
-                line = spot[0] + 1
-                node = node[key]
-            except (AttributeError, KeyError, IndexError, TypeError):
-                break
-        return line
+        return line_of(self.tree, loc)
 
     def where(self, loc: tuple[int | str, ...]) -> str:
         line = self.line(loc)
@@ -52,11 +49,42 @@ class Locator:
             fix = '请写成 2015-09-01 或 "18:00"'
             return f"{self.where(loc)}：日期或时间格式不对（{value!r}）。{fix}。"
         if kind == "literal_error":
-            return f"{self.where(loc)}：取值 {value!r} 不可用。{err['msg']}。"
-        if kind == "greater_than_equal":
-            return f"{self.where(loc)}：不能为负数（{value!r}）。"
-        message = str(err["msg"]).removeprefix("Value error, ")
-        return f"{self.where(loc)}：{message}（当前值 {value!r}）。"
+            expected = err.get("ctx", {}).get("expected", "")
+            choices = "、".join(re.findall(r"'([^']*)'", str(expected)))
+            return f"{self.where(loc)}：取值 {value!r} 不可用，可用的取值：{choices}。"
+        if kind in _KINDS:
+            return f"{self.where(loc)}：{_KINDS[kind]}（当前值 {_shown(value)}）。"
+        if kind == "value_error":  # our own validators: the message is Chinese already
+            message = str(err["msg"]).removeprefix("Value error, ")
+            return f"{self.where(loc)}：{message}（当前值 {value!r}）。"
+        bound = err.get("ctx", {})
+        if kind in ("greater_than_equal", "greater_than"):
+            limit = bound.get("ge", bound.get("gt"))
+            return f"{self.where(loc)}：应不小于 {limit}（当前值 {value!r}）。"
+        fix = "请对照 config.yaml 中的注释修改"
+        return f"{self.where(loc)}：取值不符合要求（当前值 {_shown(value)}）。{fix}。"
+
+
+_KINDS = {
+    "list_type": "应为列表：每项另起一行、以“- ”开头，或写成 [甲, 乙]",
+    "dict_type": "应为“键: 值”形式的映射（下一行缩进两格写各个键）",
+    "model_type": "应为“键: 值”形式的映射（下一行缩进两格写各个键）",
+    "model_attributes_type": "应为“键: 值”形式的映射（下一行缩进两格写各个键）",
+    "string_type": "应为文字；数字、日期或 yes/no 当作文字时请加引号",
+    "invalid_key": "键应为文字；数字或 yes/no 作键时请加引号",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "too_short": "至少要写一项",
+    "path_type": "应为文件或目录的路径",
+    "enum": "取值不可用",
+}
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def _dotted(loc: tuple[int | str, ...]) -> str:
@@ -172,4 +200,107 @@ def _check_metrics(config: Config, at: Locator) -> list[str]:
             if i:
                 need = "既无全市目标 target，也无单位分解目标（units[].targets）。请补上其一"
             errors.append(f"{at.where(('campaign', 'metrics', i))}：指标“{metric.name}”{need}。")
+    return errors
+
+
+# ── secrets and the machine ────────────────────────────────────
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
+
+
+def looks_like_secret(name: str) -> bool:
+    """True when `password_env` holds what looks like the code itself, not a variable name.
+
+    Names are upper-case words joined by underscores (XUNBAO_IMAP_PASSWORD). A 126/163 or
+    QQ authorisation code is 16 letters, often lower-case, with no underscore. A long
+    single word that is not set in the environment is taken for a code too.
+    """
+    if not name:
+        return False
+    if not _ENV_NAME.fullmatch(name):
+        return True
+    return "_" not in name and len(name) >= 12 and name not in os.environ
+
+
+def secret_checks(config: Config, at: Locator) -> list[str]:
+    """Refuse a password typed into `password_env`, without repeating it anywhere."""
+    return [
+        f"{at.where((section, 'password_env'))}：这里应写环境变量的名字（例如 {default}），"
+        "现在写的看起来像授权码或密码本身。请把它从 config.yaml 中删去（并到邮箱设置里"
+        "重新生成授权码），改为 export 到环境变量或写入 password_file 指定的文件。"
+        for section, settings, default in (
+            ("mailbox", config.mailbox, "XUNBAO_IMAP_PASSWORD"),
+            ("delivery", config.delivery, "XUNBAO_SMTP_PASSWORD"),
+        )
+        if looks_like_secret(settings.password_env)
+    ]
+
+
+def machine_checks(config: Config, at: Locator) -> list[str]:
+    """What `check-config` verifies on this machine: the mailbox folder, the password
+    variables (set or not, never their value) and every e-mail address."""
+    errors: list[str] = []
+    box = config.mailbox
+    if box.source == "directory":
+        folder = config.resolve(box.path)
+        if not folder.is_dir():
+            errors.append(f"{at.where(('mailbox', 'path'))}：收件目录 {folder} 不存在。")
+    if box.source == "imap" and not box.host:
+        errors.append(f"{at.where(('mailbox', 'host'))}：source 为 imap 时须填写 host。")
+    for section, settings, used in (
+        ("mailbox", box, box.source == "imap"),
+        ("delivery", config.delivery, bool(config.delivery.host)),
+    ):
+        if used:
+            env, file = settings.password_env, settings.password_file
+            errors += _password_check(config, at, section, env, file)
+    errors += _address_checks(config, at)
+    return errors
+
+
+def _password_check(
+    config: Config, at: Locator, section: str, env: str, file: Path | None
+) -> list[str]:
+    if env and os.environ.get(env):
+        return []
+    if file is not None:
+        path = config.resolve(file)
+        if path.is_file() and os.access(path, os.R_OK):
+            return []
+        return [f"{at.where((section, 'password_file'))}：密码文件 {path} 不存在或不可读。"]
+    if looks_like_secret(env):
+        return []  # already refused by secret_checks; do not repeat the value
+    return [
+        f"{at.where((section, 'password_env'))}：环境变量 {env} 未设置。"
+        f"请先运行 export {env}='授权码'（或用 password_file 指定文件）。"
+    ]
+
+
+def _address_checks(config: Config, at: Locator) -> list[str]:
+    from email_validator import EmailNotValidError, validate_email
+
+    places: list[tuple[tuple[int | str, ...], str]] = [
+        (("units", i, "senders", j), s)
+        for i, unit in enumerate(config.units)
+        for j, s in enumerate(unit.senders)
+    ]
+    places += [(("delivery", "recipients", i), r) for i, r in enumerate(config.delivery.recipients)]
+    places += [
+        ((section, key), value)
+        for section, key, value in (
+            ("delivery", "sender", config.delivery.sender),
+            ("mailbox", "address", config.mailbox.address),
+        )
+        if value
+    ]
+    errors = []
+    for loc, address in places:
+        try:
+            # A sender may be a whole domain ("@lsdl.com.cn"): check it as an address there.
+            whole = f"x{address}" if address.startswith("@") else address
+            validate_email(whole, check_deliverability=False)
+        except EmailNotValidError:
+            hint = "（其中有逗号，是否应为句点“.”？）" if "," in address or "，" in address else ""
+            errors.append(
+                f"{at.where(loc)}：邮件地址 {address} 格式不对{hint}。请写成 name@126.com 的形式。"
+            )
     return errors

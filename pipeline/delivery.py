@@ -16,6 +16,7 @@ reminders (催报) before a cutoff (`reminders.py`). `send` is the one way out f
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -26,14 +27,13 @@ from typing import TYPE_CHECKING, Any
 from .circular import doc_number
 from .config import Config, Delivery, secret
 from .errors import DeliveryError
-from .ledger import Ledger
+from .ledger import CIRCULAR, Ledger
 from .periods import Period
 
 if TYPE_CHECKING:
     from .job import Published
     from .records import VersionRecord
 
-CIRCULAR = "circular"
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -97,7 +97,7 @@ def send_edition(config: Config, ledger: Ledger, edition: Edition) -> Delivered:
     period = str(edition.period)
     result = Delivered()
     due: list[Outgoing] = []
-    for recipient in circular_recipients(config):
+    for recipient in config.circular_recipients():
         if ledger.delivered(period, recipient, edition.kind):
             result.skipped += 1
         else:
@@ -124,15 +124,6 @@ def notify_clerk(config: Config, ledger: Ledger, period: str, kind: str, text: s
     return sent
 
 
-def circular_recipients(config: Config) -> list[str]:
-    """delivery.recipients, then the supervision groups' contacts who take a copy."""
-    found = list(config.delivery.recipients)
-    for group in config.groups:
-        if group.email and "circular" in group.copies and group.email not in found:
-            found.append(group.email)
-    return found
-
-
 def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> tuple[int, list[str]]:
     """Send each message and record it as sent; (how many went, why the others did not)."""
     if not due:
@@ -144,6 +135,8 @@ def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> tuple[int, list
     sent, failures = 0, []
     with _session(config, password) as smtp:
         for item in due:
+            # The same id on every attempt: a copy resent after a crash is seen as the same.
+            item.message.replace_header("Message-ID", stable_id(config, item))
             item.message["To"] = item.recipient
             if item.cc:
                 item.message["Cc"] = ", ".join(item.cc)
@@ -199,6 +192,14 @@ def circular(config: Config, edition: Edition) -> EmailMessage:
     _attach(message, edition.pdf, f"{title}.pdf", PDF)
     _attach(message, edition.xlsx, f"各单位完成情况表（{label}）.xlsx", XLSX)
     return message
+
+
+def stable_id(config: Config, item: Outgoing) -> str:
+    """A Message-ID derived from (period, recipient, kind)."""
+    key = f"{item.period}|{item.recipient.lower()}|{item.kind}".encode()
+    sender = config.delivery.sender or config.delivery.username
+    domain = sender.rpartition("@")[2] or "xunbao.invalid"
+    return f"<xunbao.{hashlib.sha256(key).hexdigest()[:32]}@{domain}>"
 
 
 def envelope(config: Config, subject: str) -> EmailMessage:

@@ -1,52 +1,22 @@
-"""The tables behind the circular: standings.xlsx for ops staff, standings.json for tools.
+"""The tables behind the circular: standings.xlsx for people, standings.json for tools.
 
-standings.xlsx opens in Excel/WPS with a bold frozen header, set widths and percentages:
-one sheet for every unit (named after the period), one for the supervision groups, one
-per group listing its units, and in a multi-metric campaign one per metric.
+standings.xlsx is made to be printed and read (layout in `sheets`): one sheet of every unit
+(named after the period), one of the supervision groups, one per group listing its units,
+and in a multi-metric campaign one per metric — every sheet sorted by rank, lagging,
+missing and pending rows tinted, each with its 合计.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-
+from . import sheets
+from .sheets import PERCENT, THOUSANDS, Column
 from .standings import Standing, Standings
 
-_COLUMNS = {
-    "rank": "排名",
-    "unit": "单位",
-    "section": "类别",
-    "target": "目标任务数",
-    "completed": "已完成",
-    "rate": "完成率",
-    "reported": "本旬报送",
-    "status_label": "情况",
-    "lagging_streak": "连续末位旬数",
-    "summoned": "约谈",
-    "summoned_streak": "连续约谈次数",
-    "escalated": "全市通报",
-}
-_YES_NO = ("本旬报送", "约谈", "全市通报")
-_WIDTHS = {
-    "单位": 18,
-    "督导组": 10,
-    "联系单位": 60,
-    "约谈单位": 30,
-    "类别": 10,
-    "目标任务数": 12,
-    "已完成": 10,
-    "完成率": 10,
-    "连续末位旬数": 14,
-    "连续约谈次数": 14,
-}
-_PERCENT = {"完成率"}
-_THOUSANDS = {"目标任务数", "已完成"}
+_YES = {True: "是", False: ""}
+_MARKED = ("lagging", "missing", "pending", "completed")
 
 
 def write_json(standings: Standings, path: Path) -> Path:
@@ -55,79 +25,141 @@ def write_json(standings: Standings, path: Path) -> Path:
     return path
 
 
-def write_xlsx(standings: Standings, path: Path) -> Path:
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        rows = [*standings.units, *standings.others]  # 其他: its own row, no rank or status
-        _sheet(writer, str(standings.period), _units_frame(rows, standings), True)
-        if standings.groups:
-            _sheet(writer, "督导组", _groups_frame(standings), False)
-            by_name = {s.unit: s for s in standings.units}
-            for group in standings.groups:
-                members = [by_name[u] for u in group.units if u in by_name]
-                _sheet(writer, group.name, _units_frame(members, None), False)
-        for i, metric in enumerate(standings.metrics, start=1):
-            frame = _units_frame(metric.units, metric)
-            if not metric.by_unit:  # a city-wide target: the units' figures only
-                frame = frame[["单位", "已完成", "本旬报送"]]
-            name = metric.metric.name if metric.metric else ""
-            _sheet(writer, f"指标{i}_{name}", frame, True)
-    return path
+def write_xlsx(standings: Standings, path: Path, issuer: str = "", measure: str = "") -> Path:
+    label = f"{standings.period.label()}（截至 {standings.period}）"
+    subtitle = "　".join(
+        part
+        for part in (
+            issuer,
+            f"时间进度 {standings.expected:.1%}",
+            f"数字单位：{measure}" if measure else "",
+        )
+        if part
+    )
+
+    def titled(name: str, what: str) -> sheets.Sheet:
+        return sheets.Sheet(name, f"{standings.campaign}　{what}　{label}", [], subtitle=subtitle)
+
+    everyone = [*standings.units, *standings.others]  # 其他: its own row, no rank or status
+    pages = [_units(titled(str(standings.period), "各单位完成情况"), everyone, standings)]
+    if standings.groups:
+        pages.append(_groups(titled("督导组", "各督导组联系单位完成情况"), standings))
+        by_name = {s.unit: s for s in standings.units}
+        for group in standings.groups:
+            members = [by_name[u] for u in group.units if u in by_name]
+            pages.append(_units(titled(group.name, f"{group.name}联系单位"), members, None))
+    for i, metric in enumerate(standings.metrics, start=1):
+        name = metric.metric.name if metric.metric else ""
+        page = titled(f"指标{i}_{name}", name)
+        pages.append(
+            _units(page, metric.units, metric) if metric.by_unit else _figures(page, metric)
+        )
+    return sheets.write_workbook(path, pages)
 
 
-def _units_frame(units: list[Standing], totals: Standings | None) -> pd.DataFrame:
-    rows = [{key: getattr(s, key) for key in _COLUMNS} for s in units]
-    frame = pd.DataFrame(rows, columns=list(_COLUMNS)).rename(columns=_COLUMNS)
-    for column in _YES_NO:
-        frame[column] = frame[column].map({True: "是", False: "否"})
-    frame["排名"] = frame["排名"].map(lambda rank: rank or "")
-    if totals is not None:
-        total = {
-            "单位": "合计",
-            "目标任务数": totals.target,
-            "已完成": totals.completed,
-            "完成率": totals.rate,
-        }
-        frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
-    return frame
+_UNIT_COLUMNS = [
+    Column("排名", 6, center=True),
+    Column("单位", 18),
+    Column("类别", 10),
+    Column("目标任务数", 11, THOUSANDS),
+    Column("已完成", 10, THOUSANDS),
+    Column("完成率", 9, PERCENT),
+    Column("本旬报送", 9, center=True),
+    Column("情况", 9, center=True),
+    Column("连续末位旬数", 8, center=True),
+    Column("约谈", 6, center=True),
+    Column("连续约谈次数", 8, center=True),
+    Column("全市通报", 8, center=True),
+]
 
 
-def _groups_frame(standings: Standings) -> pd.DataFrame:
-    rows: list[dict[str, Any]] = [
-        {
-            "督导组": g.name,
-            "组长": "、".join(g.leaders),
-            "联系单位": "、".join(g.units),
-            "目标任务数": g.target,
-            "已完成": g.completed,
-            "完成率": g.rate,
-            "本旬报送单位数": g.reported,
-            "约谈单位": "、".join(g.summoned),
-        }
-        for g in standings.groups
+def _units(page: sheets.Sheet, units: list[Standing], totals: Standings | None) -> sheets.Sheet:
+    ranked = sorted(units, key=lambda s: (s.status == "bucket", s.rank, s.unit))
+    rows: list[list[object]] = [
+        [
+            s.rank or "—",
+            s.unit,
+            s.section,
+            s.target,
+            s.completed,
+            s.rate,
+            "是" if s.reported else "否",
+            s.status_label,
+            s.lagging_streak or "",
+            _YES[s.summoned],
+            s.summoned_streak or "",
+            _YES[s.escalated],
+        ]
+        for s in ranked
     ]
-    return pd.DataFrame(rows)
+    marks: list[str | None] = [s.status if s.status in _MARKED else None for s in ranked]
+    target = totals.target if totals else sum(s.target for s in units)
+    completed = totals.completed if totals else sum(s.completed for s in units)
+    reported = sum(s.reported for s in units if s.status != "bucket")
+    rows.append(
+        [
+            "",
+            "合计",
+            "",
+            target,
+            completed,
+            completed / target if target else 0.0,
+            f"{reported}/{len(units)}",
+            "",
+            "",
+            sum(s.summoned for s in units) or "",
+            "",
+            sum(s.escalated for s in units) or "",
+        ]
+    )
+    marks.append("total")
+    page.columns, page.rows, page.marks = _UNIT_COLUMNS, rows, marks
+    page.note = sheets.legend(marks) + "完成率 = 已完成 ÷ 目标任务数；排名按完成率从高到低。"
+    return page
 
 
-def _sheet(writer: pd.ExcelWriter, name: str, frame: pd.DataFrame, bold_last: bool) -> None:
-    """Write `frame` and format it: bold filled frozen header, widths, number formats."""
-    title = re.sub(r"[\[\]:*?/\\]", "_", name)[:31]
-    frame.to_excel(writer, sheet_name=title, index=False)
-    sheet = writer.sheets[title]
-    sheet.freeze_panes = "A2"
-    fill = PatternFill("solid", fgColor="DDEBF7")
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.fill = fill
-        cell.alignment = Alignment(horizontal="center", vertical="center")
-    for index, column in enumerate(frame.columns, start=1):
-        letter = get_column_letter(index)
-        sheet.column_dimensions[letter].width = _WIDTHS.get(str(column), 12)
-        number = "0.0%" if column in _PERCENT else "#,##0" if column in _THOUSANDS else None
-        for cell in sheet[letter][1:]:
-            if number:
-                cell.number_format = number
-            if column in ("联系单位", "约谈单位"):
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-    if bold_last and sheet.max_row > 1:
-        for cell in sheet[sheet.max_row]:
-            cell.font = Font(bold=True)
+def _groups(page: sheets.Sheet, standings: Standings) -> sheets.Sheet:
+    ranked = sorted(standings.groups, key=lambda g: -g.rate)
+    page.columns = [
+        Column("排名", 6, center=True),
+        Column("督导组", 10),
+        Column("组长", 14, wrap=True),
+        Column("联系单位", 44, wrap=True),
+        Column("目标任务数", 11, THOUSANDS),
+        Column("已完成", 10, THOUSANDS),
+        Column("完成率", 9, PERCENT),
+        Column("本旬报送单位数", 9, center=True),
+        Column("约谈单位", 24, wrap=True),
+    ]
+    page.rows = [
+        [
+            rank,
+            g.name,
+            "、".join(g.leaders),
+            "、".join(g.units),
+            g.target,
+            g.completed,
+            g.rate,
+            g.reported,
+            "、".join(g.summoned),
+        ]
+        for rank, g in enumerate(ranked, start=1)
+    ]
+    page.note = "排名按各组联系单位的合计完成率从高到低；一个单位同属两组时两组都计入。"
+    return page
+
+
+def _figures(page: sheets.Sheet, metric: Standings) -> sheets.Sheet:
+    """A metric with a city-wide target only: each unit's figure, largest first."""
+    ranked = sorted(metric.units, key=lambda s: (-s.completed, s.unit))
+    page.columns = [
+        Column("单位", 18),
+        Column("已完成", 10, THOUSANDS),
+        Column("本旬报送", 9, center=True),
+    ]
+    rows: list[list[object]] = [[s.unit, s.completed, "是" if s.reported else "否"] for s in ranked]
+    page.rows = [*rows, ["合计", sum(s.completed for s in ranked), ""]]
+    page.marks = [None] * len(ranked) + ["total"]
+    target = metric.target
+    page.note = f"全市目标 {target:,}，已完成 {metric.completed:,}。" if target else ""
+    return page

@@ -50,6 +50,16 @@ class FollowUp:
             name: {"sent": r.sent, "failed": len(r.failures)} for name, r in self.results.items()
         }
 
+    def line(self) -> str:
+        """'回执发出 2 封，催报发出 0 封。' (and what failed), for the clerk's console."""
+        parts = []
+        for step in steps():
+            if step.name in self.results:
+                r = self.results[step.name]
+                failed = f"（未能发出 {len(r.failures)} 封，下次收信时重试）" if r.failures else ""
+                parts.append(f"{step.label}发出 {r.sent} 封{failed}")
+        return "，".join(parts) + "。"
+
     @property
     def busy(self) -> bool:
         """Anything sent or failed."""
@@ -60,10 +70,11 @@ class FollowUp:
 
 
 def steps() -> list[Step]:
-    from . import issuance, receipts  # imported late: they pull in the SMTP side
+    from . import issuance, receipts, reminders  # imported late: they pull in the SMTP side
 
     return [
         Step("receipts", "回执", receipts.send_due),
+        Step("reminders", "催报", reminders.send_due),
         Step("circulars", "通报", issuance.settle_step),
     ]
 
@@ -71,7 +82,7 @@ def steps() -> list[Step]:
 def follow_up(
     config: Config, ledger: Ledger, now: datetime, say: Callable[[str], None]
 ) -> FollowUp:
-    """Run every step; each reports one line when it sent or failed something."""
+    """Run every step, then say what they sent when they sent or failed anything."""
     done = FollowUp()
     for step in steps():
         try:
@@ -84,10 +95,8 @@ def follow_up(
         done.results[step.name] = result
         for line in result.lines:
             say(line)
-        if result.sent or result.failures:
-            failed = len(result.failures)
-            retry = f"，未能发出 {failed} 封（下次收信时重试）" if failed else ""
-            say(f"{step.label}：发出 {result.sent} 封{retry}。")
         for why in result.failures:
             _log.warning("%s未能发出：%s", step.label, why)
+    if done.busy:
+        say(done.line())
     return done

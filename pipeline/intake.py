@@ -24,6 +24,13 @@ _AUTO_SUBJECT = re.compile(
     r"^\s*(自动回复|自动答复|Auto(matic)?\s*(reply|回复)|Auto:|Out of Office|休假|外出)", re.I
 )
 _RECEIPT_SUBJECT = re.compile(r"^\s*(已读|已读回执|Read:|Read receipt)", re.I)
+# A short note with no form that only acknowledges ("收到，谢谢！", "好的") is not a report;
+# nor is a reply to our own receipt or reminder. Held, it would earn a receipt: mail about mail.
+_THANKS = re.compile(
+    r"收到|谢谢|感谢|多谢|好的|已阅|知悉|知道了|明白|thanks?\b|thank you|\bok\b", re.I
+)
+_OUR_LETTER = re.compile(r"回执：|旬报催报|催报：")
+_SHORT_NOTE = 20  # characters of the sender's own words in a thank-you
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,11 @@ class Intake:
         self.config = config
         self.ledger = ledger
         self.directory = Directory(config)
+        self.wording = forms.wording_of(config.form)
+        # metric key → its label on the form; the single metric's are the form's figure labels
+        self.labels: dict[str, str | tuple[str, ...]] = {
+            m.key: (m.label or m.name) if m.key else self.wording.figure for m in config.metrics
+        }
         own = {config.mailbox.address, config.delivery.sender, config.mailbox.username}
         self.own_addresses = {a.lower() for a in own if a}
 
@@ -112,14 +124,16 @@ class Intake:
         unreadable: list[str] = []
         for attachment in mail.attachments:
             try:
-                found = forms.read(attachment)
+                found = forms.read(attachment, wording=self.wording)
             except forms.FormUnreadable as exc:
                 unreadable.append(f"附件《{attachment.filename}》{exc}")
                 continue
             readings.extend(r for r in found if r.is_form)
-        body = forms.read_body(mail.body)
+        body = forms.read_body(mail.body, self.wording)
         if body.is_form:
             readings.append(body)
+        if not readings and not mail.attachments and (note := _acknowledgement(mail)):
+            return self._ignore(base, note)
         if not readings:
             why = (
                 "；".join(unreadable)
@@ -150,7 +164,7 @@ class Intake:
             measures=reading.measures,
             reported_on=reading.reported_on.isoformat() if reading.reported_on else None,
             note="更正" if "更正" in mail.subject else "",
-            figures=tuple(figures.items()) if self.config.campaign.metrics else (),
+            figures=tuple(figures.items()),
         )
         shown = "；".join(
             f"{_name(metrics[k], ' ')}{v} {metrics[k].measure}" for k, v in figures.items()
@@ -184,18 +198,19 @@ class Intake:
         return found
 
     def _read(self, reading: forms.Reading) -> dict[str, fields.Figure]:
-        """metric key → (value, problem) as read from one form."""
-        if self.config.campaign.metrics:
-            labels = {m.key: m.label or m.name for m in self.config.metrics}
-            return fields.figures(reading, labels)
-        given = reading.value is not None or reading.problem
-        return {"": (reading.value, reading.problem)} if given else {}
+        """metric key → (value, problem) as read from one form, for every campaign alike."""
+        return fields.figures(reading, self.labels, self.wording)
 
     def _describe(self, readings: list[forms.Reading], unreadable: list[str]) -> dict[str, object]:
         """What was read, kept for the clerk (`review show`) and for `review approve`."""
         best = next((r for r in readings if r.value is not None), readings[0])
         written = best.unit or ""
         unit = self.directory.match(written).unit if written else None
+        figures: dict[str, int] = {}  # per metric, the first figure read without doubt
+        for r in readings:
+            for key, (value, problem) in self._read(r).items():
+                if value is not None and problem is None:
+                    figures.setdefault(key, value)
         return {
             "readings": [
                 {"origin": r.origin, "unit": r.unit, "value": r.value, "problem": r.problem}
@@ -206,6 +221,7 @@ class Intake:
             "reading": {
                 "unit": unit,
                 "value": best.value,
+                "figures": figures,
                 "measures": best.measures,
                 "reported_on": best.reported_on.isoformat() if best.reported_on else None,
             },
@@ -247,6 +263,18 @@ class Intake:
 
     def _ignore(self, entry: Entry, reason: str) -> Assessment:
         return Assessment(_with(entry, outcome="ignored", reason=reason), None)
+
+
+def _acknowledgement(mail: Mail) -> str | None:
+    """Why a mail with no form and no attachment is a thank-you or a reply to our letters."""
+    words = mail.body.strip()
+    if re.search(r"\d|[〇一二三四五六七八九十百千万]+[名人]|[？?]", words):
+        return None  # a figure, even in words, or a question is for a person to read
+    if len(words) <= _SHORT_NOTE and _THANKS.search(words or mail.subject):
+        return "致谢或确认的回复（如“收到，谢谢”），没有旬报表，不是旬报"
+    if _OUR_LETTER.search(mail.subject) and len(words) <= _SHORT_NOTE * 10:
+        return "对本会回执或催报的回复，没有旬报表，不是旬报"
+    return None
 
 
 def _name(metric: Metric, then: str) -> str:

@@ -13,16 +13,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from . import circular, exports, followup, logs, runtime, standings
+from . import followup, logs, originals, runtime
 from .config import Config
-from .intake import Assessment, Intake
-from .ledger import Ledger
+from .ledger import Ledger, open_ledger
 from .periods import Period, latest_closed, period_of
 from .sources import RawMessage, Source
 from .sources.directory import DirectorySource
 
 if TYPE_CHECKING:
     from .corrections import Correction
+    from .intake import Assessment, Intake
+    from .standings import Standings
+
+__all__ = ["open_ledger"]  # re-exported: the service loop opens the ledger through job
 
 _log = logging.getLogger("xunbao.job")
 
@@ -44,11 +47,7 @@ class Published:
     pdf: Path
     xlsx: Path
     json: Path
-    standings: standings.Standings
-
-
-def open_ledger(config: Config) -> Ledger:
-    return Ledger(config.resolve(config.storage.path))
+    standings: Standings
 
 
 def open_source(config: Config, ledger: Ledger) -> Source:
@@ -68,7 +67,10 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
     crash), or the same bytes from the same IMAP folder under an earlier UIDVALIDITY (the
     server rebuilt the folder) — neither adds a row nor counts again.
     """
+    from .intake import Intake  # the readers load heavy libraries: only ingest needs them
+
     intake = Intake(config, ledger)
+    kept = originals.folder(config)
     result = Ingested()
     messages = iter(source.poll())
     while chunk := list(itertools.islice(messages, config.mailbox.batch_size)):
@@ -77,11 +79,14 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
                 if _already_known(ledger, raw):
                     result.already_known += 1
                     continue
+                if not raw.too_large:
+                    originals.store(kept, raw.raw)  # before the ledger names it
                 assessment = _assess(intake, raw)
                 ledger.record(assessment.entry, assessment.report)
                 result.outcomes[assessment.entry.outcome] += 1
         for raw in chunk:
             source.acknowledge(raw)
+    originals.prune(kept, config.storage.keep_originals_days)
     return result
 
 
@@ -111,17 +116,21 @@ def publish(
     period: Period,
     out: Path | None = None,
     *,
-    table: standings.Standings | None = None,
+    table: Standings | None = None,
     correction: Correction | None = None,
 ) -> Published:
     """Write the period's circular (marked 更正 when `correction`), xlsx and json."""
+    from . import circular, exports  # pandas and WeasyPrint: only publishing
+
     if table is None:
         from .issuance import standings_for
 
         table = standings_for(config, ledger, period)
     folder = (out or config.resolve(config.output.dir)) / str(period)
     pdf, _ = circular.write(circular.compose(config, table, correction), folder)
-    xlsx = exports.write_xlsx(table, folder / "standings.xlsx")
+    xlsx = exports.write_xlsx(
+        table, folder / "standings.xlsx", config.circular.issuer, config.campaign.measure
+    )
     data = exports.write_json(table, folder / "standings.json")
     return Published(period, folder, pdf, xlsx, data, table)
 
@@ -287,6 +296,8 @@ def _stages(
     result.sent, result.skipped = settled.sent, settled.skipped
     if send:  # --no-send: no mail at all, receipts and reminders neither
         result.followed = followup.follow_up(config, ledger, now, say)
+        if not result.followed.busy:
+            say(result.followed.line())
     held = settled.state.held
     if held:
         say(f"本旬有 {held} 封邮件需要人工审核，请运行 xunbao review 查看。")

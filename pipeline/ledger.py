@@ -7,6 +7,7 @@ The schema is versioned with PRAGMA user_version; migrations only ever append.
 
 from __future__ import annotations
 
+import getpass
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -14,9 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from .ledger_clerk import ClerkBook, now
 from .ledger_letters import LettersLedger
@@ -24,6 +23,13 @@ from .records import MessageRecord, Outcome
 from .schema import MIGRATIONS
 
 __all__ = ["Entry", "Ledger", "MessageRecord", "Outcome", "Report", "now"]
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .config import Config
+
+CIRCULAR = "circular"  # deliveries.kind of a circular (a receipt's is "receipt:<message id>")
 
 
 @dataclass(frozen=True)
@@ -63,10 +69,24 @@ class Entry:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+def cli_actor() -> str:
+    """An action taken at the command line names the system account that ran it."""
+    try:
+        return f"命令行:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "命令行"
+
+
+def open_ledger(config: Config) -> Ledger:
+    return Ledger(config.resolve(config.storage.path))
+
+
 class Ledger(ClerkBook, LettersLedger):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, actor: str = "") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        # Who acts through this connection: a desk account, or the CLI's login name.
+        self.actor = actor or cli_actor()
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode = WAL")
@@ -177,20 +197,34 @@ class Ledger(ClerkBook, LettersLedger):
         return MessageRecord.of(row) if row else None
 
     def messages(
-        self, period: str | None = None, outcome: str | None = None
+        self,
+        period: str | None = None,
+        outcome: str | None = None,
+        unit: str | None = None,
+        page: tuple[int, int] | None = None,
     ) -> list[MessageRecord]:
-        """The register: every message, oldest arrival first, with 'superseded by' notes."""
+        """The register: every message, oldest arrival first, with 'superseded by' notes;
+        `page` = (limit, offset) for one page of it."""
+        where, values = _message_filter(period, outcome, unit)
+        limit = " LIMIT ? OFFSET ?" if page else ""
         rows = self.db.execute(
             "SELECT m.*, (SELECT later.message FROM reports mine JOIN reports later"
             "   ON later.unit = mine.unit AND later.period = mine.period"
             "   AND later.arrival > mine.arrival AND later.message IS NOT NULL"
             "   AND later.withdrawn_at IS NULL AND mine.withdrawn_at IS NULL"
             "   WHERE mine.message = m.id ORDER BY later.arrival DESC LIMIT 1) AS superseded_by"
-            " FROM messages m WHERE (? IS NULL OR m.period = ?) AND (? IS NULL OR m.outcome = ?)"
-            " ORDER BY m.arrival, m.id",
-            (period, period, outcome, outcome),
+            f" FROM messages m WHERE {where} ORDER BY m.arrival, m.id{limit}",
+            (*values, *(page or ())),
         ).fetchall()
         return [MessageRecord.of(row) for row in rows]
+
+    def count_messages(
+        self, period: str | None = None, outcome: str | None = None, unit: str | None = None
+    ) -> int:
+        where, values = _message_filter(period, outcome, unit)
+        return int(
+            self.db.execute(f"SELECT count(*) FROM messages m WHERE {where}", values).fetchone()[0]
+        )
 
     # ── decisions by a person ──────────────────────────────────
     def settle(
@@ -236,13 +270,16 @@ class Ledger(ClerkBook, LettersLedger):
         ).fetchone()
         return int(row["value"]) if row else None
 
-    def reports(self, until: str) -> pd.DataFrame:
-        """Accepted reports of every period up to and including `until`."""
+    def reports(self, until: str, unit: str | None = None) -> pd.DataFrame:
+        """Accepted reports of every period up to and including `until` (of one unit)."""
+        import pandas as pd  # only the standings need it: the light commands must not load it
+
         frame = pd.read_sql_query(
             "SELECT id, message, unit, period, value, measures, reported_on, arrival, origin, note,"
-            " metric FROM reports WHERE period <= ? AND withdrawn_at IS NULL ORDER BY arrival, id",
+            " metric FROM reports WHERE period <= ? AND (? IS NULL OR unit = ?)"
+            " AND withdrawn_at IS NULL ORDER BY arrival, id",
             self.db,
-            params=(until,),
+            params=(until, unit, unit),
         )
         frame["arrival"] = pd.to_datetime(frame["arrival"], utc=True, format="ISO8601")
         return frame
@@ -351,3 +388,14 @@ def _trigger_filter(triggers: tuple[str, ...] | None) -> str:
     if triggers is None:
         return "WHERE 1"
     return f"WHERE trigger IN ({', '.join('?' * len(triggers))})"
+
+
+def _message_filter(
+    period: str | None, outcome: str | None, unit: str | None
+) -> tuple[str, tuple[str, ...]]:
+    """A WHERE clause with only the filters given, so SQLite can use their indexes."""
+    chosen = {"m.period": period, "m.outcome": outcome, "m.unit": unit}
+    given = {column: value for column, value in chosen.items() if value is not None}
+    return " AND ".join(f"{column} = ?" for column, value in given.items()) or "1", tuple(
+        given.values()
+    )

@@ -32,6 +32,7 @@ def now() -> str:
 
 class ClerkBook:
     db: sqlite3.Connection
+    actor: str  # who acts through this connection (a desk account, the CLI's login name)
 
     if TYPE_CHECKING:
 
@@ -55,7 +56,7 @@ class ClerkBook:
             (
                 now(),
                 kind,
-                actor,
+                actor or self.actor,
                 message,
                 report_id,
                 report.unit if report else None,

@@ -112,3 +112,8 @@ class LettersLedger:
 
     def clear_setting(self, key: str) -> None:
         self.db.execute("DELETE FROM settings WHERE key = ?", (key,))
+
+    def reported_units(self, period: str) -> set[str]:
+        """Units with an accepted report (by mail, approved or recorded) in the period."""
+        rows = self.db.execute("SELECT DISTINCT unit FROM reports WHERE period = ?", (period,))
+        return {str(row[0]) for row in rows}

@@ -203,7 +203,9 @@ def _unquoted(text: str) -> str:
 
 
 class _TextExtractor(HTMLParser):
-    """HTML → text where table cells are separated by tabs and rows by newlines."""
+    """HTML → text where table cells are separated by tabs and rows by newlines.
+
+    Paragraphs inside a cell become spaces, so a cell never breaks its row in two."""
 
     _BLOCKS = frozenset({"p", "div", "br", "tr", "li", "h1", "h2", "h3", "table", "blockquote"})
 
@@ -211,18 +213,27 @@ class _TextExtractor(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skip = 0
+        self._cells = 0  # how many td/th are open
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("style", "script", "head"):
             self._skip += 1
-        elif tag in self._BLOCKS:
+        elif tag == "tr":
+            self._cells = 0
             self.parts.append("\n")
+        elif tag in self._BLOCKS:
+            self.parts.append(" " if self._cells else "\n")
         elif tag in ("td", "th"):
+            self._cells += 1
             self.parts.append("\t")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("style", "script", "head") and self._skip:
             self._skip -= 1
+        elif tag in ("td", "th") and self._cells:
+            self._cells -= 1
+        elif tag == "table":
+            self._cells = 0
 
     def handle_data(self, data: str) -> None:
         if not self._skip:

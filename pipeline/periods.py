@@ -35,6 +35,14 @@ class Period:
         return f"{self.end.year}年{self.end.month}月{part}旬"
 
 
+def local_text(when: datetime | str | None, schedule: Schedule, seconds: bool = False) -> str:
+    """A stored time (aware, often UTC) as a person reads it: in the campaign's zone."""
+    if not when:
+        return ""
+    moment = datetime.fromisoformat(when) if isinstance(when, str) else when
+    return moment.astimezone(schedule.zone).strftime("%Y-%m-%d %H:%M" + (":%S" if seconds else ""))
+
+
 def _deadlines_in_month(year: int, month: int, schedule: Schedule) -> list[date]:
     last = calendar.monthrange(year, month)[1]
     return sorted({date(year, month, min(day, last)) for day in schedule.days})

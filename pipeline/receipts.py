@@ -71,11 +71,9 @@ def send_due(config: Config, ledger: Ledger, now: datetime) -> StepResult:
     from .followup import StepResult
 
     result = StepResult()
-    if not (config.delivery.receipts and config.delivery.host):
-        ledger.clear_setting(SWITCHED_ON)  # switched off: a later switch-on starts afresh
-        ledger.clear_setting(FROM_MESSAGE)
+    since = note_switch(config, ledger, now)
+    if since is None:
         return result
-    since = _switched_on(ledger, now)
     due, held_back = owed(config, ledger, since)
     if held_back:
         who = "、".join(f"{address} {count} 封" for address, count in held_back.items())
@@ -85,8 +83,13 @@ def send_due(config: Config, ledger: Ledger, now: datetime) -> StepResult:
     return result
 
 
-def _switched_on(ledger: Ledger, now: datetime) -> datetime:
-    """The moment receipts were switched on; recorded the first time they are found on."""
+def note_switch(config: Config, ledger: Ledger, now: datetime) -> datetime | None:
+    """The moment receipts were switched on (recorded the first time they are found on),
+    or None while they are off (a later switch-on then starts afresh)."""
+    if not (config.delivery.receipts and config.delivery.host):
+        ledger.clear_setting(SWITCHED_ON)
+        ledger.clear_setting(FROM_MESSAGE)
+        return None
     recorded = ledger.setting(SWITCHED_ON)
     if recorded is None:
         ledger.set_setting(SWITCHED_ON, now.isoformat())

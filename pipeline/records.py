@@ -13,13 +13,23 @@ Outcome = Literal["counted", "review", "ignored"]
 T = TypeVar("T")
 
 
+class _Fields:
+    """Read access by field name too (`row["unit"]`), for pages written against dict rows."""
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key, default)
+
+
 def of_row(cls: type[T], row: sqlite3.Row) -> T:
     """A record whose fields are all columns of the row, by name."""
     return cls(**{k: row[k] for k in cls.__dataclass_fields__})  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
-class MessageRecord:
+class MessageRecord(_Fields):
     """One message of the register and its current outcome."""
 
     id: int
@@ -54,7 +64,7 @@ class MessageRecord:
 
 
 @dataclass(frozen=True)
-class ReportRecord:
+class ReportRecord(_Fields):
     """A stored figure: from a mail, approved by a clerk, or recorded by hand."""
 
     id: int
@@ -70,7 +80,7 @@ class ReportRecord:
 
 
 @dataclass(frozen=True)
-class ActionRecord:
+class ActionRecord(_Fields):
     """A clerk's action: who, when, what and why."""
 
     id: int
@@ -86,7 +96,7 @@ class ActionRecord:
 
 
 @dataclass(frozen=True)
-class VersionRecord:
+class VersionRecord(_Fields):
     """One issued version of a period's circular (1 is the first issue, 2… corrections)."""
 
     period: str

@@ -8,7 +8,7 @@ these functions and show their typed results.
 
 from __future__ import annotations
 
-import getpass
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,14 +42,9 @@ class Recorded:
 
 
 def actor(by: str | None) -> str:
-    """Who acts: the name given, else the OS user."""
-    given = (by or "").strip()
-    if given:
-        return given
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "未知"
+    """Who acts: the name given (--by), else '' and the ledger's own actor (the desk
+    account, or the CLI's system user)."""
+    return (by or "").strip()
 
 
 def held(ledger: Ledger, message: int) -> MessageRecord:
@@ -98,26 +93,28 @@ def approve(
     unit: str | None,
     value: int | None,
     metric: str | None = None,
+    values: Mapping[str, int] | None = None,
     *,
     by: str | None = None,
     why: str = "",
     force: bool = False,
 ) -> Approved:
+    """Count a held message; `value` (for `metric`) and `values` (metric key → figure)
+    override what the form was read as, metric by metric. A figure outside what is
+    plausible, or replacing another counted report of the unit and period, needs `force`."""
     row = held(ledger, message)
     reading = row.reading
     chosen_unit = canonical_unit(config, unit) if unit else row.unit or reading.get("unit")
-    chosen_value = next(
-        (v for v in (value, row.value, reading.get("value")) if v is not None), None
-    )
-    if chosen_unit is None or chosen_value is None:
+    figures = chosen_figures(config, row, value, metric, values)
+    if chosen_unit is None or not figures:
         missing = "单位（--unit）" if chosen_unit is None else "完成数（--value）"
         raise UsageError(f"第 {message} 号邮件没有可用的{missing}，请在命令中写明。")
     if chosen_unit not in {u.name for u in config.reporting_units}:
         chosen_unit = canonical_unit(config, chosen_unit)
     if row.period is None or row.arrival is None:
         raise UsageError(f"第 {message} 号邮件没有到达时间，无法确定所属旬；请改用 xunbao record。")
-    key = metric_key(config, metric)
-    inputs.plausible(config, ledger, chosen_unit, row.period, chosen_value, key, force)
+    for key, figure in figures:
+        inputs.plausible(config, ledger, chosen_unit, row.period, figure, key, force)
     others = tuple(ledger.active_reports(chosen_unit, row.period))
     if others and not force:
         shown = "、".join(_described(r) for r in others)
@@ -128,19 +125,41 @@ def approve(
     report = Report(
         unit=chosen_unit,
         period=row.period,
-        value=chosen_value,
+        value=figures[0][1],
         arrival=datetime.fromisoformat(row.arrival),
         measures=reading.get("measures", ""),
         reported_on=reading.get("reported_on"),
         origin="approved",
         note="人工审核通过",
-        metric=key,
+        metric=figures[0][0],
+        figures=figures,
     )
-    reason = f"人工审核通过，计入 {report.unit}：{report.value}（原因：{row.reason}）"
+    shown = "、".join(f"{key}={v}" if key else str(v) for key, v in figures)
+    reason = f"人工审核通过，计入 {report.unit}：{shown}（原因：{row.reason}）"
     if why.strip():
         reason += f"；说明：{why.strip()}"
     ledger.settle(message, "counted", reason, report, actor(by))
     return Approved(message, report, others)
+
+
+def chosen_figures(
+    config: Config,
+    row: MessageRecord,
+    value: int | None,
+    metric: str | None,
+    values: Mapping[str, int] | None,
+) -> tuple[tuple[str, int], ...]:
+    """One figure per metric, in the campaign's order: the clerk's, else the form's."""
+    given = {metric_key(config, key or None): v for key, v in (values or {}).items()}
+    if value is not None:
+        given[metric_key(config, metric)] = value
+    read = dict(row.reading.get("figures", {}))
+    if not config.campaign.metrics:
+        fallback = row.value if row.value is not None else row.reading.get("value")
+        if fallback is not None:
+            read[""] = fallback
+    chosen = ((m.key, given.get(m.key, read.get(m.key))) for m in config.metrics)
+    return tuple((key, int(v)) for key, v in chosen if v is not None)
 
 
 def reject(ledger: Ledger, message: int, why: str, *, by: str | None = None) -> MessageRecord:

@@ -26,10 +26,10 @@ from types import FrameType
 from typing import Any, Literal
 
 from . import config as config_module
-from . import job, logs
+from . import job, logs, receipts, reminders
 from .config import Config
 from .errors import ConfigError, XunbaoError
-from .periods import Period, latest_closed
+from .periods import Period, latest_closed, local_text
 from .runtime import Clock, ServeLock, SystemClock
 from .timetable import (
     RETRY_DELAYS,
@@ -37,7 +37,6 @@ from .timetable import (
     TRIGGER_NAMES,
     campaign_window,
     due_periods,
-    local,
     next_run,
 )
 
@@ -111,6 +110,7 @@ class Server:
         self._log_start()
         try:
             self._close_stale_runs()
+            self._note_switches()
             if once:
                 ran, failed = self.run_due("once")
                 if not ran:
@@ -261,20 +261,23 @@ class Server:
             )
         else:
             retry_at = self.clock.now() + RETRY_DELAYS[attempts - 1]
-            then = f"将于 {local(retry_at, self.config.schedule)} 重试"
+            then = f"将于 {local_text(retry_at, self.config.schedule)} 重试"
         self.failures[period] = _Failure(attempts, retry_at)
         message = f"{label}运行失败（第 {attempts} 次）：{why}。{then}。"
         fields = {"period": str(period), "attempts": attempts, "error": why}
         log.error(message, exc_info=exc_info, extra={"event": "run.failed", "fields": fields})
 
     def next_wake(self, now: datetime) -> Wake | None:
-        """The next cutoff (none after the campaign), retry or poll; None: nothing ever."""
+        """The next cutoff (none after the campaign), retry, poll or reminder time; None:
+        nothing ever."""
         wakes = []
         if upcoming := next_run(self.config, now):
             wakes.append(Wake(upcoming[0], "cutoff", upcoming[1]))
         wakes += [Wake(f.retry_at, "retry", p) for p, f in self.failures.items() if f.retry_at]
         if self.next_poll is not None:
             wakes.append(Wake(max(self.next_poll, now), "poll"))
+        if remind := reminders.next_moment(self.config, now):
+            wakes.append(Wake(remind, "poll"))  # a poll, then the reminders are due
         return min(wakes, key=lambda w: (w.at, _FIRST[w.why]), default=None)
 
     def _sleep_until(self, target: datetime | None) -> None:
@@ -311,7 +314,7 @@ class Server:
         if shown is None:
             logs.event(log, logging.WARNING, "run.campaign_over", self._campaign_over())
             return
-        when = local(shown.at, self.config.schedule)
+        when = local_text(shown.at, self.config.schedule)
         if shown.why == "retry":
             message = f"下次重试时间：{when}。"
         else:
@@ -334,13 +337,21 @@ class Server:
             message = f"{why}，但新配置有误，继续使用原来的配置：{'；'.join(problems)}"
             log.error(message, extra={"event": "config.rejected", "fields": {"problems": problems}})
             return False
+        interval = self.config.mailbox.poll_minutes
         self.config = config
         self.failures.clear()  # a fixed config deserves a fresh try
-        if self.next_poll is not None or config.mailbox.poll_minutes:
+        if config.mailbox.poll_minutes != interval:  # else polls keep their rhythm
             self.next_poll = self._poll_after(self.clock.now())
+        self._note_switches()
         logs.reconfigure(config)
         logs.event(log, logging.INFO, "config.reloaded", f"{why}：已重新加载 {self.config_path}。")
         return True
+
+    def _note_switches(self) -> None:
+        """Record when receipts were switched on (at start and at each reload): mail from
+        before that moment never gets one."""
+        with job.open_ledger(self.config) as ledger:
+            receipts.note_switch(self.config, ledger, self.clock.now())
 
     def _close_stale_runs(self) -> None:
         ledger = job.open_ledger(self.config)

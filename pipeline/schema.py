@@ -81,9 +81,36 @@ MIGRATIONS = [
         updated_at TEXT NOT NULL
     )
     """,
-    # Issue 10: attributed, reversible clerk actions; circular versions and sign-off.
+    # The web desk: accounts, their sessions, failed logins; every clerk action names its actor.
     """
     ALTER TABLE actions ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+    CREATE TABLE accounts (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('clerk', 'leader')),
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        account TEXT NOT NULL REFERENCES accounts (name) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TABLE login_failures (
+        account TEXT NOT NULL,
+        address TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX login_failures_who ON login_failures (account, address, at);
+    """,
+    # The register's "superseded by" look-up and a unit's history, without a full scan.
+    """
+    CREATE INDEX reports_message ON reports (message);
+    CREATE INDEX messages_unit ON messages (unit);
+    """,
+    # Issue 10: attributed, reversible clerk actions; circular versions and sign-off.
+    """
     ALTER TABLE actions ADD COLUMN report INTEGER REFERENCES reports (id);
     ALTER TABLE reports ADD COLUMN withdrawn_at TEXT;
     CREATE TABLE circulars (

@@ -283,11 +283,7 @@ def _examples(config: Config, table: pd.DataFrame) -> list[Example]:
 
 
 def _groups(config: Config) -> list[tuple[str, list[str], list[str]]]:
-    canonical = {n: u.name for u in config.units for n in [u.name, *u.aliases]}
-    return [
-        (g.name, g.leaders, list(dict.fromkeys(canonical.get(m, m) for m in g.units)))
-        for g in config.groups
-    ]
+    return [(g.name, g.leaders, config.group_units(g)) for g in config.groups]
 
 
 def _members(config: Config, period: Period, reporting: bool) -> pd.DataFrame:

@@ -1,7 +1,9 @@
 """`xunbao status`: what ops staff (and a monitor) need to know, read from the ledger.
 
-Last run, next run, periods waiting to be caught up, messages held for review, circulars
-not delivered to every recipient, and whether the mailbox answers. `collect` returns
+Last run and last poll, next run (none after the campaign), periods waiting to be caught
+up, messages held for review, circulars not delivered to every recipient (or none made
+yet), receipts and reminders sent and failed since the last cutoff, and whether the
+mailbox answers. Overall is 正常 only when nothing waits for a person. `collect` returns
 plain data (the `--json` form); `summary` turns it into short Chinese sentences.
 """
 
@@ -13,32 +15,31 @@ from typing import Any
 
 from . import job
 from .config import Config
-from .delivery import CIRCULAR
 from .errors import XunbaoError
-from .ledger import Ledger
+from .ledger import CIRCULAR, Ledger, open_ledger
 from .logs import Redactor, secrets_of
-from .periods import latest_closed
+from .periods import latest_closed, local_text
 from .runtime import ServeLock
 from .timetable import (
-    SCHEDULED,
     TRIGGER_NAMES,
     campaign_window,
     due_periods,
-    local,
     next_run,
     next_runs,
     scheduled_runs,
 )
 
 CIRCULAR_KIND = CIRCULAR  # deliveries.kind of a circular (receipts are "receipt:<id>")
+LETTERS = {"receipts": "回执", "reminders": "催报"}  # run summary key → what it sends
 _OUTCOMES = {"ok": "成功", "failed": "失败", "interrupted": "中断", None: "进行中或被强行终止"}
 
 
 def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[str, Any]:
-    ledger = job.open_ledger(config)
+    ledger = open_ledger(config)
     try:
-        runs = ledger.runs(triggers=(*SCHEDULED, "manual"))
-        last_poll = ledger.last_run(("poll",))
+        every = ledger.runs()
+        runs = [r for r in every if r["trigger"] != "poll"]
+        polls = [r for r in every if r["trigger"] == "poll"]
         missed = due_periods(ledger, config, now) if scheduled_runs(ledger) else []
         review = ledger.messages(outcome="review")
         undelivered = _undelivered(config, ledger, runs)
@@ -52,7 +53,9 @@ def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[s
         "now": now.astimezone(config.schedule.zone).isoformat(timespec="seconds"),
         "serving": ServeLock(config.resolve(config.storage.path)).held_elsewhere(),
         "last_run": _run(runs[-1]) if runs else None,
-        "last_poll": _run(last_poll) if last_poll else None,
+        "last_poll": _run(polls[-1]) if polls else None,
+        "circulars": sum(1 for r in runs if r["outcome"] == "ok"),
+        "letters": _letters(every, runs),
         "next_run": {
             "at": upcoming[0].isoformat(),
             "period": str(upcoming[1]),
@@ -61,7 +64,7 @@ def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[s
         if upcoming
         else None,
         "missed": [str(p) for p in missed],
-        "campaign_over": latest_closed(now, config.schedule) > last_period,
+        "campaign_over": now > last_period.cutoff(config.schedule),
         "campaign_end": str(config.campaign.end),
         "review": len(review),
         "delivery_configured": bool(config.delivery.host),
@@ -73,6 +76,8 @@ def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[s
     data["healthy"] = (
         (last is None or last["outcome"] in ("ok", "running"))
         and not undelivered
+        and not data["review"]
+        and not any(kind["failed"] for kind in data["letters"].values())
         and (mailbox is None or mailbox["ok"])
     )
     data["summary"] = summary(config, data)
@@ -109,15 +114,29 @@ def _run(row: dict[str, Any]) -> dict[str, Any]:
         "outcome": row["outcome"] or "running",
         "counts": {k: s[k] for k in ("new", "counted", "review", "ignored") if k in s},
         "sent": s.get("sent"),
+        **{kind: s[kind] for kind in LETTERS if kind in s},
         "error": s.get("error"),
     }
+
+
+def _letters(every: list[dict[str, Any]], runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Receipts and reminders sent and failed since the last cutoff's run began (its own
+    and every poll since), e.g. {"receipts": {"sent": 3, "failed": 0}, …}."""
+    since = runs[-1]["id"] if runs else 0
+    totals = {kind: {"sent": 0, "failed": 0} for kind in LETTERS}
+    for run in every:
+        if run["id"] >= since:
+            for kind, counts in totals.items():
+                for key in counts:
+                    counts[key] += int(run["summary"].get(kind, {}).get(key, 0))
+    return totals
 
 
 def _undelivered(config: Config, ledger: Ledger, runs: list[dict[str, Any]]) -> list[Any]:
     """Periods a circular was meant to go out for, with the recipients still missing."""
     if not config.delivery.host:
         return []
-    recipients = {r.lower() for r in config.delivery.recipients}
+    recipients = {r.lower() for r in config.circular_recipients()}
     meant = sorted(
         {
             r["period"]
@@ -167,9 +186,16 @@ def summary(config: Config, data: dict[str, Any]) -> list[str]:
         "服务：xunbao serve 正在运行。" if data["serving"] else "服务：xunbao serve 未在运行。"
     ]
     lines.append(_last_line(config, data["last_run"]))
+    if data["last_poll"] is not None:
+        poll = data["last_poll"]
+        when = local_text(poll["started_at"], config.schedule)
+        how = _OUTCOMES.get(None if poll["outcome"] == "running" else poll["outcome"], "")
+        new = poll["counts"].get("new", 0)
+        why = f"；原因：{str(poll['error']).rstrip('。. ')}" if poll["error"] else ""
+        lines.append(f"上次收信：{when}，{how}；新邮件 {new} 封{why}。")
     upcoming = data["next_run"]
     if upcoming is not None:
-        at = local(datetime.fromisoformat(upcoming["at"]), config.schedule)
+        at = local_text(upcoming["at"], config.schedule)
         lines.append(f"下次运行：{at}（{upcoming['label']}，截至 {upcoming['period']}）。")
     if data["campaign_over"]:
         lines.append(
@@ -186,12 +212,22 @@ def summary(config: Config, data: dict[str, Any]) -> list[str]:
         lines.append("待审核邮件：无。")
     if not data["delivery_configured"]:
         lines.append("通报发送：未配置 delivery.host，通报只生成、不发送。")
+    elif not data["circulars"]:
+        lines.append("通报发送：尚未生成通报。")
     elif data["undelivered"]:
         for item in data["undelivered"]:
             who = "、".join(item["missing"])
             lines.append(f"未送达：{item['period']} 的通报尚未发给 {who}。")
     else:
         lines.append("通报发送：已生成的通报都已送达全部收件人。")
+    letters = data["letters"]
+    if (
+        config.delivery.receipts
+        or config.reminders.enabled
+        or any(k["sent"] or k["failed"] for k in letters.values())
+    ):
+        shown = "；".join(_sent_line(name, letters[kind]) for kind, name in LETTERS.items())
+        lines.append(f"回执与催报（自上次截止运行以来）：{shown}。")
     mailbox = data["mailbox"]
     if mailbox is not None:
         lines.append(
@@ -201,10 +237,17 @@ def summary(config: Config, data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _sent_line(name: str, counts: dict[str, int]) -> str:
+    failed = counts["failed"]
+    return f"{name}发出 {counts['sent']} 封" + (
+        f"、未能发出 {failed} 封（下次收信时重试）" if failed else ""
+    )
+
+
 def _last_line(config: Config, run: dict[str, Any] | None) -> str:
     if run is None:
         return "上次运行：还没有运行记录。"
-    when = local(datetime.fromisoformat(run["started_at"]), config.schedule)
+    when = local_text(run["started_at"], config.schedule)
     how = TRIGGER_NAMES.get(run["trigger"], run["trigger"])
     outcome = _OUTCOMES.get(None if run["outcome"] == "running" else run["outcome"], "")
     text = f"上次运行：{when}，{run['period']}（{how}），{outcome}"
@@ -228,7 +271,7 @@ def schedule_lines(config: Config, start: date | None, count: int, now: datetime
     lines = [f"接下来 {count} 次自动运行（时区 {config.schedule.timezone}）："]
     runs = next_runs(config.schedule, begin, count)
     for fire, period in runs:
-        lines.append(f"{local(fire, config.schedule)}  {period.label()}（截至 {period}）")
+        lines.append(f"{local_text(fire, config.schedule)}  {period.label()}（截至 {period}）")
     last = campaign_window(config)[1]
     if any(period > last for _, period in runs):
         lines.append(

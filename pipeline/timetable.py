@@ -38,10 +38,6 @@ def next_run(config: Config, after: datetime) -> tuple[datetime, Period] | None:
     return (fire, period) if period <= campaign_window(config)[1] else None
 
 
-def local(when: datetime, schedule: Schedule) -> str:
-    return when.astimezone(schedule.zone).strftime("%Y-%m-%d %H:%M")
-
-
 # ── what is due ────────────────────────────────────────────────
 def scheduled_runs(ledger: Ledger) -> list[dict[str, Any]]:
     """Circular runs made by `serve` (a manual `xunbao run` may use --no-send or --out, and a

@@ -6,22 +6,20 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .config import Config, iter_unit_names
-
-_PREFIXES = ("四川省乐山市", "乐山市", "乐山")
-_SUFFIXES = ("工会委员会", "总工会", "工会", "委员会")
+from .config import Config, FormWording, iter_unit_names
 
 
-def normalise(name: str) -> str:
-    """乐山市 市中区 总工会（盖章） → 市中区; full-width forms folded; brackets dropped."""
+def normalise(name: str, form: FormWording) -> str:
+    """乐山市 市中区 总工会（盖章） → 市中区; full-width forms folded; brackets dropped.
+    The place-name prefixes and the suffixes come from the config's `form:` section."""
     text = unicodedata.normalize("NFKC", name)
     text = re.sub(r"[(（][^)）]*盖章[^)）]*[)）]", "", text)
     text = re.sub(r"[\s()（）【】\[\]“”\"'《》:：,，.。]", "", text)
-    for prefix in _PREFIXES:
+    for prefix in form.place_prefixes:
         if text.startswith(prefix) and len(text) > len(prefix):
             text = text[len(prefix) :]
             break
-    for suffix in _SUFFIXES:
+    for suffix in form.unit_suffixes:
         if text.endswith(suffix) and len(text) > len(suffix):
             text = text[: -len(suffix)]
             break
@@ -36,9 +34,10 @@ class Match:
 
 class Directory:
     def __init__(self, config: Config) -> None:
+        self._form = config.form
         self._names: dict[str, set[str]] = {}
         for written, unit in iter_unit_names(config):
-            self._names.setdefault(normalise(written), set()).add(unit)
+            self._names.setdefault(normalise(written, self._form), set()).add(unit)
         self._senders = {
             s: u.name for u in config.units for s in u.senders if not s.startswith("@")
         }
@@ -47,7 +46,7 @@ class Directory:
         }
 
     def match(self, written: str) -> Match:
-        key = normalise(written)
+        key = normalise(written, self._form)
         exact = self._names.get(key, set())
         if len(exact) == 1:
             return Match(next(iter(exact)), None)

@@ -13,7 +13,8 @@ APT_PACKAGES=(
 )
 DEV=0
 [ "${1:-}" = "--dev" ] && DEV=1
-[ $DEV -eq 1 ] && APT_PACKAGES+=(dovecot-imapd)
+# Browser tests drive Debian's chromium through chromium-driver (no browser download).
+[ $DEV -eq 1 ] && APT_PACKAGES+=(dovecot-imapd chromium chromium-driver)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -10,7 +10,7 @@ import shutil
 import ssl
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.parser import BytesHeaderParser
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from imapclient import IMAPClient
 from ruamel.yaml import YAML
-from servers import Dovecot, make_certificate, samples
+from servers import Dovecot, SmtpServer, make_certificate, samples
 
 from pipeline.sources import header_arrival
 
@@ -143,14 +143,43 @@ def sample_mail() -> list[bytes]:
     return sorted(found, key=arrival)
 
 
-def write_config(folder: Path, **sections: dict[str, Any]) -> Path:
-    """The project's config.yaml with its ledger, output and the given sections replaced."""
+SMTP_USER = "lsszghzxb@126.com"
+SMTP_PASSWORD = "Smtp-Code-7c1e"
+MakeServer = Callable[..., SmtpServer]
+
+
+@pytest.fixture
+def smtp(tmp_path: Path, certificate: tuple[Path, Path]) -> Iterator[MakeServer]:
+    """Makes SMTP servers storing mail in tmp_path/received; all stopped afterwards."""
+    made: list[SmtpServer] = []
+
+    def make(**options: Any) -> SmtpServer:
+        server = SmtpServer(
+            certificate[0], certificate[1], tmp_path / "received", SMTP_USER, SMTP_PASSWORD
+        )
+        for key, value in options.items():
+            setattr(server, key, value)
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        server.stop()
+
+
+def write_config(
+    folder: Path, edit: Callable[[dict[str, Any]], None] | None = None, **sections: Any
+) -> Path:
+    """The project's config.yaml with its ledger, output and the given sections replaced,
+    then changed in place by `edit`."""
     yaml = YAML(typ="safe")
     tree = yaml.load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     tree["storage"] = {"path": str(folder / "ledger.sqlite")}
     tree["output"] = {"dir": str(folder / "out")}
     tree["delivery"] = {"host": ""}
     tree.update(sections)
+    if edit is not None:
+        edit(tree)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.yaml"
     with path.open("w", encoding="utf-8") as out:
@@ -170,3 +199,11 @@ def run_cli(
         timeout=timeout,
         cwd=config.parent,
     )
+
+
+@pytest.fixture(scope="session")
+def desk_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample inbox after one real run, with a leader and a clerk (see desk_support)."""
+    from desk_support import build_sample
+
+    return build_sample(tmp_path_factory.mktemp("desk-sample"))

@@ -249,8 +249,9 @@ class SmtpServer:
     password: str
     starttls: bool = False
     reject: tuple[str, ...] = ()
+    delay: float = 0.0  # seconds each message waits before it is stored and answered
     # Seconds each RCPT takes: a client killed then has sent nothing the server would store.
-    delay: float = 0.0
+    rcpt_delay: float = 0.0
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -264,7 +265,7 @@ class SmtpServer:
         command += ["--user", self.user] + ["--starttls"] * self.starttls
         for address in self.reject:
             command += ["--reject", address]
-        command += ["--delay", str(self.delay)]
+        command += ["--delay", str(self.delay), "--rcpt-delay", str(self.rcpt_delay)]
         env = {**os.environ, "TEST_SMTP_PASSWORD": self.password}
         log = (self.folder.parent / f"smtp-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
@@ -299,6 +300,7 @@ def _smtp_main(argv: list[str]) -> None:
     parser.add_argument("--starttls", action="store_true")
     parser.add_argument("--reject", action="append", default=[])
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--rcpt-delay", type=float, default=0.0)
     args = parser.parse_args(argv)
     password = os.environ["TEST_SMTP_PASSWORD"]
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -308,13 +310,14 @@ def _smtp_main(argv: list[str]) -> None:
         async def handle_RCPT(
             self, server: Any, session: Any, envelope: Any, address: str, options: Any
         ) -> str:
-            await asyncio.sleep(args.delay)
+            await asyncio.sleep(args.rcpt_delay)
             if address.lower() in args.reject:
                 return "550 5.1.1 mailbox unavailable"
             envelope.rcpt_tos.append(address)
             return "250 OK"
 
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            await asyncio.sleep(args.delay)
             for recipient in envelope.rcpt_tos:
                 name = f"{time.time_ns()}_{recipient.lower()}"
                 temporary = args.folder / f".{name}.tmp"

@@ -114,3 +114,62 @@ def test_secret_comes_from_environment_or_file(
     assert config.secret("XB_TEST_SECRET", file, "授权码") == "from-file"
     with pytest.raises(config.ConfigError, match="XB_TEST_SECRET"):
         config.secret("XB_TEST_SECRET", None, "授权码")
+
+
+def test_form_wording_defaults_to_the_2015_form(tmp_path: Path) -> None:
+    shipped = config.load(ROOT / "config.yaml").config.form
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    start = text.index("\nform:")
+    end = text.index("\n# ──", start)
+    path = tmp_path / "config.yaml"
+    path.write_text(text[:start] + text[end:], encoding="utf-8")  # an old config, no form:
+    assert config.load(path).config.form == shipped == config.FormWording()
+    assert "已完成目标任务数" in shipped.figure and shipped.synonyms == {"农村籍职工": "农民工"}
+
+
+def test_form_blank_must_be_a_pattern_with_one_group(tmp_path: Path) -> None:
+    path = edited(tmp_path, "  blank: 新增(.*?)名", "  blank: 新增(.*?名")
+    (message,) = problems(path)
+    assert f"第 {line_of(path, '  blank:')} 行" in message and "form.blank" in message
+    assert "不是有效的正则表达式" in message
+    path = edited(tmp_path, "  blank: 新增(.*?)名", "  blank: 新增.*?名")
+    (message,) = problems(path)
+    assert "须有且只有一对圆括号" in message
+
+
+def test_a_new_form_needs_only_config(tmp_path: Path) -> None:
+    from pipeline import forms
+
+    path = edited(
+        tmp_path,
+        "  figure: [已完成目标任务数, 已完成任务数, 已完成数, 完成数]",
+        "  figure: [本年累计发展会员数]",
+    )
+    wording = forms.wording_of(config.load(path).config.form)
+    body = "填报单位：夹江县总工会\n本年累计发展会员数：1,350\n已完成目标任务数：99"
+    reading = forms.read_body(body, wording)
+    assert (reading.unit, reading.value) == ("夹江县总工会", 1350)
+    # A synonym: the unit writes 农村籍职工 where the form's label says 农民工.
+    path = edited(
+        tmp_path,
+        "  figure: [已完成目标任务数, 已完成任务数, 已完成数, 完成数]",
+        "  figure: [新增农民工会员数]",
+    )
+    wording = forms.wording_of(config.load(path).config.form)
+    assert forms.read_body("新增农村籍职工会员数：88", wording).value == 88
+
+
+def test_scalars_read_as_yaml_1_2(tmp_path: Path) -> None:
+    """18:00 unquoted is a time (YAML 1.1 would make it the number 1080), no/yes are text."""
+    path = edited(tmp_path, 'time: "18:00"', "time: 18:00")
+    loaded = config.load(path).config
+    assert loaded.schedule.time.hour == 18 and loaded.schedule.time.minute == 0
+    path = edited(tmp_path, "lagging_count: 3", "lagging_count: 03")
+    assert config.load(path).config.rules.lagging_count == 3
+
+
+def test_key_written_twice(tmp_path: Path) -> None:
+    path = edited(tmp_path, "  lagging_count: 3", "  lagging_count: 3\n  lagging_count: 4")
+    (message,) = problems(path)
+    first = line_of(path, "lagging_count: 3")
+    assert f"第 {first + 1} 行：键 lagging_count 写了两次（第一次在第 {first} 行）" in message

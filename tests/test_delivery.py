@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli, write_config
-from servers import SAMPLES, SmtpServer
+from conftest import SMTP_PASSWORD, SMTP_USER, MakeServer, run_cli, write_config
+from servers import SAMPLES
 
 from pipeline import config as config_module
 from pipeline import delivery, job, receipts
@@ -22,29 +21,6 @@ from pipeline.sources.directory import DirectorySource
 PERIOD = "2015-09-20"
 SUBJECT = "关于全市农民工入会集中行动进展情况的通报（2015年9月中旬）"
 RECIPIENTS = ["zxb@lszgh.example", "office@lszgh.example"]
-SMTP_USER = "lsszghzxb@126.com"
-SMTP_PASSWORD = "Smtp-Code-7c1e"
-
-MakeServer = Callable[..., SmtpServer]
-
-
-@pytest.fixture
-def smtp(tmp_path: Path, certificate: tuple[Path, Path]) -> Iterator[MakeServer]:
-    """Makes SMTP servers storing mail in tmp_path/received; all stopped afterwards."""
-    made: list[SmtpServer] = []
-
-    def make(**options: Any) -> SmtpServer:
-        server = SmtpServer(
-            certificate[0], certificate[1], tmp_path / "received", SMTP_USER, SMTP_PASSWORD
-        )
-        for key, value in options.items():
-            setattr(server, key, value)
-        made.append(server)
-        return server
-
-    yield make
-    for server in made:
-        server.stop()
 
 
 def delivery_section(port: int, ca_file: Path, **changes: Any) -> dict[str, Any]:

@@ -128,3 +128,18 @@ def test_7z_archive() -> None:
 def test_rar_is_held_with_a_reason() -> None:
     with pytest.raises(forms.FormUnreadable, match="RAR"):
         forms.read(Attachment("旬报.rar", "", b"Rar!\x1a\x07\x00"))
+
+
+def test_prose_beginning_with_a_label_is_not_a_field() -> None:
+    # A resend: the body explains, the attachment is the form. The body's first words
+    # are a label's, but a label runs on into prose only in prose.
+    body = "您好：\n报送单位填错了,现重新发送,请以此为准。\n谢谢！"
+    reading = forms.read_body(body)
+    assert reading.unit is None
+    assert not reading.is_form
+
+
+def test_labels_count_at_line_start_or_before_a_colon() -> None:
+    body = "各位领导：\n我单位已完成目标任务数：1200\n报送单位：夹江县总工会\n"
+    reading = forms.read_body(body)
+    assert (reading.unit, reading.value) == ("夹江县总工会", 1200)

@@ -85,3 +85,42 @@ def test_accuracy_on_genuine_reports(outcomes: dict[str, Entry]) -> None:
     ]
     assert wrong == []
     assert len(right) / len(genuine) >= 0.95
+
+
+# ── mail about mail is not a report ────────────────────────────
+def _note(subject: str, body: str, sender: str = "wtqzgh@126.com") -> bytes:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"], message["To"] = sender, "lsszghzxb@126.com"
+    message["Subject"], message["Date"] = subject, "Sat, 12 Sep 2015 10:00:00 +0800"
+    message["Message-ID"] = f"<{hashlib.sha256(body.encode()).hexdigest()[:12]}@units.example>"
+    message.set_content(body)
+    return bytes(message)
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "outcome"),
+    [
+        ("Re: 回执：五通桥区旬报表", "收到，谢谢！", "ignored"),
+        ("回复：旬报", "好的", "ignored"),
+        ("Re: 催报：请于 2015年9月20日 18:00 前报送", "我单位正在统计，明天发送。", "ignored"),
+        # Anything that may carry a figure, or a real question, stays for a person.
+        ("旬报", "本旬新增 500 名，谢谢", "review"),
+        ("旬报", "本旬新增五百名，谢谢", "review"),
+        ("请问", "请问旬报表在哪里下载？收到请回复。", "review"),
+        ("Re: 回执：五通桥区旬报表", "请问为什么没有计入？", "review"),
+    ],
+)
+def test_thanks_and_replies_to_our_letters_are_ignored(
+    tmp_path: Path, subject: str, body: str, outcome: str
+) -> None:
+    from pipeline.sources import RawMessage
+
+    cfg = config.load(ROOT / "config.yaml").config
+    ledger = Ledger(tmp_path / "x.sqlite")
+    try:
+        entry = Intake(cfg, ledger).assess(RawMessage("dir:n.eml", _note(subject, body))).entry
+    finally:
+        ledger.close()
+    assert entry.outcome == outcome, entry.reason

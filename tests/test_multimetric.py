@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -241,3 +242,43 @@ def test_clerk_enters_figures_per_metric(tmp_path: Path) -> None:
     totals = {m["key"]: m["total"]["completed"] for m in data["metrics"]}
     assert totals["contract_workers"] == EXPECTED["contract_workers"][1] + 200
     assert totals["care_rooms"] == EXPECTED["care_rooms"][1] + 1
+
+
+def test_a_held_report_is_approved_with_all_its_figures(tmp_path: Path) -> None:
+    """夹江县 wrote 约200 for the headline: held. The clerk gives that one figure; the
+    others read from the same form (八大群体 1) are counted with it, one row per metric."""
+    path = example_copy(tmp_path)
+
+    def xunbao(*args: str) -> str:
+        done = subprocess.run(
+            [str(XUNBAO), *args, "--config", str(path)], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    xunbao("run", "--period", PERIOD, "--no-send", "--out", str(tmp_path / "out"))
+    (held,) = json.loads(xunbao("review", "--json"))
+    assert "约200" in held["reason"]
+    wrong = [str(XUNBAO), "review", "approve", str(held["id"]), "--value", "nope=3"]
+    done = subprocess.run([*wrong, "--config", str(path)], capture_output=True, text=True)
+    assert done.returncode == 2 and "没有指标 'nope'" in done.stderr
+    said = xunbao("review", "approve", str(held["id"]), "--value", "contract_workers=200")
+    assert "夹江县 contract_workers=200、group_projects=1" in said
+    ledger = sqlite3.connect(tmp_path / "data" / "2019.sqlite")
+    rows = ledger.execute("SELECT metric, value FROM reports WHERE unit = '夹江县'").fetchall()
+    assert sorted(rows) == [("contract_workers", 200), ("group_projects", 1)]
+    xunbao("run", "--period", PERIOD, "--no-send", "--out", str(tmp_path / "out"))
+    data = json.loads((tmp_path / "out" / PERIOD / "standings.json").read_text("utf-8"))
+    totals = {m["key"]: m["total"]["completed"] for m in data["metrics"]}
+    assert totals["contract_workers"] == 870 + 200 and totals["group_projects"] == 4 + 1
+
+
+def test_approve_values_are_checked(tmp_path: Path) -> None:
+    path = example_copy(tmp_path)
+    base = [str(XUNBAO), "review", "approve", "1", "--config", str(path)]
+    for given, said in (
+        (["--value", "x=abc"], "应写数字"),
+        (["--value", "1", "--value", "2"], "只能有一个不带指标键的 --value"),
+    ):
+        done = subprocess.run([*base, *given], capture_output=True, text=True)
+        assert done.returncode != 0 and said in done.stdout + done.stderr, given

@@ -7,7 +7,6 @@ seconds per period; the subprocess tests run `xunbao serve` exactly as a user do
 
 from __future__ import annotations
 
-import bisect
 import json
 import os
 import signal
@@ -22,9 +21,9 @@ from email.utils import format_datetime
 from itertools import pairwise, takewhile
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
+from fakeclock import SHANGHAI, FakeClock, at
 
 from pipeline import circular, followup, job, periods
 from pipeline import config as config_module
@@ -34,7 +33,6 @@ from pipeline.timetable import due_periods, next_run, next_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 XUNBAO = Path(sys.executable).parent / "xunbao"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The simulated dates fall in 2016: give the sample campaign that year (the seed's ends in 2015).
 CAMPAIGN_2016 = {"start: 2015-09-01": "start: 2015-12-01", "end: 2015-12-31": "end: 2016-12-31"}
 # Months of simulated time: the circulars alone (polling every 30 minutes is tested below).
@@ -42,11 +40,6 @@ NO_POLLING = {"poll_minutes: 30": "poll_minutes: 0"}
 
 
 # ── helpers ────────────────────────────────────────────────────
-def at(text: str) -> datetime:
-    """'2016-02-29 18:00' in Shanghai time."""
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
-
-
 def write_report(inbox: Path, name: str, sender: str, unit: str, value: int, when: str) -> None:
     message = EmailMessage()
     message["From"] = sender
@@ -86,28 +79,6 @@ def workspace(tmp_path: Path) -> Path:
 def no_pdf_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
     """WeasyPrint takes ~2 s a circular; everything else in the cycle stays real."""
     monkeypatch.setattr(circular.Circular, "pdf", lambda self: b"%PDF-1.7 test\n")
-
-
-class FakeClock:
-    """Time moves only when the server waits; events fire at their moment on the way."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-        self.events: list[tuple[datetime, int, Callable[[], object]]] = []
-
-    def now(self) -> datetime:
-        return self.current
-
-    def at(self, when: datetime, action: Callable[[], object]) -> None:
-        bisect.insort(self.events, (when, len(self.events), action))
-
-    def wait(self, until: datetime, interrupted: Callable[[], bool]) -> None:
-        while self.events and self.events[0][0] <= until and not interrupted():
-            when, _, action = self.events.pop(0)
-            self.current = max(self.current, when)
-            action()
-        if not interrupted():
-            self.current = max(self.current, until)
 
 
 Call = tuple[datetime, str, str]  # (clock time, period, trigger)

@@ -183,3 +183,62 @@ def test_json_log_lines(tmp_path: Path, restore_logging: object) -> None:
     assert first["event"] == "run.ok" and first["period"] == "2015-09-20"
     assert first["message"] == "2015年9月中旬按时运行完成。" and first["time"].endswith("+08:00")
     assert second["level"] == "ERROR" and "abc123" not in second["message"]
+
+
+# ── the truth about what waits ─────────────────────────────────
+def test_a_review_backlog_alone_is_not_normal(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    ledger = job.open_ledger(config)
+    run = ledger.start_run("2015-09-10", "schedule")
+    ledger.finish_run(run, "ok", {"new": 3, "counted": 0, "review": 3, "ignored": 0})
+    for n in range(3):
+        entry = Entry(
+            f"dir:{n}.eml", f"{n}" * 64, "review", "发件人 a@b.c 不是任何单位登记的报送邮箱"
+        )
+        ledger.record(entry, None)
+    ledger.close()
+    data = status.collect(config, at("2015-09-15 12:00"))
+    assert data["review"] == 3 and not data["healthy"]
+    assert data["summary"][-1] == "总体：需要处理，请查看上面的说明。"
+
+
+def test_no_circular_yet_and_no_next_run_after_the_campaign(tmp_path: Path) -> None:
+    config = make_config(tmp_path, DELIVERING)
+    data = status.collect(config, at("2015-09-15 12:00"))
+    assert "通报发送：尚未生成通报。" in data["summary"]
+    assert "已生成的通报都已送达" not in "".join(data["summary"])
+    last = status.collect(config, at("2016-01-10 18:00"))  # the campaign's last cutoff
+    assert last["next_run"] is None and not last["campaign_over"]  # its own run is due
+    after = status.collect(config, at("2016-01-11 09:00"))
+    assert after["next_run"] is None and after["campaign_over"]
+    assert not any(line.startswith("下次运行") for line in after["summary"])
+
+
+def test_receipts_and_reminders_since_the_last_cutoff(tmp_path: Path) -> None:
+    config = make_config(tmp_path, DELIVERING | {"receipts: false": "receipts: true"})
+    ledger = job.open_ledger(config)
+    old = ledger.start_run("2015-09-10", "schedule")
+    ledger.finish_run(old, "ok", {"sent": 2, "receipts": {"sent": 9, "failed": 0}})
+    run = ledger.start_run("2015-09-20", "schedule")
+    ledger.finish_run(run, "ok", {"sent": 2, "receipts": {"sent": 1, "failed": 0}})
+    ledger.record_delivery("2015-09-10", "zxb@lszgh.example", "circular")
+    ledger.record_delivery("2015-09-10", "bgs@lszgh.example", "circular")
+    ledger.record_delivery("2015-09-20", "zxb@lszgh.example", "circular")
+    ledger.record_delivery("2015-09-20", "bgs@lszgh.example", "circular")
+    poll = ledger.start_run("2015-09-30", "poll")
+    summary = {
+        "new": 1,
+        "receipts": {"sent": 2, "failed": 1},
+        "reminders": {"sent": 5, "failed": 0},
+    }
+    ledger.finish_run(poll, "ok", summary)
+    ledger.close()
+    data = status.collect(config, at("2015-09-25 12:00"))
+    assert data["letters"] == {
+        "receipts": {"sent": 3, "failed": 1},
+        "reminders": {"sent": 5, "failed": 0},
+    }
+    assert not data["healthy"]  # a receipt could not be sent
+    text = "\n".join(data["summary"])
+    assert "回执发出 3 封、未能发出 1 封（下次收信时重试）；催报发出 5 封" in text
+    assert "上次收信：" in text and "新邮件 1 封" in text

@@ -30,7 +30,9 @@ NEVER = 10**6  # hours: the latest send time of `auto` lies beyond the test
 
 @pytest.fixture
 def smtp(tmp_path: Path, certificate: tuple[Path, Path]) -> Iterator[SmtpServer]:
-    server = SmtpServer(*certificate, tmp_path / "received", SMTP_USER, SMTP_PASSWORD, delay=0.05)
+    server = SmtpServer(
+        *certificate, tmp_path / "received", SMTP_USER, SMTP_PASSWORD, rcpt_delay=0.05
+    )
     server.start()
     yield server
     server.stop()
@@ -181,7 +183,7 @@ def test_kill_9_during_reissue_never_sends_a_version_twice(clerk: Clerk) -> None
     clerk("run", "--period", PERIOD)
     clerk("record", "--unit", "嘉阳集团", "--period", PERIOD, "--value", "12", "--note", "电话")
     clerk.smtp.stop()
-    clerk.smtp.delay = 0.4
+    clerk.smtp.rcpt_delay = 0.4
     clerk.smtp.start()
     command = [str(XUNBAO), "reissue", "--period", PERIOD, "--config"]
     process = subprocess.Popen(

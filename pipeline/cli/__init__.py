@@ -15,6 +15,9 @@ import sys
 import click
 
 from ..errors import XunbaoError
+from . import zh
+
+zh.install()  # before any command module builds its options
 
 # name → ("module:attribute", short help shown by `xunbao --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -31,11 +34,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("service:serve", "常驻运行：每旬截止时自动收信、汇总、生成并发送通报。"),
     "schedule": ("service:schedule_command", "列出接下来的自动运行时间及对应的旬。"),
     "status": ("service:status", "运行状况：上次和下次运行、待审核邮件、未送达的通报。"),
+    "desk": ("desk:desk", "启动审核台（网页）：收件登记、审核、电话录入、通报签发。"),
+    "user": ("account:user", "审核台账号：添加、改密码、列出。"),
 }
 
 
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use."""
+
+    context_class = zh.Context
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -47,7 +54,7 @@ class LazyGroup(click.Group):
         module_name, attribute = target[0].split(":")
         module = importlib.import_module(f"{__name__}.{module_name}")
         command: click.Command = getattr(module, attribute)
-        return command
+        return zh.localise(command)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help from the table, so listing commands imports none of them.
@@ -55,38 +62,50 @@ class LazyGroup(click.Group):
             formatter.write_dl([(name, help_text) for name, (_, help_text) in COMMANDS.items()])
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="xunbao", help="显示版本号")
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    options_metavar=zh.OPTIONS_METAVAR,
+    subcommand_metavar=zh.SUBCOMMAND_METAVAR,
+)
+@click.version_option(package_name="xunbao", help="显示版本号并退出。")
 def cli() -> None:
     """旬报：收取各单位旬报表，记账、汇总并生成通报。"""
 
 
 def main() -> None:
-    from .common import err_console
-
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
+    except (Exception, KeyboardInterrupt) as exc:
+        sys.exit(_explain(exc))
+
+
+def _explain(exc: BaseException) -> int:
+    """Print what went wrong in Chinese; return the exit code. (rich is loaded only here.)"""
+    from .common import err_console
+
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    if isinstance(exc, click.exceptions.Abort):
         err_console.print("已取消。")
-        sys.exit(1)
-    except click.UsageError as exc:
+        return 1
+    if isinstance(exc, click.UsageError):
         where = exc.ctx.command_path if exc.ctx else "xunbao"
+        # click joins its sentences with ". " and ends with ".": full-width stops instead
+        message = exc.format_message().removesuffix(".").replace("。 ", "。")
+        message += "" if message.endswith(("。", "？")) else "。"
         err_console.print(
-            f"[red]用法错误：[/red]{exc.format_message()}（运行 {where} --help 查看用法）",
-            highlight=False,
+            f"[red]用法错误：[/red]{message}（运行 {where} --help 查看用法）", highlight=False
         )
-        sys.exit(2)
-    except click.ClickException as exc:
+        return 2
+    if isinstance(exc, click.ClickException):
         exc.show()
-        sys.exit(2)
-    except XunbaoError as exc:
+        return 2
+    if isinstance(exc, XunbaoError):
         err_console.print(f"[red]错误：[/red]{exc}", highlight=False)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception:
-        err_console.print_exception()
-        err_console.print(
-            "[red]程序内部错误[/red]：请把以上信息发给维护人员。已处理的邮件都已保存在台账中。"
-        )
-        sys.exit(1)
+        return exc.exit_code
+    err_console.print_exception()
+    err_console.print(
+        "[red]程序内部错误[/red]：请把以上信息发给维护人员。已处理的邮件都已保存在台账中。"
+    )
+    return 1

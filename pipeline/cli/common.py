@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -46,10 +48,35 @@ def parse_period(config: config_module.Config, text: str | None) -> Period | Non
     return period(config, text)
 
 
-def print_table(title: str, rows: list[dict[str, Any]], columns: dict[str, str]) -> None:
-    table = Table(title=title, show_lines=False)
-    for header in columns.values():
-        table.add_column(header, overflow="fold")
-    for row in rows:
-        table.add_row(*("" if row[key] is None else str(row[key]) for key in columns))
+@dataclass(frozen=True)
+class Shown:
+    """A column of a terminal table. The one `fill` column takes what the others leave of
+    the terminal's width (wrapped when `wrap`, else cut with …); the others keep their width."""
+
+    key: str
+    header: str
+    fill: bool = False
+    wrap: bool = False
+    justify: Literal["left", "right"] = "left"
+
+
+def print_table(title: str, rows: list[dict[str, Any]], columns: list[Shown]) -> None:
+    from rich.cells import cell_len
+
+    table = Table(
+        title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, expand=True
+    )
+    cells = [["" if row[c.key] is None else str(row[c.key]) for c in columns] for row in rows]
+    for i, column in enumerate(columns):
+        widest = max([cell_len(column.header), *(cell_len(line[i]) for line in cells)])
+        table.add_column(
+            column.header,
+            justify=column.justify,
+            no_wrap=not column.wrap,
+            overflow="fold" if column.wrap else "ellipsis",
+            ratio=1 if column.fill else None,
+            min_width=None if column.fill else min(widest, 18),
+        )
+    for line in cells:
+        table.add_row(*line)
     console.print(table)

@@ -12,7 +12,7 @@ import click
 
 from .. import issuance, job, runtime
 from ..config import Config
-from .common import config_option, console, load_config, parse_period, print_table
+from .common import Shown, config_option, console, load_config, parse_period, print_table
 
 
 def _period_option(func: click.decorators.FC) -> click.decorators.FC:
@@ -88,13 +88,12 @@ def circulars(config_path: Path, period: str | None, as_json: bool) -> None:
     if not rows:
         console.print("还没有发出过通报。")
         return
-    columns = {
-        "period": "所属旬",
-        "version": "版本",
-        "doc_number": "文号",
-        "signed_by": "签发人",
-        "issued_at": "发出时间",
-        "correction": "更正说明",
-        "pdf": "文件",
-    }
+    columns = [
+        Shown("period", "所属旬"),
+        Shown("version", "版本", justify="right"),
+        Shown("doc_number", "文号"),
+        Shown("signed_by", "签发人"),
+        Shown("issued_at", "发出时间"),
+        Shown("correction", "更正说明", fill=True, wrap=True),
+    ]
     print_table("通报版本", rows, columns)

@@ -1,5 +1,4 @@
-"""`xunbao messages` (the register of every message, with the figures recorded by hand
-beside the mails) and `xunbao records` (the figures recorded by hand; withdraw one)."""
+"""`xunbao messages`: the register of every message and its outcome."""
 
 from __future__ import annotations
 
@@ -9,73 +8,87 @@ from typing import Any
 
 import click
 
-from .. import job
+from .. import register
 from .. import review as review_actions
-from ..ledger import MessageRecord
-from ..records import ReportRecord
-from .common import by_option, config_option, console, load_config, parse_period, print_table
+from ..config import Config
+from ..ledger import open_ledger
+from ..periods import local_text
+from .common import (
+    Shown,
+    by_option,
+    config_option,
+    console,
+    load_config,
+    parse_period,
+    print_table,
+)
 
 
-def _message_row(r: MessageRecord) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "kind": "mail",
-        "message_id": r.message_id,
-        "from": r.sender,
-        "subject": r.subject,
-        "arrival": r.arrival,
-        "outcome": r.outcome,
-        "unit": r.unit,
-        "value": r.value,
-        "period": r.period,
-        "reason": r.reason + (f"；已被第 {r.superseded_by} 号邮件取代" if r.superseded_by else ""),
+def as_json(config: Config, found: list[register.Row]) -> str:
+    """The rows for tools; the sender under its old key "from", times in the campaign zone."""
+    rows = [
+        {("from" if k == "sender" else k): v for k, v in register.as_dict(row).items()}
+        | {"arrival": register.local_iso(row.arrival, config)}
+        for row in found
+    ]
+    return json.dumps(rows, ensure_ascii=False, indent=2)
+
+
+def compact(row: register.Row, config: Config) -> dict[str, Any]:
+    """One row for an 80-column terminal: month-day times and periods, Chinese outcomes, and a
+    counted message's reason without the unit and figure its own columns already show."""
+    reason = row.reason
+    said = f"计入 {row.unit}：{row.value} {config.campaign.measure}"
+    if row.outcome == "counted" and reason.startswith(said):
+        reason = reason.removeprefix(said).strip().removeprefix("（").replace("）；", "；", 1)
+        reason = reason.removesuffix("）") if reason.count("（") < reason.count("）") else reason
+    if "；已被第" in reason:  # the most useful part first: it is cut at the terminal's edge
+        head, _, tail = reason.partition("；已被第")
+        reason = f"已被第{tail}；{head}"
+    return register.as_dict(row) | {
+        "when": local_text(row.arrival, config.schedule)[5:],
+        "outcome_name": register.OUTCOME_NAMES.get(row.outcome, row.outcome),
+        "dekad": (row.period or "")[5:],
+        "reason": reason,
     }
 
 
-def _record_row(r: ReportRecord) -> dict[str, Any]:
-    withdrawn = f"；已于 {r.withdrawn_at} 撤回" if r.withdrawn_at else ""
-    return {
-        "id": f"R{r.id}",
-        "kind": "record",
-        "message_id": "",
-        "from": "手工录入",
-        "subject": "",
-        "arrival": r.arrival,
-        "outcome": "withdrawn" if r.withdrawn_at else "counted",
-        "unit": r.unit,
-        "value": r.value,
-        "period": r.period,
-        "reason": f"手工录入：{r.note}{withdrawn}",
-    }
+def export(config: Config, found: list[register.Row], path: Path, title: str) -> None:
+    path.write_bytes(register.xlsx(found, config, title))
+    console.print(f"已导出 {len(found)} 封邮件的登记到 {path}", highlight=False)
 
 
 @click.command()
 @config_option
 @click.option("--period", help="只列出该旬（YYYY-MM-DD）的邮件")
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
-def messages(config_path: Path, period: str | None, as_json: bool) -> None:
-    """收件登记簿：每封邮件及其处理结果，手工录入的数字（编号 R…）列在其旁。"""
+@click.option("--json", "json_out", is_flag=True, help="以 JSON 输出")
+@click.option("--xlsx", type=click.Path(path_type=Path), help="另存为 Excel 表格（完整内容）")
+def messages(config_path: Path, period: str | None, json_out: bool, xlsx: Path | None) -> None:
+    """收件登记簿：每封邮件及其处理结果；手工录入的数字列在其旁。"""
     config = load_config(config_path)
     chosen = parse_period(config, period)
     wanted = str(chosen) if chosen else None
-    with job.open_ledger(config) as ledger:
-        rows = [_message_row(r) for r in ledger.messages(period=wanted)]
-        rows += [_record_row(r) for r in ledger.recorded_reports() if wanted in (None, r.period)]
-    rows.sort(key=lambda r: (r["arrival"] or "", str(r["id"])))
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    with open_ledger(config) as ledger:
+        found = register.rows(ledger, period=wanted) + register.recorded(ledger, wanted)
+    found.sort(key=lambda r: (r.arrival or "", r.kind, r.id))
+    if json_out:
+        click.echo(as_json(config, found))
         return
-    columns = {
-        "id": "编号",
-        "arrival": "到达时间",
-        "from": "发件人",
-        "outcome": "结果",
-        "unit": "单位",
-        "value": "数字",
-        "period": "所属旬",
-        "reason": "说明",
-    }
-    print_table("收件登记簿", rows, columns)
+    if xlsx is not None:
+        export(config, found, xlsx, "收件登记簿" + (f"（{chosen.label()}）" if chosen else ""))
+        return
+    columns = [
+        Shown("id", "编号", justify="right"),
+        Shown("when", "到达时间"),
+        Shown("outcome_name", "结果"),
+        Shown("unit", "单位"),
+        Shown("value", "数字", justify="right"),
+        Shown("dekad", "所属旬"),
+        Shown("reason", "说明", fill=True),  # one line each: full text in --xlsx, review show
+    ]
+    zone, measure = config.schedule.timezone, config.campaign.measure
+    title = f"收件登记簿（{len(found)} 封；数字单位：{measure}；时间为 {zone}）"
+    print_table(title, [compact(r, config) for r in found], columns)
 
 
 @click.group(invoke_without_command=True)
@@ -87,7 +100,7 @@ def records(ctx: click.Context, config_path: Path, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     config = load_config(config_path)
-    with job.open_ledger(config) as ledger:
+    with open_ledger(config) as ledger:
         found = ledger.recorded_reports()
         actors = {a.report: a.actor for a in ledger.actions() if a.kind == "record"}
     rows = [
@@ -108,15 +121,15 @@ def records(ctx: click.Context, config_path: Path, as_json: bool) -> None:
     if not rows:
         console.print("没有手工录入的数字。")
         return
-    columns = {
-        "id": "编号",
-        "unit": "单位",
-        "period": "所属旬",
-        "value": "数字",
-        "note": "备注",
-        "by": "录入人",
-        "withdrawn_at": "撤回时间",
-    }
+    columns = [
+        Shown("id", "编号", justify="right"),
+        Shown("unit", "单位"),
+        Shown("period", "所属旬"),
+        Shown("value", "数字", justify="right"),
+        Shown("note", "备注", fill=True),
+        Shown("by", "录入人"),
+        Shown("withdrawn_at", "撤回时间"),
+    ]
     print_table(f"手工录入（{len(rows)} 条）", rows, columns)
 
 
@@ -128,7 +141,7 @@ def records(ctx: click.Context, config_path: Path, as_json: bool) -> None:
 def records_withdraw(number: int, reason: str, by: str | None, config_path: Path) -> None:
     """撤回一条手工录入的数字（记录保留，标为已撤回）。"""
     config = load_config(config_path)
-    with job.open_ledger(config) as ledger:
+    with open_ledger(config) as ledger:
         gone = review_actions.withdraw(ledger, number, reason, by=by)
     console.print(
         f"已撤回第 {number} 号手工录入：{gone.unit} {gone.value}（{gone.period}）。"

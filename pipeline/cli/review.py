@@ -1,75 +1,79 @@
-"""`xunbao review` (list, show, approve, reject, reopen) and `xunbao record`: the clerk's
-actions. Each takes --by (who acts; default the OS user) and stores it with the time."""
+"""`xunbao review` (list, show, approve, reject) and `xunbao record`: the clerk's actions."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from .. import job
+from .. import register
 from .. import review as review_actions
-from .common import by_option, config_option, console, load_config, parse_period, print_table
+from ..errors import UsageError
+from ..ledger import open_ledger
+from ..periods import local_text
+from .common import (
+    Shown,
+    by_option,
+    config_option,
+    console,
+    load_config,
+    parse_period,
+    print_table,
+)
+from .register import as_json as register_json
+from .register import compact, export
 
 
 @click.group(invoke_without_command=True)
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@click.option("--xlsx", type=click.Path(path_type=Path), help="另存为 Excel 表格（完整内容）")
 @click.pass_context
-def review(ctx: click.Context, config_path: Path, as_json: bool) -> None:
+def review(ctx: click.Context, config_path: Path, as_json: bool, xlsx: Path | None) -> None:
     """待人工审核的邮件：列出、查看（show）、通过（approve）、驳回（reject）。"""
     if ctx.invoked_subcommand is not None:
         return
     config = load_config(config_path)
-    with job.open_ledger(config) as ledger:
-        rows = ledger.messages(outcome="review")
-    queue = [
-        {
-            "id": r.id,
-            "message_id": r.message_id,
-            "subject": r.subject,
-            "arrival": r.arrival,
-            "period": r.period,
-            "reason": r.reason,
-            "from": r.sender,
-        }
-        for r in rows
-    ]
+    with open_ledger(config) as ledger:
+        queue = register.rows(ledger, outcome="review")
     if as_json:
-        click.echo(json.dumps(queue, ensure_ascii=False, indent=2))
+        click.echo(register_json(config, queue))
+        return
+    if xlsx is not None:
+        export(config, queue, xlsx, "待审核邮件")
         return
     if not queue:
         console.print("没有待审核的邮件。")
         return
-    columns = {
-        "id": "编号",
-        "arrival": "到达时间",
-        "from": "发件人",
-        "subject": "主题",
-        "reason": "原因",
-    }
-    print_table(f"待审核邮件（{len(queue)} 封）", queue, columns)
+    columns = [
+        Shown("id", "编号", justify="right"),
+        Shown("when", "到达时间"),
+        Shown("sender", "发件人"),
+        Shown("reason", "原因", fill=True, wrap=True),
+    ]
+    title = f"待审核邮件（{len(queue)} 封；时间为 {config.schedule.timezone}）"
+    print_table(title, [compact(r, config) for r in queue], columns)
+    console.print("查看详情：xunbao review show 编号", highlight=False)
 
 
 @review.command("show")
-@click.argument("message", type=int)
+@click.argument("message", type=int, metavar="编号")
 @config_option
 def review_show(message: int, config_path: Path) -> None:
     """查看一封待审核邮件的详情。"""
     config = load_config(config_path)
-    with job.open_ledger(config) as ledger:
+    with open_ledger(config) as ledger:
         row = review_actions.held(ledger, message)
-    detail = row.detail
-    console.print(f"[bold]第 {row.id} 号邮件[/bold]（待审核）")
-    for label, text in (
-        ("发件人", row.sender),
-        ("主题", row.subject),
-        ("到达时间", row.arrival),
-        ("所属旬", row.period),
-        ("Message-ID", row.message_id),
+    detail = row["detail"]
+    console.print(f"[bold]第 {row['id']} 号邮件[/bold]（待审核）")
+    console.print(f"到达时间：{local_text(row['arrival'], config.schedule, seconds=True)}")
+    for label, key in (
+        ("发件人", "sender"),
+        ("主题", "subject"),
+        ("所属旬", "period"),
+        ("Message-ID", "message_id"),
     ):
-        console.print(f"{label}：{text or ''}", highlight=False)
+        console.print(f"{label}：{row[key] or ''}", highlight=False)
     console.print(f"附件：{'、'.join(detail.get('attachments', [])) or '无'}", highlight=False)
     if detail.get("defects"):
         console.print(f"邮件格式问题：{'、'.join(detail['defects'])}", highlight=False)
@@ -84,14 +88,20 @@ def review_show(message: int, config_path: Path) -> None:
         console.print(f"识别文字（OCR）：\n{detail['ocr_text']}", highlight=False)
     if detail.get("body"):
         console.print(f"正文：\n{detail['body']}", highlight=False)
-    console.print(f"[yellow]原因：{row.reason}[/yellow]", highlight=False)
+    console.print(f"[yellow]原因：{row['reason']}[/yellow]", highlight=False)
 
 
 @review.command("approve")
-@click.argument("message", type=int)
+@click.argument("message", type=int, metavar="编号")
 @click.option("--unit", help="单位（不写则用报表上识别到的单位）")
-@click.option("--value", type=int, help="完成数（不写则用报表上识别到的数字）")
-@click.option("--metric", help="指标键（多指标活动；默认第一个指标）")
+@click.option(
+    "--value",
+    "given",
+    multiple=True,
+    metavar="[指标键=]数字",
+    help="完成数（不写则用报表上识别到的数字）；多指标活动可写多次：--value 指标键=数字",
+)
+@click.option("--metric", help="单独一个 --value 数字所属的指标键（默认第一个指标）")
 @click.option("--reason", default="", help="说明（可选）")
 @click.option("--force", is_flag=True, help="确认：数字超出合理范围或取代已计入的报表")
 @by_option
@@ -99,37 +109,58 @@ def review_show(message: int, config_path: Path) -> None:
 def review_approve(
     message: int,
     unit: str | None,
-    value: int | None,
+    given: tuple[str, ...],
     metric: str | None,
     reason: str,
     force: bool,
     by: str | None,
     config_path: Path,
 ) -> None:
-    """审核通过：计入该单位的完成数。"""
+    """审核通过：计入该单位的完成数（多指标活动：每个指标一个数字）。"""
     config = load_config(config_path)
-    with job.open_ledger(config) as ledger:
+    value, values = parse_values(given)
+    with open_ledger(config) as ledger:
         done = review_actions.approve(
-            config, ledger, message, unit, value, metric, by=by, why=reason, force=force
+            config, ledger, message, unit, value, metric, values, by=by, why=reason, force=force
         )
     report = done.report
+    shown = "、".join(f"{k}={v}" if k else str(v) for k, v in report.rows())
     console.print(
-        f"第 {message} 号邮件已审核通过：{report.unit} {report.value}（{report.period}）。"
+        f"第 {message} 号邮件已审核通过：{report.unit} {shown}（{report.period}）。"
         + ("（该单位本旬另有计入的报表，以到达较晚者为准）" if done.replaces else ""),
         highlight=False,
     )
     _hint_reissue(report.period)
 
 
+def parse_values(given: tuple[str, ...]) -> tuple[int | None, dict[str, int]]:
+    """'--value 120' → (120, {}); '--value a=1 --value b=2' → (None, {a: 1, b: 2})."""
+    value: int | None = None
+    values: dict[str, int] = {}
+    for text in given:
+        key, sep, number = text.rpartition("=")
+        try:
+            figure = int(number.strip())
+        except ValueError:
+            raise UsageError(f"--value {text}：应写数字，或“指标键=数字”。") from None
+        if sep:
+            values[key.strip()] = figure
+        elif value is None:
+            value = figure
+        else:
+            raise UsageError("只能有一个不带指标键的 --value；其余请写成“指标键=数字”。")
+    return value, values
+
+
 @review.command("reject")
-@click.argument("message", type=int)
+@click.argument("message", type=int, metavar="编号")
 @click.option("--reason", required=True, help="驳回理由")
 @by_option
 @config_option
 def review_reject(message: int, reason: str, by: str | None, config_path: Path) -> None:
     """驳回：该邮件不计数，记录理由。"""
     config = load_config(config_path)
-    with job.open_ledger(config) as ledger:
+    with open_ledger(config) as ledger:
         row = review_actions.reject(ledger, message, reason, by=by)
     console.print(f"第 {message} 号邮件已驳回。")
     _hint_reissue(row.period)
@@ -143,7 +174,7 @@ def review_reject(message: int, reason: str, by: str | None, config_path: Path) 
 def review_reopen(message: int, reason: str, by: str | None, config_path: Path) -> None:
     """重新审核：把已计入、已驳回或已忽略的邮件放回待审核队列（其数字不再计入）。"""
     config = load_config(config_path)
-    with job.open_ledger(config) as ledger:
+    with open_ledger(config) as ledger:
         done = review_actions.reopen(ledger, message, reason, by=by)
         period = review_actions.found(ledger, message).period
     taken = f"，撤回其计入的 {len(done.withdrawn)} 个数字" if done.withdrawn else ""
@@ -183,7 +214,7 @@ def record(
     config = load_config(config_path)
     chosen = parse_period(config, period)
     assert chosen is not None
-    with job.open_ledger(config) as ledger:
+    with open_ledger(config) as ledger:
         done = review_actions.record(
             config, ledger, unit, chosen, value, note, metric, by=by, force=force
         )
@@ -206,7 +237,7 @@ def recheck(config_path: Path, period: str | None, by: str | None) -> None:
 
     config = load_config(config_path)
     chosen = parse_period(config, period)
-    with job.open_ledger(config) as ledger:
+    with open_ledger(config) as ledger:
         results = [r for r in recheck_held(config, ledger, chosen, by=by) if r.changed]
     if not results:
         console.print("重新判断完毕：待审核邮件的结果都没有变化。")

@@ -17,7 +17,7 @@ from .common import config_option, console, load_config
 @config_option
 def check_config(config_path: Path) -> None:
     """检查配置文件。"""
-    loaded = config_module.load(config_path)
+    loaded = config_module.load(config_path, on_this_machine=True)
     for warning in loaded.warnings:
         console.print(f"[yellow]提示：[/yellow]{warning}", highlight=False)
     config = loaded.config

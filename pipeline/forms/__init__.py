@@ -2,60 +2,69 @@
 
 `read(attachment)` returns the forms found in a file (none for a file that is not a form
 format, such as a logo) or raises `FormUnreadable` with a reason a clerk understands.
+The reader is chosen by what the file is (`kinds`), not only by its name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import PurePath
 
 from ..mail import Attachment
-from . import archive, document, legacy, ocr, pdf, spreadsheet, text
+from . import archive, document, legacy, ocr, opendocument, pdf, spreadsheet, text
 from .fields import Reading, Rows, extract
+from .kinds import kind
 from .spreadsheet import FormUnreadable
+from .wording import DEFAULT_WORDING, Wording, wording_of
 
-__all__ = ["FormUnreadable", "Reading", "read", "read_body"]
+__all__ = ["FormUnreadable", "Reading", "Wording", "grid", "read", "read_body", "wording_of"]
 
 _GRID_READERS: dict[str, Callable[[bytes], Rows]] = {
-    ".xlsx": spreadsheet.read_rows,
-    ".xlsm": spreadsheet.read_rows,
-    ".xls": spreadsheet.read_rows,
-    ".ods": spreadsheet.read_rows,
-    ".docx": document.read_rows,
-    ".doc": legacy.read_doc,
-    ".wps": legacy.read_wps,
-    ".et": legacy.read_et,
-    ".odt": legacy.read_odt,
-    ".csv": text.read_csv_rows,
-    ".txt": text.read_text_rows,
+    "xlsx": spreadsheet.read_rows,
+    "xlsm": spreadsheet.read_rows,
+    "xls": spreadsheet.read_rows,
+    "ods": spreadsheet.read_rows,
+    "docx": document.read_rows,
+    "doc": legacy.read_doc,
+    "odt": opendocument.read_odt,
+    "wps": legacy.read_wps,
+    "et": legacy.read_et,
+    "csv": text.read_csv_rows,
+    "txt": text.read_text_rows,
 }
-_IMAGES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
 _IMAGE_TYPES = {"image/jpeg", "image/png", "image/bmp", "image/tiff", "image/gif", "image/webp"}
-_ARCHIVES = {".zip": archive.zip_members, ".7z": archive.sevenzip_members}
-_UNSUPPORTED = {".rar": "RAR 压缩包（请对方改用 zip 或直接发送表格）"}
+_ARCHIVES = {"zip": archive.zip_members, "7z": archive.sevenzip_members}
+_UNSUPPORTED = {"rar": "RAR 压缩包（请对方改用 zip 或直接发送表格）"}
 
 
-def read(attachment: Attachment, depth: int = 0) -> list[Reading]:
+def read(
+    attachment: Attachment, depth: int = 0, wording: Wording = DEFAULT_WORDING
+) -> list[Reading]:
     name = attachment.filename
-    suffix = PurePath(name).suffix.lower()
-    if suffix in _GRID_READERS:
-        return [extract(_GRID_READERS[suffix](attachment.data), name)]
-    if suffix == ".pdf":
-        return [pdf.read_pdf(attachment.data, name)]
-    if suffix in _IMAGES or attachment.content_type in _IMAGE_TYPES:
-        return [ocr.read_image(attachment.data, name)]
-    if suffix in _ARCHIVES:
+    found = kind(attachment.data, name)
+    if found in _GRID_READERS:
+        return [extract(_GRID_READERS[found](attachment.data), name, wording)]
+    if found == "pdf":
+        return [pdf.read_pdf(attachment.data, name, wording)]
+    if found == "image" or attachment.content_type in _IMAGE_TYPES:
+        return [ocr.read_image(attachment.data, name, wording)]
+    if found in _ARCHIVES:
         if depth > 2:
             raise FormUnreadable("压缩包嵌套过深")
-        found = []
-        for member, data in _ARCHIVES[suffix](attachment.data):
+        readings = []
+        for member, data in _ARCHIVES[found](attachment.data):
             inner = Attachment(f"{name}/{member}", "", data)
-            found.extend(read(inner, depth + 1))
-        return found
-    if suffix in _UNSUPPORTED:
-        raise FormUnreadable(f"暂不能读取{_UNSUPPORTED[suffix]}")
+            readings.extend(read(inner, depth + 1, wording))
+        return readings
+    if found in _UNSUPPORTED:
+        raise FormUnreadable(f"暂不能读取{_UNSUPPORTED[found]}")
     return []
 
 
-def read_body(body: str) -> Reading:
-    return extract(text.text_rows(body), "邮件正文")
+def grid(attachment: Attachment) -> Rows | None:
+    """The cells of a spreadsheet, document or text file (for showing it), else None."""
+    reader = _GRID_READERS.get(kind(attachment.data, attachment.filename))
+    return reader(attachment.data) if reader else None
+
+
+def read_body(body: str, wording: Wording = DEFAULT_WORDING) -> Reading:
+    return extract(text.text_rows(body), "邮件正文", wording)

@@ -20,6 +20,7 @@ from .spreadsheet import FormUnreadable
 
 _P, _T, _TBL, _TR, _TC = (qn(f"w:{tag}") for tag in ("p", "t", "tbl", "tr", "tc"))
 _BR, _TAB = qn("w:br"), qn("w:tab")
+_TCPR, _SPAN, _VAL = qn("w:tcPr"), qn("w:gridSpan"), qn("w:val")
 
 
 def read_rows(data: bytes) -> Rows:
@@ -37,16 +38,26 @@ def read_rows(data: bytes) -> Rows:
 
 
 def _table_rows(table: BaseOxmlElement) -> Rows:
-    # A vertically merged continuation is an empty <w:tc>: it adds nothing.
+    # A vertically merged continuation is an empty <w:tc>: it adds nothing. A cell
+    # spanning n grid columns is followed by n - 1 empty cells, so that a value stays in
+    # its head's column.
     rows: Rows = []
     for tr in table.iterchildren(_TR):
         cells = []
         for tc in tr.iterchildren(_TC):
             cells.append("\n".join(_paragraph_text(p) for p in tc.iterchildren(_P)))
+            cells.extend([""] * (_span(tc) - 1))
             for nested in tc.iterchildren(_TBL):
                 rows.extend(_table_rows(nested))
         rows.append(cells)
     return rows
+
+
+def _span(tc: BaseOxmlElement) -> int:
+    props = tc.find(_TCPR)
+    span = props.find(_SPAN) if props is not None else None
+    value = span.get(_VAL) if span is not None else None
+    return int(value) if value and value.isdigit() else 1
 
 
 def _paragraph_text(paragraph: BaseOxmlElement) -> str:

@@ -1,8 +1,11 @@
 """Find the 旬报表's fields in a grid of cells, whatever format the grid came from.
 
 Every reader turns its file into rows of cell texts (a body text is rows of one cell).
-The form's labels are then found the same way everywhere: a label's value is the rest
-of its own cell (the blank inside "新增 ___ 名"), else the next filled cell to its right.
+A label's value is looked for in two dimensions: in its own cell (after a colon, inside
+the blank of "新增 ___ 名", or on the cell's next line), else in the next filled cell to
+its right, else — when the right is another label, as in a form whose labels are column
+heads — in the cell below. A cell that is itself a label is never a value. A figure
+in a row of running totals (上期累计 / 本旬新增 / 累计) is the one under the total's head.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-import cn2an
+from .numbers import Figure, parse_figure
+from .wording import DEFAULT_WORDING, Wording
 
 Rows = list[list[str]]
+_ABSENT: Figure = (None, None)
 
 
 @dataclass(frozen=True)
@@ -34,118 +39,149 @@ class Reading:
         return bool(self.unit or self.value is not None or self.problem)
 
 
-_UNIT = "报送单位"
-_DATE = "报送时间"
-_FIGURE = ("已完成目标任务数", "已完成任务数", "已完成数")
-_MEASURES = "主要工作举措"
-_STOP = ("说明", "报送方式", "联系人", "填报人", "审核人")
-
-
 def compact(text: str) -> str:
     """NFKC (full-width digits and punctuation to ASCII) without any white space."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
-def extract(rows: Rows, origin: str) -> Reading:
-    rows = [[cell.strip() for cell in row] for row in rows]
-    rows = [row for row in rows if any(row)]
-    value, problem = _figure(rows, _FIGURE, _BLANK)
+class Grid:
+    """The rows of one form and where its labels are."""
+
+    def __init__(self, rows: Rows, wording: Wording) -> None:
+        self.wording = wording
+        rows = fold_heads([[cell.strip() for cell in row] for row in rows], wording)
+        self.rows = [row for row in rows if any(row)]
+
+    def find(self, labels: tuple[str, ...]) -> tuple[int, int, str] | None:
+        """The first cell holding one of `labels` as a label, and the text after it."""
+        for i, row in enumerate(self.rows):
+            for j, cell in enumerate(row):
+                for label in labels:
+                    rest = self.wording.after_label(cell, label)
+                    if rest is not None:
+                        return i, j, rest
+        return None
+
+    def value(self, i: int, j: int, inline: str, below: bool = True) -> list[str]:
+        """Where the label at (i, j) keeps its value: inline, to the right, or below —
+        below only when the label stands alone in its line or heads a column of labels."""
+        if inline:
+            return [inline]
+        right = [(k, c) for k, c in enumerate(self.rows[i]) if k > j and c]
+        if right and not self.wording.is_label(right[0][1]):
+            if len(right) > 1 and parse_figure(right[0][1])[0] is not None:
+                return [self._under_total_head(i, j)]
+            return [right[0][1]]
+        if not below or (not right and len(self.rows[i]) > 1):
+            return []
+        under = self._below(i, j)
+        return [under] if under and not self.wording.is_label(under) else []
+
+    def _below(self, i: int, j: int) -> str:
+        if i + 1 >= len(self.rows):
+            return ""
+        row = self.rows[i + 1]
+        return row[j] if j < len(row) else ""
+
+    def _under_total_head(self, i: int, j: int) -> str:
+        """A row of several numbers: the figure is the one whose column head is a total
+        (上期累计 | 本旬新增 | 累计); without such a head the row is ambiguous."""
+        row = self.rows[i]
+        for above in reversed(self.rows[:i]):
+            heads = {k: compact(h) for k, h in enumerate(above) if k > j and h}
+            if not heads:
+                continue
+            totals = [k for k, h in heads.items() if h in self.wording.totals]
+            if len(totals) == 1:
+                return row[totals[0]] if totals[0] < len(row) else ""
+            break
+        return "、".join(c for c in row[j + 1 :] if c)  # several numbers: held
+
+
+def fold_heads(rows: Rows, wording: Wording) -> Rows:
+    """A table flattened into one cell per line (Writer's text export, a pasted table):
+    a run of k column heads followed by k lines is a head row and its value row. The
+    value row may begin with a row label (项目 | 上期累计 | 累计 over 已完成… | 3443 | 4032);
+    no other value may be a label. A label ending in a colon is a field left empty."""
+    out: Rows = []
+    i = 0
+    while i < len(rows):
+        run = 0
+        while i + run < len(rows) and _is_head(rows[i + run], wording):
+            run += 1
+        for k in range(run, 1, -1):
+            values = rows[i + k : i + 2 * k]
+            flat = len(values) == k and all(len(r) == 1 for r in values)
+            if flat and not any(wording.is_label(r[0]) for r in values[1:]):
+                out += [[r[0] for r in rows[i : i + k]], [r[0] for r in values]]
+                i += 2 * k
+                break
+        else:
+            out.append(rows[i])
+            i += 1
+    return out
+
+
+def _is_head(row: list[str], wording: Wording) -> bool:
+    return len(row) == 1 and not row[0].endswith((":", "：")) and wording.is_bare_label(row[0])
+
+
+def extract(rows: Rows, origin: str, wording: Wording = DEFAULT_WORDING) -> Reading:
+    grid = Grid(rows, wording)
+    value, problem = _figure(grid, wording.figure)
     return Reading(
         origin=origin,
-        unit=_clean_unit(_labelled(rows, _UNIT)),
-        reported_on=parse_date(_labelled(rows, _DATE) or ""),
+        unit=wording.clean_unit(_labelled(grid, wording.unit)),
+        reported_on=parse_date(_labelled(grid, wording.date) or ""),
         value=value,
         problem=problem,
-        measures=_measures(rows),
-        rows=tuple(tuple(row) for row in rows),
+        measures=_measures(grid),
+        rows=tuple(tuple(row) for row in grid.rows),
     )
 
 
-Figure = tuple[int | None, str | None]  # (value, why it cannot be trusted)
+def figures(
+    reading: Reading,
+    labels: Mapping[str, str | tuple[str, ...]],
+    wording: Wording = DEFAULT_WORDING,
+) -> dict[str, Figure]:
+    """Metric key → figure, for each metric whose label (or one of its synonyms) is found.
 
-
-def figures(reading: Reading, labels: Mapping[str, str]) -> dict[str, Figure]:
-    """A multi-metric form: metric key → figure, for each metric whose row label is found.
-
-    The figure is read as the single-metric one is: after a colon in the label's own cell,
-    else the next filled cell to its right.
+    Every campaign reads its forms through here; a single-metric one is a campaign with
+    one metric (key '') whose labels are the form's figure labels.
     """
-    rows = [list(row) for row in reading.rows]
-    found = {key: _figure(rows, (compact(label),), None) for key, label in labels.items()}
+    synonyms = {
+        key: tuple(compact(x) for x in ((label,) if isinstance(label, str) else label))
+        for key, label in labels.items()
+    }
+    extra = [x for key, names in synonyms.items() for x in names]
+    grid = Grid([list(row) for row in reading.rows], wording.with_labels(extra))
+    found = {key: _figure(grid, names) for key, names in synonyms.items()}
     return {key: figure for key, figure in found.items() if figure != _ABSENT}
 
 
-def _find(rows: Rows, labels: tuple[str, ...]) -> tuple[int, int] | None:
-    for i, row in enumerate(rows):
-        for j, cell in enumerate(row):
-            if any(label in compact(cell) for label in labels):
-                return i, j
-    return None
-
-
-def _after_label(cell: str, label: str) -> str:
-    text = unicodedata.normalize("NFKC", cell)
-    pos = compact(text).find(label)
-    # Walk the original text to the character after the label, skipping white space.
-    seen = 0
-    for k, ch in enumerate(text):
-        if seen == pos + len(label):
-            text = text[k:]
-            break
-        if not ch.isspace():
-            seen += 1
-    else:
-        text = ""
-    return text.lstrip(":：)） ").strip()
-
-
-def _right_of(rows: Rows, i: int, j: int) -> str:
-    return next((cell for cell in rows[i][j + 1 :] if cell), "")
-
-
-def _labelled(rows: Rows, label: str) -> str | None:
-    at = _find(rows, (label,))
+def _labelled(grid: Grid, labels: tuple[str, ...]) -> str | None:
+    at = grid.find(labels)
     if at is None:
         return None
-    i, j = at
-    inline = _after_label(rows[i][j], label)
+    i, j, rest = at
+    inline = grid.wording.strip_hint(rest)
     # A cell may hold the next label too ("报送单位：X 报送时间：Y" on one line).
-    for other in (_UNIT, _DATE):
-        if other != label and other in compact(inline):
-            inline = inline[: unicodedata.normalize("NFKC", inline).find(other[0])].strip()
-    return inline or _right_of(rows, i, j) or None
+    inline = grid.wording.cut_at_label(inline)
+    values = grid.value(i, j, inline)
+    return values[0] if values else None
 
 
-def _clean_unit(text: str | None) -> str | None:
-    if not text:
-        return None
-    text = re.split(r"[（(]盖章|\s{2,}|\t", text)[0].strip(" ：:")
-    return text or None
-
-
-_BLANK = re.compile(r"新增(.*?)名", re.DOTALL)  # the blank inside the 2015 label
-_ABSENT: Figure = (None, None)
-
-
-def _figure(rows: Rows, labels: tuple[str, ...], blank_in: re.Pattern[str] | None) -> Figure:
+def _figure(grid: Grid, labels: tuple[str, ...]) -> Figure:
     # Only the form's own label counts: a loose "新增…名" in prose is often a per-dekad
     # increment, and a wrong figure is worse than a held one.
-    at = _find(rows, labels)
+    at = grid.find(labels)
     if at is None:
         return _ABSENT
-    i, j = at
-    cell = unicodedata.normalize("NFKC", rows[i][j])
-    blank = blank_in.search(cell) if blank_in else None
-    candidates = []
-    if blank and blank.group(1).strip(" _＿"):
-        candidates.append(blank.group(1))
-    elif not blank:
-        tail = re.split(r"[:：]", cell, maxsplit=1)
-        if len(tail) == 2 and tail[1].strip():
-            candidates.append(tail[1])
-    right = _right_of(rows, i, j)
-    if right:
-        candidates.append(right)
+    i, j, rest = at
+    blank, rest = grid.wording.split_blank(rest)
+    candidates = [blank] if blank else []
+    candidates += grid.value(i, j, "" if blank else grid.wording.strip_hint(rest), not blank)
     readings = [parse_figure(text) for text in candidates]
     problems = [p for _, p in readings if p]
     if problems:
@@ -154,44 +190,7 @@ def _figure(rows: Rows, labels: tuple[str, ...], blank_in: re.Pattern[str] | Non
     if len(values) > 1:
         shown = "、".join(str(v) for v in values)
         return None, f"表中有两个不同的完成数（{shown}），无法确定以哪个为准"
-    return (values[0], None) if values else (None, None)
-
-
-_DOUBT = re.compile(r"约|左右|大约|近|余|多|以上|不到|估")
-_RANGE = re.compile(r"\d\s*(-|~|～|至|到)\s*\d")
-_CN_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千万壹贰叁肆伍陆柒捌玖拾佰仟]+")
-
-
-def parse_figure(text: str) -> tuple[int | None, str | None]:
-    """'2,650' / '２６５０' / '2650.0' / '一千二百五十' → (value, None); doubt → (None, why)."""
-    text = unicodedata.normalize("NFKC", text).strip()
-    if not text:
-        return None, None
-    if _DOUBT.search(text) or _RANGE.search(text):
-        return None, f"完成数写作“{text}”，不是确切数字"
-    numbers = re.findall(r"\d[\d,]*(?:\.\d+)?", text)
-    values = {_to_int(n) for n in numbers}
-    if None in values:
-        return None, f"完成数“{text}”不是整数"
-    if len(values) > 1:
-        return None, f"完成数一栏有多个数字（{text}）"
-    if values:
-        return values.pop(), None
-    chinese = _CN_NUMBER.search(text)
-    if chinese:
-        try:
-            return int(cn2an.cn2an(chinese.group(0), "smart")), None
-        except (ValueError, KeyError):
-            return None, f"无法识别中文数字“{chinese.group(0)}”"
-    return None, None
-
-
-def _to_int(number: str) -> int | None:
-    digits = number.replace(",", "")
-    if "." in digits:
-        whole, frac = digits.split(".", 1)
-        return int(whole) if set(frac) <= {"0"} else None
-    return int(digits)
+    return (values[0], None) if values else _ABSENT
 
 
 _DATE_RE = re.compile(r"(\d{4})\s*[年\-./]\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})")
@@ -207,17 +206,21 @@ def parse_date(text: str) -> date | None:
         return None
 
 
-def _measures(rows: Rows) -> str:
-    at = _find(rows, (_MEASURES,))
+def _measures(grid: Grid) -> str:
+    at = grid.find(grid.wording.measures)
     if at is None:
         return ""
-    i, j = at
-    inline = re.sub(r"^[(（]\s*\d+\s*字左右\s*[)）]", "", _after_label(rows[i][j], _MEASURES))
-    parts = [inline.strip(" :：")] + [c for c in rows[i][j + 1 :] if c]
-    if len(rows[i]) == 1:
-        # Body text: the measures are the lines that follow, up to the footer.
-        for row in rows[i + 1 :]:
-            if any(compact(row[0]).startswith(stop) for stop in _STOP):
-                break
-            parts.append(" ".join(c for c in row if c))
+    i, j, rest = at
+    rows = grid.rows
+    parts = grid.value(i, j, grid.wording.strip_hint(rest))
+    # The measures go on in the rows that follow (a body text, or a label over several
+    # rows), up to the footer or the next label.
+    for row in rows[i + 1 :]:
+        if grid.wording.is_label(row[0]) or any(
+            compact(c).startswith(grid.wording.stops) for c in row
+        ):
+            break
+        if len(rows[i]) > 1 and (len(row) <= j or row[j] or not any(row[j + 1 :])):
+            break
+        parts.append(" ".join(c for c in row[j + 1 :] if c) if len(rows[i]) > 1 else row[0])
     return "\n".join(p for p in parts if p).strip()

@@ -1,5 +1,5 @@
-"""Old and office-suite formats: Word 97 (.doc) through antiword; WPS (.wps .et) and
-OpenDocument text (.odt) converted by LibreOffice headless into .docx/.xlsx first."""
+"""Old and office-suite formats: Word 97 (.doc) through antiword; anything else LibreOffice
+opens (WPS's own formats, a broken .doc) converted by LibreOffice headless first."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree
 
 from . import document, spreadsheet
 from .fields import Rows
@@ -19,8 +20,8 @@ Reader = Callable[[bytes], Rows]
 
 
 def read_doc(data: bytes) -> Rows:
-    """antiword prints tables as |a|b| lines; a wrapped cell continues on lines whose
-    first column is blank, which are folded back into the row they belong to."""
+    """antiword's DocBook output keeps the tables as rows and entries, so a figure stays
+    in the cell it was typed in however the text would wrap."""
     if shutil.which("antiword") is None:
         return _via_libreoffice(data, ".doc", "docx", document.read_rows)
     with tempfile.NamedTemporaryFile(suffix=".doc") as file:
@@ -28,34 +29,38 @@ def read_doc(data: bytes) -> Rows:
         file.flush()
         env = {**os.environ, "LANG": "C.UTF-8"}
         done = subprocess.run(
-            ["antiword", "-m", "UTF-8.txt", "-w", "0", file.name],
-            capture_output=True,
-            env=env,
-            timeout=_TIMEOUT,
+            ["antiword", "-x", "db", file.name], capture_output=True, env=env, timeout=_TIMEOUT
         )
     if done.returncode != 0:
         return _via_libreoffice(data, ".doc", "docx", document.read_rows)
-    return _antiword_rows(done.stdout.decode("utf-8", "replace"))
+    try:
+        return docbook_rows(done.stdout)
+    except ElementTree.ParseError:
+        return _via_libreoffice(data, ".doc", "docx", document.read_rows)
 
 
-def _antiword_rows(text: str) -> Rows:
+def docbook_rows(xml: bytes) -> Rows:
+    # The DOCTYPE names a DTD on the web: ElementTree never fetches it.
+    root = ElementTree.fromstring(xml)
     rows: Rows = []
-    in_table = False
-    for line in text.splitlines():
-        if not line.strip():
-            in_table = False
-            continue
-        if not (line.startswith("|") and line.rstrip().endswith("|")):
-            rows.append([line.strip()])
-            in_table = False
-            continue
-        cells = [c.strip() for c in line.strip()[1:-1].split("|")]
-        if in_table and rows and not cells[0] and len(cells) == len(rows[-1]):
-            rows[-1] = [f"{a}\n{b}".strip() for a, b in zip(rows[-1], cells, strict=True)]
-        else:
-            rows.append(cells)
-        in_table = True
+    _docbook_walk(root, rows)
     return rows
+
+
+def _docbook_walk(element: ElementTree.Element, rows: Rows) -> None:
+    for child in element:
+        if child.tag == "row":
+            rows.append([_lines(entry) for entry in child.iter("entry")])
+        elif child.tag == "para" and child.find(".//informaltable") is None:
+            if text := _lines(child):
+                rows.append([text])
+        elif child.tag not in ("bookinfo", "title"):
+            _docbook_walk(child, rows)
+
+
+def _lines(element: ElementTree.Element) -> str:
+    lines = (line.strip() for line in "".join(element.itertext()).splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def read_wps(data: bytes) -> Rows:
@@ -64,10 +69,6 @@ def read_wps(data: bytes) -> Rows:
 
 def read_et(data: bytes) -> Rows:
     return _via_libreoffice(data, ".et", "xlsx", spreadsheet.read_rows)
-
-
-def read_odt(data: bytes) -> Rows:
-    return _via_libreoffice(data, ".odt", "docx", document.read_rows)
 
 
 def _via_libreoffice(data: bytes, suffix: str, target: str, reader: Reader) -> Rows:

@@ -15,6 +15,7 @@ from typing import Any
 
 from .fields import Reading, Rows, extract
 from .spreadsheet import FormUnreadable
+from .wording import DEFAULT_WORDING, Wording
 
 MIN_SCORE = 0.9
 
@@ -28,39 +29,41 @@ def _engine() -> Any:
     return engine
 
 
-def read_image(data: bytes, origin: str) -> Reading:
+def read_image(data: bytes, origin: str, wording: Wording = DEFAULT_WORDING) -> Reading:
     from PIL import Image, UnidentifiedImageError
 
     try:
         image = Image.open(io.BytesIO(data)).convert("RGB")
     except (UnidentifiedImageError, OSError):
         raise FormUnreadable("图片无法打开") from None
-    return read_pil(image, origin)
+    return read_pil(image, origin, wording)
 
 
-def read_pil(image: Any, origin: str) -> Reading:
+def read_pil(image: Any, origin: str, wording: Wording = DEFAULT_WORDING) -> Reading:
     import numpy as np
 
     result = _engine()(np.asarray(image))
     if result.txts is None or result.boxes is None:
-        return extract([], f"{origin}（图片识别）")
+        return extract([], f"{origin}（图片识别）", wording)
     lines = list(zip(result.txts, result.scores, result.boxes, strict=True))
     rows, scores = _rows(lines)
-    reading = extract(rows, f"{origin}（图片识别）")
+    reading = extract(rows, f"{origin}（图片识别）", wording)
     text = "\n".join(" ".join(row) for row in rows)
     reading = replace(reading, ocr_text=text)
     if reading.value is None or reading.problem:
         return reading
-    used = [score for cell, score in scores.items() if _mentions(cell, reading)]
+    used = [score for cell, score in scores.items() if _mentions(cell, reading, wording)]
     if reading.unit is None or not used or min(used) < MIN_SCORE:
         why = "图片识别（OCR）的结果不够可靠（单位或完成数未能确认），请人工核对"
         return replace(reading, value=None, problem=why)
     return reading
 
 
-def _mentions(cell: str, reading: Reading) -> bool:
+def _mentions(cell: str, reading: Reading, wording: Wording) -> bool:
+    """Whether an OCR line holds the unit's label, the figure's label or the figure."""
     compact = cell.replace(" ", "")
-    return "报送单位" in compact or "新增" in compact or str(reading.value) in compact
+    labels = wording.unit + wording.figure
+    return any(label in compact for label in labels) or str(reading.value) in compact
 
 
 def _rows(lines: list[tuple[str, float, Any]]) -> tuple[Rows, dict[str, float]]:

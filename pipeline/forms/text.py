@@ -10,7 +10,9 @@ from .fields import Rows
 
 def text_rows(body: str) -> Rows:
     # Tabs come from HTML tables flattened by mail.html_to_text: keep them as cells.
-    return [line.split("\t") for line in body.splitlines() if line.strip()]
+    # Empty lines stay (as empty rows): in a table pasted one cell per line, an empty
+    # line is an empty cell, and dropping it would shift the values under their heads.
+    return [line.split("\t") for line in body.splitlines()]
 
 
 def decode(data: bytes) -> str:

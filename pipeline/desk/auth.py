@@ -1,0 +1,105 @@
+"""Every desk route goes through `route`: it finds the session, checks role and CSRF token,
+opens the ledger as the signed-in account, and runs the (synchronous) handler in a thread.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from .. import accounts
+from ..accounts import Account, Role, Session
+from ..config import Config
+from ..errors import XunbaoError
+from ..ledger import Ledger
+from .render import Templates
+
+COOKIE = "xunbao_session"
+LOGIN_COOKIE = "xunbao_login"  # the login form's CSRF token, before there is a session
+
+
+@dataclass
+class Desk:
+    """What the whole application shares: the config, loaded once, and the templates."""
+
+    config: Config
+    config_path: Path
+    templates: Templates
+
+    def ledger(self, actor: str = "") -> Ledger:
+        return Ledger(self.config.resolve(self.config.storage.path), actor=actor or "审核台")
+
+
+@dataclass
+class Context:
+    """One request as a handler sees it."""
+
+    request: Request
+    desk: Desk
+    ledger: Ledger
+    session: Session
+    form: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def config(self) -> Config:
+        return self.desk.config
+
+    @property
+    def account(self) -> Account:
+        return self.session.account
+
+    def render(self, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+        return self.desk.templates.page(
+            template, status_code, account=self.account, csrf=self.session.csrf, **values
+        )
+
+    def refuse(self, message: str, status_code: int = 400) -> HTMLResponse:
+        return self.render("refused.html", status_code, message=message)
+
+
+Handler = Callable[[Context], Response]
+
+
+def route(handler: Handler, role: Role | None = None) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a page handler: sign-in, role and (for POST) the CSRF token come first."""
+
+    async def endpoint(request: Request) -> Response:
+        desk: Desk = request.app.state.desk
+        form: dict[str, str] = {}
+        if request.method == "POST":
+            data = await request.form()
+            form = {k: v for k, v in data.items() if isinstance(v, str)}
+        return await run_in_threadpool(_handle, handler, role, request, desk, form)
+
+    return endpoint
+
+
+def _handle(
+    handler: Handler, role: Role | None, request: Request, desk: Desk, form: dict[str, str]
+) -> Response:
+    with desk.ledger() as lookup:
+        session = accounts.session(lookup, request.cookies.get(COOKIE, ""))
+    if session is None:
+        if request.method == "GET":
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return desk.templates.bare("refused.html", 401, message="未登录或登录已过期，请重新登录。")
+    if request.method == "POST" and not secrets.compare_digest(
+        form.get("csrf", "").encode(), session.csrf.encode()
+    ):
+        return desk.templates.bare("refused.html", 403, message="表单已过期，请刷新页面后重试。")
+    with desk.ledger(actor=session.account.name) as ledger:
+        context = Context(request, desk, ledger, session, form)
+        if role is not None and session.account.role != role:
+            who = accounts.ROLE_NAMES[role]
+            return context.refuse(f"只有{who}可以进行此操作。", 403)
+        try:
+            return handler(context)
+        except XunbaoError as exc:  # the library's Chinese message, shown as it is
+            return context.refuse(str(exc))

@@ -1,0 +1,1 @@
+"""One module per desk page; each exports ROUTES."""

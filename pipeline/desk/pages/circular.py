@@ -1,0 +1,133 @@
+"""通报: the period's circular as it would go out now — its standings, its pages as images,
+an HTML preview, the PDF and Excel to download — and sending it.
+
+A draft is composed by the same `standings.compute` and `circular.compose` as `xunbao run`;
+it is kept in memory until the period's reports or clerk actions change.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from ... import circular, exports, job, standings
+from ...periods import Period
+from .. import inert
+from ..auth import Context, route
+from ..cache import Memo, fingerprint
+from .common import XLSX, chosen_period, download, periods
+from .overview import standings_of
+
+# The preview is our own composed page (everything from a mail escaped), with inline CSS and
+# data: images; it may run nothing and fetch nothing.
+PREVIEW_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
+@dataclass(frozen=True)
+class Draft:
+    table: standings.Standings
+    circular: circular.Circular
+    pdf: bytes
+    pages: int
+
+
+_drafts: Memo[Draft] = Memo(8)
+
+
+def draft(context: Context, period: Period) -> Draft:
+    """The circular of `period` from the ledger as it is now (kept while nothing changed)."""
+
+    def compose() -> Draft:
+        table = standings_of(context, period)
+        composed = circular.compose(context.config, table)
+        pdf = composed.pdf()
+        return Draft(table, composed, pdf, inert.pdf_pages(pdf))
+
+    return _drafts.get((fingerprint(context.ledger), str(period)), compose)
+
+
+def _period(context: Context) -> Period:
+    return chosen_period(context, context.request.path_params.get("period"))
+
+
+def circular_page(context: Context) -> Response:
+    period = chosen_period(context)
+    made = draft(context, period)
+    sent = [d for d in context.ledger.deliveries() if d["period"] == str(period)]
+    return context.render(
+        "circular.html",
+        nav="circular",
+        period=period,
+        periods=periods(context),
+        draft=made,
+        table=made.table,
+        sent=sent,
+        delivery_configured=bool(context.config.delivery.host),
+        done=context.request.query_params.get("done", ""),
+    )
+
+
+def page_image(context: Context) -> Response:
+    made = draft(context, _period(context))
+    number = int(context.request.path_params["page"])
+    if not 1 <= number <= made.pages:
+        return context.refuse("没有这一页。", 404)
+    return Response(inert.raster(made.pdf, number), media_type="image/png")
+
+
+def preview(context: Context) -> Response:
+    made = draft(context, _period(context))
+    return Response(
+        made.circular.html,
+        media_type="text/html; charset=utf-8",
+        headers={"content-security-policy": PREVIEW_POLICY},
+    )
+
+
+def pdf(context: Context) -> Response:
+    period = _period(context)
+    return download(draft(context, period).pdf, "application/pdf", f"通报-{period}.pdf")
+
+
+def xlsx(context: Context) -> Response:
+    period = _period(context)
+    with tempfile.TemporaryDirectory(prefix="xunbao-desk-") as folder:
+        path = exports.write_xlsx(
+            draft(context, period).table,
+            Path(folder) / "standings.xlsx",
+            context.config.circular.issuer,
+            context.config.campaign.measure,
+        )
+        data = path.read_bytes()
+    return download(data, XLSX, f"各单位完成情况-{period}.xlsx")
+
+
+def send(context: Context) -> Response:
+    """Publish the period's outputs and send them to the configured recipients; someone who
+    already has it is skipped, so pressing again only completes a failed send."""
+    from ... import delivery  # imported late: viewing drafts needs no SMTP
+
+    period = _period(context)
+    if not context.config.delivery.host:
+        return context.refuse("未配置发送服务器（config.yaml 的 delivery.host），无法发送。")
+    published = job.publish(context.config, context.ledger, period)
+    sent = delivery.deliver(context.config, context.ledger, published)
+    note = f"已发送 {sent.sent} 位，此前已发送 {sent.skipped} 位"
+    return RedirectResponse(f"/circular?period={period}&done={note}", status_code=303)
+
+
+ROUTES = [
+    Route("/circular", route(circular_page)),
+    Route("/circular/{period}/page/{page:int}.png", route(page_image)),
+    Route("/circular/{period}/preview.html", route(preview)),
+    Route("/circular/{period}/circular.pdf", route(pdf)),
+    Route("/circular/{period}/standings.xlsx", route(xlsx)),
+    Route("/circular/{period}/send", route(send, role="leader"), methods=["POST"]),
+]

@@ -1,0 +1,60 @@
+"""本旬概况: time left to the cutoff, who has reported, the queue, the completion chart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ... import standings
+from ...chart import rate_chart
+from ...periods import Period
+from ..auth import Context, route
+from ..cache import Memo, fingerprint
+from .common import chosen_period, periods
+
+_standings: Memo[standings.Standings] = Memo(32)
+
+
+def standings_of(context: Context, period: Period) -> standings.Standings:
+    """The period's standings by `standings.compute`, kept while the figures stay the same."""
+    return _standings.get(
+        (fingerprint(context.ledger), str(period)),
+        lambda: standings.compute(context.config, context.ledger.reports(str(period)), period),
+    )
+
+
+def overview(context: Context) -> Response:
+    period = chosen_period(context)
+    table = standings_of(context, period)
+    cutoff = period.cutoff(context.config.schedule)
+    left = cutoff - datetime.now(UTC)
+    queue = context.ledger.messages(period=str(period), outcome="review")
+    return context.render(
+        "overview.html",
+        nav="overview",
+        period=period,
+        periods=periods(context),
+        table=table,
+        cutoff=cutoff,
+        hours_left=max(left.total_seconds(), 0) / 3600,
+        closed=left.total_seconds() <= 0,
+        state="已截止" if left.total_seconds() <= 0 else "收集中",
+        reported=[s for s in table.units if s.reported],
+        missing=table.having("missing"),
+        queue=queue,
+    )
+
+
+def chart(context: Context) -> Response:
+    table = standings_of(context, chosen_period(context, context.request.path_params["period"]))
+    rows = [(s.unit, s.rate, s.status) for s in table.units]
+    svg = rate_chart(rows, table.expected, "Noto Sans CJK SC")
+    return Response(svg, media_type="image/svg+xml")
+
+
+ROUTES = [
+    Route("/overview", route(overview)),
+    Route("/overview/{period}/chart.svg", route(chart)),
+]

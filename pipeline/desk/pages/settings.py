@@ -1,0 +1,45 @@
+"""配置: the check-config result of the file on disk, and the loaded units, senders, targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ... import config as config_module
+from ...errors import ConfigError
+from ..auth import Context, route
+from ..cache import Memo
+
+_checks: Memo[tuple[list[str], list[str]]] = Memo(4)
+
+
+def check(path: Path) -> tuple[list[str], list[str]]:
+    """(problems, warnings) of the file as it is on disk now, as `xunbao check-config`."""
+    try:
+        return [], config_module.load(path).warnings
+    except ConfigError as exc:
+        return list(exc.problems), []
+
+
+def settings_page(context: Context) -> Response:
+    path = context.desk.config_path
+    try:
+        stat = path.stat()
+        problems, warnings = _checks.get(
+            (str(path), stat.st_mtime_ns, stat.st_size), lambda: check(path)
+        )
+    except FileNotFoundError:
+        problems, warnings = [f"找不到配置文件 {path}。"], []
+    return context.render(
+        "settings.html",
+        nav="settings",
+        path=path,
+        problems=problems,
+        warnings=warnings,
+        config=context.config,
+    )
+
+
+ROUTES = [Route("/settings", route(settings_page))]

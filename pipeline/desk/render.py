@@ -1,0 +1,52 @@
+"""Jinja2 pages of the desk: autoescaped (everything from a mail is hostile), Chinese labels,
+times shown in the campaign's zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.responses import HTMLResponse
+
+from ..config import Config
+
+TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "desk"
+OUTCOMES = {"counted": "计入", "review": "待审核", "ignored": "忽略"}
+STATUSES = {"completed": "已完成", "on_track": "正常", "lagging": "末位", "missing": "未报送"}
+
+
+class Templates:
+    def __init__(self, config: Config) -> None:
+        self.environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        zone = config.schedule.zone
+
+        def local(value: str | datetime | None) -> str:
+            if not value:
+                return ""
+            when = datetime.fromisoformat(value) if isinstance(value, str) else value
+            return when.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+        self.environment.filters["local"] = local
+        self.environment.filters["outcome"] = lambda o: OUTCOMES.get(o, o)
+        self.environment.filters["status"] = lambda s: STATUSES.get(s, s)
+        self.environment.filters["percent"] = lambda x: f"{x * 100:.1f}%"
+        self.environment.filters["figure"] = lambda v: "" if v is None else f"{v:,}"
+        self.environment.globals["campaign"] = config.campaign
+
+    def text(self, template: str, **values: Any) -> str:
+        return self.environment.get_template(template).render(**values)
+
+    def page(self, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+        return HTMLResponse(self.text(template, **values), status_code=status_code)
+
+    def bare(self, template: str, status_code: int, **values: Any) -> HTMLResponse:
+        """A page for a visitor with no session (login, refusals before sign-in)."""
+        return self.page(template, status_code, account=None, csrf="", **values)

@@ -1,0 +1,19 @@
+// The desk's only script: keyboard shortcuts and auto-submitting pickers. Pages work without it.
+"use strict";
+document.addEventListener("DOMContentLoaded", () => {
+  for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+    select.addEventListener("change", () => select.form.submit());
+  }
+  document.addEventListener("keydown", (event) => {
+    const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName);
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) {
+      if (event.key === "Escape") event.target.blur();
+      return;
+    }
+    const target = document.querySelector(`[data-key="${event.key}"]`);
+    if (!target) return;
+    event.preventDefault();
+    if (target.tagName === "A") target.click();
+    else target.focus();
+  });
+});

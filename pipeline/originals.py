@@ -1,0 +1,81 @@
+"""Every message's raw bytes, kept content-addressed so any register entry can be opened
+and downloaded as the .eml it was.
+
+A message is stored gzip-compressed under its SHA-256 (the `sha256` column of the ledger):
+`<dir>/ab/abcdef….eml.gz`. Writing is idempotent and atomic (temporary file, then rename),
+so a crash never leaves half an original and storing the same bytes twice costs nothing.
+Nothing is deleted unless `storage.keep_originals_days` is set.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+
+from .config import Config
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def folder(config: Config) -> Path:
+    """Where originals live: `storage.originals`, or `originals/` beside the ledger."""
+    chosen = config.storage.originals
+    if chosen is not None:
+        return config.resolve(chosen)
+    return config.resolve(config.storage.path).parent / "originals"
+
+
+def path_of(root: Path, sha256: str) -> Path:
+    if not _DIGEST.fullmatch(sha256):
+        # Only ever a digest from the ledger: anything else could walk out of the folder.
+        raise ValueError(f"not a SHA-256 digest: {sha256!r}")
+    return root / sha256[:2] / f"{sha256}.eml.gz"
+
+
+def store(root: Path, raw: bytes) -> str:
+    """Keep `raw`; return its SHA-256. Already kept: nothing is written."""
+    digest = hashlib.sha256(raw).hexdigest()
+    target = path_of(root, digest)
+    if target.exists():
+        return digest
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(gzip.compress(raw, compresslevel=6, mtime=0))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return digest
+
+
+def load(root: Path, sha256: str) -> bytes | None:
+    """The original bytes, or None when they were never kept (or retention removed them)."""
+    try:
+        data = gzip.decompress(path_of(root, sha256).read_bytes())
+    except FileNotFoundError:
+        return None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ValueError(f"原始邮件 {sha256} 已损坏（内容与摘要不符）")
+    return data
+
+
+def prune(root: Path, keep_days: int | None, now: float | None = None) -> int:
+    """Remove originals older than `keep_days` (None: keep forever); returns how many."""
+    if keep_days is None or not root.exists():
+        return 0
+    limit = (now if now is not None else time.time()) - keep_days * 86400
+    removed = 0
+    for path in root.glob("??/*.eml.gz"):
+        if path.stat().st_mtime < limit:
+            path.unlink()
+            removed += 1
+    return removed

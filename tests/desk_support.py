@@ -1,0 +1,158 @@
+"""Shared by the desk tests: a workspace holding the sample ledger (made once by a real
+`xunbao run`, then copied per test), accounts, and a signed-in test client."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from pipeline import accounts
+from pipeline import config as config_module
+from pipeline.desk.app import create_app
+from pipeline.ledger import Ledger
+
+ROOT = Path(__file__).resolve().parent.parent
+XUNBAO = Path(sys.executable).parent / "xunbao"
+PERIOD = "2015-09-20"
+PASSWORDS = {"王科长": "leader-password-1", "小李": "clerk-password-1"}
+MABIAN = 21  # held: sent from a private address, the form says 马边县 1000
+
+
+def build_sample(folder: Path) -> Path:
+    """A workspace with config.yaml and the ledger of the sample inbox after one run."""
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    text = text.replace("path: inbox_samples", f"path: {ROOT / 'inbox_samples'}")
+    (folder / "config.yaml").write_text(text, encoding="utf-8")
+    subprocess.run(
+        [
+            str(XUNBAO),
+            "run",
+            "--period",
+            PERIOD,
+            "--no-send",
+            "--config",
+            str(folder / "config.yaml"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    with Ledger(folder / "data/xunbao.sqlite") as ledger:
+        accounts.add(ledger, "王科长", "leader", PASSWORDS["王科长"])
+        accounts.add(ledger, "小李", "clerk", PASSWORDS["小李"])
+    return folder
+
+
+def copy_sample(sample: Path, target: Path) -> Path:
+    shutil.copytree(sample, target, ignore=shutil.ignore_patterns("out"))
+    return target / "config.yaml"
+
+
+@dataclass
+class Desk:
+    """A test client on a workspace, and the workspace's ledger for checking outcomes."""
+
+    client: TestClient
+    config_path: Path
+
+    def ledger(self) -> Ledger:
+        return Ledger(self.config_path.parent / "data/xunbao.sqlite")
+
+    def csrf(self, path: str = "/overview") -> str:
+        return csrf_of(self.client.get(path).text)
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+def client(config_path: Path) -> TestClient:
+    config = config_module.load(config_path).config
+    return TestClient(create_app(config, config_path), follow_redirects=False)
+
+
+def login(test_client: TestClient, name: str, password: str | None = None) -> int:
+    token = csrf_of(test_client.get("/login").text)
+    response = test_client.post(
+        "/login",
+        data={"csrf": token, "name": name, "password": password or PASSWORDS[name]},
+    )
+    return response.status_code
+
+
+# ── hostile attachments ─────────────────────────────────────────
+BEACON = "/beacon"  # any request for this path means something in an attachment ran
+HOSTILE_HTML = (
+    "<html><body><h1>旬报</h1><script>fetch('/beacon?html');document.title='PWNED'</script>"
+    "<img src=x onerror=\"fetch('/beacon?img')\"></body></html>"
+)
+HOSTILE_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" onload="fetch(\'/beacon?svg\')">'
+    "<script>document.title='PWNED'</script><text y='20'>报表</text></svg>"
+)
+
+
+def hostile_pdf() -> bytes:
+    """One blank page that asks, on opening, to run JavaScript which calls home."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] >>",
+        b"<< /S /JavaScript /JS (app.launchURL\\('http://127.0.0.1:9/beacon?pdf'\\);) >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def hostile_mail() -> bytes:
+    """A report e-mail from an unregistered sender with three hostile attachments and a
+    subject that would be a formula in a spreadsheet."""
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "attacker@example.com"
+    message["To"] = "lsszghzxb@126.com"
+    message["Subject"] = '=HYPERLINK("http://127.0.0.1:9/x","旬报")'
+    message["Date"] = "Sat, 19 Sep 2015 10:00:00 +0800"
+    message["Message-ID"] = "<hostile-1@example.com>"
+    message.set_content("<script>alert(1)</script> 请查收附件。")
+    message.add_attachment(HOSTILE_HTML.encode(), "text", "html", filename="报表.html")
+    message.add_attachment(HOSTILE_SVG.encode(), "image", "svg+xml", filename="报表.svg")
+    message.add_attachment(hostile_pdf(), "application", "pdf", filename="报表.pdf")
+    return bytes(message)
+
+
+def ingest_hostile(config_path: Path) -> int:
+    """Put the hostile mail through the real intake; returns its message number."""
+    from pipeline import job
+    from pipeline.sources.directory import DirectorySource
+
+    inbox = config_path.parent / "hostile-inbox"
+    inbox.mkdir()
+    (inbox / "hostile.eml").write_bytes(hostile_mail())
+    config = config_module.load(config_path).config
+    with job.open_ledger(config) as ledger:
+        job.ingest(config, ledger, DirectorySource(inbox))
+        row = ledger.db.execute(
+            "SELECT id FROM messages WHERE message_id = '<hostile-1@example.com>'"
+        ).fetchone()
+    return int(row["id"])

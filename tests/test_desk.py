@@ -1,0 +1,335 @@
+"""The desk over HTTP (Starlette's TestClient on the real application and a real ledger):
+every page and action, and the refusals — not signed in, missing or wrong CSRF token, a clerk
+sending the circular, path traversal, another period's message."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+from desk_support import (
+    MABIAN,
+    PERIOD,
+    Desk,
+    client,
+    copy_sample,
+    csrf_of,
+    ingest_hostile,
+    login,
+)
+from openpyxl import load_workbook
+
+from pipeline import originals
+
+PAGES = [
+    "/overview",
+    f"/overview/{PERIOD}/chart.svg",
+    "/register",
+    f"/register?period={PERIOD}&outcome=review",
+    "/register.xlsx",
+    "/queue",
+    f"/queue/{PERIOD}/{MABIAN}",
+    "/phone",
+    "/units",
+    "/units/马边县",
+    "/circular",
+    f"/circular/{PERIOD}/preview.html",
+    f"/circular/{PERIOD}/circular.pdf",
+    f"/circular/{PERIOD}/standings.xlsx",
+    f"/circular/{PERIOD}/page/1.png",
+    "/settings",
+    f"/messages/{MABIAN}",
+    f"/messages/{MABIAN}/original.eml",
+]
+
+
+@pytest.fixture
+def workspace(desk_sample: Path, tmp_path: Path) -> Path:
+    return copy_sample(desk_sample, tmp_path / "ws")
+
+
+@pytest.fixture
+def leader(workspace: Path) -> Desk:
+    desk = Desk(client(workspace), workspace)
+    assert login(desk.client, "王科长") == 303
+    return desk
+
+
+@pytest.fixture
+def clerk(workspace: Path) -> Desk:
+    desk = Desk(client(workspace), workspace)
+    assert login(desk.client, "小李") == 303
+    return desk
+
+
+def outcome(desk: Desk, number: int) -> str:
+    with desk.ledger() as ledger:
+        row = ledger.message(number)
+    assert row is not None
+    return str(row["outcome"])
+
+
+# ── signing in ─────────────────────────────────────────────────
+def test_every_page_needs_a_session(workspace: Path) -> None:
+    anonymous = client(workspace)
+    for page in PAGES:
+        response = anonymous.get(page)
+        assert response.status_code == 303, page
+        assert response.headers["location"].startswith("/login?next=")
+    refused = anonymous.post(f"/queue/{PERIOD}/{MABIAN}/approve", data={"unit": "马边县"})
+    assert refused.status_code == 401
+    assert "未登录" in refused.text
+    assert outcome(Desk(anonymous, workspace), MABIAN) == "review"
+
+
+def test_login_sets_a_strict_httponly_cookie_and_logout_ends_it(workspace: Path) -> None:
+    desk = Desk(client(workspace), workspace)
+    token = csrf_of(desk.client.get("/login").text)
+    response = desk.client.post(
+        "/login", data={"csrf": token, "name": "小李", "password": "clerk-password-1"}
+    )
+    cookie = response.headers["set-cookie"]
+    assert response.status_code == 303
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert desk.client.get("/overview").status_code == 200
+    assert desk.client.post("/logout", data={"csrf": desk.csrf()}).status_code == 303
+    assert desk.client.get("/overview").status_code == 303
+
+
+def test_login_refuses_wrong_passwords_then_throttles(workspace: Path) -> None:
+    desk = Desk(client(workspace), workspace)
+    assert login(desk.client, "小李", "wrong-password") == 401
+    assert login(desk.client, "无此人", "wrong-password") == 401
+    for _ in range(4):
+        login(desk.client, "小李", "wrong-password")
+    # Five failures: even the right password waits now.
+    token = csrf_of(desk.client.get("/login").text)
+    page = desk.client.post(
+        "/login", data={"csrf": token, "name": "小李", "password": "clerk-password-1"}
+    )
+    assert page.status_code == 401
+    assert "次数过多" in page.text
+
+
+def test_login_form_needs_its_csrf_token(workspace: Path) -> None:
+    anonymous = client(workspace)
+    anonymous.get("/login")
+    response = anonymous.post(
+        "/login", data={"csrf": "forged", "name": "小李", "password": "clerk-password-1"}
+    )
+    assert response.status_code == 403
+    assert "xunbao_session" not in response.headers.get("set-cookie", "")
+
+
+def test_login_never_redirects_off_site(workspace: Path) -> None:
+    anonymous = client(workspace)
+    token = csrf_of(anonymous.get("/login?next=//evil.example/").text)
+    response = anonymous.post(
+        "/login",
+        data={
+            "csrf": token,
+            "name": "小李",
+            "password": "clerk-password-1",
+            "next": "//evil.example/",
+        },
+    )
+    assert response.headers["location"] == "/overview"
+
+
+# ── pages ──────────────────────────────────────────────────────
+def test_every_page_renders_with_security_headers(clerk: Desk) -> None:
+    for page in PAGES:
+        response = clerk.client.get(page, follow_redirects=True)  # /queue: to its first item
+        assert response.status_code == 200, (page, response.text[:300])
+        headers = response.headers
+        assert headers["x-content-type-options"] == "nosniff"
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert "unsafe-eval" not in headers["content-security-policy"]
+        if headers["content-type"].startswith("text/html"):
+            assert "script-src 'self'" in headers["content-security-policy"] or (
+                page.endswith("preview.html")
+                and "script-src" not in headers["content-security-policy"]
+            )
+    overview = clerk.client.get(f"/overview?period={PERIOD}").text
+    for shown in ("2015年9月中旬概况", "未报送", "待审核邮件", "马边县"):
+        assert shown in overview
+
+
+def test_header_bar_reaches_every_page_in_one_click(clerk: Desk) -> None:
+    page = clerk.client.get("/overview").text
+    for href, label in [
+        ("/overview", "本旬概况"),
+        ("/register", "收件登记"),
+        ("/queue", "待审核"),
+        ("/phone", "电话录入"),
+        ("/units", "单位"),
+        ("/circular", "通报"),
+        ("/settings", "配置"),
+    ]:
+        assert f'<a href="{href}"' in page and label in page
+
+
+def test_register_filters_and_exports(clerk: Desk) -> None:
+    held = clerk.client.get(f"/register?period={PERIOD}&outcome=review").text
+    assert "共 3 封" in held
+    mabian = clerk.client.get("/register?unit=马边县").text
+    assert "共 0 封" in mabian  # its only mail is held, with no unit yet
+    export = clerk.client.get(f"/register.xlsx?period={PERIOD}")
+    assert "attachment" in export.headers["content-disposition"]
+    sheet = load_workbook(io.BytesIO(export.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    # a title row, a subtitle row, the header, then one row per message (then the legend)
+    assert rows[2][0] == "编号" and sum(isinstance(r[0], int) for r in rows) == 25
+    assert {r[5] for r in rows[3:] if isinstance(r[0], int)} == {"计入", "待审核", "忽略"}
+
+
+def test_original_downloads_as_the_eml_it_was(clerk: Desk, workspace: Path) -> None:
+    response = clerk.client.get(f"/messages/{MABIAN}/original.eml")
+    assert response.headers["content-disposition"].startswith("attachment;")
+    assert response.headers["content-type"] == "message/rfc822"
+    with clerk.ledger() as ledger:
+        row = ledger.message(MABIAN)
+    assert row is not None
+    assert hashlib.sha256(response.content).hexdigest() == row["sha256"]
+    stored = originals.path_of(workspace.parent / "data/originals", row["sha256"])
+    assert gzip.decompress(stored.read_bytes()) == response.content
+    assert stored.stat().st_size < len(response.content)
+
+
+def test_queue_shows_the_form_inline_and_prefills_approval(clerk: Desk) -> None:
+    page = clerk.client.get(f"/queue/{PERIOD}/{MABIAN}").text
+    assert "wangli1988@qq.com" in page and "马边县旬报表" in page
+    assert "2015-09-19 20:31" in page  # local arrival time
+    assert "不是任何单位登记的报送邮箱" in page  # why it was held
+    assert "<td>已完成目标任务数</td>" in page or "已完成目标任务数" in page  # the sheet, as cells
+    assert "<option selected>马边县</option>" in page
+    assert 'value="1000"' in page
+
+
+# ── actions ────────────────────────────────────────────────────
+def test_approve_counts_names_the_account_and_moves_on(clerk: Desk) -> None:
+    before = clerk.client.get(f"/circular?period={PERIOD}").text
+    assert '<td>马边县</td><td class="num">1,965</td>\n<td class="num">未报送</td>' in before
+    response = clerk.client.post(
+        f"/queue/{PERIOD}/{MABIAN}/approve",
+        data={"csrf": clerk.csrf(), "unit": "马边县", "value": "1000"},
+    )
+    assert response.status_code == 303
+    assert response.headers["location"].startswith(f"/queue/{PERIOD}/")
+    assert outcome(clerk, MABIAN) == "counted"
+    with clerk.ledger() as ledger:
+        action = ledger.actions()[-1]
+    assert (action["kind"], action["actor"], action["value"]) == ("approve", "小李", 1000)
+    after = clerk.client.get(f"/circular?period={PERIOD}").text
+    assert '<td>马边县</td><td class="num">1,965</td>\n<td class="num">1,000</td>' in after
+
+
+def test_actions_refuse_missing_or_wrong_csrf(clerk: Desk) -> None:
+    for data in ({"unit": "马边县"}, {"unit": "马边县", "csrf": "forged"}):
+        response = clerk.client.post(f"/queue/{PERIOD}/{MABIAN}/approve", data=data)
+        assert response.status_code == 403
+        assert "表单已过期" in response.text
+    assert outcome(clerk, MABIAN) == "review"
+
+
+def test_reject_needs_a_reason(clerk: Desk) -> None:
+    url = f"/queue/{PERIOD}/{MABIAN}/reject"
+    empty = clerk.client.post(url, data={"csrf": clerk.csrf(), "reason": "  "})
+    assert empty.status_code == 400 and "理由" in empty.text
+    assert outcome(clerk, MABIAN) == "review"
+    done = clerk.client.post(url, data={"csrf": clerk.csrf(), "reason": "个人邮箱，已电话核实"})
+    assert done.status_code == 303
+    assert outcome(clerk, MABIAN) == "ignored"
+
+
+def test_another_periods_message_is_refused(clerk: Desk) -> None:
+    other = "2015-09-10"
+    assert clerk.client.get(f"/queue/{other}/{MABIAN}").status_code == 404
+    response = clerk.client.post(
+        f"/queue/{other}/{MABIAN}/approve", data={"csrf": clerk.csrf(), "unit": "马边县"}
+    )
+    assert response.status_code == 404
+    assert "不属于" in response.text
+    assert outcome(clerk, MABIAN) == "review"
+
+
+def test_bad_input_gets_a_chinese_message_and_changes_nothing(clerk: Desk) -> None:
+    url = f"/queue/{PERIOD}/{MABIAN}/approve"
+    for data, said in (
+        ({"unit": "马边县", "value": "一千"}, "整数"),
+        ({"unit": "火星县", "value": "10"}, "火星县"),
+        ({"unit": "马边县", "value": "-5"}, "负数"),
+    ):
+        response = clerk.client.post(url, data={"csrf": clerk.csrf(), **data})
+        assert response.status_code == 400 and said in response.text
+    assert outcome(clerk, MABIAN) == "review"
+    assert clerk.client.get("/overview?period=2015-09-19").status_code == 400
+
+
+def test_phone_record_is_counted_with_its_recorder(clerk: Desk) -> None:
+    response = clerk.client.post(
+        "/phone",
+        data={
+            "csrf": clerk.csrf("/phone"),
+            "period": PERIOD,
+            "unit": "嘉阳集团",
+            "value": "12",
+            "note": "电话报送",
+        },
+    )
+    assert response.status_code == 303
+    page = clerk.client.get(f"/phone?period={PERIOD}").text
+    assert "嘉阳集团" in page and "小李" in page
+    circular = clerk.client.get(f"/circular?period={PERIOD}").text
+    assert '<td>嘉阳集团</td><td class="num">50</td>\n<td class="num">12</td>' in circular
+
+
+def test_only_a_leader_sends_the_circular(clerk: Desk) -> None:
+    response = clerk.client.post(f"/circular/{PERIOD}/send", data={"csrf": clerk.csrf()})
+    assert response.status_code == 403
+    assert "签发领导" in response.text
+
+
+# ── hostile input ──────────────────────────────────────────────
+def test_path_traversal_finds_nothing(clerk: Desk) -> None:
+    for url in (
+        f"/messages/{MABIAN}/attachments/..%2F..%2F..%2Fetc%2Fpasswd/1.png",
+        f"/messages/{MABIAN}/attachments/../../../../etc/passwd",
+        f"/messages/{MABIAN}/attachments/99/1.png",
+        f"/messages/{MABIAN}/attachments/0/99.png",
+        "/static/..%2F..%2Fconfig.py",
+        "/static/../../../etc/passwd",
+        "/units/..%2F..%2Fetc%2Fpasswd",
+    ):
+        response = clerk.client.get(url)
+        assert response.status_code == 404, url
+        assert b"root:" not in response.content and b"import" not in response.content
+
+
+def test_hostile_attachments_are_served_inert(clerk: Desk, workspace: Path) -> None:
+    number = ingest_hostile(workspace)
+    page = clerk.client.get(f"/queue/{PERIOD}/{number}")
+    text = page.text
+    assert page.status_code == 200
+    # Script and markup from the mail are text on the page, never markup.
+    assert "<script>fetch" not in text and "<script>alert" not in text
+    assert "&lt;script&gt;fetch(&#39;/beacon?html&#39;)" in text
+    assert "onload=" not in text.replace("onload=&#34;", "").replace("onload=&quot;", "")
+    assert "&lt;svg" in text
+    # The PDF is a picture made here: PNG bytes, never the PDF.
+    image = clerk.client.get(f"/messages/{number}/attachments/2/1.png")
+    assert image.headers["content-type"] == "image/png"
+    assert image.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert b"JavaScript" not in image.content
+    # The SVG is not served as an image at all: it is shown as source text.
+    assert clerk.client.get(f"/messages/{number}/attachments/1/1.png").status_code == 404
+    # The subject, a formula, stays text in the export.
+    export = clerk.client.get(f"/register.xlsx?period={PERIOD}&outcome=review")
+    sheet = load_workbook(io.BytesIO(export.content)).active
+    assert sheet is not None
+    cell = next(c for c in sheet["D"] if str(c.value).startswith("=HYPERLINK"))
+    assert cell.data_type == "s"
