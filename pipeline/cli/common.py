@@ -35,6 +35,16 @@ def load_config(path: Path) -> config_module.Config:
     return config_module.load(path).config
 
 
+def hint_reissue(period: str | None) -> None:
+    """After a clerk's change: how the circular of that period gets corrected."""
+    if period:
+        console.print(
+            f"如该旬通报已发出，运行 xunbao reissue --period {period} 发送更正"
+            "（自动运行时下一次运行会自动发送）。",
+            highlight=False,
+        )
+
+
 def by_option(func: F) -> F:
     return click.option("--by", help="操作人姓名（默认：当前系统用户）")(func)
 

@@ -18,6 +18,7 @@ from .common import (
     by_option,
     config_option,
     console,
+    hint_reissue,
     load_config,
     parse_period,
     print_table,
@@ -144,7 +145,7 @@ def records_withdraw(number: int, reason: str, by: str | None, config_path: Path
     with open_ledger(config) as ledger:
         gone = review_actions.withdraw(ledger, number, reason, by=by)
     console.print(
-        f"已撤回第 {number} 号手工录入：{gone.unit} {gone.value}（{gone.period}）。"
-        f"如该旬通报已发出，运行 xunbao reissue --period {gone.period} 发送更正。",
+        f"已撤回第 {number} 号手工录入：{gone.unit} {gone.value}（{gone.period}）。",
         highlight=False,
     )
+    hint_reissue(gone.period)

@@ -16,6 +16,7 @@ from .common import (
     by_option,
     config_option,
     console,
+    hint_reissue,
     load_config,
     parse_period,
     print_table,
@@ -130,7 +131,7 @@ def review_approve(
         + ("（该单位本旬另有计入的报表，以到达较晚者为准）" if done.replaces else ""),
         highlight=False,
     )
-    _hint_reissue(report.period)
+    hint_reissue(report.period)
 
 
 def parse_values(given: tuple[str, ...]) -> tuple[int | None, dict[str, int]]:
@@ -163,7 +164,7 @@ def review_reject(message: int, reason: str, by: str | None, config_path: Path) 
     with open_ledger(config) as ledger:
         row = review_actions.reject(ledger, message, reason, by=by)
     console.print(f"第 {message} 号邮件已驳回。")
-    _hint_reissue(row.period)
+    hint_reissue(row.period)
 
 
 @review.command("reopen")
@@ -179,16 +180,7 @@ def review_reopen(message: int, reason: str, by: str | None, config_path: Path) 
         period = review_actions.found(ledger, message).period
     taken = f"，撤回其计入的 {len(done.withdrawn)} 个数字" if done.withdrawn else ""
     console.print(f"第 {message} 号邮件已放回待审核队列（原结果：{done.was}）{taken}。")
-    _hint_reissue(period)
-
-
-def _hint_reissue(period: str | None) -> None:
-    if period:
-        console.print(
-            f"如该旬通报已发出，运行 xunbao reissue --period {period} 发送更正"
-            "（自动运行时下一次运行会自动发送）。",
-            highlight=False,
-        )
+    hint_reissue(period)
 
 
 @click.command()
@@ -224,7 +216,7 @@ def record(
         f"（{report.period}，{report.note}）。",
         highlight=False,
     )
-    _hint_reissue(report.period)
+    hint_reissue(report.period)
 
 
 @click.command()
@@ -249,4 +241,4 @@ def recheck(config_path: Path, period: str | None, by: str | None) -> None:
         else:
             line = f"第 {r.message} 号邮件仍待审核，原因改为：{r.reason}。"
         console.print(line, highlight=False)
-    _hint_reissue(str(chosen) if chosen else None)
+    hint_reissue(str(chosen) if chosen else None)
