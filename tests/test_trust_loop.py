@@ -155,7 +155,7 @@ def test_held_report_is_pending_delays_delivery_and_its_approval_is_reissued_onc
     assert versions[0]["doc_number"] == versions[2]["doc_number"] == "乐工组〔2015〕13号"
     with Ledger(clerk.folder / "ledger.sqlite") as ledger:
         acts = [(a.kind, a.actor) for a in ledger.actions() if a.message == mabian]
-    assert acts == [("approve", "王芳"), ("reopen", "王芳"), ("approve", "clerk-os")]
+    assert acts == [("approve", "王芳"), ("reopen", "王芳"), ("approve", "命令行:clerk-os")]
 
 
 def test_required_sign_off_sends_nothing_until_a_leader_signs(clerk: Clerk) -> None:
