@@ -252,6 +252,7 @@ class SmtpServer:
     delay: float = 0.0  # seconds each message waits before it is stored and answered
     # Seconds each RCPT takes: a client killed then has sent nothing the server would store.
     rcpt_delay: float = 0.0
+    hold_250: float = 0.0  # seconds between storing a message and answering 250
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -265,7 +266,8 @@ class SmtpServer:
         command += ["--user", self.user] + ["--starttls"] * self.starttls
         for address in self.reject:
             command += ["--reject", address]
-        command += ["--delay", str(self.delay), "--rcpt-delay", str(self.rcpt_delay)]
+        command += ["--delay", str(self.delay), "--hold-250", str(self.hold_250)]
+        command += ["--rcpt-delay", str(self.rcpt_delay)]
         env = {**os.environ, "TEST_SMTP_PASSWORD": self.password}
         log = (self.folder.parent / f"smtp-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
@@ -301,6 +303,7 @@ def _smtp_main(argv: list[str]) -> None:
     parser.add_argument("--reject", action="append", default=[])
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--rcpt-delay", type=float, default=0.0)
+    parser.add_argument("--hold-250", type=float, default=0.0)
     args = parser.parse_args(argv)
     password = os.environ["TEST_SMTP_PASSWORD"]
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -323,6 +326,9 @@ def _smtp_main(argv: list[str]) -> None:
                 temporary = args.folder / f".{name}.tmp"
                 temporary.write_bytes(envelope.original_content)
                 temporary.rename(args.folder / f"{name}.eml")
+            # A provider checks the message before it answers: the window in which a
+            # client that dies leaves a message sent but not known to be sent.
+            await asyncio.sleep(args.hold_250)
             return "250 OK stored"
 
     def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
