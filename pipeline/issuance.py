@@ -288,7 +288,7 @@ def settle(config: Config, ledger: Ledger, now: datetime) -> list[Settled]:
     # (serve ticks every few minutes). Waiting ones also move with the clock.
     unchanged = ledger.setting(_SETTLED) == _stamp(config, ledger)
     periods = set() if unchanged else {Period.parse(p) for p in ledger.issued_periods()}
-    periods |= {Period.parse(key.removeprefix(_WAITING)) for key in ledger.settings(_WAITING)}
+    periods |= _waiting(ledger)
     done = [settle_period(config, ledger, p, now, publish=False) for p in sorted(periods)]
     ledger.set_setting(_SETTLED, _stamp(config, ledger))  # not reached when sending failed
     return done
@@ -333,3 +333,12 @@ def settle_step(config: Config, ledger: Ledger, now: datetime) -> StepResult:
             label = f"{settled.period.label()}通报："
             result.lines += [label + line for line in describe(config, settled, send=True)]
     return result
+
+
+def _waiting(ledger: Ledger) -> set[Period]:
+    return {Period.parse(key.removeprefix(_WAITING)) for key in ledger.settings(_WAITING)}
+
+
+def known_periods(ledger: Ledger) -> set[Period]:
+    """Periods whose circular was issued or is waiting to be."""
+    return {Period.parse(p) for p in ledger.issued_periods()} | _waiting(ledger)

@@ -85,11 +85,13 @@ def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[s
 
 
 def _circular(config: Config, ledger: Ledger, now: datetime) -> dict[str, Any] | None:
-    """The state of the latest closed period's circular (issuance decides it)."""
+    """The state of the latest circular issued or waiting, else of the latest closed
+    period (issuance decides it)."""
     from . import issuance
 
+    known = issuance.known_periods(ledger)
     first, last = campaign_window(config)
-    period = min(latest_closed(now, config.schedule), last)
+    period = max(known) if known else min(latest_closed(now, config.schedule), last)
     if period < first:
         return None
     found = issuance.state(config, ledger, period, now)
