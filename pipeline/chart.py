@@ -22,8 +22,20 @@ FONT = 8
 DIGIT = FONT * 0.55  # width of a digit, "." or "%" in the serif faces (≈ half an em)
 OUTLIER = 1.5  # the top rate is cut when it exceeds the next one by this factor
 
-BAR = {"completed": "#4d4d4d", "on_track": "#9a9a9a", "lagging": "#c8161d", "missing": "#e8a3a6"}
-NAMES = {"completed": "已完成", "on_track": "推进中", "lagging": "末位", "missing": "未报送"}
+BAR = {
+    "completed": "#4d4d4d",
+    "on_track": "#9a9a9a",
+    "lagging": "#c8161d",
+    "missing": "#e8a3a6",
+    "pending": "#c9b27c",
+}
+NAMES = {
+    "completed": "已完成",
+    "on_track": "推进中",
+    "lagging": "末位",
+    "missing": "未报送",
+    "pending": "待核实",
+}
 
 
 def scale_for(rates: Sequence[float], expected: float) -> float:
