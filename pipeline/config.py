@@ -194,6 +194,7 @@ class Rules(_Model):
     escalate_after: int = Field(default=2, ge=1)
     examples_count: int = Field(default=3, ge=0)
     excerpt_chars: int = Field(default=90, ge=20)
+    roster_tolerance: int = Field(default=0, ge=0)
 
 
 class CircularSettings(_Model):

@@ -109,4 +109,13 @@ MIGRATIONS = [
     CREATE INDEX reports_message ON reports (message);
     CREATE INDEX messages_unit ON messages (unit);
     """,
+    # 实名登记: salted hashes of the ID numbers on a unit's name lists (never the numbers).
+    """
+    CREATE TABLE roster (
+        unit TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        message INTEGER,
+        PRIMARY KEY (unit, hash)
+    )
+    """,
 ]
