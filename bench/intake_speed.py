@@ -1,19 +1,26 @@
-"""How many report e-mails one core parses, extracts and records per second
-(issue 4 target: ≥ 200/s, i.e. a province-year of 10,000 mails in under a minute).
+"""How many report e-mails the intake reads, extracts and records per second, and how many
+cores it keeps busy (issue 4 target: ≥ 200/s; issue 9: the reader pool uses every core).
 
 Each sample report (an .xlsx and a .docx one from inbox_samples) is copied N times with a
-new Message-ID into a folder, then the real directory source → intake → ledger path reads
-the folder as one backlog. Run: taskset -c 0 .venv/bin/python bench/intake_speed.py [N]
+new Message-ID into a folder, then the real directory source → reader pool → intake →
+ledger path reads the folder as one backlog, once per pool size given (default: 1 worker,
+then one per core). "cores busy" is the CPU time of xunbao and its reader processes
+divided by the wall time.
+
+Run: .venv/bin/python bench/intake_speed.py [N] [WORKERS ...]   (default 10000, 1 and 0)
 """
 
 from __future__ import annotations
 
+import os
+import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from pipeline import config, job
+from pipeline.config import Limits
 from pipeline.ledger import Ledger
 from pipeline.sources.directory import DirectorySource
 
@@ -30,27 +37,47 @@ def backlog(kind: str, count: int, folder: Path) -> None:
         (folder / f"{i:06d}.eml").write_bytes(message)
 
 
-def run(kind: str, count: int) -> float:
-    cfg = config.load(ROOT / "config.yaml").config
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # reaped reader processes
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def run(kind: str, count: int, workers: int) -> tuple[float, float]:
+    """(mails per second, cores busy) for one backlog."""
+    loaded = config.load(ROOT / "config.yaml").config
     with tempfile.TemporaryDirectory() as folder:
+        cfg = loaded.model_copy(
+            update={
+                "limits": Limits(workers=workers),
+                "storage": loaded.storage.model_copy(update={"path": Path(folder) / "b.sqlite"}),
+            }
+        )
         inbox = Path(folder) / "inbox"
         inbox.mkdir()
         backlog(kind, count, inbox)
-        with Ledger(Path(folder) / "bench.sqlite") as ledger:
-            start = time.perf_counter()
+        with Ledger(Path(folder) / "b.sqlite") as ledger:
+            cpu, start = _cpu(), time.perf_counter()
             result = job.ingest(cfg, ledger, DirectorySource(inbox))
-            elapsed = time.perf_counter() - start
+            elapsed, used = time.perf_counter() - start, _cpu() - cpu
     assert result.outcomes["counted"] == count, result
-    return count / elapsed
+    return count / elapsed, used / elapsed
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    pools = [int(w) for w in sys.argv[2:]] or [1, 0]
+    load = os.getloadavg()[0]
+    print(f"{os.cpu_count()} cores, load average {load:.1f} at the start")
     for kind in SAMPLES:
-        rate = run(kind, count)
-        print(
-            f"{kind}: {count} report e-mails, {rate:.0f} per second (read, parse, extract, record)"
-        )
+        for workers in pools:
+            rate, busy = run(kind, count, workers)
+            shown = workers or os.cpu_count()
+            print(
+                f"{kind}: {count} report e-mails, {shown} reader(s): {rate:.0f} per second, "
+                f"{busy:.2f} cores busy"
+            )
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from . import fonts
+from . import atomic, fonts
 from .chart import rate_chart
 from .config import Config
 from .errors import RenderError
@@ -181,6 +181,8 @@ def write(circular: Circular, folder: Path) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / "circular.html"
     pdf = folder / "circular.pdf"
-    page.write_text(circular.html, encoding="utf-8")
-    pdf.write_bytes(circular.pdf())
+    with atomic.written(page) as temporary:
+        temporary.write_text(circular.html, encoding="utf-8")
+    with atomic.written(pdf) as temporary:
+        temporary.write_bytes(circular.pdf())
     return pdf, page

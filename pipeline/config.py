@@ -166,6 +166,23 @@ class Mailbox(_Model):
     retry_delay: float = Field(default=2.0, ge=0)  # seconds before the first; doubles each time
     # `serve` reads new mail this often between cutoffs (minutes); 0: only at the cutoffs.
     poll_minutes: float = Field(default=30, ge=0)
+    # Servers whose Authentication-Results are believed (the authserv-id before the ";").
+    authserv_ids: list[str] = []
+    verify_dkim: bool = False  # our own DKIM check with dkimpy; needs DNS
+
+
+class Limits(_Model):
+    """Hard limits for reading one attachment, and cheap checks made before reading it."""
+
+    memory_mb: int = Field(default=768, ge=128)  # address space of a reader process
+    ocr_memory_mb: int = Field(default=2048, ge=256)  # the same while OCR runs (ONNX runtime)
+    seconds: float = Field(default=60.0, gt=0)  # CPU and wall-clock time per attachment
+    workers: int = Field(default=0, ge=0)  # reader processes; 0: one per core
+    archive_members: int = Field(default=200, ge=1)
+    unpacked_mb: float = Field(default=200.0, gt=0)  # all members of one archive or package
+    member_mb: float = Field(default=50.0, gt=0)
+    ratio: float = Field(default=200.0, gt=1)  # unpacked / packed size of a large member
+    cells: int = Field(default=2_000_000, ge=1000)  # a worksheet's declared dimension
 
 
 class Storage(_Model):
@@ -283,6 +300,7 @@ class Config(_Model):
     schedule: Schedule = Schedule()
     mailbox: Mailbox = Mailbox()
     storage: Storage = Storage()
+    limits: Limits = Limits()
     output: Output = Output()
     rules: Rules = Rules()
     circular: CircularSettings = CircularSettings()

@@ -110,6 +110,22 @@ def _suggest(root: type[BaseModel], loc: tuple[int | str, ...]) -> str:
     return f"可用的键有：{'、'.join(known)}。"
 
 
+def _check_reminders(config: Config, at: Locator) -> list[str]:
+    """A reminder due at or after the cutoff would never go out."""
+    r = config.reminders
+    if r.enabled and r.days_before == 0 and r.time >= config.schedule.time:
+        return [
+            f"{at.where(('reminders', 'time'))}：催报时刻 {r.time:%H:%M} 不早于截止时刻 "
+            f"{config.schedule.time:%H:%M}（schedule.time），催报将无法发出。"
+            "请改早，或把 days_before 设为 1（截止前一天发送）。"
+        ]
+    if r.enabled and r.days_before > 10:
+        return [
+            f"{at.where(('reminders', 'days_before'))}：一旬最长十一天，days_before 应不超过 10。"
+        ]
+    return []
+
+
 def cross_check(config: Config, at: Locator) -> tuple[list[str], list[str]]:
     """Faults that span several keys: duplicates, shared senders, group membership."""
     errors: list[str] = []
@@ -154,6 +170,7 @@ def cross_check(config: Config, at: Locator) -> tuple[list[str], list[str]]:
                 )
             seen_in.setdefault(canonical, group.name)
     errors += _check_metrics(config, at)
+    errors += _check_reminders(config, at)
     total = sum(u.target for u in config.units)
     if not config.campaign.metrics and total != config.campaign.target:
         warnings.append(

@@ -2,9 +2,14 @@
 
 Each message goes to one recipient, and the ledger's `deliveries` table records it as soon
 as the server has accepted it, keyed by (period, recipient, kind). A run sends only what is
-not recorded yet, so a failed or interrupted run is completed by the next one without
-anyone receiving the circular twice. (A kill between the server's "250 OK" and the record
-is the one window in which a message can be sent again; it is a few milliseconds wide.)
+not recorded yet, so a failed or interrupted run is completed by the next one.
+
+One window remains: from the last byte of DATA until the server's "250 OK" is recorded
+(the server checks the message first; tens of milliseconds locally, longer at a provider
+that scans mail). A kill there leaves a message the server may have accepted. So before
+DATA the intent is written to the ledger's `outbox`, and every message carries a
+Message-ID derived from (kind, period, recipient, version): the resend after such a kill
+is the very same message, which mail clients show once, and the log says it is a resend.
 
 Kinds: `circular` for the circular of a period; `receipt:<message id>` for the receipt
 (回执) of one message (`receipts.py`); `reminder:<unit>` and `reminder-list` for the
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import logging
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -30,6 +36,7 @@ from .ledger import CIRCULAR, Ledger
 if TYPE_CHECKING:
     from .job import Published
 
+_log = logging.getLogger("xunbao.delivery")
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -48,6 +55,7 @@ class Outgoing:
     kind: str
     message: EmailMessage
     cc: tuple[str, ...] = ()
+    version: str = ""  # a new version (a reissued circular) is a new message
 
 
 def deliver(config: Config, ledger: Ledger, published: Published) -> Delivered:
@@ -94,7 +102,17 @@ def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> tuple[int, list
 
 
 def _send_one(smtp: smtplib.SMTP, ledger: Ledger, item: Outgoing) -> str | None:
-    """None when sent and recorded; else why not."""
+    """None when sent and recorded; else why not. The intent is recorded before DATA."""
+    message_id = str(item.message["Message-ID"])
+    unconfirmed = ledger.intend_delivery(item.period, item.recipient, item.kind, message_id)
+    if unconfirmed:
+        _log.warning(
+            "发给 %s 的邮件（%s）上次已开始发送但未得到服务器确认（当时程序被中断），"
+            "现以相同的 Message-ID %s 重发；对方可能收到两份相同的邮件。",
+            item.recipient,
+            item.kind,
+            message_id,
+        )
     try:
         refused = smtp.send_message(item.message)
     except smtplib.SMTPServerDisconnected:
@@ -134,8 +152,8 @@ def circular(config: Config, published: Published) -> EmailMessage:
 
 
 def stable_id(config: Config, item: Outgoing) -> str:
-    """A Message-ID derived from (period, recipient, kind)."""
-    key = f"{item.period}|{item.recipient.lower()}|{item.kind}".encode()
+    """A Message-ID derived from (period, recipient, kind, version)."""
+    key = f"{item.period}|{item.recipient.lower()}|{item.kind}|{item.version}".encode()
     sender = config.delivery.sender or config.delivery.username
     domain = sender.rpartition("@")[2] or "xunbao.invalid"
     return f"<xunbao.{hashlib.sha256(key).hexdigest()[:32]}@{domain}>"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import sheets
+from . import atomic, sheets
 from .sheets import PERCENT, THOUSANDS, Column
 from .standings import Standing, Standings
 
@@ -21,7 +21,8 @@ _MARKED = ("lagging", "missing", "pending", "completed")
 
 def write_json(standings: Standings, path: Path) -> Path:
     text = json.dumps(standings.to_json(), ensure_ascii=False, indent=2)
-    path.write_text(text + "\n", encoding="utf-8")
+    with atomic.written(path) as temporary:
+        temporary.write_text(text + "\n", encoding="utf-8")
     return path
 
 

@@ -10,16 +10,25 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from . import forms
+from . import forms, senders
 from . import roster as roster_list
 from .config import Config, Metric
 from .forms import fields
 from .ledger import Entry, Ledger, Report
-from .mail import Mail, parse
+from .mail import Mail
 from .periods import period_of
+from .reading import Headline, ReadMail, headline, read_mail
+from .sandbox import Unread
 from .sources import RawMessage
 from .units import Directory
+
+if TYPE_CHECKING:
+    from .sandbox import Read
+
+REASON_CHARS = 300
 
 _AUTO_SUBJECT = re.compile(
     r"^\s*(自动回复|自动答复|Auto(matic)?\s*(reply|回复)|Auto:|Out of Office|休假|外出)", re.I
@@ -54,28 +63,24 @@ class Intake:
         own = {config.mailbox.address, config.delivery.sender, config.mailbox.username}
         self.own_addresses = {a.lower() for a in own if a}
 
-    def assess(self, raw: RawMessage) -> Assessment:
+    def assess(self, raw: RawMessage, read: Read | None = None) -> Assessment:
+        """`read` is what a reader process made of the message; None reads it here."""
         sha = hashlib.sha256(raw.raw).hexdigest()
         if raw.too_large:
             limit = self.config.mailbox.max_message_mb
             reason = f"邮件超过 {limit:g} MB，未下载，请在邮箱中查看"
-            return self._hold(Entry(raw.ref, sha, "review", reason), reason)
-        mail = parse(raw.raw)
+            return self._hold(self._unread(raw, sha), reason)
+        if read is None:
+            read = read_mail(raw.raw, self.config.limits, self.wording)
+        if isinstance(read, Unread):
+            return self._hold(self._unread(raw, sha), read.reason)
+        mail = read.mail
         arrival, basis = mail.arrival(raw)
-        period = str(period_of(arrival, self.config.schedule)) if arrival else None
-        base = Entry(
-            source_ref=raw.ref,
-            sha256=sha,
-            outcome="review",
-            reason="",
-            message_id=mail.message_id,
-            sender=mail.sender,
-            subject=mail.subject,
-            arrival=arrival,
-            arrival_basis=basis,
-            period=period,
+        base = self._entry(raw, sha, mail, arrival, basis)
+        base = _with(
+            base,
             detail={
-                "attachments": [a.filename for a in mail.attachments],
+                "attachments": [a.filename for a in mail.attachments][:200],
                 "body": mail.body[:4000],
                 "defects": mail.defects,  # MIME faults mail-parser saw, for the clerk
             },
@@ -88,15 +93,57 @@ class Intake:
         not_a_report = self._not_a_report(mail)
         if not_a_report:
             return self._ignore(base, not_a_report)
+        distrust = self._distrust(mail, raw)
+        if distrust:
+            return self._hold(base, distrust)
         if arrival is None:
             return self._hold(base, "无法确定邮件到达时间（没有服务器时间，也没有 Date 头）")
-        return self._judge(base, mail, period or "")
+        return self._judge(base, mail, read)
 
-    def failed(self, raw: RawMessage, error: Exception) -> Assessment:
-        """An outcome for a message that could not be processed at all."""
+    def failed(self, raw: RawMessage) -> Assessment:
+        """An outcome for a message that could not be processed at all (the log has why)."""
         sha = hashlib.sha256(raw.raw).hexdigest()
-        reason = f"程序处理这封邮件时出错（{type(error).__name__}: {error}），请人工查看"
-        return self._hold(Entry(raw.ref, sha, "review", reason), reason)
+        return self._hold(self._unread(raw, sha), "这封邮件未能自动处理，已留待人工查看")
+
+    def _unread(self, raw: RawMessage, sha: str) -> Entry:
+        """An entry from the headers alone, so the clerk can find the message."""
+        head = headline(raw.raw or raw.head)
+        clocks = [(raw.internal_date, "服务器接收时间"), (head.received, "Received 头")]
+        arrival, basis = next(((t, b) for t, b in clocks if t), (head.date, "Date 头"))
+        return self._entry(raw, sha, head, arrival, basis if arrival else "")
+
+    def _entry(
+        self, raw: RawMessage, sha: str, head: Mail | Headline, arrival: datetime | None, basis: str
+    ) -> Entry:
+        return Entry(
+            source_ref=raw.ref,
+            sha256=sha,
+            outcome="review",
+            reason="",
+            message_id=head.message_id,
+            sender=head.sender,
+            subject=head.subject,
+            arrival=arrival,
+            arrival_basis=basis,
+            period=self._period(arrival),
+        )
+
+    def _period(self, arrival: datetime | None) -> str | None:
+        return str(period_of(arrival, self.config.schedule)) if arrival else None
+
+    def _distrust(self, mail: Mail, raw: RawMessage) -> str | None:
+        """Why the sender cannot be taken at its word, or None."""
+        if mail.sender_problem:
+            return mail.sender_problem
+        domain = mail.sender.rpartition("@")[2]
+        trusted = self.config.mailbox.authserv_ids
+        failed = senders.authentication_failures(mail.authentication, trusted, domain)
+        if failed:
+            shown = "、".join(failed)
+            return f"发件人可能被冒用：收件服务器的验证结果为 {shown}，请与发件单位核实"
+        if self.config.mailbox.verify_dkim and senders.dkim_fails(raw.raw):
+            return "发件人可能被冒用：邮件的 DKIM 签名验证未通过，请与发件单位核实"
+        return None
 
     def _not_a_report(self, mail: Mail) -> str | None:
         headers = mail.headers
@@ -121,26 +168,15 @@ class Intake:
             return "本会自己发出的邮件（如通报）被退回或抄送，不是旬报"
         return None
 
-    def _judge(self, base: Entry, mail: Mail, period: str) -> Assessment:
-        readings: list[forms.Reading] = []
-        grids: list[tuple[tuple[str, ...], ...]] = []  # every grid read, for a name list
-        unreadable: list[str] = []
-        for attachment in mail.attachments:
-            try:
-                found = forms.read(attachment, wording=self.wording)
-            except forms.FormUnreadable as exc:
-                unreadable.append(f"附件《{attachment.filename}》{exc}")
-                continue
-            grids.extend(r.rows for r in found)
-            readings.extend(r for r in found if r.is_form)
-        body = forms.read_body(mail.body, self.wording)
-        if body.is_form:
-            readings.append(body)
+    def _judge(self, base: Entry, mail: Mail, read: ReadMail) -> Assessment:
+        period = base.period or ""
+        readings, unreadable = read.readings, read.unreadable
+        grids = [r.rows for r in readings] + read.lists  # where a name list may be
         if not readings and not mail.attachments and (note := _acknowledgement(mail)):
             return self._ignore(base, note)
         if not readings:
             why = (
-                "；".join(unreadable)
+                bounded(unreadable, "个附件")
                 or "邮件中没有找到旬报表（附件和正文都没有“已完成目标任务数”等栏目）"
             )
             return self._hold(base, why)
@@ -264,7 +300,7 @@ class Intake:
                 {"origin": r.origin, "unit": r.unit, "value": r.value, "problem": r.problem}
                 for r in readings
             ],
-            "unreadable": unreadable,
+            "unreadable": unreadable[:200],
             "ocr_text": "\n\n".join(r.ocr_text for r in readings if r.ocr_text),
             "reading": {
                 "unit": unit,
@@ -295,10 +331,28 @@ class Intake:
         return unit, None
 
     def _hold(self, entry: Entry, reason: str) -> Assessment:
-        return Assessment(_with(entry, outcome="review", reason=reason), None)
+        return Assessment(_with(entry, outcome="review", reason=bounded([reason])), None)
 
     def _ignore(self, entry: Entry, reason: str) -> Assessment:
-        return Assessment(_with(entry, outcome="ignored", reason=reason), None)
+        return Assessment(_with(entry, outcome="ignored", reason=bounded([reason])), None)
+
+
+def bounded(parts: list[str], what: str = "项", limit: int = REASON_CHARS) -> str:
+    """Reasons joined with "；" in at most `limit` characters: whole parts while they fit,
+    then "等 N 个附件" for the rest (a mail with 1,000 broken attachments stays readable)."""
+    text = "；".join(parts)
+    if len(text) <= limit:
+        return text
+    shown: list[str] = []
+    for number, part in enumerate(parts):
+        rest = len(parts) - number
+        tail = f"；等 {rest} {what}（详见 xunbao review show）" if len(parts) > 1 else ""
+        if len("；".join([*shown, part])) + len(tail) > limit:
+            if not shown:
+                return part[: max(limit - len(tail) - 1, 20)] + "…" + tail
+            return "；".join(shown) + tail
+        shown.append(part)
+    return text
 
 
 def _acknowledgement(mail: Mail) -> str | None:

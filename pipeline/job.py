@@ -17,11 +17,13 @@ from . import followup, logs, originals, runtime
 from .config import Config
 from .ledger import Ledger, open_ledger
 from .periods import Period, latest_closed, period_of
+from .sandbox import QUARANTINED, Pool, Unread
 from .sources import RawMessage, Source
 from .sources.directory import DirectorySource
 
 if TYPE_CHECKING:
     from .intake import Assessment, Intake
+    from .sandbox import Read
     from .standings import Standings
 
 __all__ = ["open_ledger"]  # re-exported: the service loop opens the ledger through job
@@ -54,7 +56,8 @@ def open_source(config: Config, ledger: Ledger) -> Source:
         from .sources.imap import ImapSource  # imported late: directory users need no network
 
         return ImapSource(config, ledger)
-    return DirectorySource(config.resolve(config.mailbox.path))
+    limit = int(config.mailbox.max_message_mb * 1024 * 1024)
+    return DirectorySource(config.resolve(config.mailbox.path), limit)
 
 
 def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
@@ -65,37 +68,67 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
     A message already in the ledger is only acknowledged: the same ref (re-read after a
     crash), or the same bytes from the same IMAP folder under an earlier UIDVALIDITY (the
     server rebuilt the folder) — neither adds a row nor counts again.
+
+    Messages are read by the sandbox's reader processes, each read preceded by a record of
+    the attempt. A batch holding a message whose read was cut off before (the process died)
+    is done one message at a time, so a message that kills xunbao twice is quarantined
+    without taking its neighbours along.
     """
     from .intake import Intake  # the readers load heavy libraries: only ingest needs them
 
     intake = Intake(config, ledger)
+    wording = intake.wording
     kept = originals.folder(config)
     result = Ingested()
     messages = iter(source.poll())
-    while chunk := list(itertools.islice(messages, config.mailbox.batch_size)):
-        with ledger.transaction():
-            for raw in chunk:
-                if _already_known(ledger, raw):
-                    result.already_known += 1
-                    continue
+    storage = config.resolve(config.storage.path).parent
+    with Pool(config.limits, storage, wording) as pool:
+        while chunk := list(itertools.islice(messages, config.mailbox.batch_size)):
+            fresh = [raw for raw in chunk if not _already_known(ledger, raw)]
+            result.already_known += len(chunk) - len(fresh)
+            suspect = any(ledger.attempts(raw.ref) for raw in fresh)
+            for raw in fresh:
                 if not raw.too_large:
                     originals.store(kept, raw.raw)  # before the ledger names it
-                assessment = _assess(intake, raw)
-                ledger.record(assessment.entry, assessment.report)
-                result.outcomes[assessment.entry.outcome] += 1
-        for raw in chunk:
-            source.acknowledge(raw)
+            for group in [[raw] for raw in fresh] if suspect else [fresh]:
+                reads = _read(ledger, pool, group)
+                with ledger.transaction():
+                    for raw in group:
+                        assessment = _assess(intake, raw, reads.get(raw.ref))
+                        ledger.record(assessment.entry, assessment.report)
+                        result.outcomes[assessment.entry.outcome] += 1
+            for raw in chunk:
+                source.acknowledge(raw)
     originals.prune(kept, config.storage.keep_originals_days)
     return result
 
 
-def _assess(intake: Intake, raw: RawMessage) -> Assessment:
+_QUARANTINE = Unread(QUARANTINED)
+
+
+def _read(ledger: Ledger, pool: Pool, group: list[RawMessage]) -> dict[str, Read]:
+    """What the readers made of each message; twice-cut-off ones are not read again."""
+    reads: dict[str, Read] = {}
+    todo = []
+    for raw in group:
+        if raw.too_large:
+            continue
+        if ledger.attempts(raw.ref) >= 2:
+            _log.warning("邮件 %s 已两次未能处理完，隔离", raw.ref)
+            reads[raw.ref] = _QUARANTINE
+        else:
+            todo.append((raw.ref, raw.raw))
+    reads.update(pool.read(todo, ledger.note_attempt))
+    return reads
+
+
+def _assess(intake: Intake, raw: RawMessage, read: Read | None) -> Assessment:
     """One bad message must not stop the job (or every later run): hold it for a person."""
     try:
-        return intake.assess(raw)
-    except Exception as exc:
+        return intake.assess(raw, read)
+    except Exception:
         _log.exception("处理邮件 %s 时出错", raw.ref)
-        return intake.failed(raw, exc)
+        return intake.failed(raw)
 
 
 def _already_known(ledger: Ledger, raw: RawMessage) -> bool:
@@ -229,6 +262,9 @@ def _recorded(
     stages: Callable[[dict[str, Any]], R],
 ) -> R:
     """Run `stages` as one row of `runs`: its outcome and summary, however it ends."""
+    # Under the cycle lock no other run is going on: one left open was killed.
+    if stale := ledger.close_stale_runs():
+        _log.warning("发现 %d 次未正常结束的运行（曾被强行终止），已标记为中断。", stale)
     run = ledger.start_run(period, trigger, now)
     done: dict[str, Any] = {}
     try:

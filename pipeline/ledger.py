@@ -168,7 +168,31 @@ class Ledger(LettersLedger):
             message = int(cursor.lastrowid or 0)
             if report is not None:
                 self._insert_report(report, message)
+            db.execute("DELETE FROM attempts WHERE source_ref = ?", (entry.source_ref,))
         return message
+
+    # ── poison-message quarantine ──────────────────────────────
+    def attempts(self, source_ref: str) -> int:
+        """Reads of this message begun without an outcome being recorded (crashes)."""
+        row = self.db.execute(
+            "SELECT count FROM attempts WHERE source_ref = ?", (source_ref,)
+        ).fetchone()
+        return int(row["count"]) if row else 0
+
+    def note_attempt(self, source_ref: str) -> None:
+        """Committed on its own before the read begins. Not synced to disk (a crash of the
+        process keeps it; a power cut may cost one more attempt), so a backlog of
+        thousands of messages does not pay thousands of fsyncs."""
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        try:
+            self.db.execute(
+                "INSERT INTO attempts (source_ref, count, last_at) VALUES (?, 1, ?)"
+                " ON CONFLICT (source_ref) DO UPDATE SET count = count + 1,"
+                " last_at = excluded.last_at",
+                (source_ref, now()),
+            )
+        finally:
+            self.db.execute("PRAGMA synchronous = FULL")
 
     def _insert_report(self, report: Report, message: int | None) -> int:
         """One row per metric of the report; returns the first row's id."""
@@ -333,12 +357,12 @@ class Ledger(LettersLedger):
         ).fetchone()
         return {**dict(row), "summary": json.loads(row["summary"] or "{}")} if row else None
 
-    def close_stale_runs(self, triggers: tuple[str, ...]) -> int:
+    def close_stale_runs(self, triggers: tuple[str, ...] | None = None) -> int:
         """Mark runs left without an outcome (the process was killed) as interrupted."""
         cursor = self.db.execute(
             "UPDATE runs SET outcome = 'interrupted', finished_at = ?"
             f" {_trigger_filter(triggers)} AND outcome IS NULL",
-            (now(), *triggers),
+            (now(), *(triggers or ())),
         )
         return cursor.rowcount
 
@@ -391,11 +415,29 @@ class Ledger(LettersLedger):
         return row is not None
 
     def record_delivery(self, period: str, recipient: str, kind: str) -> None:
+        """Sent: the delivery is recorded and its intent (outbox row) cleared, at once."""
+        key = (period, recipient.lower(), kind)
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO deliveries (period, recipient, kind, sent_at)"
+                " VALUES (?, ?, ?, ?)",
+                (*key, now()),
+            )
+            db.execute("DELETE FROM outbox WHERE period = ? AND recipient = ? AND kind = ?", key)
+
+    def intend_delivery(self, period: str, recipient: str, kind: str, message_id: str) -> int:
+        """Recorded (and synced) before DATA: how many earlier tries went unconfirmed."""
+        key = (period, recipient.lower(), kind)
+        row = self.db.execute(
+            "SELECT tries FROM outbox WHERE period = ? AND recipient = ? AND kind = ?", key
+        ).fetchone()
         self.db.execute(
-            "INSERT OR IGNORE INTO deliveries (period, recipient, kind, sent_at)"
-            " VALUES (?, ?, ?, ?)",
-            (period, recipient.lower(), kind, now()),
+            "INSERT INTO outbox (period, recipient, kind, message_id, tries, last_at)"
+            " VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (period, recipient, kind) DO UPDATE SET"
+            " tries = tries + 1, message_id = excluded.message_id, last_at = excluded.last_at",
+            (*key, message_id, now()),
         )
+        return int(row["tries"]) if row else 0
 
     def deliveries(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT * FROM deliveries ORDER BY sent_at, period, recipient")

@@ -18,6 +18,7 @@ from html.parser import HTMLParser
 
 import mailparser
 
+from . import senders
 from .sources import RawMessage, parse_date, received_time
 
 
@@ -41,6 +42,8 @@ class Mail:
     body: str  # the sender's own text, quoted replies removed
     attachments: list[Attachment] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
+    sender_problem: str | None = None  # forged-looking From/Sender/Reply-To, in Chinese
+    authentication: list[str] = field(default_factory=list)  # Authentication-Results values
 
     def arrival(self, raw: RawMessage) -> tuple[datetime | None, str]:
         """When the message reached the mailbox, and which clock said so."""
@@ -54,13 +57,13 @@ class Mail:
 def parse(raw: bytes) -> Mail:
     parsed = mailparser.parse_from_bytes(raw)
     msg: Message = parsed.message
-    name, address = email.utils.parseaddr(decode_header(msg.get("From", "")))
+    name, address = senders.raw_address(msg)
     plain = "\n".join(parsed.text_plain)
     body = plain if plain.strip() else html_to_text("\n".join(parsed.text_html))
     return Mail(
         message_id=(msg.get("Message-ID") or "").strip(),
-        sender=address.strip().lower(),
-        sender_name=name.strip(),
+        sender=address,
+        sender_name=decode_header(name).strip(),
         subject=decode_header(msg.get("Subject", "")).strip(),
         date=parse_date(msg.get("Date")),
         received=received_time(msg),
@@ -69,6 +72,8 @@ def parse(raw: bytes) -> Mail:
         body=strip_quotes(body),
         attachments=list(_attachments(msg)),
         defects=sorted(parsed.defects_categories),
+        sender_problem=senders.forged_headers(msg),
+        authentication=[str(v) for v in msg.get_all("Authentication-Results") or []],
     )
 
 

@@ -109,6 +109,26 @@ MIGRATIONS = [
     CREATE INDEX reports_message ON reports (message);
     CREATE INDEX messages_unit ON messages (unit);
     """,
+    # Poison-message quarantine: reads begun and not yet ended by a recorded outcome.
+    """
+    CREATE TABLE attempts (
+        source_ref TEXT PRIMARY KEY,
+        count INTEGER NOT NULL,
+        last_at TEXT NOT NULL
+    );
+    """,
+    # Crash-safe delivery: what was about to be sent, written before DATA, gone once sent.
+    """
+    CREATE TABLE outbox (
+        period TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        tries INTEGER NOT NULL,
+        last_at TEXT NOT NULL,
+        PRIMARY KEY (period, recipient, kind)
+    );
+    """,
     # 实名登记: salted hashes of the ID numbers on a unit's name lists (never the numbers).
     """
     CREATE TABLE roster (

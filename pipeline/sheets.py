@@ -25,6 +25,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from . import atomic
+
 FONT = "宋体"  # what Excel/WPS on an office PC shows; LibreOffice substitutes a CJK serif
 THOUSANDS, PERCENT = "#,##0", "0.0%"
 # row mark → fill colour (light tints: they must stay readable in black-and-white print)
@@ -68,8 +70,8 @@ class Sheet:
 
 
 def write_workbook(path: Path, sheets: Sequence[Sheet]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _workbook(sheets).save(path)
+    with atomic.written(path) as temporary:
+        _workbook(sheets).save(temporary)
     return path
 
 

@@ -250,6 +250,7 @@ class SmtpServer:
     starttls: bool = False
     reject: tuple[str, ...] = ()
     delay: float = 0.0  # seconds each message waits before it is stored and answered
+    hold_250: float = 0.0  # seconds between storing a message and answering 250
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -263,7 +264,7 @@ class SmtpServer:
         command += ["--user", self.user] + ["--starttls"] * self.starttls
         for address in self.reject:
             command += ["--reject", address]
-        command += ["--delay", str(self.delay)]
+        command += ["--delay", str(self.delay), "--hold-250", str(self.hold_250)]
         env = {**os.environ, "TEST_SMTP_PASSWORD": self.password}
         log = (self.folder.parent / f"smtp-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
@@ -298,6 +299,7 @@ def _smtp_main(argv: list[str]) -> None:
     parser.add_argument("--starttls", action="store_true")
     parser.add_argument("--reject", action="append", default=[])
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--hold-250", type=float, default=0.0)
     args = parser.parse_args(argv)
     password = os.environ["TEST_SMTP_PASSWORD"]
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -319,6 +321,9 @@ def _smtp_main(argv: list[str]) -> None:
                 temporary = args.folder / f".{name}.tmp"
                 temporary.write_bytes(envelope.original_content)
                 temporary.rename(args.folder / f"{name}.eml")
+            # A provider checks the message before it answers: the window in which a
+            # client that dies leaves a message sent but not known to be sent.
+            await asyncio.sleep(args.hold_250)
             return "250 OK stored"
 
     def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:

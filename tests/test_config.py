@@ -173,3 +173,24 @@ def test_key_written_twice(tmp_path: Path) -> None:
     (message,) = problems(path)
     first = line_of(path, "lagging_count: 3")
     assert f"第 {first + 1} 行：键 lagging_count 写了两次（第一次在第 {first} 行）" in message
+
+
+def test_a_reminder_after_the_cutoff_is_refused(tmp_path: Path) -> None:
+    path = edited(tmp_path, "  enabled: false ", "  enabled: true ")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('time: "09:00"', 'time: "19:00"'), "utf-8"
+    )
+    (message,) = problems(path)
+    assert "催报时刻 19:00 不早于截止时刻 18:00" in message
+    line = line_of(path, 'time: "19:00"')
+    assert f"第 {line} 行" in message
+
+
+def test_groups_are_people_and_an_address(tmp_path: Path) -> None:
+    loaded = config.load(ROOT / "config.yaml").config
+    first = loaded.groups[0]
+    assert first.leaders == ["杨建春", "李明书"] and "鲍学智" in first.members
+    assert first.departments == ["组宣部", "办公室"] and first.email == ""
+    path = edited(tmp_path, '    email: ""\n', "    email: 第一组\n")
+    (message,) = problems(path)
+    assert "groups[0].email" in message and "不是完整的邮箱地址" in message

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SMTP_PASSWORD, SMTP_USER, MakeServer, run_cli, write_config
+from conftest import SMTP_PASSWORD, SMTP_USER, XUNBAO, MakeServer, run_cli, write_config
 from servers import SAMPLES
 
 from pipeline import config as config_module
 from pipeline import delivery, job, receipts
 from pipeline.errors import DeliveryError
+from pipeline.ledger import Ledger
 from pipeline.periods import Period
 from pipeline.sources.directory import DirectorySource
 
@@ -204,3 +208,40 @@ def test_untrusted_smtp_certificate_is_refused(
     with pytest.raises(DeliveryError, match="证书验证失败"):
         deliver(config, published)
     assert server.received() == []
+
+
+@pytest.mark.slow
+def test_a_kill_between_data_and_250_resends_the_same_message_once(
+    tmp_path: Path, smtp: MakeServer, certificate: tuple[Path, Path]
+) -> None:
+    """kill -9 after the last byte of DATA, while the server checks the message (it has
+    stored it but not yet said 250): the next run sends at most one more copy, with the
+    same Message-ID, and says it is a resend."""
+    server = smtp(hold_250=3.0)
+    server.start()
+    section = delivery_section(server.port, certificate[0], recipients=RECIPIENTS[:1])
+    config = write_config(tmp_path, mailbox=directory_mailbox(), delivery=section)
+    command = [str(XUNBAO), "run", "--config", str(config), "--period", PERIOD]
+    process = subprocess.Popen(command, env=env(), cwd=tmp_path, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while not list(server.folder.glob("*.eml")):
+        assert process.poll() is None and time.monotonic() < deadline, "nothing reached DATA"
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)  # the server holds the message, no 250 yet
+    process.wait()
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        assert ledger.deliveries() == []  # not known to be sent
+
+    again = run_cli(config, env(), "--period", PERIOD)
+    assert again.returncode == 0, again.stderr
+    assert "未得到服务器确认" in again.stderr and "相同的 Message-ID" in again.stderr
+    last = run_cli(config, env(), "--period", PERIOD)
+    assert "此前已发送 1 位" in last.stdout
+
+    received = server.received()
+    assert len(received) == 2  # the copy the kill left, and one resend: no more
+    ids = {message["Message-ID"] for _, message in received}
+    assert len(ids) == 1 and next(iter(ids)).startswith("<xunbao.")
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        assert len(ledger.deliveries()) == 1
+        assert ledger.runs()[0]["outcome"] == "interrupted"

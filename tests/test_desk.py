@@ -8,8 +8,10 @@ import gzip
 import hashlib
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
+from conftest import SMTP_PASSWORD
 from desk_support import (
     MABIAN,
     PERIOD,
@@ -21,6 +23,8 @@ from desk_support import (
     login,
 )
 from openpyxl import load_workbook
+from ruamel.yaml import YAML
+from test_delivery import RECIPIENTS, delivery_section
 
 from pipeline import originals
 
@@ -333,3 +337,27 @@ def test_hostile_attachments_are_served_inert(clerk: Desk, workspace: Path) -> N
     assert sheet is not None
     cell = next(c for c in sheet["D"] if str(c.value).startswith("=HYPERLINK"))
     assert cell.data_type == "s"
+
+
+def test_a_leader_sends_the_circular_once_per_recipient(
+    workspace: Path, smtp: Any, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = smtp()
+    server.start()
+    yaml = YAML()
+    tree = yaml.load(workspace.read_text(encoding="utf-8"))
+    tree["delivery"] = delivery_section(server.port, certificate[0])
+    with workspace.open("w", encoding="utf-8") as out:
+        yaml.dump(tree, out)
+    monkeypatch.setenv("XUNBAO_SMTP_PASSWORD", SMTP_PASSWORD)
+    leader = Desk(client(workspace), workspace)
+    assert login(leader.client, "王科长") == 303
+    page = leader.client.get(f"/circular?period={PERIOD}").text
+    assert RECIPIENTS[0] in page
+    for _ in range(2):  # pressed twice: the second finds everyone served
+        sent = leader.client.post(f"/circular/{PERIOD}/send", data={"csrf": leader.csrf()})
+        assert sent.status_code == 303
+    assert sorted(r for r, _ in server.received()) == sorted(RECIPIENTS)
+    shown = leader.client.get(sent.headers["location"]).text
+    assert "已发送 0 位，此前已发送 2 位" in shown
+    assert all(r in shown for r in RECIPIENTS)

@@ -161,6 +161,7 @@ def test_receipts_as_mail_arrives_and_reminders_before_the_cutoff(
     third = report("f", "wtqzgh@126.com", "五通桥区", 960, at("2016-01-19 14:00"))
     clock.at(at("2016-01-19 14:00"), arrive(third))
     clock.at(at("2016-01-20 08:59"), count("reminders not yet", "催报"))
+    clock.at(at("2016-01-20 09:01"), count("reminders at nine", "催报："))
     clock.at(at("2016-01-20 09:30"), server.request_stop)
     assert server.serve() == 0
 
@@ -198,6 +199,7 @@ def test_receipts_as_mail_arrives_and_reminders_before_the_cutoff(
         if u.name not in quiet and u.name not in domain_only
     }
     reminders = letters_to(server_smtp, "催报：")
+    assert seen["reminders at nine"] == len(reminders)  # sent at 09:00, not at the next poll
     assert Counter(r for r, _ in reminders if r != GROUP3) == Counter(list(expected))
     group3 = {"犍为县", "井研县", "市交通工会"}  # group 3's units that were reminded
     assert Counter(r for r, _ in reminders if r == GROUP3) == {GROUP3: len(group3)}

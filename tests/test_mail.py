@@ -123,7 +123,8 @@ def test_report_forwarded_as_attachment_is_counted(intake: Intake) -> None:
 def test_quoted_figure_in_reply_is_never_counted(intake: Intake) -> None:
     body = "收到。\n\n------------------ 原始邮件 ------------------\n" + FORM_BODY
     entry = assess(intake, message({"Subject": "回复：旬报"}, body.encode()))
-    assert entry.outcome == "review"
+    # The sender's own words are a thank-you: not a report (and so never a receipt either).
+    assert (entry.outcome, entry.value) == ("ignored", None) and "收到" in entry.reason
 
 
 def test_lower_cumulative_than_an_earlier_period_goes_to_review(intake: Intake) -> None:

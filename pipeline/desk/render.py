@@ -14,7 +14,21 @@ from ..config import Config
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "desk"
 OUTCOMES = {"counted": "计入", "review": "待审核", "ignored": "忽略"}
-STATUSES = {"completed": "已完成", "on_track": "正常", "lagging": "末位", "missing": "未报送"}
+ACTIONS = {
+    "approve": "审核通过",
+    "reject": "驳回",
+    "record": "电话录入",
+    "reopen": "重新审核",
+    "withdraw": "撤回",
+    "sign": "签发",
+}
+STATUSES = {
+    "completed": "已完成",
+    "on_track": "正常",
+    "lagging": "末位",
+    "missing": "未报送",
+    "pending": "待核实",
+}
 
 
 class Templates:
@@ -36,6 +50,7 @@ class Templates:
 
         self.environment.filters["local"] = local
         self.environment.filters["outcome"] = lambda o: OUTCOMES.get(o, o)
+        self.environment.filters["action"] = lambda k: ACTIONS.get(k, k)
         self.environment.filters["status"] = lambda s: STATUSES.get(s, s)
         self.environment.filters["percent"] = lambda x: f"{x * 100:.1f}%"
         self.environment.filters["figure"] = lambda v: "" if v is None else f"{v:,}"

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..config import Limits
 from ..mail import Attachment
-from . import archive, document, legacy, ocr, opendocument, pdf, spreadsheet, text
+from . import archive, document, guards, legacy, ocr, opendocument, pdf, spreadsheet, text
 from .fields import Reading, Rows, extract
 from .kinds import kind
 from .spreadsheet import FormUnreadable
@@ -37,12 +38,17 @@ _UNSUPPORTED = {"rar": "RAR 压缩包（请对方改用 zip 或直接发送表�
 
 
 def read(
-    attachment: Attachment, depth: int = 0, wording: Wording = DEFAULT_WORDING
+    attachment: Attachment,
+    depth: int = 0,
+    wording: Wording = DEFAULT_WORDING,
+    limits: Limits | None = None,
 ) -> list[Reading]:
+    limits = limits or Limits()
     name = attachment.filename
     found = kind(attachment.data, name)
+    guards.check(found, attachment.data, limits)
     if found in _GRID_READERS:
-        return [extract(_GRID_READERS[found](attachment.data), name, wording)]
+        return [extract(text.values_only(_GRID_READERS[found](attachment.data)), name, wording)]
     if found == "pdf":
         return [pdf.read_pdf(attachment.data, name, wording)]
     if found == "image" or attachment.content_type in _IMAGE_TYPES:
@@ -51,9 +57,9 @@ def read(
         if depth > 2:
             raise FormUnreadable("压缩包嵌套过深")
         readings = []
-        for member, data in _ARCHIVES[found](attachment.data):
+        for member, data in _ARCHIVES[found](attachment.data, limits):
             inner = Attachment(f"{name}/{member}", "", data)
-            readings.extend(read(inner, depth + 1, wording))
+            readings.extend(read(inner, depth + 1, wording, limits))
         return readings
     if found in _UNSUPPORTED:
         raise FormUnreadable(f"暂不能读取{_UNSUPPORTED[found]}")
@@ -67,4 +73,4 @@ def grid(attachment: Attachment) -> Rows | None:
 
 
 def read_body(body: str, wording: Wording = DEFAULT_WORDING) -> Reading:
-    return extract(text.text_rows(body), "邮件正文", wording)
+    return extract(text.values_only(text.text_rows(body)), "邮件正文", wording)

@@ -1,5 +1,8 @@
 """Archives holding forms: .zip (stdlib) and .7z (py7zr). Members are read like attachments.
 
+Sizes are checked from the archive's own directory before anything is unpacked (guards);
+a 7z is unpacked into the process's temporary folder, which lives under xunbao's storage.
+
 Chinese Windows zips store GBK names without the UTF-8 flag; zipfile decodes those as
 cp437, so the name is re-decoded from the original bytes.
 """
@@ -12,12 +15,12 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..config import Limits
+from . import guards
 from .spreadsheet import FormUnreadable
 
-MAX_MEMBER_BYTES = 50 * 1024 * 1024
 
-
-def zip_members(data: bytes) -> Iterator[tuple[str, bytes]]:
+def zip_members(data: bytes, limits: Limits) -> Iterator[tuple[str, bytes]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
@@ -28,9 +31,23 @@ def zip_members(data: bytes) -> Iterator[tuple[str, bytes]]:
                 continue
             if info.flag_bits & 0x1:
                 raise FormUnreadable("压缩包设有密码，无法读取")
-            if info.file_size > MAX_MEMBER_BYTES:
-                raise FormUnreadable(f"压缩包中的 {_name(info)} 过大")
             yield _name(info), archive.read(info)
+
+
+def _check_7z(members: list[object], packed: int, limits: Limits) -> None:
+    """Declared sizes first; a solid 7z has no per-member packed size, so the whole
+    archive's size stands in for it."""
+    guards.sizes(
+        (
+            (
+                str(getattr(m, "filename", "")),
+                int(getattr(m, "uncompressed", 0) or 0),
+                int(getattr(m, "compressed", 0) or packed),
+            )
+            for m in members
+        ),
+        limits,
+    )
 
 
 def _name(info: zipfile.ZipInfo) -> str:
@@ -42,7 +59,7 @@ def _name(info: zipfile.ZipInfo) -> str:
         return info.filename
 
 
-def sevenzip_members(data: bytes) -> Iterator[tuple[str, bytes]]:
+def sevenzip_members(data: bytes, limits: Limits) -> Iterator[tuple[str, bytes]]:
     import py7zr
 
     with tempfile.TemporaryDirectory(prefix="xunbao-7z-") as folder:
@@ -50,8 +67,10 @@ def sevenzip_members(data: bytes) -> Iterator[tuple[str, bytes]]:
             with py7zr.SevenZipFile(io.BytesIO(data)) as archive:
                 if archive.needs_password():
                     raise FormUnreadable("压缩包设有密码，无法读取")
+                members = [m for m in archive.list() if not m.is_directory]
+                _check_7z(members, len(data), limits)
                 archive.extractall(path=folder)
-        except py7zr.exceptions.Bad7zFile:
+        except (py7zr.exceptions.ArchiveError, EOFError, OSError, ValueError, KeyError):
             raise FormUnreadable("7z 压缩包无法打开（文件已损坏）") from None
         root = Path(folder)
         for path in sorted(root.rglob("*")):

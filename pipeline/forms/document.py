@@ -26,8 +26,8 @@ _TCPR, _SPAN, _VAL = qn("w:tcPr"), qn("w:gridSpan"), qn("w:val")
 def read_rows(data: bytes) -> Rows:
     try:
         document = Document(io.BytesIO(data))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise FormUnreadable(f"Word 文件无法打开（{type(exc).__name__}）") from None
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError):
+        raise FormUnreadable("Word 文件无法打开，可能已损坏或不是真正的 Word 文件") from None
     rows: Rows = []
     for block in document.element.body.iterchildren(_P, _TBL):
         if block.tag == _TBL:

@@ -56,7 +56,8 @@ def _zip_kind(data: bytes, suffix: str) -> str:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
             names = set(package.namelist())
             if "mimetype" in names:
-                odf = _ODF.get(package.read("mimetype").strip())
+                with package.open("mimetype") as member:  # its head only: it may be a bomb
+                    odf = _ODF.get(member.read(100).strip())
                 if odf:
                     return odf
     except (zipfile.BadZipFile, KeyError, OSError):

@@ -1,5 +1,11 @@
 """Old and office-suite formats: Word 97 (.doc) through antiword; anything else LibreOffice
-opens (WPS's own formats, a broken .doc) converted by LibreOffice headless first."""
+opens (WPS's own formats, a broken .doc) converted by LibreOffice headless first.
+
+Both run as children that the kernel kills when the reader process dies (`setpriv
+--pdeathsig`); LibreOffice runs as soffice.bin itself, not through the oosplash launcher,
+whose own child would outlive it. Its profile and files live in the reader's temporary
+folder, which is under xunbao's storage.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,20 @@ from .spreadsheet import FormUnreadable
 
 _TIMEOUT = 120
 Reader = Callable[[bytes], Rows]
+_SOFFICE_BIN = Path("/usr/lib/libreoffice/program/soffice.bin")
+_RESTART = 81  # soffice.bin asks to be started again once it has made a new profile
+
+
+def child_command(command: list[str]) -> list[str]:
+    """A command whose process dies with this one (no orphan after a kill -9)."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--", *command] if setpriv else command
+
+
+def _soffice() -> str | None:
+    if _SOFFICE_BIN.exists():
+        return str(_SOFFICE_BIN)
+    return shutil.which("soffice") or shutil.which("libreoffice")
 
 
 def read_doc(data: bytes) -> Rows:
@@ -29,7 +49,10 @@ def read_doc(data: bytes) -> Rows:
         file.flush()
         env = {**os.environ, "LANG": "C.UTF-8"}
         done = subprocess.run(
-            ["antiword", "-x", "db", file.name], capture_output=True, env=env, timeout=_TIMEOUT
+            child_command(["antiword", "-x", "db", file.name]),
+            capture_output=True,
+            env=env,
+            timeout=_TIMEOUT,
         )
     if done.returncode != 0:
         return _via_libreoffice(data, ".doc", "docx", document.read_rows)
@@ -72,26 +95,31 @@ def read_et(data: bytes) -> Rows:
 
 
 def _via_libreoffice(data: bytes, suffix: str, target: str, reader: Reader) -> Rows:
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    soffice = _soffice()
     if soffice is None:
         raise FormUnreadable(f"读取 {suffix} 文件需要 LibreOffice，本机未安装")
     with tempfile.TemporaryDirectory(prefix="xunbao-lo-") as folder:
         source = Path(folder) / f"form{suffix}"
         source.write_bytes(data)
         profile = Path(folder) / "profile"
-        command = [
-            soffice,
-            f"-env:UserInstallation={profile.as_uri()}",
-            "--headless",
-            "--norestore",
-            "--convert-to",
-            target,
-            "--outdir",
-            folder,
-            str(source),
-        ]
+        command = child_command(
+            [
+                soffice,
+                f"-env:UserInstallation={profile.as_uri()}",
+                "--headless",
+                "--norestore",
+                "--convert-to",
+                target,
+                "--outdir",
+                folder,
+                str(source),
+            ]
+        )
         try:
-            subprocess.run(command, capture_output=True, timeout=_TIMEOUT, check=False)
+            for _ in range(2):
+                done = subprocess.run(command, capture_output=True, timeout=_TIMEOUT)
+                if done.returncode != _RESTART:
+                    break
         except subprocess.TimeoutExpired:
             raise FormUnreadable(f"{suffix} 文件转换超时") from None
         converted = Path(folder) / f"form.{target}"

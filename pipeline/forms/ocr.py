@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -18,6 +19,9 @@ from .spreadsheet import FormUnreadable
 from .wording import DEFAULT_WORDING, Wording
 
 MIN_SCORE = 0.9
+# Called before the OCR engine runs. The ONNX runtime needs far more address space than
+# any other reader; a reader process (sandbox) uses this to widen its limit for OCR.
+before_ocr: list[Callable[[], None]] = []
 
 
 @functools.cache
@@ -56,6 +60,8 @@ def read_pil(image: Any, origin: str, wording: Wording = DEFAULT_WORDING) -> Rea
 def _read_upright(image: Any, origin: str, wording: Wording) -> Reading:
     import numpy as np
 
+    for hook in before_ocr:
+        hook()
     result = _engine()(np.asarray(image))
     if result.txts is None or result.boxes is None:
         return extract([], f"{origin}（图片识别）", wording)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pdfplumber
 from pdfminer.pdfparser import PDFSyntaxError
+from pdfplumber.utils.exceptions import PdfminerException
 
 from . import ocr
 from .fields import Reading, Rows, extract
@@ -26,8 +27,8 @@ _CELL_GAP = 2.0  # a gap wider than this many character heights starts a new cel
 def read_pdf(data: bytes, origin: str, wording: Wording = DEFAULT_WORDING) -> Reading:
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
-    except (PDFSyntaxError, ValueError) as exc:
-        raise FormUnreadable(f"PDF 文件无法打开（{type(exc).__name__}）") from None
+    except (PDFSyntaxError, ValueError, PdfminerException):
+        raise FormUnreadable("PDF 文件无法打开，可能已损坏") from None
     with pdf:
         if getattr(pdf.doc, "encryption", None):
             raise FormUnreadable("PDF 文件已加密")

@@ -17,8 +17,8 @@ from .fields import Rows
 def read_rows(data: bytes) -> Rows:
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except (CalamineError, ValueError, OSError) as exc:
-        raise FormUnreadable(f"表格文件无法打开（{_short(exc)}）") from None
+    except (CalamineError, ValueError, OSError):
+        raise FormUnreadable("表格文件无法打开，可能已损坏或不是真正的表格文件") from None
     rows: Rows = []
     for name in book.sheet_names:
         sheet = book.get_sheet_by_name(name)
@@ -34,10 +34,6 @@ def cell_text(value: object) -> str:
     if isinstance(value, time | timedelta):
         return ""
     return "" if value is None else str(value)
-
-
-def _short(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
 
 
 class FormUnreadable(Exception):

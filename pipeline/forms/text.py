@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from .fields import Rows
+
+FORMULA = "（公式，不是数值）"
+_FORMULA = re.compile(r"^\s*(=|[+\-@]\s*[A-Za-z_(])")
+
+
+def values_only(rows: Rows) -> Rows:
+    """A cell that is a formula's text (a .csv, a text cell in Excel, a body line) is not a
+    value: it is replaced by a marker holding no digit, so no figure is ever read from it."""
+    return [[FORMULA if _FORMULA.match(cell) else cell for cell in row] for row in rows]
 
 
 def text_rows(body: str) -> Rows:

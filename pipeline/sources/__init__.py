@@ -20,6 +20,7 @@ class RawMessage:
     raw: bytes
     internal_date: datetime | None = None  # the server's arrival time, when there is one
     too_large: bool = False  # the source refused to download it; raw is empty
+    head: bytes = b""  # of a too-large message, its headers when the source has them
 
 
 class Source(Protocol):

@@ -10,12 +10,16 @@ from pathlib import Path
 from ..errors import SourceError
 from . import RawMessage, header_arrival
 
+HEAD_BYTES = 64 * 1024
+
 
 class DirectorySource:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_bytes: int | None = None) -> None:
+        """`max_bytes`: larger files are not read (as IMAP does not download them)."""
         if not path.is_dir():
             raise SourceError(f"收件目录 {path} 不存在。请检查 config.yaml 中的 mailbox.path。")
         self.path = path
+        self.max_bytes = max_bytes
 
     def poll(self) -> Iterator[RawMessage]:
         # Oldest arrival first, so a unit's figures are judged in the order they came.
@@ -31,6 +35,10 @@ class DirectorySource:
             box = file.parent.parent.relative_to(self.path) / "cur" / file.name.split(":", 1)[0]
             rel = box.as_posix()
             internal = _maildir_time(file.name)
+        if self.max_bytes is not None and file.stat().st_size > self.max_bytes:
+            with file.open("rb") as big:
+                head = big.read(HEAD_BYTES)
+            return RawMessage(f"dir:{rel}", b"", internal, too_large=True, head=head)
         return RawMessage(ref=f"dir:{rel}", raw=file.read_bytes(), internal_date=internal)
 
     def _files(self) -> Iterator[Path]:
@@ -50,7 +58,7 @@ class DirectorySource:
 def _arrival_key(message: RawMessage) -> datetime:
     if message.internal_date is not None:
         return message.internal_date
-    arrival = header_arrival(BytesHeaderParser().parsebytes(message.raw))
+    arrival = header_arrival(BytesHeaderParser().parsebytes(message.raw or message.head))
     return arrival or datetime.max.replace(tzinfo=UTC)
 
 

@@ -70,6 +70,7 @@ def circular_page(context: Context) -> Response:
         table=made.table,
         sent=sent,
         delivery_configured=bool(context.config.delivery.host),
+        recipients=context.config.delivery.recipients,
         done=context.request.query_params.get("done", ""),
     )
 

@@ -1,0 +1,345 @@
+"""Reader processes with hard limits, so one hostile attachment cannot stop the mailbox.
+
+Each worker (`python -m pipeline.sandbox`) reads whole messages (`reading.read_mail`) under
+RLIMIT_AS and a per-attachment RLIMIT_CPU, and the pool adds a wall-clock deadline. A worker
+that dies, aborts or runs out of time is killed with its process group and replaced; its
+message gets a Chinese reason naming the attachment it was reading. Workers ask the kernel
+to kill them when xunbao dies (PR_SET_PDEATHSIG), and start their own children
+(LibreOffice, antiword) through `setpriv --pdeathsig KILL`, so a kill -9 leaves no orphan.
+Temporary files live under `<storage>/tmp`, emptied when a pool starts.
+
+Frames are a 4-byte length and a pickle. What comes back from a worker is unpickled with a
+whitelist of classes: a reader process that a file managed to subvert cannot make xunbao
+run code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import io
+import os
+import pickle
+import queue
+import resource
+import selectors
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from .config import Limits
+
+if TYPE_CHECKING:  # the readers' libraries are heavy: only a reader process imports them
+    from .forms.wording import Wording
+    from .reading import ReadMail
+
+MB = 1024 * 1024
+CRASHED = "读取时超出内存或时间限制，文件可能已损坏"
+QUARANTINED = "多次处理未能完成，已隔离，请人工查看"
+PR_SET_PDEATHSIG = 1
+DEPTH = 4  # messages queued to one worker at a time
+STARTUP = 60.0  # seconds a new reader may take to start, on a busy machine
+BROKEN = "邮件结构严重损坏，无法解析，请在邮箱中查看原件"
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A message the reader could not finish, and why (Chinese)."""
+
+    reason: str
+
+
+def crashed(at: str | None) -> Unread:
+    """The reader died: `at` is the attachment it was reading, if any."""
+    if at:
+        return Unread(f"附件《{at}》{CRASHED}")
+    return Unread("邮件读取时超出内存或时间限制，邮件可能已损坏")
+
+
+if TYPE_CHECKING:
+    Read: TypeAlias = ReadMail | Unread
+
+
+def scratch(storage: Path) -> Path:
+    return storage / "tmp"
+
+
+class _Worker:
+    """One reader process. Up to DEPTH messages are queued to it, so it never waits for
+    xunbao between two; a writer thread feeds them, so xunbao never blocks on its pipe."""
+
+    def __init__(self, limits: Limits, tmp: Path, wording: Wording | None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.sandbox", str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            process_group=0,  # its own group: killed with every child it started
+        )
+        assert self.process.stdout
+        self.inbox = self.process.stdout
+        self.buffer = b""
+        self.tasks: deque[tuple[int, bytes]] = deque()  # sent, not answered; first is current
+        self.at: str | None = None
+        self.deadline = 0.0
+        self.seconds = limits.seconds
+        self.fresh = True  # still starting (importing the readers): not yet on the clock
+        self.outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        threading.Thread(target=self._feed, daemon=True).start()
+        self.send(("setup", limits.model_dump(), str(tmp), wording))
+
+    def _feed(self) -> None:
+        stdin = self.process.stdin
+        assert stdin
+        with contextlib.suppress(OSError, ValueError):
+            while (data := self.outbox.get()) is not None:
+                stdin.write(data)
+                stdin.flush()
+        with contextlib.suppress(OSError):
+            stdin.close()
+
+    def send(self, message: object) -> None:
+        data = pickle.dumps(message)
+        self.outbox.put(struct.pack(">I", len(data)) + data)
+
+    def start(self, task: int, raw: bytes) -> None:
+        if not self.tasks:
+            self._clock()
+        self.tasks.append((task, raw))
+        self.send(("read", raw))
+
+    def _clock(self) -> None:
+        self.at = None
+        self.deadline = time.monotonic() + self.seconds + STARTUP * self.fresh
+
+    def finished(self) -> int:
+        task, _ = self.tasks.popleft()
+        if self.tasks:
+            self._clock()
+        return task
+
+    def frames(self, chunk: bytes) -> Iterator[Any]:
+        self.buffer += chunk
+        while len(self.buffer) >= 4:
+            size = struct.unpack(">I", self.buffer[:4])[0]
+            if len(self.buffer) < 4 + size:
+                return
+            data, self.buffer = self.buffer[4 : 4 + size], self.buffer[4 + size :]
+            yield _Restricted(io.BytesIO(data)).load()
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.outbox.put(None)
+        self.inbox.close()
+
+
+class Pool:
+    """`read(messages)` yields (key, Read) in the order given, reading on every worker."""
+
+    def __init__(self, limits: Limits, storage: Path, wording: Wording | None = None) -> None:
+        self.limits, self.wording = limits, wording
+        self.tmp = scratch(storage)
+        shutil.rmtree(self.tmp, ignore_errors=True)  # what a killed run left behind
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.size = limits.workers or os.cpu_count() or 1
+        self.workers: list[_Worker] = []
+        self.selector = selectors.DefaultSelector()
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.kill()
+        self.workers.clear()
+        self.selector.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def read(
+        self, messages: Iterable[tuple[Any, bytes]], before: Callable[[Any], None]
+    ) -> Iterator[tuple[Any, Read]]:
+        """`before(key)` runs just before a message goes to a worker (the attempt record)."""
+        pending = iter(enumerate(messages))
+        keys: dict[int, Any] = {}
+        done: dict[int, Read] = {}
+        emitted = 0
+        while True:
+            while (worker := self._free()) is not None:
+                item = next(pending, None)
+                if item is None:
+                    break
+                number, (key, raw) = item
+                keys[number] = key
+                before(key)
+                worker.start(number, raw)
+            while emitted in done:
+                yield keys.pop(emitted), done.pop(emitted)
+                emitted += 1
+            if not keys:
+                return
+            done.update(self._wait())
+
+    def _free(self) -> _Worker | None:
+        """The least busy worker with room in its queue, started if need be."""
+        if len(self.workers) < self.size and all(w.tasks for w in self.workers):
+            worker = _Worker(self.limits, self.tmp, self.wording)
+            self.selector.register(worker.inbox, selectors.EVENT_READ, worker)
+            self.workers.append(worker)
+        worker = min(self.workers, key=lambda w: len(w.tasks))
+        return worker if len(worker.tasks) < DEPTH else None
+
+    def _wait(self) -> Iterator[tuple[int, Read]]:
+        busy = [w for w in self.workers if w.tasks]
+        timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+        for key, _ in self.selector.select(timeout):
+            worker: _Worker = key.data
+            chunk = os.read(worker.inbox.fileno(), 1 << 20)
+            if not chunk:
+                yield from self._lost(worker)
+                continue
+            try:
+                for frame in worker.frames(chunk):
+                    if frame[0] == "at":
+                        worker.at, worker.fresh = frame[1], False
+                        worker.deadline = time.monotonic() + worker.seconds
+                    elif frame[0] == "retired":
+                        yield from self._lost(worker, retired=True)
+                        break
+                    else:
+                        yield worker.finished(), frame[1]
+            except (pickle.UnpicklingError, struct.error, EOFError, IndexError):
+                yield from self._lost(worker)
+        now = time.monotonic()
+        for worker in busy:
+            if worker in self.workers and worker.tasks and worker.deadline <= now:
+                yield from self._lost(worker)
+
+    def _lost(self, worker: _Worker, retired: bool = False) -> Iterator[tuple[int, Read]]:
+        """The worker died or ran out of time on its current message (or retired after
+        one); the ones queued behind it go to a new worker (their attempts are recorded)."""
+        self.selector.unregister(worker.inbox)
+        self.workers.remove(worker)
+        worker.kill()
+        shutil.rmtree(self.tmp / str(worker.process.pid), ignore_errors=True)
+        queued = list(worker.tasks)
+        if queued and not retired:
+            task, _ = queued.pop(0)
+            yield task, crashed(worker.at)
+        for number, raw in queued:
+            replacement = self._free() or self.workers[0]
+            replacement.start(number, raw)
+
+
+_ALLOWED = {
+    ("pipeline.reading", "ReadMail"),
+    ("pipeline.sandbox", "Unread"),
+    ("pipeline.mail", "Mail"),
+    ("pipeline.mail", "Attachment"),
+    ("pipeline.forms.fields", "Reading"),
+    ("datetime", "datetime"),
+    ("datetime", "date"),
+    ("datetime", "timezone"),
+    ("datetime", "timedelta"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+}
+
+
+class _Restricted(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not expected from a reader")
+        return super().find_class(module, name)
+
+
+# ── the worker process ─────────────────────────────────────────
+def _die_with(parent: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+
+def _worker(parent: int) -> None:
+    _die_with(parent)
+    from .forms import DEFAULT_WORDING, ocr
+    from .reading import read_mail
+
+    tasks = os.fdopen(os.dup(0), "rb")
+    answers = os.fdopen(os.dup(1), "wb")
+    # Libraries that print must not corrupt the frames.
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+
+    def receive() -> Any:
+        head = tasks.read(4)
+        if len(head) < 4:
+            sys.exit(0)
+        return pickle.loads(tasks.read(struct.unpack(">I", head)[0]))
+
+    def answer(message: object) -> None:
+        data = pickle.dumps(message)
+        answers.write(struct.pack(">I", len(data)) + data)
+        answers.flush()
+
+    _, settings, tmp, wording = receive()
+    limits = Limits(**settings)
+    memory = limits.memory_mb * MB
+    resource.setrlimit(resource.RLIMIT_AS, (memory, resource.RLIM_INFINITY))
+    folder = Path(tmp) / str(os.getpid())
+    folder.mkdir(parents=True, exist_ok=True)
+    tempfile.tempdir = str(folder)
+    # Libraries and LibreOffice write caches under HOME (onnxruntime, dconf): keep them here.
+    for variable in ("TMPDIR", "HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR"):
+        os.environ[variable] = str(folder)
+
+    def at(name: str) -> None:
+        # A fresh CPU allowance per attachment: SIGXCPU ends the process past it.
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        spent = int(used.ru_utime + used.ru_stime)
+        allowance = spent + int(limits.seconds) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (allowance, resource.RLIM_INFINITY))
+        answer(("at", name))
+
+    widened: list[bool] = []
+
+    def widen() -> None:
+        # OCR's own limit; once its engine has mapped that much the process stays that
+        # big, so it ends after this message and a fresh reader takes over.
+        resource.setrlimit(resource.RLIMIT_AS, (limits.ocr_memory_mb * MB, resource.RLIM_INFINITY))
+        widened.append(True)
+
+    ocr.before_ocr.append(widen)
+    while not widened:
+        _, raw = receive()
+        at("")
+        try:
+            answer(("done", read_mail(raw, limits, wording or DEFAULT_WORDING, at)))
+        except MemoryError:
+            answer(("done", crashed(None)))
+        except Exception:  # mail-parser gave up on the MIME structure
+            answer(("done", Unread(BROKEN)))
+    answer(("retired", None))
+
+
+if __name__ == "__main__":
+    # Through the package, so what is pickled names pipeline.sandbox, not __main__.
+    from pipeline.sandbox import _worker as worker
+
+    worker(int(sys.argv[1]))

@@ -1,0 +1,258 @@
+"""Reader processes: hard limits, a dead reader replaced, quarantine, no orphans after kill -9.
+
+The hostile files are real: an .xls whose FAT chains a sector to itself (calamine follows
+it until memory runs out), an .xlsx declaring A1:XFD1048576 (calamine aborts the process).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zipfile
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from conftest import XUNBAO, write_config
+
+from pipeline import config as config_module
+from pipeline import job
+from pipeline.config import Limits
+from pipeline.ledger import Ledger
+from pipeline.reading import ReadMail
+from pipeline.sandbox import QUARANTINED, Pool, Unread
+from pipeline.sources import RawMessage
+from pipeline.sources.directory import DirectorySource
+
+ROOT = Path(__file__).resolve().parent.parent
+FORMS = ROOT / "tests" / "fixtures" / "forms"
+SAMPLES = ROOT / "inbox_samples"
+CRASHED = "读取时超出内存或时间限制，文件可能已损坏"
+
+
+def looping_xls() -> bytes:
+    """form.xls with its Workbook stream moved to a sector whose FAT entry is itself."""
+    data = bytearray((FORMS / "form.xls").read_bytes())
+    struct.pack_into("<I", data, 512 + 3 * 4, 3)  # FAT[3] = 3
+    entry = 512 + 10 * 512 + 128  # directory sector 10, entry 1 (Workbook)
+    struct.pack_into("<II", data, entry + 116, 3, 0x7FFFFF00)
+    return bytes(data)
+
+
+def max_dimension_xlsx() -> bytes:
+    """A real one-sheet .xlsx whose <dimension> claims every cell Excel allows, with a
+    cell in the very last one (calamine would make a dense grid of 2^34 cells)."""
+    source = zipfile.ZipFile(FORMS / "next_cell.xlsx")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.startswith("xl/worksheets/sheet"):
+                head, _, rest = data.partition(b"<dimension ref=")
+                _, _, rest = rest.partition(b"/>")
+                data = head + b'<dimension ref="A1:XFD1048576"/>' + rest
+                last = b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+                data = data.replace(b"</sheetData>", last)
+            target.writestr(info, data)
+    return out.getvalue()
+
+
+def mail_with(name: str, data: bytes, sender: str = "szqzgh@163.com", n: int = 0) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "lsszghzxb@126.com"
+    message["Subject"] = f"市中区旬报 {name}"
+    message["Date"] = f"Sat, 19 Sep 2015 1{n % 10}:00:00 +0800"
+    message["Message-ID"] = f"<sandbox-{n}-{len(data)}@test>"
+    message.set_content("请查收附件。")
+    message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return message.as_bytes()
+
+
+def test_a_reader_that_dies_is_replaced_and_its_message_named(tmp_path: Path) -> None:
+    unguarded = Limits(cells=10**13, seconds=30)  # let the .xlsx reach calamine
+    ordinary = (SAMPLES / "0918-0930-shizhongqu.eml").read_bytes()
+    messages = [
+        ("xls", mail_with("损坏.xls", looping_xls())),
+        ("ok1", ordinary),
+        ("xlsx", mail_with("超大.xlsx", max_dimension_xlsx(), n=1)),
+        ("ok2", ordinary),
+    ]
+    attempted: list[str] = []
+    with Pool(unguarded, tmp_path) as pool:
+        results = dict(pool.read(messages, attempted.append))
+        assert attempted == ["xls", "ok1", "xlsx", "ok2"]
+        assert results["xls"] == Unread(f"附件《损坏.xls》{CRASHED}")
+        assert results["xlsx"] == Unread(f"附件《超大.xlsx》{CRASHED}")
+        for key in ("ok1", "ok2"):
+            read = results[key]
+            assert isinstance(read, ReadMail) and read.readings[0].value == 2650
+            assert read.mail.attachments[0].data == b""  # bytes stay in the reader
+
+
+def test_the_wall_clock_limit_kills_a_slow_reader(tmp_path: Path) -> None:
+    # A scan: the OCR model alone takes longer to load than the limit allows.
+    image = (FORMS.parent / "scans").glob("*.png")
+    png = next(image, None) or _png()
+    with Pool(Limits(seconds=0.5), tmp_path) as pool:
+        started = time.monotonic()
+        ((_, read),) = pool.read([("scan", mail_with("扫描件.png", png))], lambda _: None)
+        assert time.monotonic() - started < 90  # not the default 60 s per attachment, plus start-up
+    assert read == Unread(f"附件《扫描件.png》{CRASHED}")
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (400, 200), "white").save(out, "PNG")
+    return out.getvalue()
+
+
+def test_guards_refuse_the_max_dimension_xlsx_before_reading(tmp_path: Path) -> None:
+    with Pool(Limits(), tmp_path) as pool:
+        ((_, read),) = pool.read([("x", mail_with("超大.xlsx", max_dimension_xlsx()))], print)
+    assert isinstance(read, ReadMail)
+    why = "工作表声明的范围过大（A1:XFD1048576），文件可能已损坏"
+    assert read.unreadable == [f"附件《超大.xlsx》{why}"]
+
+
+def test_ordinary_reports_count_and_the_two_bad_files_are_held(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for sample in SAMPLES.glob("*.eml"):
+        (inbox / sample.name).write_bytes(sample.read_bytes())
+    (inbox / "0919-0800-bad-xls.eml").write_bytes(mail_with("旬报.xls", looping_xls(), n=2))
+    (inbox / "0919-0801-bad-xlsx.eml").write_bytes(mail_with("旬报.xlsx", max_dimension_xlsx()))
+    clean = _ingest(tmp_path / "clean", SAMPLES)
+    dirty = _ingest(tmp_path / "dirty", inbox)
+    assert dirty.outcomes["counted"] == clean.outcomes["counted"] > 15
+    assert dirty.outcomes["review"] == clean.outcomes["review"] + 2
+    ledger = Ledger(tmp_path / "dirty" / "ledger.sqlite")
+    held = {m["subject"]: m["reason"] for m in ledger.messages() if "旬报." in m["subject"]}
+    ledger.close()
+    assert held["市中区旬报 旬报.xls"] == f"附件《旬报.xls》{CRASHED}"
+    assert "A1:XFD1048576" in held["市中区旬报 旬报.xlsx"]
+
+
+def _ingest(folder: Path, inbox: Path) -> job.Ingested:
+    path = write_config(folder, mailbox={"source": "directory", "path": str(inbox)})
+    cfg = config_module.load(path).config
+    with job.open_ledger(cfg) as ledger:
+        return job.ingest(cfg, ledger, DirectorySource(inbox))
+
+
+@pytest.mark.slow
+def test_a_message_cut_off_twice_is_quarantined_and_the_rest_accounted_for(
+    tmp_path: Path,
+) -> None:
+    """kill -9 of xunbao while a reader works on one message, twice: the third run holds
+    it unread and every other message gets its outcome."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    samples = sorted(SAMPLES.glob("*.eml"))
+    for sample in samples:
+        (inbox / sample.name).write_bytes(sample.read_bytes())
+    # The poison: an .odt, which makes the reader start LibreOffice (slow enough to kill in).
+    poison = mail_with("旬报.odt", (FORMS / "form.odt").read_bytes(), n=3)
+    (inbox / "0919-0800-poison.eml").write_bytes(poison)
+    path = write_config(
+        tmp_path / "run", mailbox={"source": "directory", "path": str(inbox), "batch_size": 50}
+    )
+    storage = tmp_path / "run"
+    for _ in range(2):
+        process = subprocess.Popen(
+            [str(XUNBAO), "run", "--config", str(path), "--period", "2015-09-20", "--no-send"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        soffice = _wait_for_soffice(storage, process)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        time.sleep(1.0)
+        assert not any(_alive(pid) for pid in soffice), "LibreOffice outlived xunbao"
+    done = subprocess.run(
+        [str(XUNBAO), "run", "--config", str(path), "--period", "2015-09-20", "--no-send"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    with Ledger(storage / "ledger.sqlite") as ledger:
+        messages = ledger.messages()
+        runs = ledger.runs()
+    assert len(messages) == len(samples) + 1
+    poisoned = [m for m in messages if m["subject"] == "市中区旬报 旬报.odt"]
+    assert [m["reason"] for m in poisoned] == [QUARANTINED]
+    assert poisoned[0]["sender"] == "szqzgh@163.com" and poisoned[0]["arrival"]
+    assert sum(m["outcome"] == "counted" for m in messages) > 15
+    assert [r["outcome"] for r in runs] == ["interrupted", "interrupted", "ok"]
+    assert not list((storage / "tmp").glob("*")) if (storage / "tmp").exists() else True
+
+
+def _wait_for_soffice(storage: Path, process: subprocess.Popen[bytes]) -> list[int]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the run ended before LibreOffice started"
+        found = [pid for pid, line in _processes() if "soffice" in line and str(storage) in line]
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("LibreOffice never started")
+
+
+def _processes() -> list[tuple[int, str]]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            found.append((int(entry.name), line))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat").read_text() if Path(f"/proc/{pid}/stat").exists() else ""
+    return " Z " not in stat  # a zombie has died
+
+
+def test_directory_source_does_not_read_an_oversized_message(tmp_path: Path) -> None:
+    big = mail_with("大文件.zip", os.urandom(2 * 1024 * 1024))
+    (tmp_path / "big.eml").write_bytes(big)
+    (message,) = DirectorySource(tmp_path, max_bytes=1024 * 1024).poll()
+    assert message == RawMessage("dir:big.eml", b"", None, too_large=True, head=big[: 64 * 1024])
+
+
+if sys.platform != "linux":  # pragma: no cover - PR_SET_PDEATHSIG is Linux's
+    raise ImportError("the sandbox needs Linux")
+
+
+def test_a_scan_is_read_by_ocr_inside_the_sandbox(tmp_path: Path) -> None:
+    """OCR needs a wider address space than the other readers: it gets it, and the reader
+    that ran it retires after the message (the messages queued behind it are not lost)."""
+    page = tmp_path / "page"
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", str(FORMS / "form.pdf"), str(page)],
+        check=True,
+    )
+    scan = mail_with("扫描件.png", page.with_suffix(".png").read_bytes())
+    ordinary = (SAMPLES / "0918-0930-shizhongqu.eml").read_bytes()
+    messages = [("scan", scan), ("after", ordinary), ("last", ordinary)]
+    with Pool(Limits(workers=1, seconds=600), tmp_path) as pool:  # OCR is slow on a busy CI
+        results = dict(pool.read(messages, lambda _: None))
+    values = {}
+    for key, read in results.items():
+        assert isinstance(read, ReadMail), read
+        values[key] = read.readings[0].value
+    assert values == {"scan": 20, "after": 2650, "last": 2650}
