@@ -15,8 +15,15 @@ ROW = 11.0  # pt per unit
 LABEL = 96.0  # pt reserved for unit names
 TOP, BOTTOM = 18.0, 20.0
 FONT = 8
+CLIP = 2.0  # the scale never runs past 200 %
 
-BAR = {"completed": "#4d4d4d", "on_track": "#9a9a9a", "lagging": "#c8161d", "missing": "#e8a3a6"}
+BAR = {
+    "completed": "#4d4d4d",
+    "on_track": "#9a9a9a",
+    "lagging": "#c8161d",
+    "missing": "#e8a3a6",
+    "pending": "#c9b27c",
+}
 
 
 def rate_chart(
@@ -24,7 +31,8 @@ def rate_chart(
 ) -> str:
     """rows: (unit, rate, status) in display order; `family` is a CSS family name."""
     top_rate = max([1.0, expected, *(rate for _, rate, _ in rows)])
-    scale_max = math.ceil(top_rate * 5) / 5  # next multiple of 20 %
+    # Next multiple of 20 %, at most CLIP: an outlier's bar stops there, its value written.
+    scale_max = min(math.ceil(top_rate * 5) / 5, CLIP)
     plot = WIDTH - LABEL - 34.0
     height = TOP + ROW * len(rows) + BOTTOM
 

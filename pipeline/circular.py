@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import cn2an
 import jinja2
@@ -25,6 +26,9 @@ from .config import Config
 from .errors import RenderError
 from .periods import between
 from .standings import Standings
+
+if TYPE_CHECKING:
+    from .corrections import Correction
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 RED = "#e60012"
@@ -52,9 +56,14 @@ class Circular:
 
 
 def doc_number(config: Config, standings: Standings) -> str:
-    issued = between(config.campaign.start, standings.period, config.schedule)
-    seq = config.circular.first_seq + len(issued) - 1
-    return config.circular.doc_number.format(year=standings.period.end.year, seq=seq)
+    """Numbers run through the campaign's periods and restart at 1 each new year
+    (first_seq is the number of the campaign's first circular, in its first year)."""
+    year = standings.period.end.year
+    first = config.campaign.start
+    since = first if year == first.year else date(year, 1, 1)
+    base = config.circular.first_seq if year == first.year else 1
+    seq = base + len(between(since, standings.period, config.schedule)) - 1
+    return config.circular.doc_number.format(year=year, seq=seq)
 
 
 def numeral(n: int) -> str:
@@ -94,10 +103,10 @@ def _as_image(svg: str) -> Markup:
     )
 
 
-def compose(config: Config, standings: Standings) -> Circular:
+def compose(config: Config, standings: Standings, correction: Correction | None = None) -> Circular:
     environment = _environment()
     number = doc_number(config, standings)
-    context = _context(config, standings, number)
+    context = _context(config, standings, number) | {"correction": correction}
     draft = _render(environment, "circular.html.j2", css="", chart="", **context)
     chosen = choose_fonts(config, draft)
     families = {role: Markup(choice.css) for role, choice in chosen.items()}  # CSS, not HTML
@@ -129,10 +138,13 @@ def _context(config: Config, standings: Standings, number: str) -> dict[str, Any
         "doc_number": number,
         "date_cn": f"{end.year}年{end.month}月{end.day}日",
         "period_label": standings.period.label(),
-        "reported_count": sum(s.reported for s in units),
+        "reported_count": standings.reported_count,
+        "unreported_count": standings.unreported_count,
         "completed": standings.having("completed"),
         "lagging": standings.having("lagging"),
         "missing": standings.having("missing"),
+        "pending": standings.having("pending"),
+        "completed_unreported": [s for s in units if s.status == "completed" and not s.reported],
         "behind": [s for s in units if s.behind and s.status == "on_track"],
         "summoned": standings.summoned,
         "escalated": standings.escalated,

@@ -211,6 +211,10 @@ class Rules(_Model):
     escalate_after: int = Field(default=2, ge=1)
     examples_count: int = Field(default=3, ge=0)
     excerpt_chars: int = Field(default=90, ge=20)
+    # Streaks of summons count issued circulars ("circulars") or every dekad ("periods").
+    streaks: Literal["circulars", "periods"] = "circulars"
+    count_first_circular: bool = True  # false: the campaign's first circular starts no streak
+    plausible_factor: float = Field(default=3.0, gt=1)  # above target × this needs --force
     roster_tolerance: int = Field(default=0, ge=0)
 
 
@@ -247,6 +251,9 @@ class Delivery(_Model):
     receipt_limit: int = Field(default=10, ge=1)  # receipts a day to one address at most
     clerk: str = ""  # the clerk's address: told when a circular waits for review or sign-off
     timeout: float = 30.0
+    sign_off: Literal["auto", "required"] = "auto"
+    signers: list[str] = []  # leaders who may sign (签发) a circular
+    review_wait_hours: float = Field(default=24.0, ge=0)  # auto: latest send after the cutoff
 
 
 class Reminders(_Model):

@@ -177,6 +177,12 @@ def cross_check(config: Config, at: Locator) -> tuple[list[str], list[str]]:
             f"{at.where(('campaign', 'target'))}：各单位目标之和为 {total}，与总目标 "
             f"{config.campaign.target} 不一致。请核对任务分解表。"
         )
+    delivery = config.delivery
+    if delivery.sign_off == "required" and not delivery.signers:
+        errors.append(
+            f"{at.where(('delivery', 'sign_off'))}：sign_off 为 required 时须在 delivery.signers "
+            "中列出可以签发通报的领导姓名。"
+        )
     if config.campaign.end <= config.campaign.start:
         errors.append(
             f"{at.where(('campaign', 'end'))}：结束日期须晚于开始日期 {config.campaign.start}。"

@@ -11,7 +11,9 @@ DATA the intent is written to the ledger's `outbox`, and every message carries a
 Message-ID derived from (kind, period, recipient, version): the resend after such a kill
 is the very same message, which mail clients show once, and the log says it is a resend.
 
-Kinds: `circular` for the circular of a period; `receipt:<message id>` for the receipt
+Kinds: `circular` for the first version of a period's circular, `circular:v<N>` for its
+corrections; `notice:<phase>:v<N>` for telling the clerk a circular waits (issuance.py);
+`receipt:<message id>` for the receipt
 (回执) of one message (`receipts.py`); `reminder:<unit>` and `reminder-list` for the
 reminders (催报) before a cutoff (`reminders.py`). `send` is the one way out for all of them.
 """
@@ -26,15 +28,17 @@ import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .circular import doc_number
 from .config import Config, Delivery, secret
 from .errors import DeliveryError
 from .ledger import CIRCULAR, Ledger
+from .periods import Period
 
 if TYPE_CHECKING:
     from .job import Published
+    from .records import VersionRecord
 
 _log = logging.getLogger("xunbao.delivery")
 PDF = "application/pdf"
@@ -58,16 +62,54 @@ class Outgoing:
     version: str = ""  # a new version (a reissued circular) is a new message
 
 
+@dataclass(frozen=True)
+class Edition:
+    """One version of a period's circular as it is mailed."""
+
+    period: Period
+    version: int
+    doc_number: str
+    correction: str  # 更正说明; '' for the first version
+    total: dict[str, Any]  # target, completed, rate as the version states them
+    pdf: Path
+    xlsx: Path
+
+    @property
+    def kind(self) -> str:
+        return CIRCULAR if self.version == 1 else f"{CIRCULAR}:v{self.version}"
+
+
 def deliver(config: Config, ledger: Ledger, published: Published) -> Delivered:
-    """Send the circular to every recipient not recorded yet; DeliveryError if any failed."""
-    period = published.period
+    """The published circular as the period's first version."""
+    table = published.standings
+    total = table.to_json()["total"]
+    number = doc_number(config, table)
+    edition = Edition(published.period, 1, number, "", total, published.pdf, published.xlsx)
+    return send_edition(config, ledger, edition)
+
+
+def deliver_version(
+    config: Config, ledger: Ledger, version: VersionRecord, pdf: Path, xlsx: Path
+) -> Delivered:
+    """An issued version to every recipient who has not had it."""
+    period = Period.parse(version.period)
+    total = version.standings["total"]
+    edition = Edition(
+        period, version.version, version.doc_number, version.correction, total, pdf, xlsx
+    )
+    return send_edition(config, ledger, edition)
+
+
+def send_edition(config: Config, ledger: Ledger, edition: Edition) -> Delivered:
+    """Send the version to every recipient not recorded yet; DeliveryError if any failed."""
+    period = str(edition.period)
     result = Delivered()
     due: list[Outgoing] = []
     for recipient in config.circular_recipients():
-        if ledger.delivered(str(period), recipient, CIRCULAR):
+        if ledger.delivered(period, recipient, edition.kind):
             result.skipped += 1
         else:
-            due.append(Outgoing(str(period), recipient, CIRCULAR, circular(config, published)))
+            due.append(Outgoing(period, recipient, edition.kind, circular(config, edition)))
     result.sent, result.failures = send(config, ledger, due)
     if result.failures:
         raise DeliveryError(
@@ -75,6 +117,19 @@ def deliver(config: Config, ledger: Ledger, published: Published) -> Delivered:
             "下次运行会只补发这些，不会重复发送。"
         )
     return result
+
+
+def notify_clerk(config: Config, ledger: Ledger, period: str, kind: str, text: str) -> int:
+    """Tell the clerk (delivery.clerk) once per kind that a circular waits; copies sent."""
+    clerk = config.delivery.clerk
+    if not clerk or ledger.delivered(period, clerk, kind):
+        return 0
+    message = envelope(config, f"通报暂缓发送：{text[:40]}")
+    message.set_content(f"{text}。\n\n（本邮件由旬报系统自动发送。）\n")
+    sent, failures = send(config, ledger, [Outgoing(period, clerk, kind, message)])
+    if failures:
+        raise DeliveryError("；".join(failures))
+    return sent
 
 
 def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> tuple[int, list[str]]:
@@ -126,28 +181,34 @@ def _send_one(smtp: smtplib.SMTP, ledger: Ledger, item: Outgoing) -> str | None:
 
 
 # ── the messages ───────────────────────────────────────────────
-def circular(config: Config, published: Published) -> EmailMessage:
-    """The circular of one period, addressed later: PDF and Excel table attached."""
-    table = published.standings
-    label = published.period.label()
-    title = f"{config.circular.title}（{label}）"
-    message = envelope(config, title)
-    number = doc_number(config, table)
-    campaign = config.campaign
+def circular(config: Config, edition: Edition) -> EmailMessage:
+    """One version of a period's circular, addressed later: PDF and Excel table attached."""
+    period = edition.period
+    label = period.label()
+    marked = f"（更正，第{edition.version}版）" if edition.version > 1 else ""
+    title = f"{config.circular.title}（{label}）{marked}"
+    message = envelope(config, f"【更正】{title}" if marked else title)
+    campaign, total = config.campaign, edition.total
+    correction = (
+        f"本件为更正版，请以此为准，此前发送的版本作废。更正说明：{edition.correction}\n\n"
+        if marked
+        else ""
+    )
     message.set_content(
         "各位领导、同志：\n\n"
-        f"现将《{config.circular.title}》（{number}，{label}，"
-        f"截至 {published.period.end.year}年{published.period.end.month}月"
-        f"{published.period.end.day}日）印发给你们，请查收附件：\n"
+        + correction
+        + f"现将《{config.circular.title}》（{edition.doc_number}，{label}，"
+        f"截至 {period.end.year}年{period.end.month}月{period.end.day}日）印发给你们，"
+        "请查收附件：\n"
         f"  1. {title}.pdf（通报正文）\n"
         f"  2. 各单位完成情况表（{label}）.xlsx\n\n"
-        f"截至本旬，全市{campaign.metric} {table.completed:,} {campaign.measure}，"
-        f"完成全年目标 {table.target:,} {campaign.measure}的 {table.rate * 100:.1f}%。\n\n"
+        f"截至本旬，全市{campaign.metric} {total['completed']:,} {campaign.measure}，"
+        f"完成全年目标 {total['target']:,} {campaign.measure}的 {total['rate'] * 100:.1f}%。\n\n"
         f"{config.circular.department}\n"
         "（本邮件由旬报系统自动发送，请勿直接回复。）\n"
     )
-    _attach(message, published.pdf, f"{title}.pdf", PDF)
-    _attach(message, published.xlsx, f"各单位完成情况表（{label}）.xlsx", XLSX)
+    _attach(message, edition.pdf, f"{title}.pdf", PDF)
+    _attach(message, edition.xlsx, f"各单位完成情况表（{label}）.xlsx", XLSX)
     return message
 
 

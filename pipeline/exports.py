@@ -41,7 +41,8 @@ def write_xlsx(standings: Standings, path: Path, issuer: str = "", measure: str 
     def titled(name: str, what: str) -> sheets.Sheet:
         return sheets.Sheet(name, f"{standings.campaign}　{what}　{label}", [], subtitle=subtitle)
 
-    pages = [_units(titled(str(standings.period), "各单位完成情况"), standings.units, standings)]
+    everyone = [*standings.units, *standings.others]  # 其他: its own row, no rank or status
+    pages = [_units(titled(str(standings.period), "各单位完成情况"), everyone, standings)]
     if standings.groups:
         pages.append(_groups(titled("督导组", "各督导组联系单位完成情况"), standings))
         by_name = {s.unit: s for s in standings.units}
@@ -74,10 +75,10 @@ _UNIT_COLUMNS = [
 
 
 def _units(page: sheets.Sheet, units: list[Standing], totals: Standings | None) -> sheets.Sheet:
-    ranked = sorted(units, key=lambda s: (s.rank, s.unit))
+    ranked = sorted(units, key=lambda s: (s.status == "bucket", s.rank, s.unit))
     rows: list[list[object]] = [
         [
-            s.rank,
+            s.rank or "—",
             s.unit,
             s.section,
             s.target,
@@ -95,7 +96,7 @@ def _units(page: sheets.Sheet, units: list[Standing], totals: Standings | None) 
     marks: list[str | None] = [s.status if s.status in _MARKED else None for s in ranked]
     target = totals.target if totals else sum(s.target for s in units)
     completed = totals.completed if totals else sum(s.completed for s in units)
-    reported = sum(s.reported for s in units)
+    reported = sum(s.reported for s in units if s.status != "bucket")
     rows.append(
         [
             "",

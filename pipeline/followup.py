@@ -2,9 +2,10 @@
 
 `serve` reads the mailbox between cutoffs, and every cycle reads it at the cutoff; after
 each read these steps run in order with the ledger and the server's clock: receipts for
-the mail just recorded, reminders due before the cutoff (and, once issue 10's issuance
-module exists, a circular waiting for its queue to empty). A step that fails is logged and
-counted; it never stops the others or the mailbox, and the next poll tries again.
+the mail just recorded, reminders due before the cutoff, and the circulars
+(`issuance.settle`: one waiting for its queue to empty or a signature, a correction of
+one already issued). A step that fails is logged and counted; it never stops the others
+or the mailbox, and the next poll tries again.
 A new step is one entry in `steps()`.
 """
 
@@ -69,12 +70,12 @@ class FollowUp:
 
 
 def steps() -> list[Step]:
-    from . import receipts, reminders  # imported late: they pull in the SMTP side
+    from . import issuance, receipts, reminders  # imported late: they pull in the SMTP side
 
     return [
         Step("receipts", "回执", receipts.send_due),
         Step("reminders", "催报", reminders.send_due),
-        # issue 10: Step("issuance", "通报", <issuance.settle adapted to a StepResult>),
+        Step("circulars", "通报", issuance.settle_step),
     ]
 
 

@@ -187,18 +187,13 @@ class Intake:
         metrics = {m.key: m for m in self.config.metrics}
         figures = {key: value for key, (value, _) in chosen.items()}
         base = _with(base, value=next(iter(figures.values())))
-        unit, problem = self._unit(mail, readings)
+        unit, problem = self.unit_of(mail.sender, {r.unit for r in readings if r.unit})
         if unit is None:
             return self._hold(base, problem or "无法确定报送单位")
         base = _with(base, unit=unit)
-        for key, value in figures.items():
-            previous = self.ledger.previous_value(unit, period, key)
-            if metrics[key].cumulative and previous is not None and value < previous:
-                return self._hold(
-                    base,
-                    f"{_name(metrics[key], '一栏')}累计完成数 {value} "
-                    f"低于该单位此前已确认的 {previous}，请核实是否填错",
-                )
+        fall = self.fall(unit, period, figures)
+        if fall:
+            return self._hold(base, fall)
         roster = self._roster(grids, unit, period, metrics[next(iter(figures))], figures)
         if isinstance(roster, str):
             return self._hold(base, roster)
@@ -311,9 +306,21 @@ class Intake:
             },
         }
 
-    def _unit(self, mail: Mail, readings: list[forms.Reading]) -> tuple[str | None, str | None]:
-        sender_unit = self.directory.by_sender(mail.sender)
-        written = {r.unit for r in readings if r.unit}
+    def fall(self, unit: str, period: str, figures: dict[str, int]) -> str | None:
+        """Why a cumulative figure below the unit's earlier one must be held, if it is."""
+        metrics = {m.key: m for m in self.config.metrics}
+        for key, value in figures.items():
+            previous = self.ledger.previous_value(unit, period, key)
+            if metrics[key].cumulative and previous is not None and value < previous:
+                return (
+                    f"{_name(metrics[key], '一栏')}累计完成数 {value} "
+                    f"低于该单位此前已确认的 {previous}，请核实是否填错"
+                )
+        return None
+
+    def unit_of(self, sender: str, written: set[str]) -> tuple[str | None, str | None]:
+        """The unit of a report from `sender` whose forms name `written`, or why none."""
+        sender_unit = self.directory.by_sender(sender)
         matched = set()
         for name in written:
             match = self.directory.match(name)
@@ -324,10 +331,10 @@ class Intake:
             return None, f"同一封邮件里出现了不同的报送单位：{'、'.join(sorted(matched))}"
         if sender_unit is None:
             claimed = f"（报表写的是 {next(iter(matched))}）" if matched else ""
-            return None, f"发件人 {mail.sender} 不是任何单位登记的报送邮箱{claimed}"
+            return None, f"发件人 {sender} 不是任何单位登记的报送邮箱{claimed}"
         unit = matched.pop() if matched else sender_unit
         if unit != sender_unit:
-            return None, f"发件人 {mail.sender} 登记为 {sender_unit} 的报送邮箱，报表却是 {unit} 的"
+            return None, f"发件人 {sender} 登记为 {sender_unit} 的报送邮箱，报表却是 {unit} 的"
         return unit, None
 
     def _hold(self, entry: Entry, reason: str) -> Assessment:

@@ -22,6 +22,7 @@ from .sources import RawMessage, Source
 from .sources.directory import DirectorySource
 
 if TYPE_CHECKING:
+    from .corrections import Correction
     from .intake import Assessment, Intake
     from .sandbox import Read
     from .standings import Standings
@@ -142,12 +143,24 @@ def default_period(config: Config, now: datetime | None = None) -> Period:
     return latest_closed(now or datetime.now(UTC), config.schedule)
 
 
-def publish(config: Config, ledger: Ledger, period: Period, out: Path | None = None) -> Published:
-    from . import circular, exports, standings  # pandas and WeasyPrint: only publishing
+def publish(
+    config: Config,
+    ledger: Ledger,
+    period: Period,
+    out: Path | None = None,
+    *,
+    table: Standings | None = None,
+    correction: Correction | None = None,
+) -> Published:
+    """Write the period's circular (marked 更正 when `correction`), xlsx and json."""
+    from . import circular, exports  # pandas and WeasyPrint: only publishing
 
-    table = standings.compute(config, ledger.reports(str(period)), period)
+    if table is None:
+        from .issuance import standings_for
+
+        table = standings_for(config, ledger, period)
     folder = (out or config.resolve(config.output.dir)) / str(period)
-    pdf, _ = circular.write(circular.compose(config, table), folder)
+    pdf, _ = circular.write(circular.compose(config, table, correction), folder)
     xlsx = exports.write_xlsx(
         table, folder / "standings.xlsx", config.circular.issuer, config.campaign.measure
     )
@@ -305,25 +318,25 @@ def _stages(
     done: dict[str, Any],
     now: datetime,
 ) -> CycleResult:
+    from . import issuance
+
     ingested = _ingest_mailbox(config, ledger, say, done)
-    o = ingested.outcomes
-    published = publish(config, ledger, period, out)
+    settled = issuance.settle_period(config, ledger, period, now, send=send, out=out)
+    assert settled.published is not None
+    published = settled.published
     done["pdf"] = str(published.pdf)
     say(f"{period.label()}（截至 {period}）通报已生成：{published.pdf}")
     result = CycleResult(0, period, "", ingested, published)
+    for line in issuance.describe(config, settled, send):
+        say(line)
+    result.sent, result.skipped = settled.sent, settled.skipped
     if send:  # --no-send: no mail at all, receipts and reminders neither
         result.followed = followup.follow_up(config, ledger, now, say)
         if not result.followed.busy:
             say(result.followed.line())
-    if not send or not config.delivery.host:
-        why = "（--no-send）" if not send else "（未配置 delivery.host）"
-        say(f"未发送通报{why}。")
-    else:
-        from . import delivery  # imported late: generating a circular needs no SMTP
-
-        sent = delivery.deliver(config, ledger, published)
-        result.sent, result.skipped = sent.sent, sent.skipped
-        say(f"通报已发送给 {sent.sent} 位收件人（此前已发送 {sent.skipped} 位）。")
-    if o["review"]:
-        say(f"有 {o['review']} 封邮件需要人工审核，请运行 xunbao review 查看。")
+    held = settled.state.held
+    if held:
+        say(f"本旬有 {held} 封邮件需要人工审核，请运行 xunbao review 查看。")
+    if settled.state.pending_units:
+        say(f"报表待核实的单位：{'、'.join(settled.state.pending_units)}。")
     return result

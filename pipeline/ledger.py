@@ -17,8 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .ledger_letters import LettersLedger, Outcome
+from .ledger_clerk import ClerkBook, now
+from .ledger_letters import LettersLedger
+from .records import MessageRecord, Outcome
 from .schema import MIGRATIONS
+
+__all__ = ["Entry", "Ledger", "MessageRecord", "Outcome", "Report", "now"]
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -74,15 +78,11 @@ def cli_actor() -> str:
         return "命令行"
 
 
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 def open_ledger(config: Config) -> Ledger:
     return Ledger(config.resolve(config.storage.path))
 
 
-class Ledger(LettersLedger):
+class Ledger(ClerkBook, LettersLedger):
     def __init__(self, path: Path, actor: str = "") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -226,9 +226,9 @@ class Ledger(LettersLedger):
         known = self.db.execute("SELECT hash FROM roster WHERE unit = ?", (unit,)).fetchall()
         return len(hashes & {row[0] for row in known})
 
-    def message(self, message: int) -> dict[str, Any] | None:
+    def message(self, message: int) -> MessageRecord | None:
         row = self.db.execute("SELECT * FROM messages WHERE id = ?", (message,)).fetchone()
-        return _message_dict(row) if row else None
+        return MessageRecord.of(row) if row else None
 
     def messages(
         self,
@@ -236,7 +236,7 @@ class Ledger(LettersLedger):
         outcome: str | None = None,
         unit: str | None = None,
         page: tuple[int, int] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[MessageRecord]:
         """The register: every message, oldest arrival first, with 'superseded by' notes;
         `page` = (limit, offset) for one page of it."""
         where, values = _message_filter(period, outcome, unit)
@@ -245,11 +245,12 @@ class Ledger(LettersLedger):
             "SELECT m.*, (SELECT later.message FROM reports mine JOIN reports later"
             "   ON later.unit = mine.unit AND later.period = mine.period"
             "   AND later.arrival > mine.arrival AND later.message IS NOT NULL"
+            "   AND later.withdrawn_at IS NULL AND mine.withdrawn_at IS NULL"
             "   WHERE mine.message = m.id ORDER BY later.arrival DESC LIMIT 1) AS superseded_by"
             f" FROM messages m WHERE {where} ORDER BY m.arrival, m.id{limit}",
             (*values, *(page or ())),
         ).fetchall()
-        return [_message_dict(row) for row in rows]
+        return [MessageRecord.of(row) for row in rows]
 
     def count_messages(
         self, period: str | None = None, outcome: str | None = None, unit: str | None = None
@@ -260,7 +261,15 @@ class Ledger(LettersLedger):
         )
 
     # ── decisions by a person ──────────────────────────────────
-    def settle(self, message: int, outcome: Outcome, reason: str, report: Report | None) -> None:
+    def settle(
+        self,
+        message: int,
+        outcome: Outcome,
+        reason: str,
+        report: Report | None,
+        actor: str = "",
+        kind: str | None = None,
+    ) -> None:
         """A clerk's decision on a held message: new outcome, its report, and the action."""
         with self.transaction() as db:
             db.execute(
@@ -273,41 +282,23 @@ class Ledger(LettersLedger):
                     message,
                 ),
             )
-            if report is not None:
-                self._insert_report(report, message)
-            self._action("approve" if outcome == "counted" else "reject", message, report, reason)
+            number = self._insert_report(report, message) if report is not None else None
+            chosen = kind or ("approve" if outcome == "counted" else "reject")
+            self.action(chosen, actor, reason, message=message, report=report, report_id=number)
 
-    def add_report(self, report: Report) -> int:
+    def add_report(self, report: Report, actor: str = "") -> int:
         """A figure recorded by hand (e.g. reported by phone), with no message behind it."""
         with self.transaction():
             number = self._insert_report(report, None)
-            self._action("record", None, report, report.note)
+            self.action("record", actor, report.note, report=report, report_id=number)
         return number
-
-    def _action(self, kind: str, message: int | None, report: Report | None, note: str) -> None:
-        self.db.execute(
-            "INSERT INTO actions (at, kind, message, unit, period, value, note, actor)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                now(),
-                kind,
-                message,
-                report.unit if report else None,
-                report.period if report else None,
-                report.value if report else None,
-                note,
-                self.actor,
-            ),
-        )
-
-    def actions(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.db.execute("SELECT * FROM actions ORDER BY id")]
 
     # ── reports ────────────────────────────────────────────────
     def previous_value(self, unit: str, period: str, metric: str = "") -> int | None:
         """The unit's latest accepted figure (of `metric`) from an earlier period."""
         row = self.db.execute(
             "SELECT value FROM reports WHERE unit = ? AND period < ? AND metric = ?"
+            " AND withdrawn_at IS NULL"
             " ORDER BY period DESC, arrival DESC, id DESC LIMIT 1",
             (unit, period, metric),
         ).fetchone()
@@ -320,7 +311,7 @@ class Ledger(LettersLedger):
         frame = pd.read_sql_query(
             "SELECT id, message, unit, period, value, measures, reported_on, arrival, origin, note,"
             " metric FROM reports WHERE period <= ? AND (? IS NULL OR unit = ?)"
-            " ORDER BY arrival, id",
+            " AND withdrawn_at IS NULL ORDER BY arrival, id",
             self.db,
             params=(until, unit, unit),
         )
@@ -457,10 +448,6 @@ def _message_filter(
     """A WHERE clause with only the filters given, so SQLite can use their indexes."""
     chosen = {"m.period": period, "m.outcome": outcome, "m.unit": unit}
     given = {column: value for column, value in chosen.items() if value is not None}
-    return " AND ".join(f"{column} = ?" for column in given) or "1", tuple(given.values())
-
-
-def _message_dict(row: sqlite3.Row) -> dict[str, Any]:
-    data = dict(row)
-    data["detail"] = json.loads(data.get("detail") or "{}")
-    return data
+    return " AND ".join(f"{column} = ?" for column, value in given.items()) or "1", tuple(
+        given.values()
+    )

@@ -104,3 +104,17 @@ def between(first: date, last: Period, schedule: Schedule) -> list[Period]:
 
 def is_deadline(day: date, schedule: Schedule) -> bool:
     return day in _deadlines_in_month(day.year, day.month, schedule)
+
+
+def window(first: date, last: date, schedule: Schedule) -> tuple[Period, Period]:
+    """The first and the last period of a campaign running from `first` to `last`."""
+    zone = schedule.zone
+    begin = datetime.combine(first, datetime.min.time(), tzinfo=zone)
+    end = datetime.combine(last, datetime.max.time(), tzinfo=zone)
+    return period_of(begin, schedule), period_of(end, schedule)
+
+
+def nearest(day: date, schedule: Schedule) -> tuple[Period, Period]:
+    """The deadlines just before and just after a day that is not one."""
+    after = Period(next(deadlines(day, schedule)))
+    return previous(after, schedule), after

@@ -13,7 +13,13 @@ from .config import Config
 from .ledger import Ledger
 from .periods import local_text
 
-OUTCOME_NAMES = {"counted": "计入", "review": "待审核", "ignored": "忽略"}
+OUTCOME_NAMES = {
+    "counted": "计入",
+    "review": "待审核",
+    "ignored": "忽略",
+    "recorded": "手工录入",
+    "withdrawn": "已撤回",
+}
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class Row:
     value: int | None
     period: str | None
     reason: str  # with "superseded by N" where a later message replaced it
+    kind: str = "mail"  # "record": a figure recorded by hand (its id is the record's)
 
 
 def rows(
@@ -54,6 +61,28 @@ def rows(
             + (f"；已被第 {r['superseded_by']} 号邮件取代" if r.get("superseded_by") else ""),
         )
         for r in found
+    ]
+
+
+def recorded(ledger: Ledger, period: str | None = None) -> list[Row]:
+    """The figures recorded by hand, as rows to show beside the mails (withdrawn ones too)."""
+    return [
+        Row(
+            id=r.id,
+            message_id="",
+            sender="手工录入",
+            subject="",
+            arrival=r.arrival,
+            outcome="withdrawn" if r.withdrawn_at else "recorded",
+            unit=r.unit,
+            value=r.value,
+            period=r.period,
+            reason=f"手工录入第 {r.id} 号：{r.note}"
+            + (f"；已于 {r.withdrawn_at} 撤回" if r.withdrawn_at else ""),
+            kind="record",
+        )
+        for r in ledger.recorded_reports()
+        if period in (None, r.period)
     ]
 
 

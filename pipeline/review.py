@@ -1,28 +1,66 @@
-"""The clerk's side of the review queue: approve, reject, or record a figure by hand.
+"""The clerk's actions on the register: approve, reject, reopen, record by hand, withdraw.
 
-Every decision is one ledger transaction holding the new outcome, the report (if any)
-and an `actions` row with its time, so the register always shows who decided what.
+Every action is one ledger transaction holding the new outcome, the report (if any) and an
+`actions` row with who (`by`, else the OS user), when and why; every one can be undone
+(reopen a decided message, withdraw a recorded figure). The CLI and the web desk call
+these functions and show their typed results.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from . import inputs
 from .config import Config
 from .errors import UsageError
-from .ledger import Ledger, Report
+from .ledger import Ledger, MessageRecord, Report
 from .periods import Period
+from .records import ReportRecord
 from .units import Directory
 
 
-def held(ledger: Ledger, message: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Approved:
+    message: int
+    report: Report
+    replaces: tuple[ReportRecord, ...]  # other counted reports of the unit and period
+
+
+@dataclass(frozen=True)
+class Reopened:
+    message: int
+    was: str  # the outcome before
+    withdrawn: tuple[int, ...]  # report ids taken back
+
+
+@dataclass(frozen=True)
+class Recorded:
+    id: int
+    report: Report
+
+
+def actor(by: str | None) -> str:
+    """Who acts: the name given (--by), else '' and the ledger's own actor (the desk
+    account, or the CLI's system user)."""
+    return (by or "").strip()
+
+
+def held(ledger: Ledger, message: int) -> MessageRecord:
+    row = found(ledger, message)
+    if row.outcome != "review":
+        raise UsageError(
+            f"第 {message} 号邮件不在待审核队列中（当前结果：{row.outcome}）。"
+            f"如需重新审核，请先运行 xunbao review reopen {message} --reason 理由。"
+        )
+    return row
+
+
+def found(ledger: Ledger, message: int) -> MessageRecord:
     row = ledger.message(message)
     if row is None:
-        raise UsageError(f"没有编号为 {message} 的邮件。请用 xunbao review 查看待审核邮件的编号。")
-    if row["outcome"] != "review":
-        raise UsageError(f"第 {message} 号邮件不在待审核队列中（当前结果：{row['outcome']}）。")
+        raise UsageError(f"没有编号为 {message} 的邮件。请用 xunbao messages 查看邮件编号。")
     return row
 
 
@@ -56,25 +94,39 @@ def approve(
     value: int | None,
     metric: str | None = None,
     values: Mapping[str, int] | None = None,
-) -> Report:
+    *,
+    by: str | None = None,
+    why: str = "",
+    force: bool = False,
+) -> Approved:
     """Count a held message; `value` (for `metric`) and `values` (metric key → figure)
-    override what the form was read as, metric by metric."""
+    override what the form was read as, metric by metric. A figure outside what is
+    plausible, or replacing another counted report of the unit and period, needs `force`."""
     row = held(ledger, message)
-    reading = row["detail"].get("reading", {})
-    chosen_unit = canonical_unit(config, unit) if unit else row["unit"] or reading.get("unit")
+    reading = row.reading
+    chosen_unit = canonical_unit(config, unit) if unit else row.unit or reading.get("unit")
     figures = chosen_figures(config, row, value, metric, values)
     if chosen_unit is None or not figures:
         missing = "单位（--unit）" if chosen_unit is None else "完成数（--value）"
         raise UsageError(f"第 {message} 号邮件没有可用的{missing}，请在命令中写明。")
     if chosen_unit not in {u.name for u in config.reporting_units}:
         chosen_unit = canonical_unit(config, chosen_unit)
-    if row["period"] is None or row["arrival"] is None:
+    if row.period is None or row.arrival is None:
         raise UsageError(f"第 {message} 号邮件没有到达时间，无法确定所属旬；请改用 xunbao record。")
+    for key, figure in figures:
+        inputs.plausible(config, ledger, chosen_unit, row.period, figure, key, force)
+    others = tuple(ledger.active_reports(chosen_unit, row.period))
+    if others and not force:
+        shown = "、".join(_described(r) for r in others)
+        raise UsageError(
+            f"{chosen_unit} 在 {row.period} 已有计入的报表（{shown}）。通过第 {message} 号邮件"
+            "将以到达时间较晚者为准；确认请加 --force。"
+        )
     report = Report(
         unit=chosen_unit,
-        period=row["period"],
+        period=row.period,
         value=figures[0][1],
-        arrival=datetime.fromisoformat(row["arrival"]),
+        arrival=datetime.fromisoformat(row.arrival),
         measures=reading.get("measures", ""),
         reported_on=reading.get("reported_on"),
         origin="approved",
@@ -83,14 +135,16 @@ def approve(
         figures=figures,
     )
     shown = "、".join(f"{key}={v}" if key else str(v) for key, v in figures)
-    reason = f"人工审核通过，计入 {report.unit}：{shown}（原因：{row['reason']}）"
-    ledger.settle(message, "counted", reason, report)
-    return report
+    reason = f"人工审核通过，计入 {report.unit}：{shown}（原因：{row.reason}）"
+    if why.strip():
+        reason += f"；说明：{why.strip()}"
+    ledger.settle(message, "counted", reason, report, actor(by))
+    return Approved(message, report, others)
 
 
 def chosen_figures(
     config: Config,
-    row: dict[str, Any],
+    row: MessageRecord,
     value: int | None,
     metric: str | None,
     values: Mapping[str, int] | None,
@@ -99,18 +153,32 @@ def chosen_figures(
     given = {metric_key(config, key or None): v for key, v in (values or {}).items()}
     if value is not None:
         given[metric_key(config, metric)] = value
-    read = dict(row["detail"].get("reading", {}).get("figures", {}))
-    if not config.campaign.metrics and row["value"] is not None:
-        read[""] = row["value"]
+    read = dict(row.reading.get("figures", {}))
+    if not config.campaign.metrics:
+        fallback = row.value if row.value is not None else row.reading.get("value")
+        if fallback is not None:
+            read[""] = fallback
     chosen = ((m.key, given.get(m.key, read.get(m.key))) for m in config.metrics)
-    return tuple((key, _non_negative(int(v))) for key, v in chosen if v is not None)
+    return tuple((key, int(v)) for key, v in chosen if v is not None)
 
 
-def reject(ledger: Ledger, message: int, why: str) -> None:
+def reject(ledger: Ledger, message: int, why: str, *, by: str | None = None) -> MessageRecord:
     held(ledger, message)
     if not why.strip():
         raise UsageError("驳回时请用 --reason 写明理由。")
-    ledger.settle(message, "ignored", f"人工驳回：{why.strip()}", None)
+    ledger.settle(message, "ignored", f"人工驳回：{why.strip()}", None, actor(by))
+    return found(ledger, message)
+
+
+def reopen(ledger: Ledger, message: int, why: str, *, by: str | None = None) -> Reopened:
+    """A counted, rejected or ignored message back in the queue; its figures stop counting."""
+    row = found(ledger, message)
+    if row.outcome == "review":
+        raise UsageError(f"第 {message} 号邮件已在待审核队列中。")
+    if not why.strip():
+        raise UsageError("重新审核时请用 --reason 写明理由。")
+    withdrawn = ledger.reopen(message, row.period, actor(by), why.strip())
+    return Reopened(message, row.outcome, tuple(withdrawn))
 
 
 def record(
@@ -121,23 +189,53 @@ def record(
     value: int,
     note: str,
     metric: str | None = None,
-) -> Report:
+    *,
+    by: str | None = None,
+    force: bool = False,
+) -> Recorded:
     """A figure given by phone or on paper; it counts as arriving at the period's cutoff,
     so it is the period's last word but never overtakes a later period's reports."""
+    checked = inputs.period(config, str(period))
+    key = metric_key(config, metric)
+    name = canonical_unit(config, unit)
+    inputs.plausible(config, ledger, name, str(checked), value, key, force)
     report = Report(
-        unit=canonical_unit(config, unit),
-        period=str(period),
-        value=_non_negative(value),
-        arrival=period.cutoff(config.schedule),
+        unit=name,
+        period=str(checked),
+        value=value,
+        arrival=checked.cutoff(config.schedule),
         origin="recorded",
         note=note.strip() or "人工录入",
-        metric=metric_key(config, metric),
+        metric=key,
     )
-    ledger.add_report(report)
-    return report
+    return Recorded(ledger.add_report(report, actor(by)), report)
 
 
-def _non_negative(value: int) -> int:
-    if value < 0:
-        raise UsageError(f"完成数不能为负数（{value}）。")
-    return value
+def withdraw(ledger: Ledger, number: int, why: str, *, by: str | None = None) -> ReportRecord:
+    """Take back a figure recorded by hand; the row stays, marked withdrawn."""
+    found_report = ledger.report(number)
+    if found_report is None or found_report.origin != "recorded":
+        raise UsageError(f"没有编号为 {number} 的手工录入记录。请用 xunbao records 查看编号。")
+    if found_report.withdrawn_at:
+        raise UsageError(f"第 {number} 号手工录入记录已于 {found_report.withdrawn_at} 撤回。")
+    if not why.strip():
+        raise UsageError("撤回时请用 --reason 写明理由。")
+    return ledger.withdraw(number, actor(by), why.strip())
+
+
+def pending_units(config: Config, ledger: Ledger) -> dict[str, frozenset[str]]:
+    """period → units with a message held for review: the unit read or matched at intake,
+    the unit the form names, or the unit the sender is registered for."""
+    directory = Directory(config)
+    found_units: dict[str, set[str]] = {}
+    for row in ledger.messages(outcome="review"):
+        if row.period is None:
+            continue
+        named = {row.unit, row.reading.get("unit"), directory.by_sender(row.sender)}
+        found_units.setdefault(row.period, set()).update(str(u) for u in named if u)
+    return {period: frozenset(units) for period, units in found_units.items()}
+
+
+def _described(report: ReportRecord) -> str:
+    where = f"第 {report.message} 号邮件" if report.message else f"手工录入第 {report.id} 号"
+    return f"{where} {report.value:,}"

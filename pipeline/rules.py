@@ -10,6 +10,8 @@ groups' figures come out. Nothing here reads files, mail or the clock.
   are behind (ties at the boundary are all included); units that did not report are listed
   as missing instead and take no lagging place;
 - missing (未报送): no accepted report in this period (non-reporting buckets are not in the table);
+- pending (待核实): no accepted report, but a message of the unit waits in the review queue:
+  never summoned for that period, and its streaks neither grow nor reset;
 - summoned (约谈): the units whose status is in `summon` (lagging and/or missing);
 - escalated (在全市工会进行通报): summoned in `escalate_after` consecutive periods or more;
 - good examples (先进典型): the top `examples_count` by rate among units that reported
@@ -33,6 +35,8 @@ STATUS_LABELS = {
     "on_track": "推进中",
     "lagging": "末位",
     "missing": "未报送",
+    "pending": "待核实",
+    "bucket": "—",  # a non-reporting bucket such as 其他: a row of its own, no rank or status
 }
 
 
@@ -42,7 +46,8 @@ def expected_share(start: datetime, end: datetime, at: datetime) -> float:
 
 
 def classify(table: pd.DataFrame, expected: float, rules: Rules) -> pd.DataFrame:
-    """Add rate, rank, done, behind, status and summoned to one period's table."""
+    """Add rate, rank, done, behind, status and summoned to one period's table
+    (columns target, completed, reported, pending, measures)."""
     out = table.copy()
     target = out["target"].where(out["target"] > 0)
     out["rate"] = (out["completed"] / target).fillna(1.0).astype(float)
@@ -54,6 +59,8 @@ def classify(table: pd.DataFrame, expected: float, rules: Rules) -> pd.DataFrame
     out["status"] = "on_track"
     out.loc[out.index.isin(bottom), "status"] = "lagging"
     out.loc[~out["reported"], "status"] = "missing"
+    pending = out["pending"] if "pending" in out else pd.Series(False, index=out.index)
+    out.loc[~out["reported"] & pending, "status"] = "pending"
     out.loc[out["done"], "status"] = "completed"
     out["summoned"] = out["status"].isin(rules.summon)
     return out
@@ -67,19 +74,25 @@ class Streaks:
     summoned: Mapping[str, int] = field(default_factory=dict)
 
     def advance(self, classified: pd.DataFrame) -> Streaks:
-        """The streaks after one more period; a period without the mark resets it to 0."""
+        """The streaks after one more period; a period without the mark resets it to 0,
+        a pending one (待核实) leaves it as it was."""
         lagging = classified["status"] == "lagging"
+        held = classified["status"] == "pending"
         return Streaks(
-            lagging=_count(self.lagging, lagging),
-            summoned=_count(self.summoned, classified["summoned"]),
+            lagging=_count(self.lagging, lagging, held),
+            summoned=_count(self.summoned, classified["summoned"], held),
         )
 
     def escalated(self, rules: Rules) -> set[str]:
         return {unit for unit, n in self.summoned.items() if n >= rules.escalate_after}
 
 
-def _count(previous: Mapping[str, int], marked: pd.Series) -> dict[str, int]:
-    return {str(u): previous.get(str(u), 0) + 1 if m else 0 for u, m in marked.items()}
+def _count(previous: Mapping[str, int], marked: pd.Series, held: pd.Series) -> dict[str, int]:
+    before = {str(u): previous.get(str(u), 0) for u in marked.index}
+    return {
+        u: before[u] if h else before[u] + 1 if m else 0
+        for u, m, h in zip(before, marked, held, strict=True)
+    }
 
 
 def good_examples(classified: pd.DataFrame, rules: Rules) -> list[str]:

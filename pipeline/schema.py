@@ -129,6 +129,30 @@ MIGRATIONS = [
         PRIMARY KEY (period, recipient, kind)
     );
     """,
+    # Issue 10: attributed, reversible clerk actions; circular versions and sign-off.
+    """
+    ALTER TABLE actions ADD COLUMN report INTEGER REFERENCES reports (id);
+    ALTER TABLE reports ADD COLUMN withdrawn_at TEXT;
+    CREATE TABLE circulars (
+        period TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,
+        standings TEXT NOT NULL,
+        correction TEXT NOT NULL DEFAULT '',
+        doc_number TEXT NOT NULL DEFAULT '',
+        signed_by TEXT NOT NULL DEFAULT '',
+        signed_at TEXT,
+        issued_at TEXT NOT NULL,
+        PRIMARY KEY (period, version)
+    );
+    CREATE TABLE signatures (
+        id INTEGER PRIMARY KEY,
+        period TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        signer TEXT NOT NULL,
+        signed_at TEXT NOT NULL
+    );
+    """,
     # 实名登记: salted hashes of the ID numbers on a unit's name lists (never the numbers).
     """
     CREATE TABLE roster (

@@ -2,9 +2,13 @@
 
 completed  = the unit's latest accepted cumulative figure (by arrival) up to the cutoff,
              or, for per-period campaigns, the sum of each period's latest figure;
-reported   = an accepted report arrived in this very period.
+reported   = an accepted report arrived in this very period;
+pending    = no accepted report, but a message of the unit is held for review (`Facts.held`).
 Statuses, summons, escalation, good examples and group figures come from `rules`; every
-period since the campaign began is classified in turn so that streaks carry over.
+period since the campaign began is classified in turn so that streaks carry over (by
+default only periods whose circular was issued count: `Facts.issued`, `rules.streaks`).
+Non-reporting buckets (其他) are rows of their own (`others`) that count in the total.
+Reports stored under a unit's old name count for it while the old name is an alias.
 
 A multi-metric campaign (campaign.metrics) gets these standings once per metric; the first
 metric's are the headline (ranking, lagging, summons, examples), with all of them in
@@ -13,18 +17,27 @@ metric's are the headline (ranking, lagging, summons, examples), with all of the
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
 
 from . import rules
-from .config import Config, Metric
+from .config import Config, Metric, iter_unit_names
 from .periods import Period, between
 from .rules import STATUS_LABELS, GroupFigures
 
-__all__ = ["STATUS_LABELS", "Example", "Standing", "Standings", "compute", "expected_progress"]
+__all__ = [
+    "STATUS_LABELS",
+    "Example",
+    "Facts",
+    "Standing",
+    "Standings",
+    "compute",
+    "expected_progress",
+]
 
 _JSON_KEYS = (
     "unit",
@@ -65,6 +78,15 @@ class Standing:
 
 
 @dataclass(frozen=True)
+class Facts:
+    """What the ledger knows besides the reports: the units with a message held for review,
+    by period, and the periods whose circular has been issued."""
+
+    held: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    issued: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Example:
     """A good example (先进典型): a unit and an excerpt of its measures (plain text)."""
 
@@ -86,6 +108,16 @@ class Standings:
     metric: Metric | None = None
     by_unit: bool = True  # the metric has unit targets (else a city-wide target only)
     metrics: tuple[Standings, ...] = ()  # every metric's standings, in a multi-metric campaign
+    others: tuple[Standing, ...] = ()  # non-reporting buckets (其他): no rank, no status
+
+    @property
+    def reported_count(self) -> int:
+        return sum(s.reported for s in self.units)
+
+    @property
+    def unreported_count(self) -> int:
+        """Units without a report this period and none held: 应报送 = 按时报送 + 未报送 + 待核实."""
+        return sum(not s.reported and s.status != "pending" for s in self.units)
 
     @property
     def rate(self) -> float:
@@ -120,6 +152,10 @@ class Standings:
                 }
                 for s in self.units
             ],
+            "others": [
+                {"unit": s.unit, "target": s.target, "completed": s.completed} for s in self.others
+            ],
+            "pending": [s.unit for s in self.having("pending")],
             "summoned": [s.unit for s in self.summoned],
             "escalated": [s.unit for s in self.escalated],
             "examples": [e.unit for e in self.examples],
@@ -162,33 +198,49 @@ def expected_progress(config: Config, period: Period) -> float:
     return rules.expected_share(start, end, period.cutoff(config.schedule))
 
 
-def compute(config: Config, reports: pd.DataFrame, period: Period) -> Standings:
+def compute(
+    config: Config, reports: pd.DataFrame, period: Period, facts: Facts | None = None
+) -> Standings:
     """Standings for `period`; earlier periods are classified too, for the streaks."""
     if "metric" not in reports.columns:  # frames from before multi-metric campaigns
         reports = reports.assign(metric="")
-    each = [_compute(config, reports, period, metric) for metric in config.metrics]
+    canonical = dict(iter_unit_names(config))
+    reports = reports.assign(unit=reports["unit"].map(lambda u: canonical.get(u, u)))
+    known = facts or Facts()
+    each = [_compute(config, reports, period, metric, known) for metric in config.metrics]
     return replace(each[0], metrics=tuple(each)) if config.campaign.metrics else each[0]
 
 
-def _compute(config: Config, reports: pd.DataFrame, period: Period, metric: Metric) -> Standings:
+def _counted_periods(config: Config, period: Period, facts: Facts) -> list[Period]:
+    """The periods whose classification feeds the streaks, ending with `period` itself."""
+    earlier = between(config.campaign.start, period, config.schedule)[:-1]
+    if config.rules.streaks == "circulars":
+        earlier = [p for p in earlier if str(p) in facts.issued]
+    return [*earlier, period]
+
+
+def _compute(
+    config: Config, reports: pd.DataFrame, period: Period, metric: Metric, facts: Facts
+) -> Standings:
     streaks = rules.Streaks()
     table = pd.DataFrame()
-    for each in between(config.campaign.start, period, config.schedule):
-        table = _classified(config, reports[reports["period"] <= str(each)], each, metric)
-        streaks = streaks.advance(table)
-    if table.empty:  # the period lies before the campaign's first deadline
-        table = _classified(config, reports.iloc[0:0], period, metric)
-        streaks = streaks.advance(table)
+    for i, each in enumerate(_counted_periods(config, period, facts)):
+        held = facts.held.get(str(each), frozenset())
+        table = _classified(config, reports[reports["period"] <= str(each)], each, metric, held)
+        if i or config.rules.count_first_circular:
+            streaks = streaks.advance(table)
     escalated = streaks.escalated(config.rules)
     units = [_standing(str(unit), row, streaks, escalated) for unit, row in table.iterrows()]
-    split = sum(config.unit_target(u, metric) or 0 for u in config.units)
+    others = _others(config, reports[reports["period"] <= str(period)], period, metric)
+    split = sum(s.target for s in [*units, *others])
     return Standings(
         period=period,
         campaign=config.campaign.name,
         expected=expected_progress(config, period),
         target=split if metric.target is None else metric.target,
-        completed=sum(s.completed for s in units),
+        completed=sum(s.completed for s in [*units, *others]),
         units=units,
+        others=tuple(others),
         groups=tuple(rules.group_figures(_groups(config), table)),
         examples=tuple(_examples(config, table)),
         metric=metric,
@@ -234,15 +286,25 @@ def _groups(config: Config) -> list[tuple[str, list[str], list[str]]]:
     return [(g.name, g.leaders, config.group_units(g)) for g in config.groups]
 
 
-def _classified(
-    config: Config, reports: pd.DataFrame, period: Period, metric: Metric
-) -> pd.DataFrame:
-    table = pd.DataFrame(
-        [
-            {"unit": u.name, "section": u.section, "target": config.unit_target(u, metric) or 0}
-            for u in config.reporting_units
-        ]
-    ).set_index("unit")
+def _members(config: Config, period: Period, reporting: bool) -> pd.DataFrame:
+    """The units (reporting ones or buckets) in the campaign at `period`, with their targets."""
+    rows = [
+        {"unit": u.name, "section": u.section, "target": 0, "unit_config": u}
+        for u in config.units
+        if u.reporting == reporting and (u.since is None or u.since <= period.end)
+    ]
+    columns = ["unit", "section", "target", "unit_config"]
+    return pd.DataFrame(rows, columns=columns).set_index("unit")
+
+
+def _figures(
+    config: Config, reports: pd.DataFrame, period: Period, metric: Metric, reporting: bool
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(table with target/completed/reported, this period's reports of any metric, this
+    period's reports of `metric`)."""
+    members = _members(config, period, reporting)
+    table = members[["section"]].copy()
+    table["target"] = [config.unit_target(u, metric) or 0 for u in members["unit_config"]]
     everything = reports.sort_values(["arrival", "id"])
     ordered = everything[everything["metric"] == metric.key]
     if metric.cumulative:
@@ -253,6 +315,37 @@ def _classified(
     current = ordered[ordered["period"] == str(period)]
     table["completed"] = completed.reindex(table.index).fillna(0).astype(int)
     table["reported"] = table.index.isin(sent["unit"])
+    return table, sent, current
+
+
+def _others(
+    config: Config, reports: pd.DataFrame, period: Period, metric: Metric
+) -> list[Standing]:
+    table, _, _ = _figures(config, reports, period, metric, reporting=False)
+    return [
+        Standing(
+            unit=str(unit),
+            section=str(row["section"]),
+            target=int(row["target"]),
+            completed=int(row["completed"]),
+            rate=row["completed"] / row["target"] if row["target"] else 0.0,
+            rank=0,
+            reported=bool(row["reported"]),
+            status="bucket",
+            behind=False,
+            lagging_streak=0,
+            measures="",
+            corrected=False,
+        )
+        for unit, row in table.iterrows()
+    ]
+
+
+def _classified(
+    config: Config, reports: pd.DataFrame, period: Period, metric: Metric, held: frozenset[str]
+) -> pd.DataFrame:
+    table, sent, current = _figures(config, reports, period, metric, reporting=True)
+    table["pending"] = table.index.isin(held)
     measures = sent.groupby("unit")["measures"].last().reindex(table.index)
     table["measures"] = measures.fillna("").astype(str)
     counts = current.groupby("unit").size().reindex(table.index).fillna(0)

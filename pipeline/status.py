@@ -18,7 +18,7 @@ from .config import Config
 from .errors import XunbaoError
 from .ledger import CIRCULAR, Ledger, open_ledger
 from .logs import Redactor, secrets_of
-from .periods import local_text
+from .periods import latest_closed, local_text
 from .runtime import ServeLock
 from .timetable import (
     TRIGGER_NAMES,
@@ -44,6 +44,7 @@ def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[s
         review = ledger.messages(outcome="review")
         undelivered = _undelivered(config, ledger, runs)
         mailbox = _mailbox(config, ledger) if check_mailbox else None
+        circular = _circular(config, ledger, now)
     finally:
         ledger.close()
     upcoming = next_run(config, now)
@@ -69,6 +70,7 @@ def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[s
         "delivery_configured": bool(config.delivery.host),
         "undelivered": undelivered,
         "mailbox": mailbox,
+        "circular": circular,
     }
     last = data["last_run"]
     data["healthy"] = (
@@ -80,6 +82,27 @@ def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[s
     )
     data["summary"] = summary(config, data)
     return data
+
+
+def _circular(config: Config, ledger: Ledger, now: datetime) -> dict[str, Any] | None:
+    """The state of the latest circular issued or waiting, else of the latest closed
+    period (issuance decides it)."""
+    from . import issuance
+
+    known = issuance.known_periods(ledger)
+    first, last = campaign_window(config)
+    period = max(known) if known else min(latest_closed(now, config.schedule), last)
+    if period < first:
+        return None
+    found = issuance.state(config, ledger, period, now)
+    return {
+        "period": str(period),
+        "phase": found.phase,
+        "label": found.label,
+        "held": found.held,
+        "pending": list(found.pending_units),
+        "version": found.latest.version if found.latest else None,
+    }
 
 
 def _run(row: dict[str, Any]) -> dict[str, Any]:
@@ -182,6 +205,9 @@ def summary(config: Config, data: dict[str, Any]) -> list[str]:
         )
     if data["missed"]:
         lines.append(f"待补跑的旬：{'、'.join(data['missed'])}（服务启动后自动补跑）。")
+    if data["circular"] is not None:
+        c = data["circular"]
+        lines.append(f"本旬通报（截至 {c['period']}）：{c['label']}。")
     if data["review"]:
         lines.append(f"待审核邮件：{data['review']} 封，请运行 xunbao review 查看。")
     else:

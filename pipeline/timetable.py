@@ -4,12 +4,11 @@ campaign's window, the periods due to run, and the names of the triggers of a ru
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from datetime import time as dt_time
 from typing import Any
 
 from .config import Config, Schedule
 from .ledger import Ledger
-from .periods import Period, between, following, latest_closed, period_of
+from .periods import Period, between, following, latest_closed, period_of, window
 
 TRIGGER_NAMES = {
     "schedule": "按时运行",
@@ -48,10 +47,7 @@ def scheduled_runs(ledger: Ledger) -> list[dict[str, Any]]:
 
 def campaign_window(config: Config) -> tuple[Period, Period]:
     """The first and the last period of the campaign: no circular outside them."""
-    schedule, zone = config.schedule, config.schedule.zone
-    start = datetime.combine(config.campaign.start, dt_time.min, tzinfo=zone)
-    end = datetime.combine(config.campaign.end, dt_time.max, tzinfo=zone)
-    return period_of(start, schedule), period_of(end, schedule)
+    return window(config.campaign.start, config.campaign.end, config.schedule)
 
 
 def due_periods(ledger: Ledger, config: Config, now: datetime) -> list[Period]:

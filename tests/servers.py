@@ -250,6 +250,8 @@ class SmtpServer:
     starttls: bool = False
     reject: tuple[str, ...] = ()
     delay: float = 0.0  # seconds each message waits before it is stored and answered
+    # Seconds each RCPT takes: a client killed then has sent nothing the server would store.
+    rcpt_delay: float = 0.0
     hold_250: float = 0.0  # seconds between storing a message and answering 250
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
@@ -265,6 +267,7 @@ class SmtpServer:
         for address in self.reject:
             command += ["--reject", address]
         command += ["--delay", str(self.delay), "--hold-250", str(self.hold_250)]
+        command += ["--rcpt-delay", str(self.rcpt_delay)]
         env = {**os.environ, "TEST_SMTP_PASSWORD": self.password}
         log = (self.folder.parent / f"smtp-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
@@ -299,6 +302,7 @@ def _smtp_main(argv: list[str]) -> None:
     parser.add_argument("--starttls", action="store_true")
     parser.add_argument("--reject", action="append", default=[])
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--rcpt-delay", type=float, default=0.0)
     parser.add_argument("--hold-250", type=float, default=0.0)
     args = parser.parse_args(argv)
     password = os.environ["TEST_SMTP_PASSWORD"]
@@ -309,6 +313,7 @@ def _smtp_main(argv: list[str]) -> None:
         async def handle_RCPT(
             self, server: Any, session: Any, envelope: Any, address: str, options: Any
         ) -> str:
+            await asyncio.sleep(args.rcpt_delay)
             if address.lower() in args.reject:
                 return "550 5.1.1 mailbox unavailable"
             envelope.rcpt_tos.append(address)

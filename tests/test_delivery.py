@@ -148,14 +148,14 @@ def test_receipts_go_once_to_each_registered_sender(
     expected = [
         r
         for r in rows
-        if r["outcome"] in ("counted", "review")
-        and (r["sender"] in registered or "@" + r["sender"].rpartition("@")[2] in registered)
+        if r.outcome in ("counted", "review")
+        and (r.sender in registered or "@" + r.sender.rpartition("@")[2] in registered)
     ]
     assert expected and len(expected) < len(rows)  # some are ignored or from strangers
 
     ledger = job.open_ledger(config)
     try:
-        first_arrival = min(datetime.fromisoformat(r["arrival"]) for r in rows if r["arrival"])
+        first_arrival = min(datetime.fromisoformat(r.arrival) for r in rows if r.arrival)
         ledger.set_setting(receipts.SWITCHED_ON, first_arrival.isoformat())  # on from the start
         first = receipts.send_due(config, ledger, datetime.now(UTC))
         second = receipts.send_due(config, ledger, datetime.now(UTC))
@@ -163,16 +163,16 @@ def test_receipts_go_once_to_each_registered_sender(
         ledger.close()
     assert (first.sent, second.sent) == (len(expected), 0)
     received = server.received()
-    assert Counter(r for r, _ in received) == Counter(r["sender"] for r in expected)
+    assert Counter(r for r, _ in received) == Counter(r.sender for r in expected)
     replies = {m["In-Reply-To"]: m for _, m in received}
     for row in expected:
-        receipt = replies[row["message_id"]]
+        receipt = replies[row.message_id]
         assert receipt["Auto-Submitted"] == "auto-replied"
         text = receipt.get_body(("plain",)).get_content()
-        if row["outcome"] == "counted":
-            assert f"已登记：新增农民工入会 {row['value']:,} 名，计入2015年9月" in text
+        if row.outcome == "counted":
+            assert f"已登记：新增农民工入会 {row.value:,} 名，计入2015年9月" in text
         else:
-            why, todo = receipts.advice(row["reason"])
+            why, todo = receipts.advice(row.reason)
             assert "暂未计入" in text and why in text and todo in text
 
 

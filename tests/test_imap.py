@@ -15,7 +15,7 @@ from servers import Dovecot
 from pipeline import config as config_module
 from pipeline import job
 from pipeline.errors import SourceError
-from pipeline.ledger import Ledger
+from pipeline.ledger import Ledger, MessageRecord
 from pipeline.sources.imap import ImapSource
 
 pytestmark = needs_dovecot
@@ -42,7 +42,7 @@ def poll_once(config: config_module.Config) -> tuple[job.Ingested, ImapSource]:
         ledger.close()
 
 
-def ledger_rows(config: config_module.Config) -> list[dict[str, Any]]:
+def ledger_rows(config: config_module.Config) -> list[MessageRecord]:
     ledger = job.open_ledger(config)
     try:
         return ledger.messages()
@@ -83,9 +83,9 @@ def test_first_poll_then_only_new_messages(
     assert second.new == 5 and second.already_known == 0 and source.fetched == 5
 
     rows = ledger_rows(config)
-    assert len(rows) == 17 and len({r["source_ref"] for r in rows}) == 17
-    assert all(re.fullmatch(r"imap:INBOX:\d+:\d+", r["source_ref"]) for r in rows)
-    assert all(r["arrival_basis"] == "服务器接收时间" for r in rows)
+    assert len(rows) == 17 and len({r.source_ref for r in rows}) == 17
+    assert all(re.fullmatch(r"imap:INBOX:\d+:\d+", r.source_ref) for r in rows)
+    assert all(r.arrival_basis == "服务器接收时间" for r in rows)
     ledger = Ledger(config.resolve(config.storage.path))
     state = ledger.poll_state("INBOX")
     ledger.close()
@@ -122,7 +122,7 @@ def test_uidvalidity_reset_counts_nothing_twice(
     config = load(tmp_path, imap_env, folder=folder)
     imap_env.append(sample_mail[:8], folder)
     first, _ = poll_once(config)
-    counted = [r for r in ledger_rows(config) if r["outcome"] == "counted"]
+    counted = [r for r in ledger_rows(config) if r.outcome == "counted"]
     assert first.new == 8
 
     client = imap_env.client()  # the server rebuilds the folder: new UIDVALIDITY, UIDs from 1
@@ -134,9 +134,9 @@ def test_uidvalidity_reset_counts_nothing_twice(
     assert (second.new, second.already_known) == (2, 8)
     rows = ledger_rows(config)
     assert len(rows) == 10
-    assert len({r["source_ref"].rsplit(":", 2)[1] for r in rows}) == 2  # two UIDVALIDITYs
-    assert [r for r in rows if r["outcome"] == "counted"][: len(counted)] == counted
-    assert source.uidvalidity != int(counted[0]["source_ref"].rsplit(":", 2)[1])
+    assert len({r.source_ref.rsplit(":", 2)[1] for r in rows}) == 2  # two UIDVALIDITYs
+    assert [r for r in rows if r.outcome == "counted"][: len(counted)] == counted
+    assert source.uidvalidity != int(counted[0].source_ref.rsplit(":", 2)[1])
     third, source = poll_once(config)
     assert (third.new, third.already_known, source.fetched) == (0, 0, 0)
 
@@ -204,8 +204,8 @@ def test_a_message_over_the_size_limit_is_held_unread(
     imap_env.append([sample_mail[0], big])
     result, source = poll_once(config)
     assert result.new == 2 and source.fetched == 1
-    held = [r for r in ledger_rows(config) if "未下载" in r["reason"]]
-    assert len(held) == 1 and held[0]["outcome"] == "review"
+    held = [r for r in ledger_rows(config) if "未下载" in r.reason]
+    assert len(held) == 1 and held[0].outcome == "review"
 
 
 def test_starttls_on_the_plain_port(
@@ -305,7 +305,7 @@ def test_server_restarted_mid_poll_is_retried(
     source.close()
     ledger.close()
     assert result.new == 12 and source.connections == 2
-    assert len({r["source_ref"] for r in ledger_rows(config)}) == 12
+    assert len({r.source_ref for r in ledger_rows(config)}) == 12
 
 
 def test_server_gone_stops_with_an_error_and_the_next_run_resumes(
@@ -342,4 +342,4 @@ def test_server_gone_stops_with_an_error_and_the_next_run_resumes(
     assert "收取新邮件 2 封" in done.stdout
     assert account.password not in done.stdout + done.stderr + account.server.log()
     rows = ledger_rows(config)
-    assert len(rows) == 12 and len({r["source_ref"] for r in rows}) == 12
+    assert len(rows) == 12 and len({r.source_ref for r in rows}) == 12

@@ -173,7 +173,8 @@ def test_example_standings_json(example_run: Path) -> None:
     assert by_unit["legal_events"]["市中区"]["completed"] == 2  # per period: summed
     assert "target" not in by_unit["group_projects"]["犍为县"]  # city-wide target only
     missing = {u["unit"] for u in data["units"] if u["status"] == "missing"}
-    assert "夹江县" in missing and "峨眉山市" not in missing  # 夹江县's report is held
+    assert "夹江县" not in missing and "峨眉山市" not in missing
+    assert "夹江县" in data["pending"]  # 夹江县's report is held: 待核实, not 未报送
 
 
 def test_example_circular_pdf_names_every_metric_and_total(example_run: Path) -> None:

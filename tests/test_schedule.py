@@ -162,12 +162,17 @@ def test_schedule_command_lists_runs_from_a_date(workspace: Path) -> None:
 
 # ── the server over simulated time ─────────────────────────────
 def light_publish(
-    config: config_module.Config, ledger: Any, period: periods.Period, out: Path | None = None
+    config: config_module.Config,
+    ledger: Any,
+    period: periods.Period,
+    out: Path | None = None,
+    **_: Any,
 ) -> job.Published:
     """37 real circulars take ~20 s even without PDFs; the catch-up test makes real ones."""
     folder = (out or config.resolve(config.output.dir)) / str(period)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "circular.pdf").write_bytes(b"%PDF-1.7 test\n")
+    (folder / "standings.xlsx").write_bytes(b"PK test\n")
     (folder / "standings.json").write_text(json.dumps({"period": str(period)}), "utf-8")
     pdf, xlsx, data = folder / "circular.pdf", folder / "standings.xlsx", folder / "standings.json"
     return job.Published(period, folder, pdf, xlsx, data, None)  # type: ignore[arg-type]

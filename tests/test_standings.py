@@ -40,9 +40,17 @@ def reports(sent: dict[str, dict[str, int]] = SENT) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def at(period: str) -> standings.Standings:
-    frame = reports()
-    return standings.compute(CONFIG, frame[frame["period"] <= period], Period.parse(period))
+EVERY_PERIOD_ISSUED = standings.Facts(issued=frozenset(SENT))
+
+
+def at(
+    period: str,
+    facts: standings.Facts = EVERY_PERIOD_ISSUED,
+    cfg: config.Config = CONFIG,
+    frame: pd.DataFrame | None = None,
+) -> standings.Standings:
+    frame = reports() if frame is None else frame
+    return standings.compute(cfg, frame[frame["period"] <= period], Period.parse(period), facts)
 
 
 def by_unit(table: standings.Standings) -> dict[str, standings.Standing]:
@@ -103,3 +111,90 @@ def test_examples_are_top_reporting_units_with_excerpts():
 def test_before_the_first_deadline_everyone_is_missing():
     table = standings.compute(CONFIG, reports().iloc[0:0], Period.parse("2015-09-10"))
     assert {s.status for s in table.units} == {"missing"} and table.completed == 0
+
+
+def test_streaks_count_issued_circulars_only():
+    # No circular was issued for 09-10: 09-20 is the first, nobody is summoned twice in a row.
+    second = at("2015-09-20", standings.Facts())
+    assert by_unit(second)["嘉阳集团"].summoned_streak == 1 and not second.escalated
+    # Counting every dekad (the old rule) is a setting.
+    periods = CONFIG.model_copy(
+        update={"rules": CONFIG.rules.model_copy(update={"streaks": "periods"})}
+    )
+    assert {s.unit for s in at("2015-09-20", standings.Facts(), periods).escalated} >= {"嘉阳集团"}
+    # Exempting the campaign's first circular: 09-10's summons start no streak.
+    exempt = CONFIG.model_copy(
+        update={"rules": CONFIG.rules.model_copy(update={"count_first_circular": False})}
+    )
+    units = by_unit(at("2015-09-20", cfg=exempt))
+    assert units["嘉阳集团"].summoned_streak == 1 and not units["嘉阳集团"].escalated
+
+
+def test_a_held_report_makes_its_unit_pending_not_missing():
+    facts = standings.Facts(held={"2015-09-20": frozenset({"峨边县"})}, issued=frozenset(SENT))
+    table = at("2015-09-20", facts)
+    ebian = by_unit(table)["峨边县"]
+    assert ebian.status == "pending" and ebian.status_label == "待核实"
+    assert not ebian.summoned and not ebian.escalated
+    assert "峨边县" in table.to_json()["pending"]
+    # 应报送 = 按时报送 + 未报送 + 待核实
+    assert len(table.units) == table.reported_count + table.unreported_count + 1
+    # The streak neither grows nor resets: 09-10 summoned (missing? no: reported) stays as it was.
+    third = by_unit(at("2015-09-30", facts))
+    assert third["峨边县"].summoned_streak == 0
+
+
+def test_other_bucket_counts_in_the_total_as_its_own_row():
+    frame = pd.concat(
+        [
+            reports(),
+            pd.DataFrame(
+                [
+                    {
+                        "id": 99,
+                        "unit": "其他",
+                        "period": "2015-09-20",
+                        "value": 120,
+                        "measures": "",
+                        "arrival": pd.Timestamp("2015-09-20 10:00", tz="UTC"),
+                    }
+                ]
+            ),
+        ]
+    )
+    table = at("2015-09-20", frame=frame)
+    assert [(o.unit, o.target, o.completed) for o in table.others] == [("其他", 600, 120)]
+    rows = [*table.units, *table.others]
+    assert sum(s.completed for s in rows) == table.completed == 2650 + 700 + 400 + 330 + 3 + 120
+    assert sum(s.target for s in rows) == table.target == 71000
+    assert "其他" not in {s.unit for s in table.units}  # no rank, no status
+
+
+def test_renamed_unit_keeps_history_and_late_unit_is_not_missing_before_it_joined():
+    renamed = [
+        u.model_copy(update={"name": "犍为", "aliases": ["犍为县"]}) if u.name == "犍为县" else u
+        for u in CONFIG.units
+    ]
+    late = [
+        u.model_copy(update={"since": Period.parse("2015-09-15").end}) if u.name == "沐川县" else u
+        for u in renamed
+    ]
+    cfg = CONFIG.model_copy(update={"units": late})
+    first = by_unit(at("2015-09-10", cfg=cfg))
+    assert "沐川县" not in first and first["犍为"].completed == 400
+    assert by_unit(at("2015-09-20", cfg=cfg))["沐川县"].status == "missing"
+
+
+def test_document_numbers_restart_at_one_each_year():
+    from datetime import date
+
+    from pipeline.circular import doc_number
+
+    longer = CONFIG.model_copy(
+        update={"campaign": CONFIG.campaign.model_copy(update={"end": date(2016, 6, 30)})}
+    )
+    number = lambda p: doc_number(longer, at(p, cfg=longer))  # noqa: E731
+    assert number("2015-09-10") == "乐工组〔2015〕12号"  # circular.first_seq
+    assert number("2015-12-30") == "乐工组〔2015〕23号"
+    assert number("2016-01-10") == "乐工组〔2016〕1号"
+    assert number("2016-02-29") == "乐工组〔2016〕6号"

@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import config as config_module
-from ..errors import UsageError
 from ..periods import Period
 
 console = Console(soft_wrap=True)
@@ -36,15 +35,27 @@ def load_config(path: Path) -> config_module.Config:
     return config_module.load(path).config
 
 
-def parse_period(text: str | None) -> Period | None:
+def hint_reissue(period: str | None) -> None:
+    """After a clerk's change: how the circular of that period gets corrected."""
+    if period:
+        console.print(
+            f"如该旬通报已发出，运行 xunbao reissue --period {period} 发送更正"
+            "（自动运行时下一次运行会自动发送）。",
+            highlight=False,
+        )
+
+
+def by_option(func: F) -> F:
+    return click.option("--by", help="操作人姓名（默认：当前系统用户）")(func)
+
+
+def parse_period(config: config_module.Config, text: str | None) -> Period | None:
+    """A real cutoff of the campaign (see inputs.period), or None when not given."""
     if text is None:
         return None
-    try:
-        return Period.parse(text)
-    except ValueError:
-        raise UsageError(
-            f"--period 的格式应为 YYYY-MM-DD，例如 2015-09-20（收到 {text!r}）"
-        ) from None
+    from ..inputs import period
+
+    return period(config, text)
 
 
 @dataclass(frozen=True)

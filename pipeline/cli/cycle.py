@@ -18,5 +18,5 @@ from .common import config_option, console, load_config, parse_period
 def run(config_path: Path, period: str | None, no_send: bool, out: Path | None) -> None:
     """收取邮件、记账、汇总并生成通报。"""
     config = load_config(config_path)
-    chosen = parse_period(period) or job.default_period(config)
+    chosen = parse_period(config, period) or job.default_period(config)
     job.cycle(config, chosen, send=not no_send, out=out, trigger="manual", echo=console.print)

@@ -9,10 +9,20 @@ from typing import Any
 import click
 
 from .. import register
+from .. import review as review_actions
 from ..config import Config
 from ..ledger import open_ledger
 from ..periods import local_text
-from .common import Shown, config_option, console, load_config, parse_period, print_table
+from .common import (
+    Shown,
+    by_option,
+    config_option,
+    console,
+    hint_reissue,
+    load_config,
+    parse_period,
+    print_table,
+)
 
 
 def as_json(config: Config, found: list[register.Row]) -> str:
@@ -55,11 +65,13 @@ def export(config: Config, found: list[register.Row], path: Path, title: str) ->
 @click.option("--json", "json_out", is_flag=True, help="以 JSON 输出")
 @click.option("--xlsx", type=click.Path(path_type=Path), help="另存为 Excel 表格（完整内容）")
 def messages(config_path: Path, period: str | None, json_out: bool, xlsx: Path | None) -> None:
-    """收件登记簿：每封邮件及其处理结果。"""
+    """收件登记簿：每封邮件及其处理结果；手工录入的数字列在其旁。"""
     config = load_config(config_path)
-    chosen = parse_period(period)
+    chosen = parse_period(config, period)
+    wanted = str(chosen) if chosen else None
     with open_ledger(config) as ledger:
-        found = register.rows(ledger, period=str(chosen) if chosen else None)
+        found = register.rows(ledger, period=wanted) + register.recorded(ledger, wanted)
+    found.sort(key=lambda r: (r.arrival or "", r.kind, r.id))
     if json_out:
         click.echo(as_json(config, found))
         return
@@ -78,3 +90,62 @@ def messages(config_path: Path, period: str | None, json_out: bool, xlsx: Path |
     zone, measure = config.schedule.timezone, config.campaign.measure
     title = f"收件登记簿（{len(found)} 封；数字单位：{measure}；时间为 {zone}）"
     print_table(title, [compact(r, config) for r in found], columns)
+
+
+@click.group(invoke_without_command=True)
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@click.pass_context
+def records(ctx: click.Context, config_path: Path, as_json: bool) -> None:
+    """手工录入的数字：列出；撤回（withdraw）。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    config = load_config(config_path)
+    with open_ledger(config) as ledger:
+        found = ledger.recorded_reports()
+        actors = {a.report: a.actor for a in ledger.actions() if a.kind == "record"}
+    rows = [
+        {
+            "id": r.id,
+            "unit": r.unit,
+            "period": r.period,
+            "value": r.value,
+            "note": r.note,
+            "by": actors.get(r.id, ""),
+            "withdrawn_at": r.withdrawn_at,
+        }
+        for r in found
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        console.print("没有手工录入的数字。")
+        return
+    columns = [
+        Shown("id", "编号", justify="right"),
+        Shown("unit", "单位"),
+        Shown("period", "所属旬"),
+        Shown("value", "数字", justify="right"),
+        Shown("note", "备注", fill=True),
+        Shown("by", "录入人"),
+        Shown("withdrawn_at", "撤回时间"),
+    ]
+    print_table(f"手工录入（{len(rows)} 条）", rows, columns)
+
+
+@records.command("withdraw")
+@click.argument("number", type=int)
+@click.option("--reason", required=True, help="撤回理由")
+@by_option
+@config_option
+def records_withdraw(number: int, reason: str, by: str | None, config_path: Path) -> None:
+    """撤回一条手工录入的数字（记录保留，标为已撤回）。"""
+    config = load_config(config_path)
+    with open_ledger(config) as ledger:
+        gone = review_actions.withdraw(ledger, number, reason, by=by)
+    console.print(
+        f"已撤回第 {number} 号手工录入：{gone.unit} {gone.value}（{gone.period}）。",
+        highlight=False,
+    )
+    hint_reissue(gone.period)

@@ -11,7 +11,16 @@ from .. import review as review_actions
 from ..errors import UsageError
 from ..ledger import open_ledger
 from ..periods import local_text
-from .common import Shown, config_option, console, load_config, parse_period, print_table
+from .common import (
+    Shown,
+    by_option,
+    config_option,
+    console,
+    hint_reissue,
+    load_config,
+    parse_period,
+    print_table,
+)
 from .register import as_json as register_json
 from .register import compact, export
 
@@ -94,17 +103,35 @@ def review_show(message: int, config_path: Path) -> None:
     help="完成数（不写则用报表上识别到的数字）；多指标活动可写多次：--value 指标键=数字",
 )
 @click.option("--metric", help="单独一个 --value 数字所属的指标键（默认第一个指标）")
+@click.option("--reason", default="", help="说明（可选）")
+@click.option("--force", is_flag=True, help="确认：数字超出合理范围或取代已计入的报表")
+@by_option
 @config_option
 def review_approve(
-    message: int, unit: str | None, given: tuple[str, ...], metric: str | None, config_path: Path
+    message: int,
+    unit: str | None,
+    given: tuple[str, ...],
+    metric: str | None,
+    reason: str,
+    force: bool,
+    by: str | None,
+    config_path: Path,
 ) -> None:
     """审核通过：计入该单位的完成数（多指标活动：每个指标一个数字）。"""
     config = load_config(config_path)
     value, values = parse_values(given)
     with open_ledger(config) as ledger:
-        report = review_actions.approve(config, ledger, message, unit, value, metric, values)
+        done = review_actions.approve(
+            config, ledger, message, unit, value, metric, values, by=by, why=reason, force=force
+        )
+    report = done.report
     shown = "、".join(f"{k}={v}" if k else str(v) for k, v in report.rows())
-    console.print(f"第 {message} 号邮件已审核通过：{report.unit} {shown}（{report.period}）。")
+    console.print(
+        f"第 {message} 号邮件已审核通过：{report.unit} {shown}（{report.period}）。"
+        + ("（该单位本旬另有计入的报表，以到达较晚者为准）" if done.replaces else ""),
+        highlight=False,
+    )
+    hint_reissue(report.period)
 
 
 def parse_values(given: tuple[str, ...]) -> tuple[int | None, dict[str, int]]:
@@ -129,13 +156,31 @@ def parse_values(given: tuple[str, ...]) -> tuple[int | None, dict[str, int]]:
 @review.command("reject")
 @click.argument("message", type=int, metavar="编号")
 @click.option("--reason", required=True, help="驳回理由")
+@by_option
 @config_option
-def review_reject(message: int, reason: str, config_path: Path) -> None:
+def review_reject(message: int, reason: str, by: str | None, config_path: Path) -> None:
     """驳回：该邮件不计数，记录理由。"""
     config = load_config(config_path)
     with open_ledger(config) as ledger:
-        review_actions.reject(ledger, message, reason)
+        row = review_actions.reject(ledger, message, reason, by=by)
     console.print(f"第 {message} 号邮件已驳回。")
+    hint_reissue(row.period)
+
+
+@review.command("reopen")
+@click.argument("message", type=int)
+@click.option("--reason", required=True, help="重新审核的理由")
+@by_option
+@config_option
+def review_reopen(message: int, reason: str, by: str | None, config_path: Path) -> None:
+    """重新审核：把已计入、已驳回或已忽略的邮件放回待审核队列（其数字不再计入）。"""
+    config = load_config(config_path)
+    with open_ledger(config) as ledger:
+        done = review_actions.reopen(ledger, message, reason, by=by)
+        period = review_actions.found(ledger, message).period
+    taken = f"，撤回其计入的 {len(done.withdrawn)} 个数字" if done.withdrawn else ""
+    console.print(f"第 {message} 号邮件已放回待审核队列（原结果：{done.was}）{taken}。")
+    hint_reissue(period)
 
 
 @click.command()
@@ -145,13 +190,55 @@ def review_reject(message: int, reason: str, config_path: Path) -> None:
 @click.option("--value", required=True, type=int, help="累计完成数")
 @click.option("--note", default="", help="备注，如“电话报送”")
 @click.option("--metric", help="指标键（多指标活动；默认第一个指标）")
+@click.option("--force", is_flag=True, help="确认：数字超出合理范围（如超过目标的 3 倍）")
+@by_option
 def record(
-    config_path: Path, unit: str, period: str, value: int, note: str, metric: str | None
+    config_path: Path,
+    unit: str,
+    period: str,
+    value: int,
+    note: str,
+    metric: str | None,
+    force: bool,
+    by: str | None,
 ) -> None:
     """手工录入一个单位的数字（如电话报送）。"""
     config = load_config(config_path)
-    chosen = parse_period(period)
+    chosen = parse_period(config, period)
     assert chosen is not None
     with open_ledger(config) as ledger:
-        report = review_actions.record(config, ledger, unit, chosen, value, note, metric)
-    console.print(f"已录入：{report.unit} {report.value}（{report.period}，{report.note}）。")
+        done = review_actions.record(
+            config, ledger, unit, chosen, value, note, metric, by=by, force=force
+        )
+    report = done.report
+    console.print(
+        f"已录入（第 {done.id} 号）：{report.unit} {report.value}"
+        f"（{report.period}，{report.note}）。",
+        highlight=False,
+    )
+    hint_reissue(report.period)
+
+
+@click.command()
+@config_option
+@click.option("--period", help="只重新判断该旬（YYYY-MM-DD）的邮件")
+@by_option
+def recheck(config_path: Path, period: str | None, by: str | None) -> None:
+    """按现在的配置重新判断待审核邮件，列出结果有变化的。"""
+    from ..recheck import recheck as recheck_held
+
+    config = load_config(config_path)
+    chosen = parse_period(config, period)
+    with open_ledger(config) as ledger:
+        results = [r for r in recheck_held(config, ledger, chosen, by=by) if r.changed]
+    if not results:
+        console.print("重新判断完毕：待审核邮件的结果都没有变化。")
+        return
+    for r in results:
+        if r.counted is not None:
+            c = r.counted
+            line = f"第 {r.message} 号邮件现已计入：{c.unit} {c.value}（{c.period}）。"
+        else:
+            line = f"第 {r.message} 号邮件仍待审核，原因改为：{r.reason}。"
+        console.print(line, highlight=False)
+    hint_reissue(str(chosen) if chosen else None)

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from ... import originals
 from ...errors import UsageError
 from ...mail import Mail, parse
+from ...records import MessageRecord
 from .. import inert
 from ..auth import Context, route
 from .common import download
@@ -32,7 +33,7 @@ def _shown(root: Path, sha256: str, index: int) -> inert.Shown:
     return inert.show(mail.attachments[index])
 
 
-def message_row(context: Context, number: int) -> dict[str, Any]:
+def message_row(context: Context, number: int) -> MessageRecord:
     row = context.ledger.message(number)
     if row is None:
         raise NotFound(f"没有编号为 {number} 的邮件。")
@@ -43,7 +44,7 @@ class NotFound(UsageError):
     """Shown as a 404 page."""
 
 
-def view(context: Context, row: dict[str, Any]) -> dict[str, Any]:
+def view(context: Context, row: MessageRecord) -> dict[str, Any]:
     """What a message's page shows: facts, attachments made inert, readings, its actions."""
     root = originals.folder(context.config)
     mail = _parsed(root, row["sha256"]) if row["sha256"] else None

@@ -34,7 +34,7 @@ def phone_submit(context: Context) -> Response:
     value = _figure(form.get("value", ""))
     if value is None:
         return context.refuse("请填写完成数。")
-    report = review.record(
+    done = review.record(
         context.config,
         context.ledger,
         form.get("unit", ""),
@@ -43,7 +43,7 @@ def phone_submit(context: Context) -> Response:
         form.get("note", "") or "电话报送",
         form.get("metric") or None,
     )
-    return RedirectResponse(f"/phone?period={period}&done={report.unit}", status_code=303)
+    return RedirectResponse(f"/phone?period={period}&done={done.report.unit}", status_code=303)
 
 
 ROUTES = [

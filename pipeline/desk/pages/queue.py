@@ -6,13 +6,12 @@ only reads the form and moves on to the next held message.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ... import review
 from ...errors import UsageError
+from ...records import MessageRecord
 from ..auth import Context, route
 from .common import chosen_period
 from .messages import NotFound, message_row, view
@@ -31,7 +30,7 @@ def start(context: Context) -> Response:
     return context.render("queue_empty.html", nav="queue", period=period)
 
 
-def _held_in(context: Context, period: str, number: int) -> dict[str, Any]:
+def _held_in(context: Context, period: str, number: int) -> MessageRecord:
     """The message, refused unless it belongs to the period in the URL: a form or link
     left open on another period must never act on this one."""
     row = message_row(context, number)

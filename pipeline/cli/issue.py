@@ -1,0 +1,99 @@
+"""`xunbao sign`, `xunbao reissue` and `xunbao circulars`: signing off, corrections and the
+versions of each period's circular."""
+
+from __future__ import annotations
+
+import json
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from .. import issuance, job, runtime
+from ..config import Config
+from .common import Shown, config_option, console, load_config, parse_period, print_table
+
+
+def _period_option(func: click.decorators.FC) -> click.decorators.FC:
+    return click.option("--period", required=True, help="通报的截止日期 YYYY-MM-DD")(func)
+
+
+def _locked(config: Config) -> AbstractContextManager[None]:
+    """One sender at a time per ledger: a serve tick or a run waits, and so does this."""
+    return runtime.one_cycle_at_a_time(config.resolve(config.storage.path), console.print)
+
+
+def _show(config_path: Path, settled: issuance.Settled) -> None:
+    config = load_config(config_path)
+    for line in issuance.describe(config, settled, send=True):
+        console.print(line, highlight=False)
+
+
+@click.command()
+@config_option
+@_period_option
+@click.option("--by", required=True, help="签发人姓名（须在 delivery.signers 中）")
+def sign(config_path: Path, period: str, by: str) -> None:
+    """签发通报：记录签发人和时间，随即发送。"""
+    config = load_config(config_path)
+    chosen = parse_period(config, period)
+    assert chosen is not None
+    with _locked(config), job.open_ledger(config) as ledger:
+        settled = issuance.sign(config, ledger, chosen, by.strip(), datetime.now(UTC))
+    console.print(f"{chosen.label()}通报已由 {by.strip()} 签发。", highlight=False)
+    _show(config_path, settled)
+
+
+@click.command()
+@config_option
+@_period_option
+def reissue(config_path: Path, period: str) -> None:
+    """发送更正：通报发出后数字有变化时，把新版本发给每位收件人（各一次）。"""
+    config = load_config(config_path)
+    chosen = parse_period(config, period)
+    assert chosen is not None
+    with _locked(config), job.open_ledger(config) as ledger:
+        settled = issuance.reissue(config, ledger, chosen, datetime.now(UTC))
+    _show(config_path, settled)
+
+
+@click.command()
+@config_option
+@click.option("--period", help="只列出该旬（YYYY-MM-DD）")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+def circulars(config_path: Path, period: str | None, as_json: bool) -> None:
+    """已发出的通报各版本：版本号、文号、签发人、发出时间、更正说明。"""
+    config = load_config(config_path)
+    chosen = parse_period(config, period)
+    with job.open_ledger(config) as ledger:
+        versions = ledger.versions(str(chosen) if chosen else None)
+    folder = config.resolve(config.output.dir)
+    rows = [
+        {
+            "period": v.period,
+            "version": v.version,
+            "doc_number": v.doc_number,
+            "signed_by": v.signed_by,
+            "signed_at": v.signed_at,
+            "issued_at": v.issued_at,
+            "correction": v.correction,
+            "pdf": str(issuance.version_file(folder / v.period, "circular", v.version, ".pdf")),
+        }
+        for v in versions
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        console.print("还没有发出过通报。")
+        return
+    columns = [
+        Shown("period", "所属旬"),
+        Shown("version", "版本", justify="right"),
+        Shown("doc_number", "文号"),
+        Shown("signed_by", "签发人"),
+        Shown("issued_at", "发出时间"),
+        Shown("correction", "更正说明", fill=True, wrap=True),
+    ]
+    print_table("通报版本", rows, columns)

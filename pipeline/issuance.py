@@ -1,0 +1,344 @@
+"""Issuing the circular: the period's state decided in one place, sign-off, versions and
+corrections (更正), each sent to every recipient exactly once.
+
+A version is recorded (ledger `circulars`) before any copy of it is sent, with the
+standings it states; a recipient's copy is recorded as soon as the server has taken it.
+So a run cut off mid-way finishes that same version next time and never sends it twice.
+A period's circular changes after issue when any figure, held message or config that
+feeds it changes: the standings' fingerprint then differs from the latest version's, and
+the next version carries a 更正说明 of what changed. An identical version is never made.
+
+Sending is allowed under `delivery.sign_off`:
+- `auto`: at the cutoff when nothing of the period is held for review; otherwise the
+  clerk is told and the circular waits until the queue is empty or `review_wait_hours`
+  after the cutoff, when it goes out with the held units as 待核实;
+- `required`: only once a leader named in `delivery.signers` has signed (xunbao sign)
+  these very standings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from . import corrections, job
+from .config import Config
+from .corrections import Correction
+from .errors import UsageError
+from .ledger import Ledger
+from .periods import Period
+from .records import Signature, VersionRecord
+from .standings import Standings
+
+if TYPE_CHECKING:
+    from .followup import StepResult
+
+_log = logging.getLogger("xunbao.issuance")
+_WAITING = "circular-waiting:"  # settings key: a period whose circular was held back
+_SETTLED = "circulars-settled"  # settings key: the ledger and config as last settled
+
+Phase = Literal[
+    "collecting", "awaiting_review", "awaiting_sign_off", "ready", "issued", "corrected"
+]
+PHASE_LABELS = {
+    "collecting": "收集中（截止时间未到）",
+    "awaiting_review": "等待审核（有邮件待审核，暂缓发送）",
+    "awaiting_sign_off": "等待签发",
+    "ready": "可以发送",
+    "issued": "已发出",
+    "corrected": "已发出更正",
+}
+
+
+@dataclass(frozen=True)
+class PeriodState:
+    """Where one period's circular stands: the desk and `status` show this."""
+
+    period: Period
+    phase: Phase
+    held: int  # messages of the period waiting in the review queue
+    pending_units: tuple[str, ...]  # units shown as 待核实
+    fingerprint: str  # of the standings as they are now
+    latest: VersionRecord | None  # the latest issued version
+    signature: Signature | None  # a signature covering the standings as they are now
+    send_by: datetime | None  # auto: when it goes out even with messages held
+
+    @property
+    def correction_due(self) -> bool:
+        """The standings moved since the latest issued version."""
+        return self.latest is not None and self.latest.fingerprint != self.fingerprint
+
+    @property
+    def next_version(self) -> int:
+        return self.latest.version + 1 if self.latest else 1
+
+    @property
+    def label(self) -> str:
+        text = PHASE_LABELS[self.phase]
+        if self.latest is not None and self.correction_due:
+            text += (
+                f"；与已发出的第 {self.latest.version} 版不同，"
+                f"待发更正（第 {self.next_version} 版）"
+            )
+        elif self.latest is not None:
+            text += f"（第 {self.latest.version} 版）"
+        return text
+
+
+def standings_for(config: Config, ledger: Ledger, period: Period) -> Standings:
+    from . import review, standings  # pandas: only when standings are computed
+
+    facts = standings.Facts(review.pending_units(config, ledger), ledger.issued_periods())
+    return standings.compute(config, ledger.reports(str(period)), period, facts)
+
+
+def state(
+    config: Config, ledger: Ledger, period: Period, now: datetime, table: Standings | None = None
+) -> PeriodState:
+    """The one place that decides the period's state."""
+    table = table or standings_for(config, ledger, period)
+    fingerprint = corrections.fingerprint(table)
+    latest = ledger.latest_version(str(period))
+    held = len(ledger.messages(period=str(period), outcome="review"))
+    pending = tuple(s.unit for s in table.having("pending"))
+    signature = ledger.signature(str(period), fingerprint)
+    cutoff = period.cutoff(config.schedule)
+    wait = None
+    if config.delivery.sign_off == "auto":
+        wait = cutoff + timedelta(hours=config.delivery.review_wait_hours)
+    phase: Phase
+    if now < cutoff:
+        phase = "collecting"
+    elif latest is not None and latest.fingerprint == fingerprint:
+        phase = "corrected" if latest.version > 1 else "issued"
+    elif config.delivery.sign_off == "required":
+        phase = "ready" if signature else "awaiting_sign_off"
+    elif held and wait is not None and now < wait:
+        phase = "awaiting_review"
+    else:
+        phase = "ready"
+    return PeriodState(period, phase, held, pending, fingerprint, latest, signature, wait)
+
+
+# ── settling one period ────────────────────────────────────────
+@dataclass
+class Settled:
+    period: Period
+    state: PeriodState  # as found, before anything was sent
+    published: job.Published | None = None
+    issued: VersionRecord | None = None  # the version this call issued
+    sent: int | None = None  # copies sent by this call; None: nothing went out
+    skipped: int = 0  # recipients who had the version already
+    notified: bool = False  # the clerk was told the circular waits
+
+
+def settle_period(
+    config: Config,
+    ledger: Ledger,
+    period: Period,
+    now: datetime,
+    *,
+    send: bool = True,
+    out: Path | None = None,
+    publish: bool = True,
+    send_now: bool = False,
+) -> Settled:
+    """Compose the period's circular (a correction when it changed since issue) and send it
+    when its state allows; otherwise tell the clerk. `send=False` only composes;
+    `send_now` sends although messages of the period are still held (the clerk decided)."""
+    table = standings_for(config, ledger, period)
+    found = state(config, ledger, period, now, table)
+    if send_now and found.phase == "awaiting_review":
+        found = replace(found, phase="ready")
+    result = Settled(period, found)
+    if send and found.latest is not None:
+        _finish(config, ledger, found.latest, result)  # a version cut off mid-way
+    correction = _correction(config, found, table)
+    if publish or found.phase == "ready":
+        result.published = job.publish(
+            config, ledger, period, out, table=table, correction=correction
+        )
+    if not send or found.phase in ("collecting", "issued", "corrected"):
+        return result
+    if found.phase == "ready":
+        assert result.published is not None
+        version = issue(config, ledger, found, table, correction, result.published)
+        ledger.clear_setting(_WAITING + str(period))
+        result.issued = version
+        _finish(config, ledger, version, result)
+    else:
+        ledger.set_setting(_WAITING + str(period), found.phase)  # the ticks take it from here
+        result.notified = _notify(config, ledger, found)
+    return result
+
+
+def _correction(config: Config, found: PeriodState, table: Standings) -> Correction | None:
+    if found.latest is None or not found.correction_due:
+        return None
+    text = corrections.note(
+        found.latest.standings, corrections.snapshot(table), config.campaign.measure
+    )
+    return Correction(found.next_version, text)
+
+
+def issue(
+    config: Config,
+    ledger: Ledger,
+    found: PeriodState,
+    table: Standings,
+    correction: Correction | None,
+    published: job.Published,
+) -> VersionRecord:
+    """Record the next version, then keep its files as circular-vN.pdf / standings-vN.xlsx."""
+    from .circular import doc_number
+
+    # Files first: a version recorded is a version whose files exist.
+    for path, suffix in ((published.pdf, ".pdf"), (published.xlsx, ".xlsx")):
+        kept = version_file(published.folder, path.stem, found.next_version, suffix)
+        shutil.copyfile(path, kept)
+    return ledger.add_version(
+        str(found.period),
+        found.next_version,
+        found.fingerprint,
+        corrections.snapshot(table),
+        correction.note if correction else "",
+        doc_number(config, table),
+        found.signature,
+    )
+
+
+def version_file(folder: Path, stem: str, version: int, suffix: str) -> Path:
+    return folder / f"{stem}-v{version}{suffix}"
+
+
+def _finish(config: Config, ledger: Ledger, version: VersionRecord, result: Settled) -> None:
+    """Send the version to every recipient who has not had it (none: nothing to do)."""
+    if not config.delivery.host:
+        result.sent = result.sent or 0
+        return
+    from . import delivery
+
+    folder = config.resolve(config.output.dir) / version.period
+    if result.published is not None:
+        folder = result.published.folder
+    pdf = version_file(folder, "circular", version.version, ".pdf")
+    xlsx = version_file(folder, "standings", version.version, ".xlsx")
+    done = delivery.deliver_version(config, ledger, version, pdf, xlsx)
+    result.sent = (result.sent or 0) + done.sent
+    result.skipped = done.skipped
+
+
+def _notify(config: Config, ledger: Ledger, found: PeriodState) -> bool:
+    """Tell the clerk once per period, phase and version that the circular waits."""
+    what = f"{found.period.label()}通报{PHASE_LABELS[found.phase]}"
+    if found.phase == "awaiting_review" and found.send_by is not None:
+        when = found.send_by.astimezone(config.schedule.zone).strftime("%Y-%m-%d %H:%M")
+        what += (
+            f"：{found.held} 封邮件待审核，审核完即发送，最迟 {when} 发送（待审核单位列为待核实）"
+        )
+    elif found.phase == "awaiting_sign_off":
+        what += f"：请领导运行 xunbao sign --period {found.period} --by 姓名 签发"
+    _log.warning(what)
+    if not config.delivery.host or not config.delivery.clerk:
+        return False
+    from . import delivery
+
+    kind = f"notice:{found.phase}:v{found.next_version}"
+    return delivery.notify_clerk(config, ledger, str(found.period), kind, what) > 0
+
+
+# ── the clerk's and the leader's commands ──────────────────────
+def sign(config: Config, ledger: Ledger, period: Period, by: str, now: datetime) -> Settled:
+    """A leader signs the circular as it stands now, and it is sent."""
+    signers = config.delivery.signers
+    if config.delivery.sign_off != "required":
+        raise UsageError("delivery.sign_off 为 auto，通报不需要签发，会自动发送。")
+    if by not in signers:
+        raise UsageError(f"{by} 不在 delivery.signers 中（可签发：{'、'.join(signers)}）。")
+    found = state(config, ledger, period, now)
+    if found.phase == "collecting":
+        raise UsageError(f"{period} 的截止时间未到，不能签发。")
+    if found.phase in ("issued", "corrected"):
+        raise UsageError(f"{period} 的通报已发出（第 {found.next_version - 1} 版），内容没有变化。")
+    ledger.sign(str(period), found.fingerprint, by)
+    return settle_period(config, ledger, period, now)
+
+
+def reissue(config: Config, ledger: Ledger, period: Period, now: datetime) -> Settled:
+    """Send the correction of an issued circular now (or finish an interrupted sending)."""
+    found = state(config, ledger, period, now)
+    if found.latest is None:
+        raise UsageError(f"{period} 的通报尚未发出过，请用 xunbao run（或 xunbao sign）发出。")
+    if found.phase == "awaiting_sign_off":
+        raise UsageError(f"更正须先签发：xunbao sign --period {period} --by 姓名。")
+    # Awaiting review: the clerk decided to send now, held units shown as 待核实.
+    return settle_period(config, ledger, period, now, publish=False, send_now=True)
+
+
+def settle(config: Config, ledger: Ledger, now: datetime) -> list[Settled]:
+    """One tick of `serve`: every period whose circular a cycle held back (waiting for
+    review or a signature) and every issued one, each sent, corrected or left waiting as
+    its state says. Composing a period first is the cycle's job, at the cutoff."""
+    # Issued periods change only when the ledger or the config does: skip them otherwise
+    # (serve ticks every few minutes). Waiting ones also move with the clock.
+    unchanged = ledger.setting(_SETTLED) == _stamp(config, ledger)
+    periods = set() if unchanged else {Period.parse(p) for p in ledger.issued_periods()}
+    periods |= _waiting(ledger)
+    done = [settle_period(config, ledger, p, now, publish=False) for p in sorted(periods)]
+    ledger.set_setting(_SETTLED, _stamp(config, ledger))  # not reached when sending failed
+    return done
+
+
+def _stamp(config: Config, ledger: Ledger) -> str:
+    """What an issued circular depends on: the clerk's actions (not issuing itself), the
+    reports and held messages of issued periods, and the config."""
+    digest = hashlib.sha256(config.model_dump_json().encode("utf-8")).hexdigest()[:16]
+    return f"{ledger.change_mark()}:{digest}"
+
+
+def describe(config: Config, settled: Settled, send: bool) -> list[str]:
+    """What a settling did, in Chinese lines for the CLI and the log."""
+    found, lines = settled.state, []
+    if not send:
+        return ["未发送通报（--no-send）。"]
+    if settled.issued is not None:
+        number = settled.issued.version
+        what = f"第 {number} 版（更正）" if number > 1 else "第 1 版"
+        if not config.delivery.host:
+            lines.append(f"通报{what}已定稿；未配置 delivery.host，未发送邮件。")
+        if settled.issued.correction:
+            lines.append(f"更正说明：{settled.issued.correction}")
+    elif found.phase in ("issued", "corrected"):
+        lines.append(f"通报与已发出的第 {found.next_version - 1} 版相同，不重复发送。")
+    else:
+        lines.append(f"通报暂不发送：{found.label}。")
+    if config.delivery.host and settled.sent is not None:
+        lines.append(f"通报已发送给 {settled.sent} 位收件人（此前已发送 {settled.skipped} 位）。")
+    return lines
+
+
+def settle_step(config: Config, ledger: Ledger, now: datetime) -> StepResult:
+    """`settle` as an after-poll step of serve (followup.py)."""
+    from .followup import StepResult
+
+    result = StepResult()
+    for settled in settle(config, ledger, now):
+        result.sent += settled.sent or 0
+        if settled.issued is not None or settled.notified:
+            label = f"{settled.period.label()}通报："
+            result.lines += [label + line for line in describe(config, settled, send=True)]
+    return result
+
+
+def _waiting(ledger: Ledger) -> set[Period]:
+    return {Period.parse(key.removeprefix(_WAITING)) for key in ledger.settings(_WAITING)}
+
+
+def known_periods(ledger: Ledger) -> set[Period]:
+    """Periods whose circular was issued or is waiting to be."""
+    return {Period.parse(p) for p in ledger.issued_periods()} | _waiting(ledger)

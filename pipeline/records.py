@@ -1,0 +1,129 @@
+"""Typed records the ledger hands out: a message of the register, a stored report, a clerk's
+action, an issued circular version and a signature. Rows never leave the ledger as dicts."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+Outcome = Literal["counted", "review", "ignored"]
+T = TypeVar("T")
+
+
+class _Fields:
+    """Read access by field name too (`row["unit"]`), for pages written against dict rows."""
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key, default)
+
+
+def of_row(cls: type[T], row: sqlite3.Row) -> T:
+    """A record whose fields are all columns of the row, by name."""
+    return cls(**{k: row[k] for k in cls.__dataclass_fields__})  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class MessageRecord(_Fields):
+    """One message of the register and its current outcome."""
+
+    id: int
+    source_ref: str
+    message_id: str
+    sha256: str
+    sender: str
+    subject: str
+    arrival: str | None
+    arrival_basis: str
+    period: str | None
+    outcome: Outcome
+    reason: str
+    unit: str | None
+    value: int | None
+    detail: dict[str, Any] = field(default_factory=dict)
+    recorded_at: str = ""
+    superseded_by: int | None = None
+
+    @property
+    def reading(self) -> dict[str, Any]:
+        """What the form said (unit matched, value, measures), kept at intake."""
+        found: dict[str, Any] = self.detail.get("reading", {})
+        return found
+
+    @classmethod
+    def of(cls, row: sqlite3.Row) -> MessageRecord:
+        data = dict(row)
+        data["detail"] = json.loads(data.get("detail") or "{}")
+        data.setdefault("superseded_by", None)
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class ReportRecord(_Fields):
+    """A stored figure: from a mail, approved by a clerk, or recorded by hand."""
+
+    id: int
+    message: int | None
+    unit: str
+    period: str
+    value: int
+    arrival: str
+    origin: str
+    note: str
+    metric: str
+    withdrawn_at: str | None
+
+
+@dataclass(frozen=True)
+class ActionRecord(_Fields):
+    """A clerk's action: who, when, what and why."""
+
+    id: int
+    at: str
+    kind: str
+    actor: str
+    message: int | None
+    report: int | None
+    unit: str | None
+    period: str | None
+    value: int | None
+    note: str
+
+
+@dataclass(frozen=True)
+class VersionRecord(_Fields):
+    """One issued version of a period's circular (1 is the first issue, 2… corrections)."""
+
+    period: str
+    version: int
+    fingerprint: str
+    standings: dict[str, Any]  # the standings JSON as issued, for the next 更正说明
+    correction: str  # 更正说明; '' for version 1
+    doc_number: str
+    signed_by: str
+    signed_at: str | None
+    issued_at: str
+
+    @classmethod
+    def of(cls, row: sqlite3.Row) -> VersionRecord:
+        data = dict(row)
+        data["standings"] = json.loads(data["standings"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Signature:
+    period: str
+    fingerprint: str
+    signer: str
+    signed_at: datetime
+
+    @classmethod
+    def of(cls, row: sqlite3.Row) -> Signature:
+        at = datetime.fromisoformat(row["signed_at"])
+        return cls(row["period"], row["fingerprint"], row["signer"], at)
