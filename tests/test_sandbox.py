@@ -158,8 +158,9 @@ def test_a_message_cut_off_twice_is_quarantined_and_the_rest_accounted_for(
     samples = sorted(SAMPLES.glob("*.eml"))
     for sample in samples:
         (inbox / sample.name).write_bytes(sample.read_bytes())
-    # The poison: an .odt, which makes the reader start LibreOffice (slow enough to kill in).
-    poison = mail_with("旬报.odt", (FORMS / "form.odt").read_bytes(), n=3)
+    # The poison: a WPS file, which makes the reader start LibreOffice (slow enough to kill in).
+    wps = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 16
+    poison = mail_with("旬报.wps", wps, n=3)
     (inbox / "0919-0800-poison.eml").write_bytes(poison)
     path = write_config(
         tmp_path / "run", mailbox={"source": "directory", "path": str(inbox), "batch_size": 50}
@@ -187,7 +188,7 @@ def test_a_message_cut_off_twice_is_quarantined_and_the_rest_accounted_for(
         messages = ledger.messages()
         runs = ledger.runs()
     assert len(messages) == len(samples) + 1
-    poisoned = [m for m in messages if m["subject"] == "市中区旬报 旬报.odt"]
+    poisoned = [m for m in messages if m["subject"] == "市中区旬报 旬报.wps"]
     assert [m["reason"] for m in poisoned] == [QUARANTINED]
     assert poisoned[0]["sender"] == "szqzgh@163.com" and poisoned[0]["arrival"]
     assert sum(m["outcome"] == "counted" for m in messages) > 15
