@@ -114,6 +114,10 @@ class LettersLedger:
         self.db.execute("DELETE FROM settings WHERE key = ?", (key,))
 
     def reported_units(self, period: str) -> set[str]:
-        """Units with an accepted report (by mail, approved or recorded) in the period."""
-        rows = self.db.execute("SELECT DISTINCT unit FROM reports WHERE period = ?", (period,))
+        """Units with an accepted report (by mail, approved or recorded, not withdrawn) in the
+        period."""
+        rows = self.db.execute(
+            "SELECT DISTINCT unit FROM reports WHERE period = ? AND withdrawn_at IS NULL",
+            (period,),
+        )
         return {str(row[0]) for row in rows}

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from . import letters
+from . import letters, review
 from .config import Config, Unit
 from .periods import Period, period_of
 from .timetable import campaign_window
-from .units import Directory
 
 if TYPE_CHECKING:
     from .delivery import Outgoing
@@ -61,25 +60,14 @@ def plan(config: Config, ledger: Ledger, now: datetime) -> Plan | None:
     first, last = campaign_window(config)
     if not first <= period <= last or not moment(config, period) <= now:
         return None
-    quiet = set(ledger.reported_units(str(period))) | pending(config, ledger, period)
+    held = review.pending_units(config, ledger).get(str(period), frozenset())
+    quiet = ledger.reported_units(str(period)) | held
     due = [
         unit
         for unit in config.reporting_units
         if unit.name not in quiet and (unit.since is None or unit.since <= period.end)
     ]
     return Plan(period, due, [u for u in due if not u.addresses])
-
-
-def pending(config: Config, ledger: Ledger, period: Period) -> set[str]:
-    """Units with a message of the period held for review: the unit read at intake, the unit
-    the form names, or the unit the sender is registered for."""
-    directory = Directory(config)
-    found: set[str] = set()
-    for row in ledger.messages(period=str(period), outcome="review"):
-        reading = row["detail"].get("reading") or {}
-        named = {row["unit"], reading.get("unit"), directory.by_sender(row["sender"])}
-        found.update(str(u) for u in named if u)
-    return found
 
 
 def send_due(config: Config, ledger: Ledger, now: datetime) -> StepResult:
