@@ -255,6 +255,7 @@ class Rules(_Model):
     streaks: Literal["circulars", "periods"] = "circulars"
     count_first_circular: bool = True  # false: the campaign's first circular starts no streak
     plausible_factor: float = Field(default=3.0, gt=1)  # above target × this needs --force
+    roster_tolerance: int = Field(default=0, ge=0)
 
 
 class CircularSettings(_Model):

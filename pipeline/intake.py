@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from . import forms, senders
+from . import roster as roster_list
 from .config import Config, Metric
 from .forms import fields
 from .ledger import Entry, Ledger, Report
@@ -54,6 +55,7 @@ class Intake:
         self.ledger = ledger
         self.directory = Directory(config)
         self.wording = forms.wording_of(config.form)
+        self._salt: bytes | None = None  # for the name lists' hashes, read when first needed
         # metric key → its label on the form; the single metric's are the form's figure labels
         self.labels: dict[str, str | tuple[str, ...]] = {
             m.key: (m.label or m.name) if m.key else self.wording.figure for m in config.metrics
@@ -169,6 +171,7 @@ class Intake:
     def _judge(self, base: Entry, mail: Mail, read: ReadMail) -> Assessment:
         period = base.period or ""
         readings, unreadable = read.readings, read.unreadable
+        grids = [r.rows for r in readings] + read.lists  # where a name list may be
         if not readings and not mail.attachments and (note := _acknowledgement(mail)):
             return self._ignore(base, note)
         if not readings:
@@ -191,6 +194,9 @@ class Intake:
         fall = self.fall(unit, period, figures)
         if fall:
             return self._hold(base, fall)
+        roster = self._roster(grids, unit, period, metrics[next(iter(figures))], figures)
+        if isinstance(roster, str):
+            return self._hold(base, roster)
         reading = next(iter(chosen.values()))[1]
         assert base.arrival is not None
         report = Report(
@@ -202,12 +208,48 @@ class Intake:
             reported_on=reading.reported_on.isoformat() if reading.reported_on else None,
             note="更正" if "更正" in mail.subject else "",
             figures=tuple(figures.items()),
+            roster=roster.hashes if roster else frozenset(),
         )
         shown = "；".join(
             f"{_name(metrics[k], ' ')}{v} {metrics[k].measure}" for k, v in figures.items()
         )
         reason = f"计入 {unit}：{shown}（{reading.origin}）"
+        if roster:
+            reason += f"；实名登记 {roster.valid} 名"
         return Assessment(_with(base, outcome="counted", reason=reason), report)
+
+    def _roster(
+        self,
+        grids: list[tuple[tuple[str, ...], ...]],
+        unit: str,
+        period: str,
+        metric: Metric,
+        figures: dict[str, int],
+    ) -> roster_list.Roster | str | None:
+        """The report's name list (实名登记), or why it falls short of the claimed increase.
+
+        Only counts and salted hashes are kept; the ID numbers never leave `roster`."""
+        if not any(grids):
+            return None
+        if self._salt is None:
+            self._salt = roster_list.salt(self.config.resolve(self.config.storage.path).parent)
+        found = roster_list.find(grids, self._salt)
+        if found is None:
+            return None
+        claimed = figures[metric.key]
+        previous = self.ledger.previous_value(unit, period, metric.key)
+        if metric.cumulative:
+            claimed -= previous or 0
+        new = found.valid - self.ledger.roster_known(unit, found.hashes)
+        tolerance = self.config.rules.roster_tolerance
+        if claimed - new > tolerance:
+            return (
+                f"实名登记名单有效 {new} 名（共 {found.rows} 行；身份证号校验通过、去重、"
+                f"不含此前名单已有的），少于本次新增的 {claimed} 名"
+                + (f"，相差超过 {tolerance} 名" if tolerance else "")
+                + "，请核实"
+            )
+        return found
 
     def _figures(self, readings: list[forms.Reading]) -> dict[str, tuple[int, forms.Reading]] | str:
         """Each metric's figure (headline first) and the first reading giving it, or why the

@@ -45,6 +45,7 @@ class Report:
     metric: str = ""  # the metric's key; '' in a single-metric campaign
     # A multi-metric report: (metric key, value) pairs, stored as one row each.
     figures: tuple[tuple[str, int], ...] = ()
+    roster: frozenset[str] = frozenset()  # salted hashes of its name list's ID numbers
 
     def rows(self) -> tuple[tuple[str, int], ...]:
         return self.figures or ((self.metric, self.value),)
@@ -214,7 +215,16 @@ class Ledger(ClerkBook, LettersLedger):
             ).lastrowid
             for metric, value in report.rows()
         ]
+        self.db.executemany(
+            "INSERT OR IGNORE INTO roster (unit, hash, message) VALUES (?, ?, ?)",
+            [(report.unit, digest, message) for digest in sorted(report.roster)],
+        )
         return int(ids[0] or 0)
+
+    def roster_known(self, unit: str, hashes: frozenset[str]) -> int:
+        """How many of `hashes` the unit's earlier name lists already hold."""
+        known = self.db.execute("SELECT hash FROM roster WHERE unit = ?", (unit,)).fetchall()
+        return len(hashes & {row[0] for row in known})
 
     def message(self, message: int) -> MessageRecord | None:
         row = self.db.execute("SELECT * FROM messages WHERE id = ?", (message,)).fetchone()

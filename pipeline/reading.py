@@ -29,6 +29,8 @@ class ReadMail:
     mail: Mail  # attachments without their bytes
     readings: list[forms.Reading] = field(default_factory=list)  # forms found, body last
     unreadable: list[str] = field(default_factory=list)  # one Chinese reason per attachment
+    # The grids of attachments that are not forms: a name list (实名登记) may be one.
+    lists: list[tuple[tuple[str, ...], ...]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ def read_mail(
     mail = parse(raw)
     readings: list[forms.Reading] = []
     unreadable: list[str] = []
+    lists: list[tuple[tuple[str, ...], ...]] = []
     for attachment in mail.attachments:
         if at is not None:
             at(attachment.filename)
@@ -69,11 +72,12 @@ def read_mail(
             unreadable.append(f"附件《{attachment.filename}》无法读取，文件可能已损坏")
             continue
         readings.extend(r for r in found if r.is_form)
+        lists.extend(r.rows for r in found if not r.is_form and r.rows)
     body = forms.read_body(mail.body, wording)
     if body.is_form:
         readings.append(body)
     bare = [Attachment(a.filename, a.content_type, b"") for a in mail.attachments]
-    return ReadMail(replace(mail, attachments=bare), readings, unreadable)
+    return ReadMail(replace(mail, attachments=bare), readings, unreadable, lists)
 
 
 def headline(raw: bytes) -> Headline:

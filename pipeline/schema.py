@@ -153,4 +153,13 @@ MIGRATIONS = [
         signed_at TEXT NOT NULL
     );
     """,
+    # 实名登记: salted hashes of the ID numbers on a unit's name lists (never the numbers).
+    """
+    CREATE TABLE roster (
+        unit TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        message INTEGER,
+        PRIMARY KEY (unit, hash)
+    )
+    """,
 ]

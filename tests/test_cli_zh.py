@@ -48,7 +48,7 @@ def test_help_is_chinese() -> None:
     assert "选项：" in top.stdout and "命令：" in top.stdout and "显示本帮助并退出。" in top.stdout
     sub = call("review", "approve", "--help")
     assert "用法：xunbao review approve [选项] 编号" in sub.stdout
-    assert "[默认：config.yaml]" in sub.stdout
+    assert "--value [指标键=]数字" in sub.stdout and "[默认：config.yaml]" in sub.stdout
     record = call("record", "--help")
     assert "--value 整数" in record.stdout and "[必填]" in record.stdout
     for result in (top, sub, record):

@@ -361,3 +361,25 @@ def test_a_leader_sends_the_circular_once_per_recipient(
     shown = leader.client.get(sent.headers["location"]).text
     assert "已发送 0 位，此前已发送 2 位" in shown
     assert all(r in shown for r in RECIPIENTS)
+
+
+def test_reopen_puts_a_counted_message_back_in_the_queue(clerk: Desk) -> None:
+    counted = 9  # 夹江县, counted from its mail
+    assert outcome(clerk, counted) == "counted"
+    url = f"/messages/{counted}/reopen"
+    assert clerk.client.post(url, data={"reason": "x"}).status_code == 403  # no CSRF token
+    empty = clerk.client.post(url, data={"csrf": clerk.csrf(), "reason": " "})
+    assert empty.status_code == 400
+    done = clerk.client.post(url, data={"csrf": clerk.csrf(), "reason": "单位来电更正"})
+    assert done.status_code == 303
+    assert outcome(clerk, counted) == "review"
+    with clerk.ledger() as ledger:
+        assert ledger.actions()[-1].actor == "小李"
+
+
+def test_only_a_leader_signs_and_the_state_is_shown(clerk: Desk) -> None:
+    overview = clerk.client.get(f"/overview?period={PERIOD}").text
+    assert "本旬状态" in overview and "已截止" not in overview.split("本旬状态")[0][-60:]
+    refused = clerk.client.post(f"/circular/{PERIOD}/sign", data={"csrf": clerk.csrf()})
+    assert refused.status_code == 403 and "签发领导" in refused.text
+    assert "本旬状态" in clerk.client.get(f"/circular?period={PERIOD}").text

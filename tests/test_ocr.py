@@ -50,3 +50,30 @@ def test_image_only_pdf_goes_through_ocr(scan: Path, tmp_path: Path) -> None:
     Image.open(scan).convert("RGB").save(pdf, resolution=150)
     (reading,) = forms.read(Attachment("扫描件.pdf", "application/pdf", pdf.read_bytes()))
     assert (reading.unit, reading.value) == ("乐山市交通工会", 20)
+
+
+@pytest.mark.slow
+def test_phone_photo_turned_by_exif_is_read(scan: Path, tmp_path: Path) -> None:
+    # The sensor's pixels lie on their side; EXIF Orientation 6 says "turn 90° clockwise".
+    image = Image.open(scan).convert("RGB").rotate(90, expand=True)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "photo.jpg"
+    image.save(path, quality=90, exif=exif)
+    (reading,) = forms.read(Attachment("IMG_0001.jpg", "image/jpeg", path.read_bytes()))
+    assert (reading.unit, reading.value, reading.problem) == ("乐山市交通工会", 20, None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("angle", [90, 180])
+def test_scan_fed_in_turned_is_read_or_held_never_wrong(
+    scan: Path, tmp_path: Path, angle: int
+) -> None:
+    path = tmp_path / f"turned{angle}.png"
+    Image.open(scan).convert("RGB").rotate(angle, expand=True).save(path)
+    (reading,) = forms.read(Attachment("扫描件.png", "image/png", path.read_bytes()))
+    assert reading.value in (20, None)
+    if reading.value is None:
+        assert reading.problem or reading.unit is None
+    else:
+        assert reading.unit == "乐山市交通工会"

@@ -34,16 +34,30 @@ def _engine() -> Any:
 
 
 def read_image(data: bytes, origin: str, wording: Wording = DEFAULT_WORDING) -> Reading:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        image = Image.open(io.BytesIO(data)).convert("RGB")
+        # A phone stores its photo as the sensor saw it and says how to turn it in EXIF.
+        image = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
     except (UnidentifiedImageError, OSError):
         raise FormUnreadable("图片无法打开") from None
     return read_pil(image, origin, wording)
 
 
 def read_pil(image: Any, origin: str, wording: Wording = DEFAULT_WORDING) -> Reading:
+    """An upright page; a scan fed in sideways or upside down (no figure read as it is) is
+    tried in the three other turns, and a turn counts only if it reads with confidence."""
+    reading = _read_upright(image, origin, wording)
+    if reading.value is not None:
+        return reading
+    for angle in (90, 270, 180):
+        turned = _read_upright(image.rotate(angle, expand=True), origin, wording)
+        if turned.value is not None and turned.problem is None:
+            return turned
+    return reading
+
+
+def _read_upright(image: Any, origin: str, wording: Wording) -> Reading:
     import numpy as np
 
     for hook in before_ocr:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ... import circular, exports, job, standings
+from ... import circular, exports, issuance, job, standings
 from ...periods import Period
 from .. import inert
 from ..auth import Context, route
@@ -61,6 +62,7 @@ def circular_page(context: Context) -> Response:
     period = chosen_period(context)
     made = draft(context, period)
     sent = [d for d in context.ledger.deliveries() if d["period"] == str(period)]
+    now = datetime.now(UTC)
     return context.render(
         "circular.html",
         nav="circular",
@@ -72,6 +74,9 @@ def circular_page(context: Context) -> Response:
         delivery_configured=bool(context.config.delivery.host),
         recipients=context.config.delivery.recipients,
         done=context.request.query_params.get("done", ""),
+        state=issuance.state(context.config, context.ledger, period, now, made.table),
+        versions=context.ledger.versions(str(period)),
+        sign_off=context.config.delivery.sign_off,
     )
 
 
@@ -124,6 +129,16 @@ def send(context: Context) -> Response:
     return RedirectResponse(f"/circular?period={period}&done={note}", status_code=303)
 
 
+def sign(context: Context) -> Response:
+    """签发: the same `issuance.sign` as `xunbao sign`, by the signed-in leader."""
+    period = _period(context)
+    settled = issuance.sign(
+        context.config, context.ledger, period, context.account.name, datetime.now(UTC)
+    )
+    note = f"已签发；{settled.state.label}"
+    return RedirectResponse(f"/circular?period={period}&done={note}", status_code=303)
+
+
 ROUTES = [
     Route("/circular", route(circular_page)),
     Route("/circular/{period}/page/{page:int}.png", route(page_image)),
@@ -131,4 +146,5 @@ ROUTES = [
     Route("/circular/{period}/circular.pdf", route(pdf)),
     Route("/circular/{period}/standings.xlsx", route(xlsx)),
     Route("/circular/{period}/send", route(send, role="leader"), methods=["POST"]),
+    Route("/circular/{period}/sign", route(sign, role="leader"), methods=["POST"]),
 ]

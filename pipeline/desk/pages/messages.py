@@ -7,10 +7,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ... import originals
+from ... import originals, review
 from ...errors import UsageError
 from ...mail import Mail, parse
 from ...records import MessageRecord
@@ -99,7 +99,15 @@ def attachment_image(context: Context) -> Response:
     return Response(png, media_type="image/png", headers={"cache-control": "private, max-age=3600"})
 
 
+def reopen(context: Context) -> Response:
+    """重新审核: the same `review.reopen` as the CLI; its figures stop counting."""
+    number = int(context.request.path_params["number"])
+    review.reopen(context.ledger, number, context.form.get("reason", ""), by=context.account.name)
+    return RedirectResponse(f"/messages/{number}", status_code=303)
+
+
 ROUTES = [
+    Route("/messages/{number:int}/reopen", route(reopen), methods=["POST"]),
     Route("/messages/{number:int}", route(message_page)),
     Route("/messages/{number:int}/original.eml", route(original)),
     Route("/messages/{number:int}/attachments/{index:int}/{page:int}.png", route(attachment_image)),

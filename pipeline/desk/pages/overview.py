@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ... import standings
+from ... import issuance, standings
 from ...chart import rate_chart
 from ...periods import Period
 from ..auth import Context, route
@@ -40,7 +40,7 @@ def overview(context: Context) -> Response:
         cutoff=cutoff,
         hours_left=max(left.total_seconds(), 0) / 3600,
         closed=left.total_seconds() <= 0,
-        state="已截止" if left.total_seconds() <= 0 else "收集中",
+        state=issuance.state(context.config, context.ledger, period, datetime.now(UTC), table),
         reported=[s for s in table.units if s.reported],
         missing=table.having("missing"),
         queue=queue,

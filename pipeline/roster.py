@@ -1,0 +1,87 @@
+"""实名登记: the name list a report may carry (姓名, 身份证号, 工作单位, 入会时间 …).
+
+Only counts and salted hashes leave this module: an ID number is personal data and is
+never printed, logged, stored or exported. A row counts when its ID number has 18
+characters and a correct GB 11643 check digit; the same person counts once, also across
+the unit's earlier lists (compared by hash).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+_ID_HEADS = ("身份证号", "身份证号码", "公民身份号码", "身份证")
+_NAME_HEADS = ("姓名",)
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
+_ID = re.compile(r"\d{17}[\dX]")
+
+
+@dataclass(frozen=True)
+class Roster:
+    rows: int  # rows with a name or an ID number under the list's heads
+    hashes: frozenset[str]  # salted hashes of the valid, distinct ID numbers
+
+    @property
+    def valid(self) -> int:
+        return len(self.hashes)
+
+
+def valid_id(text: str) -> str | None:
+    """The ID number in canonical form if it passes the GB 11643 check digit, else None."""
+    number = unicodedata.normalize("NFKC", text).strip().upper().replace(" ", "")
+    if not _ID.fullmatch(number):
+        return None
+    total = sum(int(d) * w for d, w in zip(number[:17], _WEIGHTS, strict=True))
+    return number if _CHECK[total % 11] == number[17] else None
+
+
+def find(grids: Iterable[Sequence[Sequence[str]]], salt: bytes) -> Roster | None:
+    """The name list in any of the grids (a head row with 姓名 and 身份证号), or None."""
+    rows = 0
+    hashes: set[str] = set()
+    found = False
+    for grid in grids:
+        column = None
+        for row in grid:
+            heads = [re.sub(r"\s+", "", cell) for cell in row]
+            at = _id_column(heads)
+            if at is not None and any(h in _NAME_HEADS for h in heads):
+                column, found = at, True
+                continue
+            if column is None or column >= len(row) or not any(c.strip() for c in row):
+                continue
+            rows += 1
+            number = valid_id(row[column])
+            if number:
+                hashes.add(digest(number, salt))
+    return Roster(rows, frozenset(hashes)) if found else None
+
+
+def _id_column(heads: list[str]) -> int | None:
+    return next((k for k, h in enumerate(heads) if h in _ID_HEADS), None)
+
+
+def digest(number: str, salt: bytes) -> str:
+    return hashlib.sha256(salt + number.encode()).hexdigest()
+
+
+def salt(folder: Path) -> bytes:
+    """The installation's salt, kept next to the ledger (never in config); made once."""
+    path = folder / "roster.salt"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_bytes()
+        with os.fdopen(fd, "wb") as file:
+            file.write(secrets.token_bytes(32))
+    return path.read_bytes()
