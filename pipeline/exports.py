@@ -71,6 +71,7 @@ _UNIT_COLUMNS = [
     Column("约谈", 6, center=True),
     Column("连续约谈次数", 8, center=True),
     Column("全市通报", 8, center=True),
+    Column("实名登记", 9, THOUSANDS),
 ]
 
 
@@ -90,6 +91,7 @@ def _units(page: sheets.Sheet, units: list[Standing], totals: Standings | None) 
             _YES[s.summoned],
             s.summoned_streak or "",
             _YES[s.escalated],
+            "" if s.registered is None else s.registered,
         ]
         for s in ranked
     ]
@@ -111,11 +113,15 @@ def _units(page: sheets.Sheet, units: list[Standing], totals: Standings | None) 
             sum(s.summoned for s in units) or "",
             "",
             sum(s.escalated for s in units) or "",
+            sum(s.registered or 0 for s in units) or "",
         ]
     )
     marks.append("total")
     page.columns, page.rows, page.marks = _UNIT_COLUMNS, rows, marks
-    page.note = sheets.legend(marks) + "完成率 = 已完成 ÷ 目标任务数；排名按完成率从高到低。"
+    page.note = sheets.legend(marks) + (
+        "完成率 = 已完成 ÷ 目标任务数；排名按完成率从高到低；"
+        "实名登记 = 报表所附名单中身份证号有效、去重后的人数。"
+    )
     return page
 
 

@@ -93,7 +93,11 @@ class PeriodState:
 def standings_for(config: Config, ledger: Ledger, period: Period) -> Standings:
     from . import review, standings  # pandas: only when standings are computed
 
-    facts = standings.Facts(review.pending_units(config, ledger), ledger.issued_periods())
+    facts = standings.Facts(
+        review.pending_units(config, ledger),
+        ledger.issued_periods(),
+        ledger.registered(str(period)),
+    )
     return standings.compute(config, ledger.reports(str(period)), period, facts)
 
 

@@ -226,6 +226,16 @@ class Ledger(ClerkBook, LettersLedger):
         known = self.db.execute("SELECT hash FROM roster WHERE unit = ?", (unit,)).fetchall()
         return len(hashes & {row[0] for row in known})
 
+    def registered(self, period: str) -> dict[str, int]:
+        """Unit → distinct people on the name lists of its counted reports up to `period`."""
+        rows = self.db.execute(
+            "SELECT roster.unit, COUNT(DISTINCT roster.hash) FROM roster"
+            " WHERE roster.message IN (SELECT message FROM reports WHERE period <= ?)"
+            " GROUP BY roster.unit",
+            (period,),
+        ).fetchall()
+        return {str(unit): int(count) for unit, count in rows}
+
     def message(self, message: int) -> MessageRecord | None:
         row = self.db.execute("SELECT * FROM messages WHERE id = ?", (message,)).fetchone()
         return MessageRecord.of(row) if row else None

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import inputs
+from . import inputs, roster
 from .config import Config
 from .errors import UsageError
 from .ledger import Ledger, MessageRecord, Report
@@ -122,6 +122,7 @@ def approve(
             f"{chosen_unit} 在 {row.period} 已有计入的报表（{shown}）。通过第 {message} 号邮件"
             "将以到达时间较晚者为准；确认请加 --force。"
         )
+    names = roster.of_original(config, row.sha256)
     report = Report(
         unit=chosen_unit,
         period=row.period,
@@ -133,9 +134,12 @@ def approve(
         note="人工审核通过",
         metric=figures[0][0],
         figures=figures,
+        roster=names.hashes if names else frozenset(),
     )
     shown = "、".join(f"{key}={v}" if key else str(v) for key, v in figures)
     reason = f"人工审核通过，计入 {report.unit}：{shown}（原因：{row.reason}）"
+    if names:
+        reason += f"；实名登记 {names.valid} 名"
     if why.strip():
         reason += f"；说明：{why.strip()}"
     ledger.settle(message, "counted", reason, report, actor(by))

@@ -16,6 +16,10 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Config
 
 _ID_HEADS = ("身份证号", "身份证号码", "公民身份号码", "身份证")
 _NAME_HEADS = ("姓名",)
@@ -71,6 +75,24 @@ def _id_column(heads: list[str]) -> int | None:
 
 def digest(number: str, salt: bytes) -> str:
     return hashlib.sha256(salt + number.encode()).hexdigest()
+
+
+def of_original(config: Config, sha256: str) -> Roster | None:
+    """The name list of a kept original, read again inside the reader sandbox (a clerk
+    approving a held report: intake kept only the reading, not the grids)."""
+    from . import originals
+    from .reading import ReadMail
+    from .sandbox import Pool
+
+    raw = originals.load(originals.folder(config), sha256) if sha256 else None
+    if raw is None:
+        return None
+    storage = config.resolve(config.storage.path).parent
+    with Pool(config.limits.model_copy(update={"workers": 1}), storage) as pool:
+        ((_, read),) = pool.read([(sha256, raw)], lambda _: None)
+    if not isinstance(read, ReadMail):
+        return None
+    return find(read.lists, salt(storage))
 
 
 def salt(folder: Path) -> bytes:

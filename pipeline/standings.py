@@ -71,6 +71,7 @@ class Standing:
     summoned: bool = False
     summoned_streak: int = 0
     escalated: bool = False
+    registered: int | None = None  # 实名登记: people on its name lists so far, if any
 
     @property
     def status_label(self) -> str:
@@ -84,6 +85,7 @@ class Facts:
 
     held: Mapping[str, frozenset[str]] = field(default_factory=dict)
     issued: frozenset[str] = frozenset()
+    registered: Mapping[str, int] = field(default_factory=dict)  # 实名登记 (counts only)
 
 
 @dataclass(frozen=True)
@@ -230,7 +232,13 @@ def _compute(
         if i or config.rules.count_first_circular:
             streaks = streaks.advance(table)
     escalated = streaks.escalated(config.rules)
-    units = [_standing(str(unit), row, streaks, escalated) for unit, row in table.iterrows()]
+    units = [
+        replace(
+            _standing(str(unit), row, streaks, escalated),
+            registered=facts.registered.get(str(unit)),
+        )
+        for unit, row in table.iterrows()
+    ]
     others = _others(config, reports[reports["period"] <= str(period)], period, metric)
     split = sum(s.target for s in [*units, *others])
     return Standings(

@@ -93,3 +93,37 @@ def test_name_list_short_of_the_claimed_increase_is_held(intake: Intake, tmp_pat
     assert all(number.encode() not in stored for number in [*PEOPLE, BAD])
     assert (tmp_path / "roster.salt").stat().st_mode & 0o077 == 0
     assert len((tmp_path / "roster.salt").read_bytes()) == 32
+
+
+def test_approved_name_list_is_kept_and_shown_in_circular_and_xlsx(
+    intake: Intake, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    from pipeline import circular, exports, issuance, originals, review
+    from pipeline.periods import Period
+
+    cfg, ledger = intake.config, intake.ledger
+    raw = mail(3, [PEOPLE[0], PEOPLE[1], PEOPLE[1], BAD], 9)
+    originals.store(originals.folder(cfg), raw)  # as `ingest` does before the ledger names it
+    assessment = intake.assess(RawMessage("t:1", raw))
+    held = ledger.record(assessment.entry, assessment.report)
+    assert assessment.entry.outcome == "review"
+    approved = review.approve(cfg, ledger, held, None, 3, force=True)
+    assert approved.report.roster and len(approved.report.roster) == 2
+    period = approved.report.period
+    assert ledger.registered(period) == {"夹江县": 2}
+    table = issuance.standings_for(cfg, ledger, Period.parse(period))
+    shown = {s.unit: s.registered for s in table.units}
+    assert shown["夹江县"] == 2 and shown["井研县"] is None
+    html = circular.compose(cfg, table).html
+    assert "实名登记 2 名" in html and html.count("实名登记") == 1
+    book = load_workbook(exports.write_xlsx(table, tmp_path / "standings.xlsx"))
+    sheet = book.worksheets[0]
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    head = next(row for row in cells if "实名登记" in row)
+    column = head.index("实名登记")
+    by_unit = {row[1]: row[column] for row in cells if row[1]}
+    assert by_unit["夹江县"] == 2 and by_unit["井研县"] in (None, "")
+    text = html + repr(cells)
+    assert all(number not in text for number in [*PEOPLE, BAD])
