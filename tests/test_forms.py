@@ -6,13 +6,16 @@ import io
 import json
 import zipfile
 from datetime import date
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from pipeline import forms
+from pipeline.config import Limits
 from pipeline.forms.fields import parse_figure
 from pipeline.mail import Attachment
+from pipeline.reading import read_mail
 
 FORMS = Path(__file__).parent / "fixtures" / "forms"
 EXPECTED = json.loads((FORMS / "expected.json").read_text(encoding="utf-8"))
@@ -125,9 +128,39 @@ def test_7z_archive() -> None:
     assert (reading.unit, reading.value) == ("井研县总工会", 4400)
 
 
-def test_rar_is_held_with_a_reason() -> None:
-    with pytest.raises(forms.FormUnreadable, match="RAR"):
-        forms.read(Attachment("旬报.rar", "", b"Rar!\x1a\x07\x00"))
+RAR = Path(__file__).parent / "fixtures" / "rar" / "rar5-solid.rar"  # see SOURCES.md there
+
+
+def rar_mail(data: bytes) -> bytes:
+    mail = EmailMessage()
+    mail["From"], mail["Subject"] = "unit@example.cn", "旬报"
+    mail.set_content("见附件")
+    mail.add_attachment(data, "application", "x-rar", filename="旬报.rar")
+    return mail.as_bytes()
+
+
+def test_rar_members_reach_the_readers() -> None:
+    # A real RAR 5 (solid) from rarfile's test files: two 2 KB text members, no form.
+    readings = forms.read(Attachment("旬报.rar", "", RAR.read_bytes()))
+    assert [r.origin for r in readings] == ["旬报.rar/stest1.txt", "旬报.rar/stest2.txt"]
+    assert all(r.rows and not r.is_form for r in readings)
+    read = read_mail(rar_mail(RAR.read_bytes()))
+    assert read.readings == [] and read.unreadable == [] and len(read.lists) == 2
+
+
+def test_rar_members_are_under_the_archive_limits() -> None:
+    with pytest.raises(forms.FormUnreadable, match="压缩包内文件过多（2 个）"):
+        forms.read(Attachment("旬报.rar", "", RAR.read_bytes()), limits=Limits(archive_members=1))
+
+
+@pytest.mark.parametrize(
+    "data", [RAR.read_bytes()[:120], b"Rar!\x1a\x07\x01\x00" + b"\0" * 64], ids=["cut", "empty"]
+)
+def test_broken_rar_is_held_with_a_reason(data: bytes) -> None:
+    # Cut at 120 bytes the first member is whole: read up to the cut, the second is missed.
+    read = read_mail(rar_mail(data))
+    assert read.unreadable == ["附件《旬报.rar》RAR 压缩包无法打开（文件已损坏）"]
+    assert read.lists == []
 
 
 def test_prose_beginning_with_a_label_is_not_a_field() -> None:

@@ -257,3 +257,12 @@ def test_a_scan_is_read_by_ocr_inside_the_sandbox(tmp_path: Path) -> None:
         assert isinstance(read, ReadMail), read
         values[key] = read.readings[0].value
     assert values == {"scan": 20, "after": 2650, "last": 2650}
+
+
+def test_a_rar_is_unpacked_by_unar_inside_the_sandbox(tmp_path: Path) -> None:
+    # unar runs as a child of the reader process, under its memory and CPU limits.
+    rar = (ROOT / "tests" / "fixtures" / "rar" / "rar5-solid.rar").read_bytes()
+    with Pool(Limits(workers=1), tmp_path) as pool:
+        ((_, read),) = pool.read([("x", mail_with("旬报.rar", rar))], print)
+    assert isinstance(read, ReadMail)
+    assert read.unreadable == [] and len(read.lists) == 2

@@ -33,8 +33,11 @@ _GRID_READERS: dict[str, Callable[[bytes], Rows]] = {
     "txt": text.read_text_rows,
 }
 _IMAGE_TYPES = {"image/jpeg", "image/png", "image/bmp", "image/tiff", "image/gif", "image/webp"}
-_ARCHIVES = {"zip": archive.zip_members, "7z": archive.sevenzip_members}
-_UNSUPPORTED = {"rar": "RAR 压缩包（请对方改用 zip 或直接发送表格）"}
+_ARCHIVES = {
+    "zip": archive.zip_members,
+    "7z": archive.sevenzip_members,
+    "rar": archive.rar_members,
+}
 
 
 def read(
@@ -61,8 +64,6 @@ def read(
             inner = Attachment(f"{name}/{member}", "", data)
             readings.extend(read(inner, depth + 1, wording, limits))
         return readings
-    if found in _UNSUPPORTED:
-        raise FormUnreadable(f"暂不能读取{_UNSUPPORTED[found]}")
     return []
 
 

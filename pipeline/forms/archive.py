@@ -1,4 +1,5 @@
-"""Archives holding forms: .zip (stdlib) and .7z (py7zr). Members are read like attachments.
+"""Archives holding forms: .zip (stdlib), .7z (py7zr) and .rar (rarfile, unpacking through
+Debian's free `unar`). Members are read like attachments.
 
 Sizes are checked from the archive's own directory before anything is unpacked (guards);
 a 7z is unpacked into the process's temporary folder, which lives under xunbao's storage.
@@ -9,6 +10,7 @@ cp437, so the name is re-decoded from the original bytes.
 
 from __future__ import annotations
 
+import functools
 import io
 import tempfile
 import zipfile
@@ -76,3 +78,33 @@ def sevenzip_members(data: bytes, limits: Limits) -> Iterator[tuple[str, bytes]]
         for path in sorted(root.rglob("*")):
             if path.is_file():
                 yield path.relative_to(root).as_posix(), path.read_bytes()
+
+
+def rar_members(data: bytes, limits: Limits) -> Iterator[tuple[str, bytes]]:
+    import rarfile
+
+    try:
+        _use_unar()
+        # strict: a cut archive is refused, not read up to the cut (a member would be missed)
+        with rarfile.RarFile(io.BytesIO(data), errors="strict") as archive:
+            if archive.needs_password():
+                raise FormUnreadable("压缩包设有密码，无法读取")
+            infos = [i for i in archive.infolist() if i.is_file()]
+            guards.sizes(((i.filename, i.file_size, i.compress_size) for i in infos), limits)
+            members = [(str(i.filename), archive.read(i)) for i in infos]
+    except rarfile.RarCannotExec:
+        why = "本机未安装 unar，无法解开 RAR 压缩包（请运行 scripts/setup.sh）"
+        raise FormUnreadable(why) from None
+    except (rarfile.Error, EOFError, OSError, ValueError, KeyError):
+        raise FormUnreadable("RAR 压缩包无法打开（文件已损坏）") from None
+    yield from members
+
+
+@functools.cache
+def _use_unar() -> None:
+    # unrar is non-free and not in Debian main; unar is. Checked once per process.
+    import rarfile
+
+    rarfile.tool_setup(
+        unrar=False, unar=True, bsdtar=False, sevenzip=False, sevenzip2=False, force=True
+    )
