@@ -1,15 +1,13 @@
-"""xunbao on its own: the cutoffs, catch-up after downtime, polling between cutoffs, and
-the `serve` loop.
+"""xunbao on its own: catch-up after downtime, polling between cutoffs, and the `serve` loop.
 
-Run times come from `periods` (the cutoff of each period, February's short month included),
-so there is one calendar. The truth about what has run lives in the ledger's `runs` table,
-not in a job store: on every wake-up (start, each cutoff, each retry) the server runs every
-period whose cutoff has passed since the last successful run, oldest first, each with its
-own date. Missing a cutoff by hours or weeks (misfire) is therefore never fatal, and a
-restart never runs a period twice. Between cutoffs the server polls the mailbox every
-`mailbox.poll_minutes` (ingest only, then the after-poll steps of `followup`), and wakes at
-the reminder time of each period. Time comes from an injectable `Clock`, so tests drive a
-year of cutoffs without sleeping.
+Each kind of wake-up is an APScheduler trigger (`triggers`; cutoffs from `periods`, one
+calendar), and `next_wake` is their earliest fire time. What has run lives in the ledger's
+`runs` table, not in a job store: on every wake-up (start, each cutoff, each retry) the
+server runs every period whose cutoff has passed since the last successful run, oldest
+first, each with its own date, so a missed cutoff (misfire) is never fatal and a restart
+never runs a period twice. Between cutoffs it polls the mailbox every `mailbox.poll_minutes`
+(ingest, then the after-poll steps of `followup`) and wakes at each reminder time. Time
+comes from an injectable `Clock`, so tests drive a year of cutoffs without sleeping.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ from types import FrameType
 from typing import Any, Literal
 
 from . import config as config_module
-from . import job, logs, receipts, reminders
+from . import job, logs, receipts
 from .config import Config
 from .errors import ConfigError, XunbaoError
 from .periods import Period, latest_closed, local_text
@@ -37,8 +35,8 @@ from .timetable import (
     TRIGGER_NAMES,
     campaign_window,
     due_periods,
-    next_run,
 )
+from .triggers import DekadTrigger, ReminderTrigger, next_poll, poll_trigger
 
 log = logging.getLogger("xunbao.schedule")
 
@@ -84,7 +82,7 @@ class Server:
         self.running: Period | None = None
         self.failures: dict[Period, _Failure] = {}
         self.once = False
-        self.next_poll: datetime | None = None
+        self._triggers(self.config)
         self._announced: Wake | None = None
         self._poll_error: str | None = None  # the last poll's fault, until one succeeds
 
@@ -117,7 +115,7 @@ class Server:
                     failed = 0 if self.tick() else 1
                 return 1 if failed else 0
             self.run_due("catchup")
-            self.next_poll = self._poll_after(self.clock.now())
+            self.polls = poll_trigger(self.config, self.clock.now())
             while not self.stop_requested:
                 wake = self.next_wake(self.clock.now())
                 self._log_next(wake)
@@ -137,7 +135,7 @@ class Server:
             return
         ran, _ = self.run_due("schedule")
         if ran:  # the cycle read the mailbox: the next poll counts from now
-            self.next_poll = self._poll_after(self.clock.now())
+            self.polls = poll_trigger(self.config, self.clock.now())
 
     def tick(self) -> bool:
         """Read new mail between cutoffs and run the after-poll steps; False if it failed.
@@ -145,7 +143,7 @@ class Server:
         A poll that failed (the mailbox is down) is logged and tried at the next poll; it
         never stops the server, and the cutoff's own cycle reads the mailbox again."""
         now = self.clock.now()
-        self.next_poll = self._poll_after(now)
+        self.polls = poll_trigger(self.config, now)
         lines: list[str] = []
         try:
             result = self.poll(self.config, echo=lines.append, now=now)
@@ -172,9 +170,10 @@ class Server:
         message = f"收信失败：{why}。将在下次收信时重试（问题持续时不再重复提示）。"
         logs.event(log, level, "poll.failed", message, error=why)
 
-    def _poll_after(self, now: datetime) -> datetime | None:
-        minutes = self.config.mailbox.poll_minutes
-        return now + timedelta(minutes=minutes) if minutes else None
+    def _triggers(self, config: Config) -> None:
+        """The wake-ups of `config`: cutoffs and reminders; polls start from now."""
+        self.cutoffs, self.reminders = DekadTrigger(config), ReminderTrigger(config)
+        self.polls = poll_trigger(config, self.clock.now())
 
     def run_due(self, trigger: str) -> tuple[int, int]:
         """Run every due period, oldest first; how many were run, and how many failed."""
@@ -271,12 +270,12 @@ class Server:
         """The next cutoff (none after the campaign), retry, poll or reminder time; None:
         nothing ever."""
         wakes = []
-        if upcoming := next_run(self.config, now):
+        if upcoming := self.cutoffs.next_cutoff(now):
             wakes.append(Wake(upcoming[0], "cutoff", upcoming[1]))
         wakes += [Wake(f.retry_at, "retry", p) for p, f in self.failures.items() if f.retry_at]
-        if self.next_poll is not None:
-            wakes.append(Wake(max(self.next_poll, now), "poll"))
-        if remind := reminders.next_moment(self.config, now):
+        if poll := next_poll(self.polls, now):
+            wakes.append(Wake(poll, "poll"))
+        if remind := self.reminders.get_next_fire_time(None, now):
             wakes.append(Wake(remind, "poll"))  # a poll, then the reminders are due
         return min(wakes, key=lambda w: (w.at, _FIRST[w.why]), default=None)
 
@@ -304,7 +303,7 @@ class Server:
 
     def _log_next(self, wake: Wake | None) -> None:
         """Say when the next circular or retry is due; polls in between are not announced."""
-        upcoming = next_run(self.config, self.clock.now())
+        upcoming = self.cutoffs.next_cutoff(self.clock.now())
         shown = wake if wake is not None and wake.why == "retry" else None
         if shown is None and upcoming is not None:
             shown = Wake(upcoming[0], "cutoff", upcoming[1])
@@ -337,11 +336,12 @@ class Server:
             message = f"{why}，但新配置有误，继续使用原来的配置：{'；'.join(problems)}"
             log.error(message, extra={"event": "config.rejected", "fields": {"problems": problems}})
             return False
-        interval = self.config.mailbox.poll_minutes
+        interval, polls = self.config.mailbox.poll_minutes, self.polls
         self.config = config
         self.failures.clear()  # a fixed config deserves a fresh try
-        if config.mailbox.poll_minutes != interval:  # else polls keep their rhythm
-            self.next_poll = self._poll_after(self.clock.now())
+        self._triggers(config)
+        if config.mailbox.poll_minutes == interval:  # polls keep their rhythm
+            self.polls = polls
         self._note_switches()
         logs.reconfigure(config)
         logs.event(log, logging.INFO, "config.reloaded", f"{why}：已重新加载 {self.config_path}。")
