@@ -76,6 +76,8 @@ class _Blocks(HTMLParser):
         classes = (dict(attrs).get("class") or "").split()
         if tag == "span" and "on" in classes and self.current is not None:
             self.current.text += TAB  # 印发机关 left, 印发日期 right
+        if tag == "br" and self.cell is not None:
+            self.cell.append("\n")  # a second line in a cell (实名登记 under the unit)
         if tag in ("style", "title", "figcaption", "script"):
             self.skip += 1
         elif tag == "table":
@@ -288,7 +290,10 @@ def _widths(rows: list[Row], count: int) -> list[Mm]:
     need = [4] * count
     for row in rows:
         for i, (text, _) in enumerate(row.cells[:count]):
-            cells = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+            cells = max(
+                sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+                for line in text.split("\n")
+            )
             need[i] = max(need[i], min(cells, 22) + 2)  # long lists of names wrap
     total = sum(need)
     return [Mm(156 * n / total) for n in need]

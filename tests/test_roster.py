@@ -116,7 +116,8 @@ def test_approved_name_list_is_kept_and_shown_in_circular_and_xlsx(
     table = issuance.standings_for(cfg, ledger, Period.parse(period))
     shown = {s.unit: s.registered for s in table.units}
     assert shown["夹江县"] == 2 and shown["井研县"] is None
-    html = circular.compose(cfg, table).html
+    composed = circular.compose(cfg, table)
+    html = composed.html
     assert "实名登记 2 名" in html and html.count("实名登记") == 1
     book = load_workbook(exports.write_xlsx(table, tmp_path / "standings.xlsx"))
     sheet = book.worksheets[0]
@@ -125,5 +126,15 @@ def test_approved_name_list_is_kept_and_shown_in_circular_and_xlsx(
     column = head.index("实名登记")
     by_unit = {row[1]: row[column] for row in cells if row[1]}
     assert by_unit["夹江县"] == 2 and by_unit["井研县"] in (None, "")
+    import docx
+
+    from pipeline import circular_docx
+
+    made = circular_docx.write(html, composed.fonts, circular.RED, tmp_path / "circular.docx")
+    (table_cells,) = [
+        t for t in docx.Document(str(made)).tables if "排名" in t.rows[0].cells[0].text
+    ]
+    names = [row.cells[1].text for row in table_cells.rows]
+    assert "夹江县\n实名登记 2 名" in names  # its own line in the Word copy too
     text = html + repr(cells)
     assert all(number not in text for number in [*PEOPLE, BAD])
