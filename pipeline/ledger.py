@@ -227,10 +227,11 @@ class Ledger(ClerkBook, LettersLedger):
         return len(hashes & {row[0] for row in known})
 
     def registered(self, period: str) -> dict[str, int]:
-        """Unit → distinct people on the name lists of its counted reports up to `period`."""
+        """Unit → distinct people on the name lists of its live reports up to `period`."""
         rows = self.db.execute(
             "SELECT roster.unit, COUNT(DISTINCT roster.hash) FROM roster"
-            " WHERE roster.message IN (SELECT message FROM reports WHERE period <= ?)"
+            " WHERE roster.message IN"
+            " (SELECT message FROM reports WHERE period <= ? AND withdrawn_at IS NULL)"
             " GROUP BY roster.unit",
             (period,),
         ).fetchall()

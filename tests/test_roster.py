@@ -137,4 +137,7 @@ def test_approved_name_list_is_kept_and_shown_in_circular_and_xlsx(
     names = [row.cells[1].text for row in table_cells.rows]
     assert "夹江县\n实名登记 2 名" in names  # its own line in the Word copy too
     text = html + repr(cells)
+    (report,) = ledger.active_reports("夹江县", period)
+    ledger.withdraw(report.id, "测试", "撤回")  # a withdrawn report's list no longer counts
+    assert ledger.registered(period) == {}
     assert all(number not in text for number in [*PEOPLE, BAD])
