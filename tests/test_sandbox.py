@@ -25,7 +25,7 @@ from pipeline import job
 from pipeline.config import Limits
 from pipeline.ledger import Ledger
 from pipeline.reading import ReadMail
-from pipeline.sandbox import QUARANTINED, Pool, Unread
+from pipeline.sandbox import QUARANTINED, Pool, Unread, crashed
 from pipeline.sources import RawMessage
 from pipeline.sources.directory import DirectorySource
 
@@ -103,7 +103,8 @@ def test_the_wall_clock_limit_kills_a_slow_reader(tmp_path: Path) -> None:
         started = time.monotonic()
         ((_, read),) = pool.read([("scan", mail_with("扫描件.png", png))], lambda _: None)
         assert time.monotonic() - started < 90  # not the default 60 s per attachment, plus start-up
-    assert read == Unread(f"附件《扫描件.png》{CRASHED}")
+    # On a loaded machine the reader may be cut off before it names the attachment.
+    assert read in (Unread(f"附件《扫描件.png》{CRASHED}"), crashed(None))
 
 
 def _png() -> bytes:
