@@ -58,10 +58,18 @@ class DirectorySource:
 def _arrival_key(message: RawMessage) -> datetime:
     if message.internal_date is not None:
         return message.internal_date
-    arrival = header_arrival(BytesHeaderParser().parsebytes(message.raw or message.head))
+    arrival = header_arrival(
+        BytesHeaderParser().parsebytes(_header_block(message.raw or message.head))
+    )
     return arrival or datetime.max.replace(tzinfo=UTC)
 
 
 def _maildir_time(name: str) -> datetime | None:
     head = name.split(".", 1)[0]
     return datetime.fromtimestamp(int(head), tz=UTC) if head.isdigit() else None
+
+
+def _header_block(raw: bytes) -> bytes:
+    """The headers alone: the parser need not walk a body of megabytes to sort by date."""
+    ends = [at for at in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if at >= 0]
+    return raw[: min(ends) + 2] if ends else raw
