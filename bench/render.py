@@ -20,6 +20,7 @@ from ruamel.yaml import YAML
 
 from pipeline import circular, config, job, standings
 from pipeline.periods import Period
+from pipeline.sources import open_source
 
 ROOT = Path(__file__).resolve().parent.parent
 PERIOD = "2015-09-20"
@@ -55,7 +56,7 @@ def render_only(runs: int) -> tuple[list[float], list[float], bytes]:
     with tempfile.TemporaryDirectory() as name:
         cfg = config.load(temporary_config(Path(name))).config
         ledger = job.open_ledger(cfg)
-        source = job.open_source(cfg, ledger)
+        source = open_source(cfg, ledger)
         job.ingest(cfg, ledger, source)
         source.close()
         period = Period.parse(PERIOD)

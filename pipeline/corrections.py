@@ -6,10 +6,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .rules import STATUS_LABELS
-from .standings import Standings
+
+if TYPE_CHECKING:
+    from .standings import Standings
 
 
 @dataclass(frozen=True)

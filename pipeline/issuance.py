@@ -19,6 +19,7 @@ Sending is allowed under `delivery.sign_off`:
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import shutil
 from dataclasses import dataclass, replace
@@ -26,21 +27,25 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from . import corrections, job
+from . import corrections
 from .config import Config
 from .corrections import Correction
 from .errors import UsageError
 from .ledger import Ledger
 from .periods import Period
 from .records import Signature, VersionRecord
-from .standings import Standings
 
 if TYPE_CHECKING:
+    from . import job
     from .followup import StepResult
+    from .standings import Standings
 
 _log = logging.getLogger("xunbao.issuance")
 _WAITING = "circular-waiting:"  # settings key: a period whose circular was held back
 _SETTLED = "circulars-settled"  # settings key: the ledger and config as last settled
+_MEMO = "standings-outline:"  # settings key: a period's fingerprint under its inputs' digest
+_HERE = Path(__file__).parent
+_STANDINGS_CODE = ("standings.py", "rules.py", "corrections.py", "periods.py")
 
 Phase = Literal[
     "collecting", "awaiting_review", "awaiting_sign_off", "ready", "issued", "corrected"
@@ -105,11 +110,9 @@ def state(
     config: Config, ledger: Ledger, period: Period, now: datetime, table: Standings | None = None
 ) -> PeriodState:
     """The one place that decides the period's state."""
-    table = table or standings_for(config, ledger, period)
-    fingerprint = corrections.fingerprint(table)
+    fingerprint, pending = _outline(config, ledger, period, table)
     latest = ledger.latest_version(str(period))
     held = len(ledger.messages(period=str(period), outcome="review"))
-    pending = tuple(s.unit for s in table.having("pending"))
     signature = ledger.signature(str(period), fingerprint)
     cutoff = period.cutoff(config.schedule)
     wait = None
@@ -127,6 +130,40 @@ def state(
     else:
         phase = "ready"
     return PeriodState(period, phase, held, pending, fingerprint, latest, signature, wait)
+
+
+def _outline(
+    config: Config, ledger: Ledger, period: Period, table: Standings | None
+) -> tuple[str, tuple[str, ...]]:
+    """The standings' fingerprint and 待核实 units. Standings are a pure function of their
+    inputs, so these are memoised in the ledger under a digest of every input: a command
+    that only shows the state (status, the desk) then needs no pandas."""
+    key, memo = _inputs_digest(config, ledger, period), _MEMO + str(period)
+    found = json.loads(ledger.setting(memo) or "{}")
+    if table is None and found.get("key") == key:
+        return found["fingerprint"], tuple(found["pending"])
+    table = table or standings_for(config, ledger, period)
+    fingerprint, pending = corrections.fingerprint(table), [s.unit for s in table.having("pending")]
+    kept = {"key": key, "fingerprint": fingerprint, "pending": pending}
+    ledger.set_setting(memo, json.dumps(kept, ensure_ascii=False))
+    return fingerprint, tuple(pending)
+
+
+def _inputs_digest(config: Config, ledger: Ledger, period: Period) -> str:
+    """Everything `standings_for` reads, and the code that computes from it."""
+    from . import review
+
+    held = review.pending_units(config, ledger)
+    inputs = [
+        str(period),
+        _config_digest(config),
+        ledger.reports_digest(str(period)),
+        {p: sorted(units) for p, units in held.items()},
+        sorted(ledger.issued_periods()),
+        ledger.registered(str(period)),
+        [hashlib.sha256((_HERE / name).read_bytes()).hexdigest() for name in _STANDINGS_CODE],
+    ]
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 
 # ── settling one period ────────────────────────────────────────
@@ -164,6 +201,8 @@ def settle_period(
         _finish(config, ledger, found.latest, result)  # a version cut off mid-way
     correction = _correction(config, found, table)
     if publish or found.phase == "ready":
+        from . import job  # rendering: only a settling that composes loads it
+
         result.published = job.publish(
             config, ledger, period, out, table=table, correction=correction
         )
@@ -301,8 +340,11 @@ def settle(config: Config, ledger: Ledger, now: datetime) -> list[Settled]:
 def _stamp(config: Config, ledger: Ledger) -> str:
     """What an issued circular depends on: the clerk's actions (not issuing itself), the
     reports and held messages of issued periods, and the config."""
-    digest = hashlib.sha256(config.model_dump_json().encode("utf-8")).hexdigest()[:16]
-    return f"{ledger.change_mark()}:{digest}"
+    return f"{ledger.change_mark()}:{_config_digest(config)[:16]}"
+
+
+def _config_digest(config: Config) -> str:
+    return hashlib.sha256(config.model_dump_json().encode("utf-8")).hexdigest()
 
 
 def describe(config: Config, settled: Settled, send: bool) -> list[str]:

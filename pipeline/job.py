@@ -18,8 +18,7 @@ from .config import Config
 from .ledger import Ledger, open_ledger
 from .periods import Period, latest_closed, period_of
 from .sandbox import QUARANTINED, Pool, Unread
-from .sources import RawMessage, Source
-from .sources.directory import DirectorySource
+from .sources import RawMessage, Source, open_source
 
 if TYPE_CHECKING:
     from .corrections import Correction
@@ -50,15 +49,6 @@ class Published:
     xlsx: Path
     json: Path
     standings: Standings
-
-
-def open_source(config: Config, ledger: Ledger) -> Source:
-    if config.mailbox.source == "imap":
-        from .sources.imap import ImapSource  # imported late: directory users need no network
-
-        return ImapSource(config, ledger)
-    limit = int(config.mailbox.max_message_mb * 1024 * 1024)
-    return DirectorySource(config.resolve(config.mailbox.path), limit)
 
 
 def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:

@@ -8,6 +8,7 @@ The schema is versioned with PRAGMA user_version; migrations only ever append.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -29,6 +30,12 @@ if TYPE_CHECKING:
 
     from .config import Config
 
+# Accepted reports up to a period (of one unit, or all when the unit is NULL).
+_REPORTS = (
+    "SELECT id, message, unit, period, value, measures, reported_on, arrival, origin, note,"
+    " metric FROM reports WHERE period <= ? AND (? IS NULL OR unit = ?)"
+    " AND withdrawn_at IS NULL ORDER BY arrival, id"
+)
 CIRCULAR = "circular"  # deliveries.kind of a circular (a receipt's is "receipt:<message id>")
 
 
@@ -319,15 +326,16 @@ class Ledger(ClerkBook, LettersLedger):
         """Accepted reports of every period up to and including `until` (of one unit)."""
         import pandas as pd  # only the standings need it: the light commands must not load it
 
-        frame = pd.read_sql_query(
-            "SELECT id, message, unit, period, value, measures, reported_on, arrival, origin, note,"
-            " metric FROM reports WHERE period <= ? AND (? IS NULL OR unit = ?)"
-            " AND withdrawn_at IS NULL ORDER BY arrival, id",
-            self.db,
-            params=(until, unit, unit),
-        )
+        frame = pd.read_sql_query(_REPORTS, self.db, params=(until, unit, unit))
         frame["arrival"] = pd.to_datetime(frame["arrival"], utc=True, format="ISO8601")
         return frame
+
+    def reports_digest(self, until: str) -> str:
+        """A digest of exactly the rows `reports(until)` reads: equal digests, equal reports."""
+        digest = hashlib.sha256()
+        for row in self.db.execute(_REPORTS, (until, None, None)):
+            digest.update(repr(tuple(row)).encode())
+        return digest.hexdigest()
 
     # ── runs ───────────────────────────────────────────────────
     def start_run(self, period: str, trigger: str, started_at: datetime | None = None) -> int:

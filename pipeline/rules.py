@@ -25,10 +25,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .config import Rules
+
+if TYPE_CHECKING:  # pandas is imported where a table is classified, not by every command
+    import pandas as pd
 
 STATUS_LABELS = {
     "completed": "已完成",
@@ -59,7 +61,7 @@ def classify(table: pd.DataFrame, expected: float, rules: Rules) -> pd.DataFrame
     out["status"] = "on_track"
     out.loc[out.index.isin(bottom), "status"] = "lagging"
     out.loc[~out["reported"], "status"] = "missing"
-    pending = out["pending"] if "pending" in out else pd.Series(False, index=out.index)
+    pending = out.get("pending", False)
     out.loc[~out["reported"] & pending, "status"] = "pending"
     out.loc[out["done"], "status"] = "completed"
     out["summoned"] = out["status"].isin(rules.summon)

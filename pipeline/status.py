@@ -13,13 +13,13 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from . import job
 from .config import Config
 from .errors import XunbaoError
 from .ledger import CIRCULAR, Ledger, open_ledger
 from .logs import Redactor, secrets_of
 from .periods import latest_closed, local_text
 from .runtime import ServeLock
+from .sources import open_source
 from .timetable import (
     TRIGGER_NAMES,
     campaign_window,
@@ -168,7 +168,7 @@ def _mailbox(config: Config, ledger: Ledger) -> dict[str, Any]:
     redact = Redactor(secrets_of(config)).redact
     where = f"{settings.username}@{settings.host}:{settings.port}"
     try:
-        source = job.open_source(config, ledger)
+        source = open_source(config, ledger)
         try:
             # A public connect() when the source offers one; else its login-and-select step.
             connect = getattr(source, "connect", None) or getattr(source, "_connected", None)

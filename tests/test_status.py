@@ -242,3 +242,45 @@ def test_receipts_and_reminders_since_the_last_cutoff(tmp_path: Path) -> None:
     text = "\n".join(data["summary"])
     assert "回执发出 3 封、未能发出 1 封（下次收信时重试）；催报发出 5 封" in text
     assert "上次收信：" in text and "新邮件 1 封" in text
+
+
+# ── the period's state without pandas ──────────────────────────
+def test_the_state_is_memoised_under_its_inputs_and_recomputed_when_one_changes(
+    tmp_path: Path,
+) -> None:
+    from pipeline import corrections, issuance
+    from pipeline.ledger import Report
+    from pipeline.periods import Period
+
+    config = make_config(tmp_path)
+    ledger = job.open_ledger(config)
+    period, now = Period.parse("2015-09-20"), at("2015-09-21 09:00")
+
+    def fresh() -> str:  # the fingerprint computed from scratch, no memo
+        return corrections.fingerprint(issuance.standings_for(config, ledger, period))
+
+    empty = issuance.state(config, ledger, period, now)
+    assert empty.fingerprint == fresh() and issuance.state(config, ledger, period, now) == empty
+    ledger.add_report(
+        Report("市中区", "2015-09-20", 2468, at("2015-09-20 10:00"), origin="recorded")
+    )
+    counted = issuance.state(config, ledger, period, now)
+    assert counted.fingerprint != empty.fingerprint and counted.fingerprint == fresh()
+    retargeted = make_config(tmp_path, {"target: 71000": "target: 71001", "5437,": "5438,"})
+    assert issuance.state(retargeted, ledger, period, now).fingerprint != counted.fingerprint
+
+
+def test_status_loads_no_pandas_once_the_state_is_known(tmp_path: Path) -> None:
+    make_config(tmp_path)
+    script = (
+        "import sys\nfrom pipeline.cli import main\nsys.argv = ['xunbao', 'status']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('pandas' in sys.modules, file=sys.stderr)"
+    )
+    loads = [
+        subprocess.run(
+            [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True
+        ).stderr.split()[-1]
+        for _ in range(2)
+    ]
+    assert loads == ["True", "False"]  # the first computes and keeps the state, the second reads it

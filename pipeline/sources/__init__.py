@@ -11,7 +11,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..ledger import Ledger
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,18 @@ class Source(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def open_source(config: Config, ledger: Ledger) -> Source:
+    """The configured mailbox: an IMAP folder or a directory of .eml files."""
+    if config.mailbox.source == "imap":
+        from .imap import ImapSource  # imported late: directory users need no network
+
+        return ImapSource(config, ledger)
+    from .directory import DirectorySource
+
+    limit = int(config.mailbox.max_message_mb * 1024 * 1024)
+    return DirectorySource(config.resolve(config.mailbox.path), limit)
 
 
 def parse_date(value: object) -> datetime | None:
