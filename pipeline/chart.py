@@ -10,6 +10,7 @@ with a break mark and its true rate written inside it. Bars come in the table's 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from xml.sax.saxutils import escape, quoteattr
@@ -20,6 +21,7 @@ LABEL = 96.0  # pt reserved for unit names
 TOP, BOTTOM = 18.0, 34.0  # room for the line's label above, the axis and legend below
 FONT = 8
 DIGIT = FONT * 0.55  # width of a digit, "." or "%" in the serif faces (≈ half an em)
+PROGRESS = "时间进度"  # the dashed line's legend entry
 OUTLIER = 1.5  # the top rate is cut when it exceeds the next one by this factor
 
 BAR = {
@@ -134,7 +136,8 @@ def _grid(scale_max: float, x: Callable[[float], float], height: float) -> list[
 
 
 def _legend(height: float, red: str, present: set[str]) -> list[str]:
-    """One swatch per bar colour in use, then the dashed line, under the axis."""
+    """One swatch per bar colour in use, then the dashed line, under the axis; short names
+    so that all five and the line fit the text block (the caption says what the line is)."""
     y = height - 9
     left = LABEL
     parts = []
@@ -149,7 +152,7 @@ def _legend(height: float, red: str, present: set[str]) -> list[str]:
     parts.append(
         f'<line x1="{left:.1f}" y1="{y - 3:.1f}" x2="{left + 14:.1f}" y2="{y - 3:.1f}" '
         f'stroke="{red}" stroke-width="1.2" stroke-dasharray="4 2"/>'
-        f'<text x="{left + 18:.1f}" y="{y:.1f}">时间进度（按时间应完成的比例）</text>'
+        f'<text x="{left + 18:.1f}" y="{y:.1f}">{PROGRESS}</text>'
     )
     return parts
 
@@ -162,15 +165,18 @@ def trend_chart(
     red: str = "#e60012",
 ) -> str:
     """The city's completion rate at each dekad (or month), solid, against the time
-    progress, dashed red; each point's rate written above it."""
-    height, left, right, top, bottom = 170.0, 40.0, 16.0, 14.0, 36.0
-    plot_w, plot_h = WIDTH - left - right, height - top - bottom
+    progress, dashed red. Each rate is written where neither line crosses it: the first left
+    of its point, the last right of it, the others above or below, thinned when crowded."""
+    height, left, right, top, bottom, pad = 170.0, 40.0, 16.0, 14.0, 36.0, 30.0
+    plot_h = height - top - bottom
     scale_max = scale_for([*rates, *expected], 0.0)
-    step = plot_w / max(len(labels) - 1, 1)
+    step = (WIDTH - left - right - 2 * pad) / max(len(labels) - 1, 1)
 
-    def point(i: int, rate: float) -> str:
-        return f"{left + i * step:.1f},{top + plot_h * (1 - min(rate, scale_max) / scale_max):.1f}"
+    def point(i: int, rate: float) -> tuple[float, float]:
+        return left + pad + i * step, top + plot_h * (1 - min(rate, scale_max) / scale_max)
 
+    done = list(map(point, range(len(rates)), rates))
+    dashed = list(map(point, range(len(expected)), expected))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}pt" height="{height}pt" '
         f'viewBox="0 0 {WIDTH} {height}" font-family={quoteattr(family)} font-size="{FONT}">'
@@ -182,26 +188,19 @@ def trend_chart(
             f'stroke-width="0.5"/><text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end">'
             f"{k * 20}%</text>"
         )
-    every = max(1, math.ceil(len(labels) * 44 / plot_w))  # a label needs ~44 pt
-    for i, label in enumerate(labels):
-        if i % every == 0 or i == len(labels) - 1:
-            parts.append(
-                f'<text x="{left + i * step:.1f}" y="{top + plot_h + 12:.1f}" '
-                f'text-anchor="middle">{escape(label)}</text>'
-            )
-    line = " ".join(point(i, r) for i, r in enumerate(expected))
-    parts.append(
-        f'<polyline points="{line}" fill="none" stroke="{red}" stroke-width="1.2" '
-        'stroke-dasharray="4 2"/>'
-    )
-    done = " ".join(point(i, r) for i, r in enumerate(rates))
-    parts.append(f'<polyline points="{done}" fill="none" stroke="#000" stroke-width="1.4"/>')
-    for i, rate in enumerate(rates):
-        cx, cy = point(i, rate).split(",")
+    for i in _thinned(len(labels), step, 44.0):  # a period's name needs ~44 pt
         parts.append(
-            f'<circle cx="{cx}" cy="{cy}" r="1.8"/>'
-            f'<text x="{cx}" y="{float(cy) - 4:.1f}" text-anchor="middle">{rate * 100:.1f}%</text>'
+            f'<text x="{point(i, 0)[0]:.1f}" y="{top + plot_h + 12:.1f}" '
+            f'text-anchor="middle">{escape(labels[i])}</text>'
         )
+    for line, style in (
+        (dashed, f'stroke="{red}" stroke-width="1.2" stroke-dasharray="4 2"'),
+        (done, 'stroke="#000" stroke-width="1.4"'),
+    ):
+        coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in line)
+        parts.append(f'<polyline points="{coords}" fill="none" {style}/>')
+    parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="1.8"/>' for x, y in done]
+    parts += _rate_labels(rates, done, dashed, step)
     y = height - 8
     parts.append(
         f'<line x1="{left}" y1="{y - 3}" x2="{left + 14}" y2="{y - 3}" stroke="#000" '
@@ -211,3 +210,50 @@ def trend_chart(
         f'<text x="{left + 98}" y="{y}">时间进度</text></svg>'
     )
     return "".join(parts)
+
+
+def _thinned(count: int, step: float, room: float) -> list[int]:
+    """Indexes to label when each label needs `room` pt: every k-th, and always the last."""
+    every = max(1, math.ceil(room / step)) if step else 1
+    last = count - 1
+    return [i for i in range(count) if (i % every == 0 and last - i >= every) or i == last]
+
+
+def _rate_labels(
+    rates: Sequence[float],
+    done: Sequence[tuple[float, float]],
+    dashed: Sequence[tuple[float, float]],
+    step: float,
+) -> list[str]:
+    parts = []
+    room = max(len(f"{rate * 100:.1f}%") for rate in rates) * DIGIT + 2
+    for i in _thinned(len(rates), step, room):
+        (cx, cy), text = done[i], f"{rates[i] * 100:.1f}%"
+        span = len(text) * DIGIT
+        if i in (0, len(rates) - 1):  # beside the point, where no line runs
+            x0, y = (cx - 4 - span if i == 0 else cx + 4), cy + 3
+        else:
+            x0 = cx - span / 2
+            below = i < len(dashed) and cy > dashed[i][1]
+            offsets = (11.0, -4.0, 17.0, -10.0) if below else (-4.0, 11.0, -10.0, 17.0)
+            fits = [o for o in offsets if clear_of(dashed, x0, span, cy + o)]
+            fits = [o for o in fits if clear_of(done, x0, span, cy + o)] or fits
+            y = cy + (fits or offsets)[0]
+        parts.append(f'<text x="{x0:.1f}" y="{y:.1f}">{text}</text>')
+    return parts
+
+
+def clear_of(line: Sequence[tuple[float, float]], x0: float, span: float, baseline: float) -> bool:
+    """Whether a label from x0, span wide, on this baseline keeps clear of the polyline."""
+    x0, x1 = max(x0, line[0][0]), min(x0 + span, line[-1][0])
+    if x0 > x1:
+        return True  # the label lies beyond the line's ends
+
+    def y_at(x: float) -> float:
+        for (ax, ay), (bx, by) in itertools.pairwise(line):
+            if ax <= x <= bx:
+                return ay + (by - ay) * (x - ax) / ((bx - ax) or 1.0)
+        return line[-1][1]
+
+    ys = [y_at(x0), y_at(x1), *(y for x, y in line if x0 <= x <= x1)]
+    return max(ys) < baseline - FONT - 1 or min(ys) > baseline + 2
