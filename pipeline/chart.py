@@ -15,6 +15,8 @@ import math
 from collections.abc import Callable, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
+from .rules import STATUS_LABELS
+
 WIDTH = 442.0  # pt: the 156 mm text block
 ROW = 11.0  # pt per unit
 LABEL = 96.0  # pt reserved for unit names
@@ -30,13 +32,6 @@ BAR = {
     "lagging": "#c8161d",
     "missing": "#e8a3a6",
     "pending": "#c9b27c",
-}
-NAMES = {
-    "completed": "已完成",
-    "on_track": "推进中",
-    "lagging": "末位",
-    "missing": "未报送",
-    "pending": "待核实",
 }
 
 
@@ -146,9 +141,9 @@ def _legend(height: float, red: str, present: set[str]) -> list[str]:
             continue
         parts.append(
             f'<rect x="{left:.1f}" y="{y - 6:.1f}" width="9" height="6" fill="{colour}"/>'
-            f'<text x="{left + 12:.1f}" y="{y:.1f}">{NAMES[status]}</text>'
+            f'<text x="{left + 12:.1f}" y="{y:.1f}">{STATUS_LABELS[status]}</text>'
         )
-        left += 12 + FONT * len(NAMES[status]) + 10
+        left += 12 + FONT * len(STATUS_LABELS[status]) + 10
     parts.append(
         f'<line x1="{left:.1f}" y1="{y - 3:.1f}" x2="{left + 14:.1f}" y2="{y - 3:.1f}" '
         f'stroke="{red}" stroke-width="1.2" stroke-dasharray="4 2"/>'

@@ -317,10 +317,27 @@ def reissue(config: Config, ledger: Ledger, period: Period, now: datetime) -> Se
     found = state(config, ledger, period, now)
     if found.latest is None:
         raise UsageError(f"{period} 的通报尚未发出过，请用 xunbao run（或 xunbao sign）发出。")
+    return _send_now(config, ledger, found, now)
+
+
+def send_now(config: Config, ledger: Ledger, period: Period, now: datetime) -> Settled:
+    """The desk's 发送: issue the circular now although messages are still held (their units
+    shown as 待核实; the clerk decided), send its correction, or finish an interrupted
+    sending. Recipients who have the version already are skipped."""
+    if not config.delivery.host:
+        raise UsageError("未配置发送服务器（config.yaml 的 delivery.host），无法发送。")
+    return _send_now(config, ledger, state(config, ledger, period, now), now)
+
+
+def _send_now(config: Config, ledger: Ledger, found: PeriodState, now: datetime) -> Settled:
+    if found.phase == "collecting":
+        raise UsageError(f"{found.period} 的截止时间未到，不能发送。")
     if found.phase == "awaiting_sign_off":
-        raise UsageError(f"更正须先签发：xunbao sign --period {period} --by 姓名。")
-    # Awaiting review: the clerk decided to send now, held units shown as 待核实.
-    return settle_period(config, ledger, period, now, publish=False, send_now=True)
+        raise UsageError(
+            f"通报须先签发：xunbao sign --period {found.period} --by 姓名"
+            "（或在审核台“通报”页签发）。"
+        )
+    return settle_period(config, ledger, found.period, now, publish=False, send_now=True)
 
 
 def settle(config: Config, ledger: Ledger, now: datetime) -> list[Settled]:

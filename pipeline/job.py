@@ -222,7 +222,7 @@ def cycle(
     """
     say = echo or _log.info
     moment = now or datetime.now(UTC)
-    lock = runtime.one_cycle_at_a_time(config.resolve(config.storage.path), say)
+    lock = runtime.one_cycle_at_a_time(config, say)
     with lock, open_ledger(config) as ledger:
         return _recorded(
             ledger,
@@ -244,7 +244,7 @@ def poll(config: Config, *, echo: Echo | None = None, now: datetime | None = Non
         ingested = _ingest_mailbox(config, ledger, say, done)
         return PollResult(0, ingested, followup.follow_up(config, ledger, moment, say))
 
-    lock = runtime.one_cycle_at_a_time(config.resolve(config.storage.path), say)
+    lock = runtime.one_cycle_at_a_time(config, say)
     with lock, open_ledger(config) as ledger:
         return _recorded(ledger, str(period), "poll", moment, stages)
 

@@ -8,9 +8,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import XunbaoError
+
+if TYPE_CHECKING:
+    from .config import Config
 
 
 # ── time ───────────────────────────────────────────────────────
@@ -78,10 +81,12 @@ class ServeLock:
 
 # ── one cycle at a time ────────────────────────────────────────
 @contextmanager
-def one_cycle_at_a_time(ledger_path: Path, say: Callable[[str], None]) -> Iterator[None]:
-    """Cycles on one ledger run one after another (a manual `run` while `serve` works, or
-    two cron jobs): two at once would fetch the same mail and wait on each other's ledger
-    transactions. The flock is released when the process ends, however it ends."""
+def one_cycle_at_a_time(config: Config, say: Callable[[str], None]) -> Iterator[None]:
+    """Cycles on one ledger run one after another (a manual `run` while `serve` works, two
+    cron jobs, a leader signing on the desk): two at once would fetch the same mail, send the
+    same circular and wait on each other's ledger transactions. The flock is released when
+    the process ends, however it ends."""
+    ledger_path = config.resolve(config.storage.path)
     path = ledger_path.with_name(ledger_path.name + ".cycle.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as file:

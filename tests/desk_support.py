@@ -54,6 +54,18 @@ def copy_sample(sample: Path, target: Path) -> Path:
     return target / "config.yaml"
 
 
+def require_sign_off(config_path: Path, signer: str) -> None:
+    """Switch the workspace to sign_off: required with `signer` as the one signing leader."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    tree = yaml.load(config_path.read_text(encoding="utf-8"))
+    tree["delivery"]["sign_off"] = "required"
+    tree["delivery"]["signers"] = [signer]
+    with config_path.open("w", encoding="utf-8") as out:
+        yaml.dump(tree, out)
+
+
 @dataclass
 class Desk:
     """A test client on a workspace, and the workspace's ledger for checking outcomes."""

@@ -9,6 +9,7 @@ import hashlib
 import io
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 from conftest import SMTP_PASSWORD
@@ -21,6 +22,7 @@ from desk_support import (
     csrf_of,
     ingest_hostile,
     login,
+    require_sign_off,
 )
 from openpyxl import load_workbook
 from ruamel.yaml import YAML
@@ -217,7 +219,7 @@ def test_queue_shows_the_form_inline_and_prefills_approval(clerk: Desk) -> None:
 # ── actions ────────────────────────────────────────────────────
 def test_approve_counts_names_the_account_and_moves_on(clerk: Desk) -> None:
     before = clerk.client.get(f"/circular?period={PERIOD}").text
-    assert '<td>马边县</td><td class="num">1,965</td>\n<td class="num">未报送</td>' in before
+    assert '<td>马边县</td><td class="num">1,965</td>\n<td class="num">待核实</td>' in before
     response = clerk.client.post(
         f"/queue/{PERIOD}/{MABIAN}/approve",
         data={"csrf": clerk.csrf(), "unit": "马边县", "value": "1000"},
@@ -359,7 +361,7 @@ def test_a_leader_sends_the_circular_once_per_recipient(
         assert sent.status_code == 303
     assert sorted(r for r, _ in server.received()) == sorted(RECIPIENTS)
     shown = leader.client.get(sent.headers["location"]).text
-    assert "已发送 0 位，此前已发送 2 位" in shown
+    assert "通报已发送给 0 位收件人（此前已发送 2 位）" in shown
     assert all(r in shown for r in RECIPIENTS)
 
 
@@ -383,3 +385,21 @@ def test_only_a_leader_signs_and_the_state_is_shown(clerk: Desk) -> None:
     refused = clerk.client.post(f"/circular/{PERIOD}/sign", data={"csrf": clerk.csrf()})
     assert refused.status_code == 403 and "签发领导" in refused.text
     assert "本旬状态" in clerk.client.get(f"/circular?period={PERIOD}").text
+
+
+def test_a_leader_signs_the_draft_and_it_becomes_version_one(workspace: Path) -> None:
+    require_sign_off(workspace, "王科长")
+    leader = Desk(client(workspace), workspace)
+    assert login(leader.client, "王科长") == 303
+    page = leader.client.get(f"/circular?period={PERIOD}").text
+    assert "签发（王科长）" in page
+    signed = leader.client.post(f"/circular/{PERIOD}/sign", data={"csrf": leader.csrf()})
+    assert signed.status_code == 303
+    assert "已由 王科长 签发。通报第 1 版已定稿" in unquote_plus(signed.headers["location"])
+    with leader.ledger() as ledger:
+        versions = ledger.versions(PERIOD)
+    assert [(v.version, v.signed_by) for v in versions] == [(1, "王科长")]
+    shown = leader.client.get(signed.headers["location"]).text
+    assert "第 1 版" in shown and "王科长" in shown and "签发（王科长）" not in shown
+    again = leader.client.post(f"/circular/{PERIOD}/sign", data={"csrf": leader.csrf()})
+    assert again.status_code == 400 and "内容没有变化" in again.text

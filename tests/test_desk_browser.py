@@ -1,8 +1,9 @@
 """The desk in a real browser: Debian's chromium driven by Selenium through chromium-driver,
 against a real `xunbao desk` process on the sample ledger.
 
-A clerk's whole path — log in, open a held report, see its attachment, approve it from the
-keyboard, watch the draft circular change from 未报送 to the figure, download the PDF — and
+A leader's whole path — log in, open a held report, see its attachment, approve it from the
+keyboard, watch the draft circular change from 待核实 (the unit's mail is held, so it is not
+named 未报送) to the figure, sign it off, download the PDF — and
 hostile attachments that must neither run a script nor send a request. Every page is
 screenshotted to out/desk-screenshots/ (or $XUNBAO_SCREENSHOTS) to be looked at.
 """
@@ -20,7 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from desk_support import MABIAN, PASSWORDS, PERIOD, XUNBAO, copy_sample, ingest_hostile
+from desk_support import (
+    MABIAN,
+    PASSWORDS,
+    PERIOD,
+    XUNBAO,
+    copy_sample,
+    ingest_hostile,
+    require_sign_off,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -53,6 +62,7 @@ def _free_port() -> int:
 def desk_server(desk_sample: Path, tmp_path: Path) -> Iterator[tuple[str, Path, int]]:
     """A `xunbao desk` process on its own copy of the sample (plus the hostile mail)."""
     config = copy_sample(desk_sample, tmp_path / "ws")
+    require_sign_off(config, "王科长")
     hostile = ingest_hostile(config)
     port = _free_port()
     process = subprocess.Popen(
@@ -140,7 +150,7 @@ def standing_of(driver: Any, unit: str) -> str:
     raise AssertionError(f"{unit} is not in the draft's table")
 
 
-def test_a_clerk_clears_a_held_report_and_the_draft_follows(
+def test_a_leader_clears_a_held_report_signs_and_downloads(
     browser: Any, desk_server: tuple[str, Path, int]
 ) -> None:
     from selenium.webdriver.common.by import By
@@ -153,7 +163,7 @@ def test_a_clerk_clears_a_held_report_and_the_draft_follows(
     screenshot(browser, "01-本旬概况")
 
     browser.get(f"{base}/circular?period={PERIOD}")
-    assert standing_of(browser, "马边县") == "未报送"
+    assert standing_of(browser, "马边县") == "待核实"
     screenshot(browser, "02-通报-审核前")
 
     # Open the held report from the header bar; its spreadsheet is shown as cells.
@@ -183,6 +193,13 @@ def test_a_clerk_clears_a_held_report_and_the_draft_follows(
     )
     screenshot(browser, "05-通报-审核后")
 
+    browser.find_element(By.XPATH, "//button[starts-with(., '签发')]").click()
+    WebDriverWait(browser, 60).until(lambda d: "done=" in d.current_url)
+    versions = browser.find_element(By.XPATH, "//table[.//th[.='签发人']]").text
+    assert "第 1 版" in versions and "王科长" in versions
+    assert not browser.find_elements(By.XPATH, "//button[starts-with(., '签发')]")
+    screenshot(browser, "06-通报-签发后")
+
     browser.find_element(By.LINK_TEXT, "下载 PDF").click()
     target = downloads / f"通报-{PERIOD}.pdf"
     deadline = time.monotonic() + 60
@@ -192,14 +209,15 @@ def test_a_clerk_clears_a_held_report_and_the_draft_follows(
     text = subprocess.run(
         ["pdftotext", "-layout", str(target), "-"], capture_output=True, text=True, check=True
     ).stdout
-    assert "马边县" in text
+    rows = [line.split() for line in text.splitlines() if "马边县" in line.split()[1:2]]
+    assert rows and all("1,000" in row and "待核实" not in row for row in rows), rows
 
     for path, name in [
-        ("/register", "06-收件登记"),
-        ("/phone", "07-电话录入"),
-        ("/units/马边县", "08-单位-马边县"),
-        ("/settings", "09-配置"),
-        (f"/messages/{MABIAN}", "10-邮件详情"),
+        ("/register", "07-收件登记"),
+        ("/phone", "08-电话录入"),
+        ("/units/马边县", "09-单位-马边县"),
+        ("/settings", "10-配置"),
+        (f"/messages/{MABIAN}", "11-邮件详情"),
     ]:
         browser.get(base + path)
         assert browser.find_element(By.TAG_NAME, "h1").text
@@ -224,7 +242,7 @@ def test_hostile_attachments_run_nothing_and_call_nowhere(
         )
     )
     time.sleep(1)  # give any script that slipped through time to act
-    screenshot(browser, "11-恶意附件")
+    screenshot(browser, "12-恶意附件")
     assert browser.title != "PWNED" and "PWNED" not in browser.title
     assert browser.execute_script("return document.querySelectorAll('script').length") == 1
     assert browser.find_elements(By.CSS_SELECTOR, "#attachment-0 pre")  # HTML: as source

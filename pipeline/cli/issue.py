@@ -21,7 +21,7 @@ def _period_option(func: click.decorators.FC) -> click.decorators.FC:
 
 def _locked(config: Config) -> AbstractContextManager[None]:
     """One sender at a time per ledger: a serve tick or a run waits, and so does this."""
-    return runtime.one_cycle_at_a_time(config.resolve(config.storage.path), console.print)
+    return runtime.one_cycle_at_a_time(config, console.print)
 
 
 def _show(config_path: Path, settled: issuance.Settled) -> None:

@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse
 
 from ..config import Config
 from ..periods import local_text
+from ..rules import STATUS_LABELS
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "desk"
 OUTCOMES = {"counted": "计入", "review": "待审核", "ignored": "忽略"}
@@ -21,13 +22,6 @@ ACTIONS = {
     "reopen": "重新审核",
     "withdraw": "撤回",
     "sign": "签发",
-}
-STATUSES = {
-    "completed": "已完成",
-    "on_track": "正常",
-    "lagging": "末位",
-    "missing": "未报送",
-    "pending": "待核实",
 }
 
 
@@ -43,7 +37,7 @@ class Templates:
         self.environment.filters["local"] = lambda value: local_text(value, config.schedule)
         self.environment.filters["outcome"] = lambda o: OUTCOMES.get(o, o)
         self.environment.filters["action"] = lambda k: ACTIONS.get(k, k)
-        self.environment.filters["status"] = lambda s: STATUSES.get(s, s)
+        self.environment.filters["status"] = lambda s: STATUS_LABELS.get(s, s)
         self.environment.filters["percent"] = lambda x: f"{x * 100:.1f}%"
         self.environment.filters["figure"] = lambda v: "" if v is None else f"{v:,}"
         self.environment.globals["campaign"] = config.campaign

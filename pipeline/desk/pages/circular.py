@@ -1,21 +1,24 @@
 """通报: the period's circular as it would go out now — its standings, its pages as images,
 an HTML preview, the PDF and Excel to download — and sending it.
 
-A draft is composed by the same `standings.compute` and `circular.compose` as `xunbao run`;
+A draft is composed by the same `issuance.standings_for` and `circular.compose` as `xunbao run`;
 it is kept in memory until the period's reports or clerk actions change.
 """
 
 from __future__ import annotations
 
+import logging
 import tempfile
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ... import circular, exports, issuance, job, standings
+from ... import circular, exports, issuance, runtime, standings
 from ...periods import Period
 from .. import inert
 from ..auth import Context, route
@@ -40,6 +43,7 @@ class Draft:
 
 
 _drafts: Memo[Draft] = Memo(8)
+_log = logging.getLogger("xunbao.desk")
 
 
 def draft(context: Context, period: Period) -> Draft:
@@ -116,27 +120,34 @@ def xlsx(context: Context) -> Response:
 
 
 def send(context: Context) -> Response:
-    """Publish the period's outputs and send them to the configured recipients; someone who
-    already has it is skipped, so pressing again only completes a failed send."""
-    from ... import delivery  # imported late: viewing drafts needs no SMTP
-
+    """发送 / 重发: the same `issuance.send_now` as a clerk's decision not to wait; pressing
+    again only completes a failed send."""
     period = _period(context)
-    if not context.config.delivery.host:
-        return context.refuse("未配置发送服务器（config.yaml 的 delivery.host），无法发送。")
-    published = job.publish(context.config, context.ledger, period)
-    sent = delivery.deliver(context.config, context.ledger, published)
-    note = f"已发送 {sent.sent} 位，此前已发送 {sent.skipped} 位"
-    return RedirectResponse(f"/circular?period={period}&done={note}", status_code=303)
+    with _one_sender(context):
+        settled = issuance.send_now(context.config, context.ledger, period, datetime.now(UTC))
+    return _done(context, settled)
 
 
 def sign(context: Context) -> Response:
     """签发: the same `issuance.sign` as `xunbao sign`, by the signed-in leader."""
     period = _period(context)
-    settled = issuance.sign(
-        context.config, context.ledger, period, context.account.name, datetime.now(UTC)
-    )
-    note = f"已签发；{settled.state.label}"
-    return RedirectResponse(f"/circular?period={period}&done={note}", status_code=303)
+    with _one_sender(context):
+        settled = issuance.sign(
+            context.config, context.ledger, period, context.account.name, datetime.now(UTC)
+        )
+    return _done(context, settled, f"已由 {context.account.name} 签发。")
+
+
+def _done(context: Context, settled: issuance.Settled, first: str = "") -> Response:
+    """Back to the period's page, saying what was done in the CLI's words."""
+    lines = [first, *issuance.describe(context.config, settled, send=True)]
+    query = urlencode({"period": str(settled.period), "done": "".join(lines)})
+    return RedirectResponse(f"/circular?{query}", status_code=303)
+
+
+def _one_sender(context: Context) -> AbstractContextManager[None]:
+    """The lock `run`, `serve`, `sign` and `reissue` take: never two senders at once."""
+    return runtime.one_cycle_at_a_time(context.config, _log.info)
 
 
 ROUTES = [

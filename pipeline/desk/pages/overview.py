@@ -18,10 +18,11 @@ _standings: Memo[standings.Standings] = Memo(32)
 
 
 def standings_of(context: Context, period: Period) -> standings.Standings:
-    """The period's standings by `standings.compute`, kept while the figures stay the same."""
+    """The period's standings exactly as `xunbao run` computes them (held units 待核实),
+    kept while the ledger stays the same."""
     return _standings.get(
         (fingerprint(context.ledger), str(period)),
-        lambda: standings.compute(context.config, context.ledger.reports(str(period)), period),
+        lambda: issuance.standings_for(context.config, context.ledger, period),
     )
 
 
