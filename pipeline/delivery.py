@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from .circular import doc_number
 from .config import Config, Delivery, secret
 from .errors import DeliveryError
-from .ledger import CIRCULAR, Ledger
+from .ledger import Ledger, circular_kind
 from .periods import Period
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ class Edition:
 
     @property
     def kind(self) -> str:
-        return CIRCULAR if self.version == 1 else f"{CIRCULAR}:v{self.version}"
+        return circular_kind(self.version)
 
 
 def deliver(config: Config, ledger: Ledger, published: Published) -> Delivered:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .ledger_clerk import ClerkBook, now
 from .ledger_letters import LettersLedger
-from .records import MessageRecord, Outcome
+from .records import DeliveryRecord, MessageRecord, Outcome, RunRecord, of_row
 from .schema import MIGRATIONS
 
 __all__ = ["Entry", "Ledger", "MessageRecord", "Outcome", "Report", "now"]
@@ -37,6 +37,11 @@ _REPORTS = (
     " AND withdrawn_at IS NULL ORDER BY arrival, id"
 )
 CIRCULAR = "circular"  # deliveries.kind of a circular (a receipt's is "receipt:<message id>")
+
+
+def circular_kind(version: int) -> str:
+    """deliveries.kind of a circular's version: "circular" for the first, "circular:vN" after."""
+    return CIRCULAR if version == 1 else f"{CIRCULAR}:v{version}"
 
 
 @dataclass(frozen=True)
@@ -353,19 +358,19 @@ class Ledger(ClerkBook, LettersLedger):
             (now(), outcome, json.dumps(summary, ensure_ascii=False), run),
         )
 
-    def runs(self, triggers: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    def runs(self, triggers: tuple[str, ...] | None = None) -> list[RunRecord]:
         """Every run (of the given triggers), oldest first, `summary` decoded."""
         rows = self.db.execute(
             f"SELECT * FROM runs {_trigger_filter(triggers)} ORDER BY id", triggers or ()
         ).fetchall()
-        return [{**dict(r), "summary": json.loads(r["summary"] or "{}")} for r in rows]
+        return [RunRecord.of(r) for r in rows]
 
-    def last_run(self, triggers: tuple[str, ...]) -> dict[str, Any] | None:
+    def last_run(self, triggers: tuple[str, ...]) -> RunRecord | None:
         """The latest run of the given triggers, `summary` decoded."""
         row = self.db.execute(
             f"SELECT * FROM runs {_trigger_filter(triggers)} ORDER BY id DESC LIMIT 1", triggers
         ).fetchone()
-        return {**dict(row), "summary": json.loads(row["summary"] or "{}")} if row else None
+        return RunRecord.of(row) if row else None
 
     def close_stale_runs(self, triggers: tuple[str, ...] | None = None) -> int:
         """Mark runs left without an outcome (the process was killed) as interrupted."""
@@ -449,9 +454,9 @@ class Ledger(ClerkBook, LettersLedger):
         )
         return int(row["tries"]) if row else 0
 
-    def deliveries(self) -> list[dict[str, Any]]:
+    def deliveries(self) -> list[DeliveryRecord]:
         rows = self.db.execute("SELECT * FROM deliveries ORDER BY sent_at, period, recipient")
-        return [dict(row) for row in rows]
+        return [of_row(DeliveryRecord, row) for row in rows]
 
 
 def _trigger_filter(triggers: tuple[str, ...] | None) -> str:

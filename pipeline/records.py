@@ -1,5 +1,6 @@
 """Typed records the ledger hands out: a message of the register, a stored report, a clerk's
-action, an issued circular version and a signature. Rows never leave the ledger as dicts."""
+action, an issued circular version, a delivery and a signature. Rows never leave the ledger
+as dicts, and records are read by attribute only."""
 
 from __future__ import annotations
 
@@ -13,23 +14,13 @@ Outcome = Literal["counted", "review", "ignored"]
 T = TypeVar("T")
 
 
-class _Fields:
-    """Read access by field name too (`row["unit"]`), for pages written against dict rows."""
-
-    def __getitem__(self, key: str) -> Any:
-        return getattr(self, key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return getattr(self, key, default)
-
-
 def of_row(cls: type[T], row: sqlite3.Row) -> T:
     """A record whose fields are all columns of the row, by name."""
     return cls(**{k: row[k] for k in cls.__dataclass_fields__})  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
-class MessageRecord(_Fields):
+class MessageRecord:
     """One message of the register and its current outcome."""
 
     id: int
@@ -64,7 +55,7 @@ class MessageRecord(_Fields):
 
 
 @dataclass(frozen=True)
-class ReportRecord(_Fields):
+class ReportRecord:
     """A stored figure: from a mail, approved by a clerk, or recorded by hand."""
 
     id: int
@@ -80,7 +71,7 @@ class ReportRecord(_Fields):
 
 
 @dataclass(frozen=True)
-class ActionRecord(_Fields):
+class ActionRecord:
     """A clerk's action: who, when, what and why."""
 
     id: int
@@ -96,7 +87,7 @@ class ActionRecord(_Fields):
 
 
 @dataclass(frozen=True)
-class VersionRecord(_Fields):
+class VersionRecord:
     """One issued version of a period's circular (1 is the first issue, 2… corrections)."""
 
     period: str
@@ -114,6 +105,33 @@ class VersionRecord(_Fields):
         data = dict(row)
         data["standings"] = json.loads(data["standings"])
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of a cycle (manual, scheduled, poll): when, for which period, how it ended."""
+
+    id: int
+    period: str | None
+    trigger: str
+    started_at: str
+    finished_at: str | None
+    outcome: str | None  # ok, failed, interrupted; None while running (or killed)
+    summary: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: sqlite3.Row) -> RunRecord:
+        return cls(**{**dict(row), "summary": json.loads(row["summary"] or "{}")})
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """A copy of something (circular version, receipt, reminder) that reached a recipient."""
+
+    period: str
+    recipient: str
+    kind: str
+    sent_at: str
 
 
 @dataclass(frozen=True)

@@ -47,17 +47,16 @@ def rows(
     found = ledger.messages(period=period, outcome=outcome, unit=unit, page=page)
     return [
         Row(
-            id=r["id"],
-            message_id=r["message_id"],
-            sender=r["sender"],
-            subject=r["subject"],
-            arrival=r["arrival"],
-            outcome=r["outcome"],
-            unit=r["unit"],
-            value=r["value"],
-            period=r["period"],
-            reason=r["reason"]
-            + (f"；已被第 {r['superseded_by']} 号邮件取代" if r.get("superseded_by") else ""),
+            id=r.id,
+            message_id=r.message_id,
+            sender=r.sender,
+            subject=r.subject,
+            arrival=r.arrival,
+            outcome=r.outcome,
+            unit=r.unit,
+            value=r.value,
+            period=r.period,
+            reason=r.reason + (f"；已被第 {r.superseded_by} 号邮件取代" if r.superseded_by else ""),
         )
         for r in found
     ]

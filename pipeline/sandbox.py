@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import io
+import logging
 import os
 import pickle
 import queue
@@ -44,10 +45,12 @@ if TYPE_CHECKING:  # the readers' libraries are heavy: only a reader process imp
     from .reading import ReadMail
 
 MB = 1024 * 1024
+_log = logging.getLogger("xunbao.sandbox")
 CRASHED = "读取时超出内存或时间限制，文件可能已损坏"
 QUARANTINED = "多次处理未能完成，已隔离，请人工查看"
 PR_SET_PDEATHSIG = 1
 DEPTH = 4  # messages queued to one worker at a time
+ERROR_TAIL = 1000  # bytes of a dead reader's stderr, from each end, put in the log
 STARTUP = 60.0  # seconds a new reader may take to start, on a busy machine
 BROKEN = "邮件结构严重损坏，无法解析，请在邮箱中查看原件"
 
@@ -79,11 +82,14 @@ class _Worker:
     xunbao between two; a writer thread feeds them, so xunbao never blocks on its pipe."""
 
     def __init__(self, limits: Limits, tmp: Path, wording: Wording | None) -> None:
+        # What the reader says when it dies (an abort in a library, a traceback from a bug
+        # of ours) is kept to be logged: the clerk gets the Chinese reason, the log the cause.
+        self.errors = tempfile.TemporaryFile(dir=tmp)  # noqa: SIM115 (closed by kill())
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pipeline.sandbox", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self.errors,
             process_group=0,  # its own group: killed with every child it started
         )
         assert self.process.stdout
@@ -143,6 +149,20 @@ class _Worker:
         self.process.wait()
         self.outbox.put(None)
         self.inbox.close()
+        self.errors.close()
+
+    def last_words(self) -> str:
+        """What the reader wrote to stderr: its start (the cause: an abort's message, a
+        traceback's head) and its end (a traceback's last line), ERROR_TAIL bytes each."""
+        size = self.errors.seek(0, os.SEEK_END)
+        self.errors.seek(0)
+        head = self.errors.read(ERROR_TAIL)
+        if size > 2 * ERROR_TAIL:
+            self.errors.seek(size - ERROR_TAIL)
+            head += b"\n...\n" + self.errors.read()
+        elif size > ERROR_TAIL:
+            head += self.errors.read()
+        return head.decode("utf-8", "replace").strip()
 
 
 class Pool:
@@ -234,6 +254,11 @@ class Pool:
         one); the ones queued behind it go to a new worker (their attempts are recorded)."""
         self.selector.unregister(worker.inbox)
         self.workers.remove(worker)
+        words = "" if retired else worker.last_words()
+        if words:
+            _log.warning(
+                "读取进程 %s 异常结束（附件：%s）：%s", worker.process.pid, worker.at, words
+            )
         worker.kill()
         shutil.rmtree(self.tmp / str(worker.process.pid), ignore_errors=True)
         queued = list(worker.tasks)

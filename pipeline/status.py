@@ -15,9 +15,10 @@ from typing import Any
 
 from .config import Config
 from .errors import XunbaoError
-from .ledger import CIRCULAR, Ledger, open_ledger
+from .ledger import Ledger, circular_kind, open_ledger
 from .logs import Redactor, secrets_of
 from .periods import latest_closed, local_text
+from .records import RunRecord
 from .runtime import ServeLock
 from .sources import open_source
 from .timetable import (
@@ -29,7 +30,6 @@ from .timetable import (
     scheduled_runs,
 )
 
-CIRCULAR_KIND = CIRCULAR  # deliveries.kind of a circular (receipts are "receipt:<id>")
 LETTERS = {"receipts": "回执", "reminders": "催报"}  # run summary key → what it sends
 _OUTCOMES = {"ok": "成功", "failed": "失败", "interrupted": "中断", None: "进行中或被强行终止"}
 
@@ -38,8 +38,8 @@ def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[s
     ledger = open_ledger(config)
     try:
         every = ledger.runs()
-        runs = [r for r in every if r["trigger"] != "poll"]
-        polls = [r for r in every if r["trigger"] == "poll"]
+        runs = [r for r in every if r.trigger != "poll"]
+        polls = [r for r in every if r.trigger == "poll"]
         missed = due_periods(ledger, config, now) if scheduled_runs(ledger) else []
         review = ledger.messages(outcome="review")
         undelivered = _undelivered(config, ledger, runs)
@@ -54,7 +54,7 @@ def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[s
         "serving": ServeLock(config.resolve(config.storage.path)).held_elsewhere(),
         "last_run": _run(runs[-1]) if runs else None,
         "last_poll": _run(polls[-1]) if polls else None,
-        "circulars": sum(1 for r in runs if r["outcome"] == "ok"),
+        "circulars": sum(1 for r in runs if r.outcome == "ok"),
         "letters": _letters(every, runs),
         "next_run": {
             "at": upcoming[0].isoformat(),
@@ -105,15 +105,15 @@ def _circular(config: Config, ledger: Ledger, now: datetime) -> dict[str, Any] |
     }
 
 
-def _run(row: dict[str, Any]) -> dict[str, Any]:
-    s = row["summary"]
+def _run(row: RunRecord) -> dict[str, Any]:
+    s = row.summary
     return {
-        "id": row["id"],
-        "period": row["period"],
-        "trigger": row["trigger"],
-        "started_at": row["started_at"],
-        "finished_at": row["finished_at"],
-        "outcome": row["outcome"] or "running",
+        "id": row.id,
+        "period": row.period,
+        "trigger": row.trigger,
+        "started_at": row.started_at,
+        "finished_at": row.finished_at,
+        "outcome": row.outcome or "running",
         "counts": {k: s[k] for k in ("new", "counted", "review", "ignored") if k in s},
         "sent": s.get("sent"),
         **{kind: s[kind] for kind in LETTERS if kind in s},
@@ -121,38 +121,40 @@ def _run(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _letters(every: list[dict[str, Any]], runs: list[dict[str, Any]]) -> dict[str, Any]:
+def _letters(every: list[RunRecord], runs: list[RunRecord]) -> dict[str, Any]:
     """Receipts and reminders sent and failed since the last cutoff's run began (its own
     and every poll since), e.g. {"receipts": {"sent": 3, "failed": 0}, …}."""
-    since = runs[-1]["id"] if runs else 0
+    since = runs[-1].id if runs else 0
     totals = {kind: {"sent": 0, "failed": 0} for kind in LETTERS}
     for run in every:
-        if run["id"] >= since:
+        if run.id >= since:
             for kind, counts in totals.items():
                 for key in counts:
-                    counts[key] += int(run["summary"].get(kind, {}).get(key, 0))
+                    counts[key] += int(run.summary.get(kind, {}).get(key, 0))
     return totals
 
 
-def _undelivered(config: Config, ledger: Ledger, runs: list[dict[str, Any]]) -> list[Any]:
-    """Periods a circular was meant to go out for, with the recipients still missing."""
+def _undelivered(config: Config, ledger: Ledger, runs: list[RunRecord]) -> list[Any]:
+    """Periods a circular was meant to go out for, with the recipients still missing its
+    latest issued version."""
     if not config.delivery.host:
         return []
     recipients = {r.lower() for r in config.circular_recipients()}
     meant = sorted(
         {
-            r["period"]
+            r.period
             for r in runs
-            if r["trigger"] != "manual" or r["summary"].get("sent") is not None
+            if r.period and (r.trigger != "manual" or r.summary.get("sent") is not None)
         }
     )
-    sent: dict[str, set[str]] = defaultdict(set)
+    sent: dict[tuple[str, str], set[str]] = defaultdict(set)
     for row in ledger.deliveries():
-        if row["kind"] == CIRCULAR_KIND:
-            sent[row["period"]].add(str(row["recipient"]).lower())
+        sent[row.period, row.kind].add(row.recipient.lower())
     result = []
     for period in meant:
-        missing = sorted(recipients - sent[period])
+        latest = ledger.latest_version(period)
+        kind = circular_kind(latest.version if latest else 1)
+        missing = sorted(recipients - sent[period, kind])
         if missing:
             result.append({"period": period, "missing": missing})
     return result

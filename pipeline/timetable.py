@@ -4,11 +4,11 @@ campaign's window, the periods due to run, and the names of the triggers of a ru
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from .config import Config, Schedule
 from .ledger import Ledger
 from .periods import Period, between, following, latest_closed, period_of, window
+from .records import RunRecord
 
 TRIGGER_NAMES = {
     "schedule": "按时运行",
@@ -39,7 +39,7 @@ def next_run(config: Config, after: datetime) -> tuple[datetime, Period] | None:
 
 
 # ── what is due ────────────────────────────────────────────────
-def scheduled_runs(ledger: Ledger) -> list[dict[str, Any]]:
+def scheduled_runs(ledger: Ledger) -> list[RunRecord]:
     """Circular runs made by `serve` (a manual `xunbao run` may use --no-send or --out, and a
     poll makes no circular: neither counts)."""
     return ledger.runs(triggers=SCHEDULED)
@@ -58,11 +58,12 @@ def due_periods(ledger: Ledger, config: Config, now: datetime) -> list[Period]:
     schedule = config.schedule
     runs = scheduled_runs(ledger)
     latest = latest_closed(now, schedule)
-    ok = [Period.parse(r["period"]) for r in runs if r["outcome"] == "ok"]
+    ok = [Period.parse(r.period) for r in runs if r.period and r.outcome == "ok"]
     if ok:
         due = [p for p in between(max(ok).end, latest, schedule) if p > max(ok)]
     elif runs:  # tried before, never succeeded: from the first attempt on
-        due = between(min(Period.parse(r["period"]) for r in runs).end, latest, schedule)
+        tried = min((Period.parse(r.period) for r in runs if r.period), default=latest)
+        due = between(tried.end, latest, schedule)
     else:
         due = [latest]
     first, last = campaign_window(config)

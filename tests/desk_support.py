@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import subprocess
@@ -155,16 +156,21 @@ def hostile_mail() -> bytes:
 
 def ingest_hostile(config_path: Path) -> int:
     """Put the hostile mail through the real intake; returns its message number."""
+    return ingest_mail(config_path, hostile_mail(), "<hostile-1@example.com>")
+
+
+def ingest_mail(config_path: Path, raw: bytes, message_id: str) -> int:
+    """Put one mail through the real intake (a directory source of its own); its number."""
     from pipeline import job
     from pipeline.sources.directory import DirectorySource
 
-    inbox = config_path.parent / "hostile-inbox"
+    inbox = config_path.parent / f"inbox-{hashlib.sha256(raw).hexdigest()[:8]}"
     inbox.mkdir()
-    (inbox / "hostile.eml").write_bytes(hostile_mail())
+    (inbox / "mail.eml").write_bytes(raw)
     config = config_module.load(config_path).config
     with job.open_ledger(config) as ledger:
         job.ingest(config, ledger, DirectorySource(inbox))
         row = ledger.db.execute(
-            "SELECT id FROM messages WHERE message_id = '<hostile-1@example.com>'"
+            "SELECT id FROM messages WHERE message_id = ?", (message_id,)
         ).fetchone()
     return int(row["id"])

@@ -244,4 +244,4 @@ def test_a_kill_between_data_and_250_resends_the_same_message_once(
     assert len(ids) == 1 and next(iter(ids)).startswith("<xunbao.")
     with Ledger(tmp_path / "ledger.sqlite") as ledger:
         assert len(ledger.deliveries()) == 1
-        assert ledger.runs()[0]["outcome"] == "interrupted"
+        assert ledger.runs()[0].outcome == "interrupted"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
@@ -21,6 +22,7 @@ from desk_support import (
     copy_sample,
     csrf_of,
     ingest_hostile,
+    ingest_mail,
     login,
     require_sign_off,
 )
@@ -30,6 +32,7 @@ from test_delivery import RECIPIENTS, delivery_section
 
 from pipeline import originals
 
+FORMS = Path(__file__).parent / "fixtures" / "forms"
 PAGES = [
     "/overview",
     f"/overview/{PERIOD}/chart.svg",
@@ -75,7 +78,7 @@ def outcome(desk: Desk, number: int) -> str:
     with desk.ledger() as ledger:
         row = ledger.message(number)
     assert row is not None
-    return str(row["outcome"])
+    return str(row.outcome)
 
 
 # ── signing in ─────────────────────────────────────────────────
@@ -200,8 +203,8 @@ def test_original_downloads_as_the_eml_it_was(clerk: Desk, workspace: Path) -> N
     with clerk.ledger() as ledger:
         row = ledger.message(MABIAN)
     assert row is not None
-    assert hashlib.sha256(response.content).hexdigest() == row["sha256"]
-    stored = originals.path_of(workspace.parent / "data/originals", row["sha256"])
+    assert hashlib.sha256(response.content).hexdigest() == row.sha256
+    stored = originals.path_of(workspace.parent / "data/originals", row.sha256)
     assert gzip.decompress(stored.read_bytes()) == response.content
     assert stored.stat().st_size < len(response.content)
 
@@ -229,7 +232,7 @@ def test_approve_counts_names_the_account_and_moves_on(clerk: Desk) -> None:
     assert outcome(clerk, MABIAN) == "counted"
     with clerk.ledger() as ledger:
         action = ledger.actions()[-1]
-    assert (action["kind"], action["actor"], action["value"]) == ("approve", "小李", 1000)
+    assert (action.kind, action.actor, action.value) == ("approve", "小李", 1000)
     after = clerk.client.get(f"/circular?period={PERIOD}").text
     assert '<td>马边县</td><td class="num">1,965</td>\n<td class="num">1,000</td>' in after
 
@@ -403,3 +406,52 @@ def test_a_leader_signs_the_draft_and_it_becomes_version_one(workspace: Path) ->
     assert "第 1 版" in shown and "王科长" in shown and "签发（王科长）" not in shown
     again = leader.client.post(f"/circular/{PERIOD}/sign", data={"csrf": leader.csrf()})
     assert again.status_code == 400 and "内容没有变化" in again.text
+
+
+def phone_photo(tmp_path: Path) -> bytes:
+    """A phone's photo of the printed form: large, stored on its side with an EXIF
+    orientation, a script in its EXIF and another one after the JPEG's end."""
+    from PIL import Image
+
+    page = tmp_path / "page"
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", str(FORMS / "form.pdf"), str(page)],
+        check=True,
+    )
+    with Image.open(page.with_suffix(".png")) as scan:
+        sideways = scan.convert("RGB").rotate(90, expand=True).resize((3000, 2100))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to show"
+    exif[0x010F] = "<script>fetch('/beacon?exif')</script>"  # Make
+    out = io.BytesIO()
+    sideways.save(out, format="JPEG", quality=80, exif=exif)
+    return out.getvalue() + b"<script>fetch('/beacon?jpg')</script>"
+
+
+def test_a_phone_photo_is_shown_upright_as_pixels_only(clerk: Desk, workspace: Path) -> None:
+    from email.message import EmailMessage
+
+    from PIL import Image
+
+    photo = phone_photo(workspace.parent)
+    message = EmailMessage()
+    message["From"] = "zhang.san.1990@qq.com"
+    message["To"] = "lsszghzxb@126.com"
+    message["Subject"] = "旬报（手机拍照）"
+    message["Date"] = "Sat, 19 Sep 2015 11:00:00 +0800"
+    message["Message-ID"] = "<photo-1@example.com>"
+    message.set_content("报表拍照发来，请查收。")
+    message.add_attachment(photo, "image", "jpeg", filename="IMG_20150919.jpg")
+    number = ingest_mail(workspace, bytes(message), "<photo-1@example.com>")
+    assert outcome(clerk, number) == "review"  # an unregistered sender is always held
+
+    page = clerk.client.get(f"/queue/{PERIOD}/{number}").text
+    assert f'src="/messages/{number}/attachments/0/1.png"' in page
+    shown = clerk.client.get(f"/messages/{number}/attachments/0/1.png")
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/png"
+    assert shown.headers["x-content-type-options"] == "nosniff"
+    assert b"<script>" not in shown.content and b"Exif" not in shown.content
+    with Image.open(io.BytesIO(shown.content)) as picture:
+        assert picture.format == "PNG"
+        assert max(picture.size) <= 1600  # re-encoded at the desk's size, not the camera's
+        assert picture.height > picture.width  # turned upright as the EXIF says

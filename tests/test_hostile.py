@@ -150,13 +150,13 @@ def check_register(ledger_path: Path, sent: list[bytes]) -> None:
         reports = ledger.reports("9999-12-31")
     assert len(messages) == len(sent)
     assert reports.empty, f"counted: {reports[['unit', 'value']].to_dict('records')}"
-    assert not [m for m in messages if m["outcome"] == "counted"]
+    assert not [m for m in messages if m.outcome == "counted"]
     for message in messages:
-        reason = message["reason"]
+        reason = message.reason
         assert 0 < len(reason) <= REASON_CHARS, reason
         assert CJK.search(reason) and not LIBRARY_WORDS.search(reason), reason
-        assert "未能自动处理" not in reason, f"xunbao itself failed on {message['subject']}"
-    by_id = {m["message_id"]: m for m in messages if m["message_id"]}
+        assert "未能自动处理" not in reason, f"xunbao itself failed on {message.subject}"
+    by_id = {m.message_id: m for m in messages if m.message_id}
     for raw in sent:
         headers = email.message_from_bytes(raw[: 256 * 1024], policy=email.policy.compat32)
         message_id = str(headers.get("Message-ID") or "").strip()
@@ -164,11 +164,11 @@ def check_register(ledger_path: Path, sent: list[bytes]) -> None:
             continue
         entry = by_id[message_id]
         if email.utils.parseaddr(str(headers.get("From", "")))[1]:
-            assert entry["sender"], entry
+            assert entry.sender, entry
         if headers.get("Subject"):
-            assert entry["subject"], entry
+            assert entry.subject, entry
         if headers.get("Date") or headers.get("Received"):
-            assert entry["arrival"], entry
+            assert entry.arrival, entry
     assert not Path("/tmp/xunbao-escaped.xlsx").exists()
     assert not Path("/etc/xunbao-escaped.xlsx").exists()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+import email.utils
 import re
 import time
 from collections.abc import Iterator
@@ -206,6 +209,10 @@ def test_a_message_over_the_size_limit_is_held_unread(
     assert result.new == 2 and source.fetched == 1
     held = [r for r in ledger_rows(config) if "未下载" in r.reason]
     assert len(held) == 1 and held[0].outcome == "review"
+    # Found by its header block alone (a partial fetch): sender, subject, time.
+    headers = email.message_from_bytes(big, policy=email.policy.default)
+    assert held[0].sender == email.utils.parseaddr(str(headers["From"]))[1].lower()
+    assert held[0].subject == str(headers["Subject"]) and held[0].arrival
 
 
 def test_starttls_on_the_plain_port(

@@ -182,7 +182,7 @@ def test_receipts_as_mail_arrives_and_reminders_before_the_cutoff(
 
     ledger = job.open_ledger(config_module.load(path).config)
     try:
-        outcomes = {m["message_id"]: (m["outcome"], m["reason"]) for m in ledger.messages()}
+        outcomes = {m.message_id: (m.outcome, m.reason) for m in ledger.messages()}
     finally:
         ledger.close()
     assert outcomes["<d@units.example>"][0] == "ignored"

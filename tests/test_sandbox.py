@@ -74,7 +74,9 @@ def mail_with(name: str, data: bytes, sender: str = "szqzgh@163.com", n: int = 0
     return message.as_bytes()
 
 
-def test_a_reader_that_dies_is_replaced_and_its_message_named(tmp_path: Path) -> None:
+def test_a_reader_that_dies_is_replaced_and_its_message_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     unguarded = Limits(cells=10**13, seconds=30)  # let the .xlsx reach calamine
     ordinary = (SAMPLES / "0918-0930-shizhongqu.eml").read_bytes()
     messages = [
@@ -93,6 +95,9 @@ def test_a_reader_that_dies_is_replaced_and_its_message_named(tmp_path: Path) ->
             read = results[key]
             assert isinstance(read, ReadMail) and read.readings[0].value == 2650
             assert read.mail.attachments[0].data == b""  # bytes stay in the reader
+    # The cause is logged for whoever maintains xunbao: the library's own last words.
+    said = [r.getMessage() for r in caplog.records if r.name == "xunbao.sandbox"]
+    assert any("超大.xlsx" in s and "memory allocation" in s for s in said), said
 
 
 def test_the_wall_clock_limit_kills_a_slow_reader(tmp_path: Path) -> None:
@@ -135,7 +140,7 @@ def test_ordinary_reports_count_and_the_two_bad_files_are_held(tmp_path: Path) -
     assert dirty.outcomes["counted"] == clean.outcomes["counted"] > 15
     assert dirty.outcomes["review"] == clean.outcomes["review"] + 2
     ledger = Ledger(tmp_path / "dirty" / "ledger.sqlite")
-    held = {m["subject"]: m["reason"] for m in ledger.messages() if "旬报." in m["subject"]}
+    held = {m.subject: m.reason for m in ledger.messages() if "旬报." in m.subject}
     ledger.close()
     assert held["市中区旬报 旬报.xls"] == f"附件《旬报.xls》{CRASHED}"
     assert "A1:XFD1048576" in held["市中区旬报 旬报.xlsx"]
@@ -189,11 +194,11 @@ def test_a_message_cut_off_twice_is_quarantined_and_the_rest_accounted_for(
         messages = ledger.messages()
         runs = ledger.runs()
     assert len(messages) == len(samples) + 1
-    poisoned = [m for m in messages if m["subject"] == "市中区旬报 旬报.wps"]
-    assert [m["reason"] for m in poisoned] == [QUARANTINED]
-    assert poisoned[0]["sender"] == "szqzgh@163.com" and poisoned[0]["arrival"]
-    assert sum(m["outcome"] == "counted" for m in messages) > 15
-    assert [r["outcome"] for r in runs] == ["interrupted", "interrupted", "ok"]
+    poisoned = [m for m in messages if m.subject == "市中区旬报 旬报.wps"]
+    assert [m.reason for m in poisoned] == [QUARANTINED]
+    assert poisoned[0].sender == "szqzgh@163.com" and poisoned[0].arrival
+    assert sum(m.outcome == "counted" for m in messages) > 15
+    assert [r.outcome for r in runs] == ["interrupted", "interrupted", "ok"]
     assert not list((storage / "tmp").glob("*")) if (storage / "tmp").exists() else True
 
 

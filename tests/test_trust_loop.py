@@ -195,7 +195,7 @@ def test_kill_9_during_reissue_never_sends_a_version_twice(clerk: Clerk) -> None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         with Ledger(clerk.folder / "ledger.sqlite") as ledger:
-            sent = [d for d in ledger.deliveries() if d["kind"] == "circular:v2"]
+            sent = [d for d in ledger.deliveries() if d.kind == "circular:v2"]
         if sent:
             process.kill()
             break

@@ -65,16 +65,16 @@ def review_show(message: int, config_path: Path) -> None:
     config = load_config(config_path)
     with open_ledger(config) as ledger:
         row = review_actions.held(ledger, message)
-    detail = row["detail"]
-    console.print(f"[bold]第 {row['id']} 号邮件[/bold]（待审核）")
-    console.print(f"到达时间：{local_text(row['arrival'], config.schedule, seconds=True)}")
-    for label, key in (
-        ("发件人", "sender"),
-        ("主题", "subject"),
-        ("所属旬", "period"),
-        ("Message-ID", "message_id"),
+    detail = row.detail
+    console.print(f"[bold]第 {row.id} 号邮件[/bold]（待审核）")
+    console.print(f"到达时间：{local_text(row.arrival, config.schedule, seconds=True)}")
+    for label, value in (
+        ("发件人", row.sender),
+        ("主题", row.subject),
+        ("所属旬", row.period),
+        ("Message-ID", row.message_id),
     ):
-        console.print(f"{label}：{row[key] or ''}", highlight=False)
+        console.print(f"{label}：{value or ''}", highlight=False)
     console.print(f"附件：{'、'.join(detail.get('attachments', [])) or '无'}", highlight=False)
     if detail.get("defects"):
         console.print(f"邮件格式问题：{'、'.join(detail['defects'])}", highlight=False)
@@ -89,7 +89,7 @@ def review_show(message: int, config_path: Path) -> None:
         console.print(f"识别文字（OCR）：\n{detail['ocr_text']}", highlight=False)
     if detail.get("body"):
         console.print(f"正文：\n{detail['body']}", highlight=False)
-    console.print(f"[yellow]原因：{row['reason']}[/yellow]", highlight=False)
+    console.print(f"[yellow]原因：{row.reason}[/yellow]", highlight=False)
 
 
 @review.command("approve")

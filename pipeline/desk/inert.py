@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 from .. import forms
 from ..forms.fields import Rows
@@ -95,7 +95,8 @@ def photo(data: bytes) -> bytes:
     try:
         with Image.open(io.BytesIO(data)) as source:
             source.seek(0)  # the first frame of a GIF or TIFF
-            picture = source.convert("RGB")
+            # Upright as the phone meant it; only the pixels are kept (no EXIF, no trailer).
+            picture = (ImageOps.exif_transpose(source) or source).convert("RGB")
     except (OSError, Image.DecompressionBombError, SyntaxError) as exc:
         raise ValueError(f"图片无法解码（{exc}）") from exc
     picture.thumbnail((MAX_SIDE, MAX_SIDE))

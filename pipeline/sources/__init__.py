@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from ..ledger import Ledger
 
 
+HEAD_BYTES = 64 * 1024  # kept of a message too large to read: enough for its header block
+
+
 @dataclass(frozen=True)
 class RawMessage:
     ref: str  # stable identity within the source, e.g. "dir:2015/a.eml" or "imap:INBOX:7:42"

@@ -8,9 +8,7 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from ..errors import SourceError
-from . import RawMessage, header_arrival
-
-HEAD_BYTES = 64 * 1024
+from . import HEAD_BYTES, RawMessage, header_arrival
 
 
 class DirectorySource:

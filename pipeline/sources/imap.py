@@ -29,7 +29,7 @@ from .. import __version__
 from ..config import Config, secret
 from ..errors import SourceError
 from ..ledger import Ledger
-from . import RawMessage
+from . import HEAD_BYTES, RawMessage
 
 log = logging.getLogger("xunbao.imap")
 T = TypeVar("T")
@@ -98,6 +98,10 @@ class ImapSource:
         small = [u for u in uids if u in meta and int(meta[u][b"RFC822.SIZE"]) <= limit]
         bodies = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
         self.fetched += len(bodies)
+        large = [u for u in uids if u in meta and u not in small]
+        # Of a message too large to download, its first HEAD_BYTES: the header block, so the
+        # register can name its sender, subject and time (a partial fetch, never the body).
+        heads = client.fetch(large, [f"BODY.PEEK[HEADER]<0.{HEAD_BYTES}>"]) if large else {}
         batch = []
         for uid in uids:
             if uid not in meta:
@@ -105,7 +109,8 @@ class ImapSource:
             ref = f"imap:{self.folder}:{self.uidvalidity}:{uid}"
             arrived = _aware(meta[uid].get(b"INTERNALDATE"))
             if uid not in small:
-                batch.append(RawMessage(ref, b"", arrived, too_large=True))
+                head = bytes(heads.get(uid, {}).get(b"BODY[HEADER]<0>") or b"")
+                batch.append(RawMessage(ref, b"", arrived, too_large=True, head=head))
             elif uid in bodies and bodies[uid].get(b"BODY[]") is not None:
                 batch.append(RawMessage(ref, bytes(bodies[uid][b"BODY[]"]), arrived))
         del self._pending[: len(uids)]

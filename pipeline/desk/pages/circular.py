@@ -65,7 +65,7 @@ def _period(context: Context) -> Period:
 def circular_page(context: Context) -> Response:
     period = chosen_period(context)
     made = draft(context, period)
-    sent = [d for d in context.ledger.deliveries() if d["period"] == str(period)]
+    sent = [d for d in context.ledger.deliveries() if d.period == str(period)]
     now = datetime.now(UTC)
     return context.render(
         "circular.html",

@@ -47,12 +47,12 @@ class NotFound(UsageError):
 def view(context: Context, row: MessageRecord) -> dict[str, Any]:
     """What a message's page shows: facts, attachments made inert, readings, its actions."""
     root = originals.folder(context.config)
-    mail = _parsed(root, row["sha256"]) if row["sha256"] else None
-    shown = [_shown(root, row["sha256"], i) for i in range(len(mail.attachments))] if mail else []
-    actions = [a for a in context.ledger.actions() if a["message"] == row["id"]]
+    mail = _parsed(root, row.sha256) if row.sha256 else None
+    shown = [_shown(root, row.sha256, i) for i in range(len(mail.attachments))] if mail else []
+    actions = [a for a in context.ledger.actions() if a.message == row.id]
     return {
         "row": row,
-        "detail": row["detail"],
+        "detail": row.detail,
         "mail": mail,
         "shown": shown,
         "actions": actions,
@@ -73,13 +73,13 @@ def original(context: Context) -> Response:
         row = message_row(context, int(context.request.path_params["number"]))
     except NotFound as exc:
         return context.refuse(str(exc), 404)
-    raw = originals.load(originals.folder(context.config), row["sha256"]) if row["sha256"] else None
+    raw = originals.load(originals.folder(context.config), row.sha256) if row.sha256 else None
     if raw is None:
         return context.refuse(
             "这封邮件的原件没有保存（在启用原件保存之前收到，或已过保留期）。", 404
         )
     # Always a download with a neutral type: the browser must never render it.
-    return download(raw, "message/rfc822", f"第{row['id']}号邮件.eml")
+    return download(raw, "message/rfc822", f"第{row.id}号邮件.eml")
 
 
 def attachment_image(context: Context) -> Response:
@@ -88,7 +88,7 @@ def attachment_image(context: Context) -> Response:
         row = message_row(context, int(params["number"]))
     except NotFound as exc:
         return context.refuse(str(exc), 404)
-    mail = _parsed(originals.folder(context.config), row["sha256"]) if row["sha256"] else None
+    mail = _parsed(originals.folder(context.config), row.sha256) if row.sha256 else None
     index, page = int(params["index"]), int(params["page"])
     if mail is None or not 0 <= index < len(mail.attachments):
         return context.refuse("没有这个附件。", 404)

@@ -14,7 +14,7 @@ from .queue import _figure
 def phone_page(context: Context) -> Response:
     period = chosen_period(context)
     recorded = [
-        a for a in context.ledger.actions() if a["kind"] == "record" and a["period"] == str(period)
+        a for a in context.ledger.actions() if a.kind == "record" and a.period == str(period)
     ]
     return context.render(
         "phone.html",

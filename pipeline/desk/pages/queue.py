@@ -18,7 +18,7 @@ from .messages import NotFound, message_row, view
 
 
 def _queue(context: Context, period: str) -> list[int]:
-    return [r["id"] for r in context.ledger.messages(period=period, outcome="review")]
+    return [r.id for r in context.ledger.messages(period=period, outcome="review")]
 
 
 def start(context: Context) -> Response:
@@ -34,7 +34,7 @@ def _held_in(context: Context, period: str, number: int) -> MessageRecord:
     """The message, refused unless it belongs to the period in the URL: a form or link
     left open on another period must never act on this one."""
     row = message_row(context, number)
-    if row["period"] != period:
+    if row.period != period:
         raise NotFound(f"第 {number} 号邮件不属于 {period} 这一旬。")
     return row
 
@@ -48,7 +48,7 @@ def item(context: Context) -> Response:
         return context.refuse(str(exc), 404)
     held = _queue(context, str(period))
     position = held.index(number) if number in held else None
-    reading = row["detail"].get("reading", {})
+    reading = row.detail.get("reading", {})
     return context.render(
         "queue.html",
         nav="queue",
@@ -57,8 +57,8 @@ def item(context: Context) -> Response:
         position=position,
         previous=held[position - 1] if position else None,
         following=held[position + 1] if position is not None and position + 1 < len(held) else None,
-        unit=row["unit"] or reading.get("unit") or "",
-        value=row["value"] if row["value"] is not None else reading.get("value"),
+        unit=row.unit or reading.get("unit") or "",
+        value=row.value if row.value is not None else reading.get("value"),
         units=[u.name for u in context.config.reporting_units],
         metrics=context.config.campaign.metrics,
         **view(context, row),

@@ -35,7 +35,7 @@ def unit_page(context: Context) -> Response:
         unit=unit,
         trend=trend,
         messages=register.rows(context.ledger, unit=unit.name),
-        actions=[a for a in context.ledger.actions() if a["unit"] == unit.name],
+        actions=[a for a in context.ledger.actions() if a.unit == unit.name],
     )
 
 
