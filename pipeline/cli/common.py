@@ -57,6 +57,17 @@ def by_option(func: F) -> F:
     return click.option("--by", help="操作人姓名（默认：当前系统用户）")(func)
 
 
+def reasoned(argument: str, reason: str) -> Callable[[F], F]:
+    """A clerk's action on one numbered item that must say why: NUMBER --reason --by --config."""
+
+    def decorate(func: F) -> F:
+        func = by_option(config_option(func))
+        func = click.option("--reason", required=True, help=reason)(func)
+        return click.argument(argument, type=int, metavar="编号")(func)
+
+    return decorate
+
+
 def parse_period(config: config_module.Config, text: str | None) -> Period | None:
     """A real cutoff of the campaign (see inputs.period), or None when not given."""
     if text is None:

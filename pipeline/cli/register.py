@@ -15,13 +15,13 @@ from ..ledger import open_ledger
 from ..periods import local_text
 from .common import (
     Shown,
-    by_option,
     config_option,
     console,
     hint_reissue,
     load_config,
     parse_period,
     print_table,
+    reasoned,
 )
 
 
@@ -135,10 +135,7 @@ def records(ctx: click.Context, config_path: Path, as_json: bool) -> None:
 
 
 @records.command("withdraw")
-@click.argument("number", type=int)
-@click.option("--reason", required=True, help="撤回理由")
-@by_option
-@config_option
+@reasoned("number", "撤回理由")
 def records_withdraw(number: int, reason: str, by: str | None, config_path: Path) -> None:
     """撤回一条手工录入的数字（记录保留，标为已撤回）。"""
     config = load_config(config_path)

@@ -20,6 +20,7 @@ from .common import (
     load_config,
     parse_period,
     print_table,
+    reasoned,
 )
 from .register import as_json as register_json
 from .register import compact, export
@@ -154,10 +155,7 @@ def parse_values(given: tuple[str, ...]) -> tuple[int | None, dict[str, int]]:
 
 
 @review.command("reject")
-@click.argument("message", type=int, metavar="编号")
-@click.option("--reason", required=True, help="驳回理由")
-@by_option
-@config_option
+@reasoned("message", "驳回理由")
 def review_reject(message: int, reason: str, by: str | None, config_path: Path) -> None:
     """驳回：该邮件不计数，记录理由。"""
     config = load_config(config_path)
@@ -168,10 +166,7 @@ def review_reject(message: int, reason: str, by: str | None, config_path: Path) 
 
 
 @review.command("reopen")
-@click.argument("message", type=int)
-@click.option("--reason", required=True, help="重新审核的理由")
-@by_option
-@config_option
+@reasoned("message", "重新审核的理由")
 def review_reopen(message: int, reason: str, by: str | None, config_path: Path) -> None:
     """重新审核：把已计入、已驳回或已忽略的邮件放回待审核队列（其数字不再计入）。"""
     config = load_config(config_path)
