@@ -1,7 +1,9 @@
 """Excel and Calc workbooks (.xlsx .xlsm .xls .ods) through python-calamine.
 
 calamine returns cached formula values, puts a merged range's value in its first cell
-and gives integers as floats; `cell_text` turns 2650.0 back into "2650".
+and gives integers as floats; `cell_text` turns 2650.0 back into "2650". A workbook holding
+formulas without a cached value is read by `formulas` instead, which computes plain
+arithmetic and marks the rest.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from datetime import date, datetime, time, timedelta
 
 from python_calamine import CalamineError, CalamineWorkbook
 
+from . import formulas
 from .fields import Rows
 
 
 def read_rows(data: bytes) -> Rows:
+    if data.startswith(b"PK") and formulas.has_uncached(data):
+        return formulas.read_rows(data, cell_text)  # rare: openpyxl, and only for such a file
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError):
