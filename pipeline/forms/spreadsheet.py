@@ -2,7 +2,7 @@
 
 calamine returns cached formula values, puts a merged range's value in its first cell
 and gives integers as floats; `cell_text` turns 2650.0 back into "2650". A workbook holding
-formulas without a cached value is read by `formulas` instead, which computes plain
+formulas without a saved value is read by `uncached` instead, which computes plain
 arithmetic and marks the rest.
 """
 
@@ -13,13 +13,18 @@ from datetime import date, datetime, time, timedelta
 
 from python_calamine import CalamineError, CalamineWorkbook
 
-from . import formulas
+from . import uncached
 from .fields import Rows
 
 
 def read_rows(data: bytes) -> Rows:
-    if data.startswith(b"PK") and formulas.has_uncached(data):
-        return formulas.read_rows(data, cell_text)  # rare: openpyxl, and only for such a file
+    if data.startswith(b"PK"):
+        try:
+            computed = uncached.read_rows(data, cell_text)
+        except uncached.Unreadable as exc:
+            raise FormUnreadable(str(exc)) from None
+        if computed is not None:
+            return computed
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError):
