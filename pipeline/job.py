@@ -78,11 +78,8 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
             fresh = [raw for raw in chunk if not _already_known(ledger, raw)]
             result.already_known += len(chunk) - len(fresh)
             suspect = any(ledger.attempts(raw.ref) for raw in fresh)
-            for raw in fresh:
-                if not raw.too_large:
-                    originals.store(kept, raw.raw)  # before the ledger names it
             for group in [[raw] for raw in fresh] if suspect else [fresh]:
-                reads = _read(ledger, pool, group)
+                reads = _read(ledger, pool, group, kept)
                 with ledger.transaction():
                     for raw in group:
                         assessment = _assess(intake, raw, reads.get(raw.ref))
@@ -97,8 +94,10 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
 _QUARANTINE = Unread(QUARANTINED)
 
 
-def _read(ledger: Ledger, pool: Pool, group: list[RawMessage]) -> dict[str, Read]:
-    """What the readers made of each message; twice-cut-off ones are not read again."""
+def _read(ledger: Ledger, pool: Pool, group: list[RawMessage], kept: Path) -> dict[str, Read]:
+    """What the readers made of each message; twice-cut-off ones are not read again. Each
+    original is stored (before the ledger names it) as its message goes to a reader, so the
+    main process does it while the readers work on the ones before."""
     reads: dict[str, Read] = {}
     todo = []
     for raw in group:
@@ -109,7 +108,16 @@ def _read(ledger: Ledger, pool: Pool, group: list[RawMessage]) -> dict[str, Read
             reads[raw.ref] = _QUARANTINE
         else:
             todo.append((raw.ref, raw.raw))
-    reads.update(pool.read(todo, ledger.note_attempt))
+    data = dict(todo)
+    for raw in group:
+        if raw.ref in reads:
+            originals.store(kept, raw.raw)  # quarantined, still kept for the clerk
+
+    def begin(ref: str) -> None:
+        ledger.note_attempt(ref)
+        originals.store(kept, data[ref])
+
+    reads.update(pool.read(todo, begin))
     return reads
 
 
