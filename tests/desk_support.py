@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from messages import to_mailbox
 from starlette.testclient import TestClient
 
 from pipeline import accounts
@@ -139,15 +140,13 @@ def hostile_pdf() -> bytes:
 def hostile_mail() -> bytes:
     """A report e-mail from an unregistered sender with three hostile attachments and a
     subject that would be a formula in a spreadsheet."""
-    from email.message import EmailMessage
-
-    message = EmailMessage()
-    message["From"] = "attacker@example.com"
-    message["To"] = "lsszghzxb@126.com"
-    message["Subject"] = '=HYPERLINK("http://127.0.0.1:9/x","旬报")'
-    message["Date"] = "Sat, 19 Sep 2015 10:00:00 +0800"
-    message["Message-ID"] = "<hostile-1@example.com>"
-    message.set_content("<script>alert(1)</script> 请查收附件。")
+    message = to_mailbox(
+        "attacker@example.com",
+        '=HYPERLINK("http://127.0.0.1:9/x","旬报")',
+        "Sat, 19 Sep 2015 10:00:00 +0800",
+        "<hostile-1@example.com>",
+        "<script>alert(1)</script> 请查收附件。",
+    )
     message.add_attachment(HOSTILE_HTML.encode(), "text", "html", filename="报表.html")
     message.add_attachment(HOSTILE_SVG.encode(), "image", "svg+xml", filename="报表.svg")
     message.add_attachment(hostile_pdf(), "application", "pdf", filename="报表.pdf")

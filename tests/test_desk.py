@@ -26,6 +26,7 @@ from desk_support import (
     login,
     require_sign_off,
 )
+from messages import to_mailbox
 from openpyxl import load_workbook
 from ruamel.yaml import YAML
 from test_delivery import RECIPIENTS, delivery_section
@@ -429,18 +430,16 @@ def phone_photo(tmp_path: Path) -> bytes:
 
 
 def test_a_phone_photo_is_shown_upright_as_pixels_only(clerk: Desk, workspace: Path) -> None:
-    from email.message import EmailMessage
-
     from PIL import Image
 
     photo = phone_photo(workspace.parent)
-    message = EmailMessage()
-    message["From"] = "zhang.san.1990@qq.com"
-    message["To"] = "lsszghzxb@126.com"
-    message["Subject"] = "旬报（手机拍照）"
-    message["Date"] = "Sat, 19 Sep 2015 11:00:00 +0800"
-    message["Message-ID"] = "<photo-1@example.com>"
-    message.set_content("报表拍照发来，请查收。")
+    message = to_mailbox(
+        "zhang.san.1990@qq.com",
+        "旬报（手机拍照）",
+        "Sat, 19 Sep 2015 11:00:00 +0800",
+        "<photo-1@example.com>",
+        "报表拍照发来，请查收。",
+    )
     message.add_attachment(photo, "image", "jpeg", filename="IMG_20150919.jpg")
     number = ingest_mail(workspace, bytes(message), "<photo-1@example.com>")
     assert outcome(clerk, number) == "review"  # an unregistered sender is always held

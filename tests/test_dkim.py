@@ -6,10 +6,10 @@ from __future__ import annotations
 import base64
 import subprocess
 from collections.abc import Callable
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from messages import to_mailbox
 
 from pipeline.senders import dkim_fails
 
@@ -40,13 +40,13 @@ def key(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
 
 
 def report() -> bytes:
-    message = EmailMessage()
-    message["From"] = "szqzgh@163.com"
-    message["To"] = "lsszghzxb@126.com"
-    message["Subject"] = "市中区旬报"
-    message["Date"] = "Fri, 18 Sep 2015 09:30:00 +0800"
-    message["Message-ID"] = "<dkim-1@163.com>"
-    message.set_content("报送单位：市中区\n已完成目标任务数：2650\n")
+    message = to_mailbox(
+        "szqzgh@163.com",
+        "市中区旬报",
+        "Fri, 18 Sep 2015 09:30:00 +0800",
+        "<dkim-1@163.com>",
+        "报送单位：市中区\n已完成目标任务数：2650\n",
+    )
     return message.as_bytes()
 
 

@@ -14,11 +14,11 @@ import subprocess
 import sys
 import time
 import zipfile
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from conftest import XUNBAO, write_config
+from messages import to_mailbox
 
 from pipeline import config as config_module
 from pipeline import job
@@ -63,13 +63,8 @@ def max_dimension_xlsx() -> bytes:
 
 
 def mail_with(name: str, data: bytes, sender: str = "szqzgh@163.com", n: int = 0) -> bytes:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = "lsszghzxb@126.com"
-    message["Subject"] = f"市中区旬报 {name}"
-    message["Date"] = f"Sat, 19 Sep 2015 1{n % 10}:00:00 +0800"
-    message["Message-ID"] = f"<sandbox-{n}-{len(data)}@test>"
-    message.set_content("请查收附件。")
+    date, message_id = f"Sat, 19 Sep 2015 1{n % 10}:00:00 +0800", f"<sandbox-{n}-{len(data)}@test>"
+    message = to_mailbox(sender, f"市中区旬报 {name}", date, message_id, "请查收附件。")
     message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
     return message.as_bytes()
 
