@@ -4,10 +4,9 @@ and the poll alone (ingest, then the after-poll steps) that `serve` runs between
 from __future__ import annotations
 
 import hashlib
-import itertools
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from . import followup, logs, originals, runtime
 from .config import Config
+from .errors import SourceError
 from .ledger import Ledger, open_ledger
 from .periods import Period, latest_closed, period_of
 from .sandbox import QUARANTINED, Pool, Unread
@@ -54,71 +54,128 @@ class Published:
 def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
     """Give every new message an outcome, committed before the message is acknowledged.
 
-    Messages are committed in batches (one disk sync per batch, not per message); a crash
-    loses at most the batch in flight, which was not acknowledged and is read again.
-    A message already in the ledger is only acknowledged: the same ref (re-read after a
-    crash), or the same bytes from the same IMAP folder under an earlier UIDVALIDITY (the
-    server rebuilt the folder) — neither adds a row nor counts again.
-
-    Messages are read by the sandbox's reader processes, each read preceded by a record of
-    the attempt. A batch holding a message whose read was cut off before (the process died)
-    is done one message at a time, so a message that kills xunbao twice is quarantined
-    without taking its neighbours along.
+    Messages stream through the sandbox's readers in the source's order; each outcome is
+    committed as it comes, and the disk is synced once per `mailbox.batch_size` messages,
+    before they are acknowledged: a crash loses at most what was not acknowledged, which is
+    read again. A message already in the ledger is only acknowledged: the same ref (re-read
+    after a crash), or the same bytes from the same IMAP folder under an earlier
+    UIDVALIDITY (the server rebuilt the folder) — neither adds a row nor counts again.
     """
     from .intake import Intake  # the readers load heavy libraries: only ingest needs them
 
     intake = Intake(config, ledger)
-    wording = intake.wording
-    kept = originals.folder(config)
+    if charged := ledger.charge_interrupted():
+        _log.warning("上次运行在处理邮件 %s 时中断，记为一次未完成的处理", charged)
     result = Ingested()
-    messages = iter(source.poll())
+    unacknowledged: list[RawMessage] = []
     storage = config.resolve(config.storage.path).parent
-    with Pool(config.limits, storage, wording) as pool:
-        while chunk := list(itertools.islice(messages, config.mailbox.batch_size)):
-            fresh = [raw for raw in chunk if not _already_known(ledger, raw)]
-            result.already_known += len(chunk) - len(fresh)
-            suspect = any(ledger.attempts(raw.ref) for raw in fresh)
-            for group in [[raw] for raw in fresh] if suspect else [fresh]:
-                reads = _read(ledger, pool, group, kept)
-                with ledger.transaction():
-                    for raw in group:
-                        assessment = _assess(intake, raw, reads.get(raw.ref))
-                        ledger.record(assessment.entry, assessment.report)
-                        result.outcomes[assessment.entry.outcome] += 1
-            for raw in chunk:
-                source.acknowledge(raw)
-    originals.prune(kept, config.storage.keep_originals_days)
+    with Pool(config.limits, storage, intake.wording) as pool, ledger.unsynced():
+        upcoming = _Upcoming(source.poll())
+        for raw, read in _reads(ledger, pool, upcoming, originals.folder(config)):
+            if read is _KNOWN:
+                result.already_known += 1
+            else:
+                assessment = _assess(intake, raw, read)
+                ledger.record(assessment.entry, assessment.report)
+                result.outcomes[assessment.entry.outcome] += 1
+            unacknowledged.append(raw)
+            if len(unacknowledged) >= config.mailbox.batch_size:
+                _acknowledge(ledger, source, unacknowledged)
+        _acknowledge(ledger, source, unacknowledged)
+    if upcoming.failure:
+        raise upcoming.failure
+    originals.prune(originals.folder(config), config.storage.keep_originals_days)
     return result
 
 
 _QUARANTINE = Unread(QUARANTINED)
+_KNOWN = Unread("")  # a marker: the message is in the ledger already
 
 
-def _read(ledger: Ledger, pool: Pool, group: list[RawMessage], kept: Path) -> dict[str, Read]:
-    """What the readers made of each message; twice-cut-off ones are not read again. Each
-    original is stored (before the ledger names it) as its message goes to a reader, so the
-    main process does it while the readers work on the ones before."""
-    reads: dict[str, Read] = {}
-    todo = []
-    for raw in group:
-        if raw.too_large:
-            continue
-        if ledger.attempts(raw.ref) >= 2:
+def _reads(
+    ledger: Ledger, pool: Pool, upcoming: _Upcoming, kept: Path
+) -> Iterator[tuple[RawMessage, Read | None]]:
+    """Each message in the source's order with what the readers made of it (None: too
+    large to read). Each is noted as it goes to a reader and as a reader begins it. A
+    message charged with an interrupted run (xunbao died waiting on it) is read alone, the
+    pool drained first, so a message that kills xunbao twice is quarantined without taking
+    its neighbours along; one charged twice is not read again. Each original is stored
+    (before the ledger names it) as its message goes to a reader."""
+
+    def begun(raw: RawMessage) -> None:
+        ledger.note_attempt(raw.ref)
+
+    for raw in upcoming:
+        if _already_known(ledger, raw):
+            yield raw, _KNOWN
+        elif raw.too_large:
+            yield raw, None
+        elif (tries := ledger.attempts(raw.ref)) >= 2:
             _log.warning("邮件 %s 已两次未能处理完，隔离", raw.ref)
-            reads[raw.ref] = _QUARANTINE
+            originals.store(kept, raw.raw)  # still kept for the clerk
+            yield raw, _QUARANTINE
+        elif tries:
+            _hand_over(ledger, raw, upcoming, kept)
+            yield from pool.read([(raw, raw.raw)], begun)
         else:
-            todo.append((raw.ref, raw.raw))
-    data = dict(todo)
-    for raw in group:
-        if raw.ref in reads:
-            originals.store(kept, raw.raw)  # quarantined, still kept for the clerk
+            upcoming.put_back(raw)
+            yield from pool.read(_plain_run(ledger, upcoming, kept), begun)
 
-    def begin(ref: str) -> None:
-        ledger.note_attempt(ref)
-        originals.store(kept, data[ref])
 
-    reads.update(pool.read(todo, begin))
-    return reads
+def _plain_run(
+    ledger: Ledger, upcoming: _Upcoming, kept: Path
+) -> Iterator[tuple[RawMessage, bytes]]:
+    """The messages from here on that go to the readers as a stream: new ones, of a size
+    to read, never charged with a crash. Drawn as a reader has room."""
+    for raw in upcoming:
+        if raw.too_large or _already_known(ledger, raw) or ledger.attempts(raw.ref):
+            upcoming.put_back(raw)
+            return
+        _hand_over(ledger, raw, upcoming, kept)
+        yield raw, raw.raw
+
+
+def _hand_over(ledger: Ledger, raw: RawMessage, upcoming: _Upcoming, kept: Path) -> None:
+    ledger.note_queued(raw.ref, upcoming.position[raw.ref])
+    originals.store(kept, raw.raw)
+
+
+class _Upcoming:
+    """The source's messages, with room to put one back, and each one's position in the
+    run. If the mailbox fails mid-poll the messages end there, and `failure` says why:
+    those in hand are still read and recorded."""
+
+    def __init__(self, messages: Iterable[RawMessage]) -> None:
+        self._messages = iter(messages)
+        self._back: list[RawMessage] = []
+        self.position: dict[str, int] = {}
+        self.failure: SourceError | None = None
+
+    def __iter__(self) -> Iterator[RawMessage]:
+        while True:
+            if self._back:
+                yield self._back.pop()
+                continue
+            try:
+                raw = next(self._messages)
+            except StopIteration:
+                return
+            except SourceError as failure:
+                self.failure = failure
+                return
+            self.position[raw.ref] = len(self.position)
+            yield raw
+
+    def put_back(self, raw: RawMessage) -> None:
+        self._back.append(raw)
+
+
+def _acknowledge(ledger: Ledger, source: Source, messages: list[RawMessage]) -> None:
+    """On disk first, then acknowledged (moved to the processed folder, the mark raised)."""
+    ledger.sync()
+    for raw in messages:
+        source.acknowledge(raw)
+    messages.clear()
 
 
 def _assess(intake: Intake, raw: RawMessage, read: Read | None) -> Assessment:

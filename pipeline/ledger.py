@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .ledger_clerk import ClerkBook, now
 from .ledger_letters import LettersLedger
+from .ledger_mailbox import MailboxBook
 from .records import DeliveryRecord, MessageRecord, Outcome, RunRecord, of_row
 from .schema import MIGRATIONS
 
@@ -94,7 +95,7 @@ def open_ledger(config: Config) -> Ledger:
     return Ledger(config.resolve(config.storage.path))
 
 
-class Ledger(ClerkBook, LettersLedger):
+class Ledger(ClerkBook, LettersLedger, MailboxBook):
     def __init__(self, path: Path, actor: str = "") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -182,29 +183,6 @@ class Ledger(ClerkBook, LettersLedger):
                 self._insert_report(report, message)
             db.execute("DELETE FROM attempts WHERE source_ref = ?", (entry.source_ref,))
         return message
-
-    # ── poison-message quarantine ──────────────────────────────
-    def attempts(self, source_ref: str) -> int:
-        """Reads of this message begun without an outcome being recorded (crashes)."""
-        row = self.db.execute(
-            "SELECT count FROM attempts WHERE source_ref = ?", (source_ref,)
-        ).fetchone()
-        return int(row["count"]) if row else 0
-
-    def note_attempt(self, source_ref: str) -> None:
-        """Committed on its own before the read begins. Not synced to disk (a crash of the
-        process keeps it; a power cut may cost one more attempt), so a backlog of
-        thousands of messages does not pay thousands of fsyncs."""
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        try:
-            self.db.execute(
-                "INSERT INTO attempts (source_ref, count, last_at) VALUES (?, 1, ?)"
-                " ON CONFLICT (source_ref) DO UPDATE SET count = count + 1,"
-                " last_at = excluded.last_at",
-                (source_ref, now()),
-            )
-        finally:
-            self.db.execute("PRAGMA synchronous = FULL")
 
     def _insert_report(self, report: Report, message: int | None) -> int:
         """One row per metric of the report; returns the first row's id."""
@@ -381,47 +359,7 @@ class Ledger(ClerkBook, LettersLedger):
         )
         return cursor.rowcount
 
-    # ── mailbox state and deliveries ──
-    def poll_state(self, folder: str) -> tuple[int, int] | None:
-        """(UIDVALIDITY, highest UID acknowledged) of an IMAP folder polled before."""
-        row = self.db.execute(
-            "SELECT uidvalidity, last_uid FROM poll_state WHERE folder = ?", (folder,)
-        ).fetchone()
-        return (int(row["uidvalidity"]), int(row["last_uid"])) if row else None
-
-    def reset_poll_state(self, folder: str, uidvalidity: int, last_uid: int = 0) -> None:
-        """Start a folder afresh under a (new) UIDVALIDITY."""
-        self.db.execute(
-            "INSERT INTO poll_state (folder, uidvalidity, last_uid, updated_at)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (folder) DO UPDATE SET"
-            " uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,"
-            " updated_at = excluded.updated_at",
-            (folder, uidvalidity, last_uid, now()),
-        )
-
-    def advance_poll_state(self, folder: str, uidvalidity: int, uid: int) -> None:
-        """Raise the high-water mark; a stale UIDVALIDITY changes nothing."""
-        self.db.execute(
-            "UPDATE poll_state SET last_uid = MAX(last_uid, ?), updated_at = ?"
-            " WHERE folder = ? AND uidvalidity = ?",
-            (uid, now(), folder, uidvalidity),
-        )
-
-    def rediscovered(self, ref: str, sha256: str) -> bool:
-        """The same bytes already recorded from the same IMAP folder under an earlier
-        UIDVALIDITY: the folder was rebuilt, this is not a new message."""
-        if not ref.startswith("imap:") or ref.count(":") < 3:
-            return False
-        folder_ref, uidvalidity, _uid = ref.rsplit(":", 2)
-        family, own = f"{folder_ref}:", f"{folder_ref}:{uidvalidity}:"
-        row = self.db.execute(
-            "SELECT 1 FROM messages WHERE sha256 = ?"
-            " AND substr(source_ref, 1, length(?)) = ? AND substr(source_ref, 1, length(?)) != ?"
-            " LIMIT 1",
-            (sha256, family, family, own, own),
-        ).fetchone()
-        return row is not None
-
+    # ── deliveries ─────────────────────────────────────────────
     def delivered(self, period: str, recipient: str, kind: str) -> bool:
         row = self.db.execute(
             "SELECT 1 FROM deliveries WHERE period = ? AND recipient = ? AND kind = ?",

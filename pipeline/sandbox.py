@@ -50,6 +50,7 @@ CRASHED = "读取时超出内存或时间限制，文件可能已损坏"
 QUARANTINED = "多次处理未能完成，已隔离，请人工查看"
 PR_SET_PDEATHSIG = 1
 DEPTH = 4  # messages queued to one worker at a time
+AHEAD = 8  # read-ahead: messages in the pool per worker, begun or read and not yet taken
 ERROR_TAIL = 1000  # bytes of a dead reader's stderr, from each end, put in the log
 STARTUP = 60.0  # seconds a new reader may take to start, on a busy machine
 BROKEN = "邮件结构严重损坏，无法解析，请在邮箱中查看原件"
@@ -191,28 +192,31 @@ class Pool:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def read(
-        self, messages: Iterable[tuple[Any, bytes]], before: Callable[[Any], None]
+        self, messages: Iterable[tuple[Any, bytes]], begun: Callable[[Any], None]
     ) -> Iterator[tuple[Any, Read]]:
-        """`before(key)` runs just before a message goes to a worker (the attempt record)."""
+        """`begun(key)` runs when a reader reports that it has begun the message (the attempt
+        record): a message only queued to a reader is not blamed if xunbao dies meanwhile.
+        `messages` is drawn lazily, as readers have room, so reading overlaps its making."""
         pending = iter(enumerate(messages))
         keys: dict[int, Any] = {}
         done: dict[int, Read] = {}
         emitted = 0
         while True:
-            while (worker := self._free()) is not None:
+            # Bounded read-ahead: past a slow message the others would all be begun (and
+            # held in memory) before the slow one is done.
+            while len(keys) < AHEAD * self.size and (worker := self._free()) is not None:
                 item = next(pending, None)
                 if item is None:
                     break
                 number, (key, raw) = item
                 keys[number] = key
-                before(key)
                 worker.start(number, raw)
             while emitted in done:
                 yield keys.pop(emitted), done.pop(emitted)
                 emitted += 1
             if not keys:
                 return
-            done.update(self._wait())
+            done.update(self._wait(lambda number: begun(keys[number])))
 
     def _free(self) -> _Worker | None:
         """The least busy worker with room in its queue, started if need be."""
@@ -223,7 +227,7 @@ class Pool:
         worker = min(self.workers, key=lambda w: len(w.tasks))
         return worker if len(worker.tasks) < DEPTH else None
 
-    def _wait(self) -> Iterator[tuple[int, Read]]:
+    def _wait(self, begun: Callable[[int], None]) -> Iterator[tuple[int, Read]]:
         busy = [w for w in self.workers if w.tasks]
         timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
         for key, _ in self.selector.select(timeout):
@@ -235,6 +239,8 @@ class Pool:
             try:
                 for frame in worker.frames(chunk):
                     if frame[0] == "at":
+                        if not frame[1]:  # a new message, not an attachment of it
+                            begun(worker.tasks[0][0])
                         worker.at, worker.fresh = frame[1], False
                         worker.deadline = time.monotonic() + worker.seconds
                     elif frame[0] == "retired":
@@ -251,7 +257,7 @@ class Pool:
 
     def _lost(self, worker: _Worker, retired: bool = False) -> Iterator[tuple[int, Read]]:
         """The worker died or ran out of time on its current message (or retired after
-        one); the ones queued behind it go to a new worker (their attempts are recorded)."""
+        one); the ones queued behind it, not yet begun, go to a new worker."""
         self.selector.unregister(worker.inbox)
         self.workers.remove(worker)
         words = "" if retired else worker.last_words()
@@ -353,7 +359,7 @@ def _worker(parent: int) -> None:
     ocr.before_ocr.append(widen)
     while not widened:
         _, raw = receive()
-        at("")
+        at("")  # the message is begun: xunbao records the attempt now
         try:
             answer(("done", read_mail(raw, limits, wording or DEFAULT_WORDING, at)))
         except MemoryError:

@@ -162,4 +162,10 @@ MIGRATIONS = [
         PRIMARY KEY (unit, hash)
     )
     """,
+    # Messages in the readers' hands: position in the run's stream, and whether a reader
+    # has begun it, so the next run charges only the message a dead run was waiting on.
+    """
+    ALTER TABLE attempts ADD COLUMN in_hand INTEGER;
+    ALTER TABLE attempts ADD COLUMN begun INTEGER NOT NULL DEFAULT 0
+    """,
 ]

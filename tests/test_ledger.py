@@ -76,3 +76,26 @@ def test_maildir_is_read_with_its_delivery_time(tmp_path: Path) -> None:
     new = next((maildir / "new").iterdir())
     new.rename(maildir / "cur" / f"{new.name}:2,S")
     assert sorted(m.ref for m in DirectorySource(maildir).poll()) == sorted(m.ref for m in messages)
+
+
+def test_a_dead_run_charges_only_the_message_it_was_waiting_on(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        for position, ref in enumerate(["a", "b", "c"]):
+            ledger.note_queued(ref, position)
+        ledger.note_attempt("b")  # read alongside, while "a" waited for a reader
+        ledger.note_attempt("c")
+        assert ledger.charge_interrupted() is None  # the head was not begun: no one's fault
+        assert [ledger.attempts(r) for r in "abc"] == [0, 0, 0]
+
+        ledger.note_queued("b", 0)
+        ledger.note_queued("c", 1)
+        ledger.note_attempt("b")
+        ledger.note_attempt("c")
+        assert ledger.charge_interrupted() == "b"
+        assert [ledger.attempts(r) for r in "bc"] == [1, 0]
+        ledger.note_queued("b", 0)
+        ledger.note_attempt("b")
+        assert ledger.charge_interrupted() == "b"
+        assert ledger.attempts("b") == 2
+        assert ledger.charge_interrupted() is None  # charged once per dead run
+        assert ledger.attempts("b") == 2
