@@ -7,7 +7,6 @@ registered for that unit; everything else is held for a person, never dropped.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -65,7 +64,7 @@ class Intake:
 
     def assess(self, raw: RawMessage, read: Read | None = None) -> Assessment:
         """`read` is what a reader process made of the message; None reads it here."""
-        sha = hashlib.sha256(raw.raw).hexdigest()
+        sha = raw.sha256
         if raw.too_large:
             limit = self.config.mailbox.max_message_mb
             reason = f"邮件超过 {limit:g} MB，未下载，请在邮箱中查看"
@@ -102,7 +101,7 @@ class Intake:
 
     def failed(self, raw: RawMessage) -> Assessment:
         """An outcome for a message that could not be processed at all (the log has why)."""
-        sha = hashlib.sha256(raw.raw).hexdigest()
+        sha = raw.sha256
         return self._hold(self._unread(raw, sha), "这封邮件未能自动处理，已留待人工查看")
 
     def _unread(self, raw: RawMessage, sha: str) -> Entry:

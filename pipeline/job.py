@@ -3,7 +3,6 @@ and the poll alone (ingest, then the after-poll steps) that `serve` runs between
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -67,11 +66,12 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
     if charged := ledger.charge_interrupted():
         _log.warning("上次运行在处理邮件 %s 时中断，记为一次未完成的处理", charged)
     result = Ingested()
+    kept = originals.folder(config)
     unacknowledged: list[RawMessage] = []
     storage = config.resolve(config.storage.path).parent
     with Pool(config.limits, storage, intake.wording) as pool, ledger.unsynced():
         upcoming = _Upcoming(source.poll())
-        for raw, read in _reads(ledger, pool, upcoming, originals.folder(config)):
+        for raw, read in _reads(ledger, pool, upcoming, kept):
             if read is _KNOWN:
                 result.already_known += 1
             else:
@@ -80,11 +80,11 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
                 result.outcomes[assessment.entry.outcome] += 1
             unacknowledged.append(raw)
             if len(unacknowledged) >= config.mailbox.batch_size:
-                _acknowledge(ledger, source, unacknowledged)
-        _acknowledge(ledger, source, unacknowledged)
+                _acknowledge(ledger, source, unacknowledged, kept)
+        _acknowledge(ledger, source, unacknowledged, kept)
     if upcoming.failure:
         raise upcoming.failure
-    originals.prune(originals.folder(config), config.storage.keep_originals_days)
+    originals.prune(kept, config.storage.keep_originals_days)
     return result
 
 
@@ -107,12 +107,13 @@ def _reads(
 
     for raw in upcoming:
         if _already_known(ledger, raw):
+            _keep(kept, raw)  # if a power cut took it since (it was not synced)
             yield raw, _KNOWN
         elif raw.too_large:
             yield raw, None
         elif (tries := ledger.attempts(raw.ref)) >= 2:
             _log.warning("邮件 %s 已两次未能处理完，隔离", raw.ref)
-            originals.store(kept, raw.raw)  # still kept for the clerk
+            _keep(kept, raw)  # still kept for the clerk
             yield raw, _QUARANTINE
         elif tries:
             _hand_over(ledger, raw, upcoming, kept)
@@ -137,7 +138,12 @@ def _plain_run(
 
 def _hand_over(ledger: Ledger, raw: RawMessage, upcoming: _Upcoming, kept: Path) -> None:
     ledger.note_queued(raw.ref, upcoming.position[raw.ref])
-    originals.store(kept, raw.raw)
+    _keep(kept, raw)
+
+
+def _keep(kept: Path, raw: RawMessage) -> None:
+    if not raw.too_large:
+        originals.store(kept, raw.raw, raw.sha256, durable=False)
 
 
 class _Upcoming:
@@ -170,8 +176,10 @@ class _Upcoming:
         self._back.append(raw)
 
 
-def _acknowledge(ledger: Ledger, source: Source, messages: list[RawMessage]) -> None:
-    """On disk first, then acknowledged (moved to the processed folder, the mark raised)."""
+def _acknowledge(ledger: Ledger, source: Source, messages: list[RawMessage], kept: Path) -> None:
+    """On disk first (originals, then the ledger), then acknowledged (moved to the
+    processed folder, the mark raised)."""
+    originals.settle(kept)
     ledger.sync()
     for raw in messages:
         source.acknowledge(raw)
@@ -191,7 +199,7 @@ def _already_known(ledger: Ledger, raw: RawMessage) -> bool:
     if ledger.has_ref(raw.ref):
         return True
     # A too-large message has no bytes to compare: its ref alone identifies it.
-    return not raw.too_large and ledger.rediscovered(raw.ref, hashlib.sha256(raw.raw).hexdigest())
+    return not raw.too_large and ledger.rediscovered(raw.ref, raw.sha256)
 
 
 def default_period(config: Config, now: datetime | None = None) -> Period:

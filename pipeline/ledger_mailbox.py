@@ -21,6 +21,7 @@ from .ledger_clerk import now
 class MailboxBook:
     db: sqlite3.Connection
     path: Path
+    _unsynced = False  # inside unsynced(): the connection runs synchronous=NORMAL
 
     if TYPE_CHECKING:
 
@@ -76,12 +77,16 @@ class MailboxBook:
     def unsynced(self) -> Iterator[None]:
         """Commits inside reach the operating system (a killed process keeps them) but not
         the disk until `sync()`: a backlog pays one fsync per batch, not one per message."""
-        before = self.db.execute("PRAGMA synchronous").fetchone()[0]
+        if self._unsynced:
+            yield
+            return
+        self._unsynced = True
         self.db.execute("PRAGMA synchronous = NORMAL")
         try:
             yield
         finally:
-            self.db.execute(f"PRAGMA synchronous = {int(before)}")
+            self.db.execute("PRAGMA synchronous = FULL")
+            self._unsynced = False
 
     def sync(self) -> None:
         """Everything committed so far is on disk, as if each commit had been synced: in WAL

@@ -9,6 +9,7 @@ Nothing is deleted unless `storage.keep_originals_days` is set.
 
 from __future__ import annotations
 
+import ctypes
 import gzip
 import hashlib
 import os
@@ -20,6 +21,7 @@ from pathlib import Path
 from .config import Config
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
+_libc = ctypes.CDLL(None, use_errno=True)  # syncfs: Linux, as the reader sandbox is
 
 
 def folder(config: Config) -> Path:
@@ -37,9 +39,10 @@ def path_of(root: Path, sha256: str) -> Path:
     return root / sha256[:2] / f"{sha256}.eml.gz"
 
 
-def store(root: Path, raw: bytes) -> str:
-    """Keep `raw`; return its SHA-256. Already kept: nothing is written."""
-    digest = hashlib.sha256(raw).hexdigest()
+def store(root: Path, raw: bytes, digest: str | None = None, *, durable: bool = True) -> str:
+    """Keep `raw`; return its SHA-256. Already kept: nothing is written. Not `durable`: on
+    disk only after the next `settle` (a backlog pays one sync per batch, not per message)."""
+    digest = digest or hashlib.sha256(raw).hexdigest()
     target = path_of(root, digest)
     if target.exists():
         return digest
@@ -49,12 +52,24 @@ def store(root: Path, raw: bytes) -> str:
         with os.fdopen(handle, "wb") as out:
             out.write(gzip.compress(raw, compresslevel=6, mtime=0))
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return digest
+
+
+def settle(root: Path) -> None:
+    """Everything stored so far is on disk: one sync of the file system holding `root`."""
+    root.mkdir(parents=True, exist_ok=True)
+    folder = os.open(root, os.O_RDONLY)
+    try:
+        if _libc.syncfs(folder) != 0:
+            raise OSError(ctypes.get_errno(), "syncfs failed", str(root))
+    finally:
+        os.close(folder)
 
 
 def load(root: Path, sha256: str) -> bytes | None:

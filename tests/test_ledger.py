@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import write_config
+from servers import SAMPLES
 
-from pipeline import config, job
+from pipeline import config, job, originals
 from pipeline.ledger import Entry, Ledger, Report
 from pipeline.sources.directory import DirectorySource
 
@@ -99,3 +101,18 @@ def test_a_dead_run_charges_only_the_message_it_was_waiting_on(tmp_path: Path) -
         assert ledger.attempts("b") == 2
         assert ledger.charge_interrupted() is None  # charged once per dead run
         assert ledger.attempts("b") == 2
+
+
+def test_an_original_lost_after_its_message_was_recorded_is_stored_again(tmp_path: Path) -> None:
+    # Originals of a backlog reach the disk at each batch's sync: a power cut before it can
+    # leave a recorded message without its stored copy. The next run stores it again.
+    path = write_config(tmp_path, mailbox={"source": "directory", "path": str(SAMPLES)})
+    cfg = config.load(path).config
+    kept = originals.folder(cfg)
+    with job.open_ledger(cfg) as ledger:
+        job.ingest(cfg, ledger, DirectorySource(SAMPLES))
+        stored = sorted(kept.rglob("*.eml.gz"))
+        assert len(stored) == len({m.sha256 for m in ledger.messages()}) > 20
+        stored[0].unlink()
+        assert job.ingest(cfg, ledger, DirectorySource(SAMPLES)).new == 0
+    assert sorted(kept.rglob("*.eml.gz")) == stored

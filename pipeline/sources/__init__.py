@@ -7,10 +7,12 @@ that it may acknowledge it (an IMAP source moves it or advances its high-water m
 from __future__ import annotations
 
 import email.utils
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
+from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -28,6 +30,11 @@ class RawMessage:
     internal_date: datetime | None = None  # the server's arrival time, when there is one
     too_large: bool = False  # the source refused to download it; raw is empty
     head: bytes = b""  # of a too-large message, its headers when the source has them
+
+    @cached_property
+    def sha256(self) -> str:
+        """Of the bytes: the ledger, the duplicate check and the stored original all use it."""
+        return hashlib.sha256(self.raw).hexdigest()
 
 
 class Source(Protocol):
