@@ -32,13 +32,14 @@ def config_option(func: F) -> F:
 
 
 def load_config(path: Path) -> config_module.Config:
-    """Load the config and set up logging under the one "xunbao" namespace, so every command
+    """Load the config (kept by config_cache while unchanged) and set up logging under the one
+    "xunbao" namespace, so every command
     (not only `serve`) writes warnings to stderr through the password redactor."""
     import logging
 
-    from .. import logs
+    from .. import config_cache, logs
 
-    config = config_module.load(path).config
+    config = config_cache.load(path).config
     logs.setup(config=config, level=logging.WARNING)
     return config
 
