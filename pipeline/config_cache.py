@@ -44,14 +44,14 @@ def load(path: Path) -> config_module.Loaded:
     return loaded
 
 
-def folder() -> Path:
+def _folder() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "xunbao"
 
 
 def _entry(resolved: Path) -> Path:
     name = hashlib.sha256(str(resolved).encode()).hexdigest()[:16]
-    return folder() / f"config-{name}.pickle"
+    return _folder() / f"config-{name}.pickle"
 
 
 def _key(path: Path, resolved: Path) -> str:
