@@ -1,7 +1,7 @@
 """The validated config kept between commands, so `status`, `review` and `messages` start fast.
 
 Validating config.yaml means building pydantic's validators for every model (and importing
-YAML to parse it), about a third of a light command's start. A config that passed is
+YAML to parse it), about a fifth of a light command's start. A config that passed is
 pickled under `$XDG_CACHE_HOME/xunbao/` (the service units point it at /var/cache/xunbao),
 keyed by the file's bytes, its resolved path and the code and versions that judged it.
 Anything else — a missing, corrupted, foreign or stale entry — means a full `config.load`,
