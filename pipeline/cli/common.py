@@ -30,8 +30,8 @@ def config_option(func: F) -> F:
 
 def load_config(path: Path) -> config_module.Config:
     """Load the config (kept by config_cache while unchanged) and set up logging under the one
-    "xunbao" namespace, so every command
-    (not only `serve`) writes warnings to stderr through the password redactor."""
+    "xunbao" namespace, so every command (not only `serve`) writes warnings to stderr through
+    the password redactor."""
     import logging
 
     from .. import config_cache, logs
