@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
-from yaml.nodes import Node
-
-from .yamlfile import line_of
 
 if TYPE_CHECKING:
+    from yaml.nodes import Node
+
     from .config import Config
 
 
@@ -28,6 +27,8 @@ class Locator:
         self.root = root  # the model the whole file validates against
 
     def line(self, loc: tuple[int | str, ...]) -> int | None:
+        from .yamlfile import line_of  # only a fault needs a line: a clean load skips YAML
+
         return line_of(self.tree, loc)
 
     def where(self, loc: tuple[int | str, ...]) -> str:

@@ -156,7 +156,7 @@ def _inputs_digest(config: Config, ledger: Ledger, period: Period) -> str:
     held = review.pending_units(config, ledger)
     inputs = [
         str(period),
-        _config_digest(config),
+        config.digest,
         ledger.reports_digest(str(period)),
         {p: sorted(units) for p, units in held.items()},
         sorted(ledger.issued_periods()),
@@ -357,11 +357,7 @@ def settle(config: Config, ledger: Ledger, now: datetime) -> list[Settled]:
 def _stamp(config: Config, ledger: Ledger) -> str:
     """What an issued circular depends on: the clerk's actions (not issuing itself), the
     reports and held messages of issued periods, and the config."""
-    return f"{ledger.change_mark()}:{_config_digest(config)[:16]}"
-
-
-def _config_digest(config: Config) -> str:
-    return hashlib.sha256(config.model_dump_json().encode("utf-8")).hexdigest()
+    return f"{ledger.change_mark()}:{config.digest[:16]}"
 
 
 def describe(config: Config, settled: Settled, send: bool) -> list[str]:

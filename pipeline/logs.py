@@ -17,11 +17,13 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from .config import Config
-from .sources import RawMessage, Source
+
+if TYPE_CHECKING:  # only named in signatures: `review` and `messages` read no mail
+    from .sources import RawMessage, Source
 
 LOGGER = "xunbao"
 MASK = "******"

@@ -275,12 +275,14 @@ def test_status_loads_no_pandas_once_the_state_is_known(tmp_path: Path) -> None:
     script = (
         "import sys\nfrom pipeline.cli import main\nsys.argv = ['xunbao', 'status']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print('pandas' in sys.modules, file=sys.stderr)"
+        "print(*(m in sys.modules for m in ('pandas', 'yaml', 'rich')), file=sys.stderr)"
     )
     loads = [
         subprocess.run(
             [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True
-        ).stderr.split()[-1]
+        ).stderr.split()[-3:]
         for _ in range(2)
     ]
-    assert loads == ["True", "False"]  # the first computes and keeps the state, the second reads it
+    # The first computes and keeps the state and the config, the second reads both; status
+    # prints plain lines, without rich.
+    assert loads == [["True", "True", "False"], ["False", "False", "False"]]

@@ -86,7 +86,7 @@ def main() -> None:
 
 def _explain(exc: BaseException) -> int:
     """Print what went wrong in Chinese; return the exit code. (rich is loaded only here.)"""
-    from .common import err_console
+    from .output import err_console
 
     if isinstance(exc, KeyboardInterrupt):
         return 130

@@ -10,7 +10,8 @@ import click
 from .. import accounts
 from ..config import Config
 from ..ledger import Ledger
-from .common import config_option, console, load_config
+from .common import config_option, load_config
+from .output import console
 
 
 def _password(from_stdin: bool) -> str:

@@ -1,22 +1,19 @@
-"""What every command shares: the --config option, loading config, parsing a period, output."""
+"""What every command shares: the --config option, loading config, parsing a period.
+
+Terminal output is in `output`: this module imports no rich, so `status` (plain lines) never
+loads it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import click
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from .. import config as config_module
 from ..periods import Period
 
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -32,25 +29,16 @@ def config_option(func: F) -> F:
 
 
 def load_config(path: Path) -> config_module.Config:
-    """Load the config and set up logging under the one "xunbao" namespace, so every command
-    (not only `serve`) writes warnings to stderr through the password redactor."""
+    """Load the config (kept by config_cache while unchanged) and set up logging under the one
+    "xunbao" namespace, so every command (not only `serve`) writes warnings to stderr through
+    the password redactor."""
     import logging
 
-    from .. import logs
+    from .. import config_cache, logs
 
-    config = config_module.load(path).config
+    config = config_cache.load(path).config
     logs.setup(config=config, level=logging.WARNING)
     return config
-
-
-def hint_reissue(period: str | None) -> None:
-    """After a clerk's change: how the circular of that period gets corrected."""
-    if period:
-        console.print(
-            f"如该旬通报已发出，运行 xunbao reissue --period {period} 发送更正"
-            "（自动运行时下一次运行会自动发送）。",
-            highlight=False,
-        )
 
 
 def by_option(func: F) -> F:
@@ -75,37 +63,3 @@ def parse_period(config: config_module.Config, text: str | None) -> Period | Non
     from ..inputs import period
 
     return period(config, text)
-
-
-@dataclass(frozen=True)
-class Shown:
-    """A column of a terminal table. The one `fill` column takes what the others leave of
-    the terminal's width (wrapped when `wrap`, else cut with …); the others keep their width."""
-
-    key: str
-    header: str
-    fill: bool = False
-    wrap: bool = False
-    justify: Literal["left", "right"] = "left"
-
-
-def print_table(title: str, rows: list[dict[str, Any]], columns: list[Shown]) -> None:
-    from rich.cells import cell_len
-
-    table = Table(
-        title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, expand=True
-    )
-    cells = [["" if row[c.key] is None else str(row[c.key]) for c in columns] for row in rows]
-    for i, column in enumerate(columns):
-        widest = max([cell_len(column.header), *(cell_len(line[i]) for line in cells)])
-        table.add_column(
-            column.header,
-            justify=column.justify,
-            no_wrap=not column.wrap,
-            overflow="fold" if column.wrap else "ellipsis",
-            ratio=1 if column.fill else None,
-            min_width=None if column.fill else min(widest, 18),
-        )
-    for line in cells:
-        table.add_row(*line)
-    console.print(table)

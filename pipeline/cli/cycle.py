@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from .. import job
-from .common import config_option, console, load_config, parse_period
+from .common import config_option, load_config, parse_period
+from .output import console
 
 
 @click.command()

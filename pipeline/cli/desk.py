@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from .common import config_option, console, load_config
+from .common import config_option, load_config
+from .output import console
 
 
 @click.command()

@@ -12,7 +12,8 @@ import click
 
 from .. import issuance, job, runtime
 from ..config import Config
-from .common import Shown, config_option, console, load_config, parse_period, print_table
+from .common import config_option, load_config, parse_period
+from .output import Shown, console, print_table
 
 
 def _period_option(func: click.decorators.FC) -> click.decorators.FC:

@@ -13,16 +13,8 @@ from .. import review as review_actions
 from ..config import Config
 from ..ledger import open_ledger
 from ..periods import local_text
-from .common import (
-    Shown,
-    config_option,
-    console,
-    hint_reissue,
-    load_config,
-    parse_period,
-    print_table,
-    reasoned,
-)
+from .common import config_option, load_config, parse_period, reasoned
+from .output import Shown, console, hint_reissue, print_table
 
 
 def as_json(config: Config, found: list[register.Row]) -> str:

@@ -11,17 +11,8 @@ from .. import review as review_actions
 from ..errors import UsageError
 from ..ledger import open_ledger
 from ..periods import local_text
-from .common import (
-    Shown,
-    by_option,
-    config_option,
-    console,
-    hint_reissue,
-    load_config,
-    parse_period,
-    print_table,
-    reasoned,
-)
+from .common import by_option, config_option, load_config, parse_period, reasoned
+from .output import Shown, console, hint_reissue, print_table
 from .register import as_json as register_json
 from .register import compact, export
 

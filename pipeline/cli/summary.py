@@ -8,7 +8,8 @@ import click
 
 from .. import job, summary
 from ..ledger import open_ledger
-from .common import config_option, console, load_config
+from .common import config_option, load_config
+from .output import console
 
 
 @click.command("summary")
