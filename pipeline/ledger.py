@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from .ledger_clerk import ClerkBook, now
 from .ledger_letters import LettersLedger
 from .ledger_mailbox import MailboxBook
-from .records import DeliveryRecord, MessageRecord, Outcome, RunRecord, of_row
+from .records import MessageRecord, Outcome, RunRecord
 from .schema import MIGRATIONS
 
 __all__ = ["Entry", "Ledger", "MessageRecord", "Outcome", "Report", "now"]
@@ -358,43 +358,6 @@ class Ledger(ClerkBook, LettersLedger, MailboxBook):
             (now(), *(triggers or ())),
         )
         return cursor.rowcount
-
-    # ── deliveries ─────────────────────────────────────────────
-    def delivered(self, period: str, recipient: str, kind: str) -> bool:
-        row = self.db.execute(
-            "SELECT 1 FROM deliveries WHERE period = ? AND recipient = ? AND kind = ?",
-            (period, recipient.lower(), kind),
-        ).fetchone()
-        return row is not None
-
-    def record_delivery(self, period: str, recipient: str, kind: str) -> None:
-        """Sent: the delivery is recorded and its intent (outbox row) cleared, at once."""
-        key = (period, recipient.lower(), kind)
-        with self.transaction() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO deliveries (period, recipient, kind, sent_at)"
-                " VALUES (?, ?, ?, ?)",
-                (*key, now()),
-            )
-            db.execute("DELETE FROM outbox WHERE period = ? AND recipient = ? AND kind = ?", key)
-
-    def intend_delivery(self, period: str, recipient: str, kind: str, message_id: str) -> int:
-        """Recorded (and synced) before DATA: how many earlier tries went unconfirmed."""
-        key = (period, recipient.lower(), kind)
-        row = self.db.execute(
-            "SELECT tries FROM outbox WHERE period = ? AND recipient = ? AND kind = ?", key
-        ).fetchone()
-        self.db.execute(
-            "INSERT INTO outbox (period, recipient, kind, message_id, tries, last_at)"
-            " VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (period, recipient, kind) DO UPDATE SET"
-            " tries = tries + 1, message_id = excluded.message_id, last_at = excluded.last_at",
-            (*key, message_id, now()),
-        )
-        return int(row["tries"]) if row else 0
-
-    def deliveries(self) -> list[DeliveryRecord]:
-        rows = self.db.execute("SELECT * FROM deliveries ORDER BY sent_at, period, recipient")
-        return [of_row(DeliveryRecord, row) for row in rows]
 
 
 def _trigger_filter(triggers: tuple[str, ...] | None) -> str:

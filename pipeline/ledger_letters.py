@@ -1,5 +1,6 @@
-"""The ledger's side of the letters to units: what is owed a receipt, what a report
-replaced, how much went to an address, and the switches kept across runs (`settings`).
+"""The ledger's side of the letters to units: what was sent (and what was about to be, the
+outbox), what is owed a receipt, what a report replaced, how much went to an address, and
+the switches kept across runs (`settings`).
 
 A mixin of `Ledger` (it uses its connection), kept apart so ledger.py stays the register.
 """
@@ -7,9 +8,12 @@ A mixin of `Ledger` (it uses its connection), kept apart so ledger.py stays the 
 from __future__ import annotations
 
 import sqlite3
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+from .records import DeliveryRecord, of_row
 
 Outcome = Literal["counted", "review", "ignored"]
 
@@ -45,6 +49,47 @@ class Earlier:
 
 class LettersLedger:
     db: sqlite3.Connection
+
+    if TYPE_CHECKING:
+
+        def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+    # ── deliveries ─────────────────────────────────────────────
+    def delivered(self, period: str, recipient: str, kind: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM deliveries WHERE period = ? AND recipient = ? AND kind = ?",
+            (period, recipient.lower(), kind),
+        ).fetchone()
+        return row is not None
+
+    def record_delivery(self, period: str, recipient: str, kind: str) -> None:
+        """Sent: the delivery is recorded and its intent (outbox row) cleared, at once."""
+        key = (period, recipient.lower(), kind)
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO deliveries (period, recipient, kind, sent_at)"
+                " VALUES (?, ?, ?, ?)",
+                (*key, _now()),
+            )
+            db.execute("DELETE FROM outbox WHERE period = ? AND recipient = ? AND kind = ?", key)
+
+    def intend_delivery(self, period: str, recipient: str, kind: str, message_id: str) -> int:
+        """Recorded (and synced) before DATA: how many earlier tries went unconfirmed."""
+        key = (period, recipient.lower(), kind)
+        row = self.db.execute(
+            "SELECT tries FROM outbox WHERE period = ? AND recipient = ? AND kind = ?", key
+        ).fetchone()
+        self.db.execute(
+            "INSERT INTO outbox (period, recipient, kind, message_id, tries, last_at)"
+            " VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (period, recipient, kind) DO UPDATE SET"
+            " tries = tries + 1, message_id = excluded.message_id, last_at = excluded.last_at",
+            (*key, message_id, _now()),
+        )
+        return int(row["tries"]) if row else 0
+
+    def deliveries(self) -> list[DeliveryRecord]:
+        rows = self.db.execute("SELECT * FROM deliveries ORDER BY sent_at, period, recipient")
+        return [of_row(DeliveryRecord, row) for row in rows]
 
     def receipts_due(self, after: int) -> list[Received]:
         """Counted or held messages after message `after` whose sender has had no receipt

@@ -1,8 +1,11 @@
-"""Process plumbing for `xunbao serve`: where time comes from, and one server per ledger."""
+"""Process plumbing: where time comes from, one server per ledger, and each process's own
+temporary folder under xunbao's storage."""
 
 from __future__ import annotations
 
 import fcntl
+import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -96,3 +99,28 @@ def one_cycle_at_a_time(config: Config, say: Callable[[str], None]) -> Iterator[
             say("另一个 xunbao 正在处理同一个台账，等它结束后再继续……")
             fcntl.flock(file, fcntl.LOCK_EX)
         yield
+
+
+# ── temporary files ────────────────────────────────────────────
+def own_scratch(storage: Path) -> Path:
+    """This process's temporary folder, `<storage>/tmp/<pid>`. Folders of processes that
+    are gone (killed before they could clean up) are removed first; those of running ones
+    (a `serve` beside the desk) are left alone."""
+    root = storage / "tmp"
+    root.mkdir(parents=True, exist_ok=True)
+    for folder in root.iterdir():
+        if not (folder.name.isdigit() and _alive(int(folder.name))):
+            shutil.rmtree(folder, ignore_errors=True)
+    own = root / str(os.getpid())
+    own.mkdir(exist_ok=True)
+    return own
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

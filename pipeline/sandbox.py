@@ -6,7 +6,8 @@ that dies, aborts or runs out of time is killed with its process group and repla
 message gets a Chinese reason naming the attachment it was reading. Workers ask the kernel
 to kill them when xunbao dies (PR_SET_PDEATHSIG), and start their own children
 (LibreOffice, antiword) through `setpriv --pdeathsig KILL`, so a kill -9 leaves no orphan.
-Temporary files live under `<storage>/tmp`, emptied when a pool starts.
+Temporary files live in a folder of the pool's own under `<storage>/tmp/<pid>`
+(`runtime.own_scratch`), removed when the pool closes or, after a kill, by the next start.
 
 Frames are a 4-byte length and a pickle. What comes back from a worker is unpickled with a
 whitelist of classes: a reader process that a file managed to subvert cannot make xunbao
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .config import Limits
+from .runtime import own_scratch
 
 if TYPE_CHECKING:  # the readers' libraries are heavy: only a reader process imports them
     from .forms.wording import Wording
@@ -72,10 +74,6 @@ def crashed(at: str | None) -> Unread:
 
 if TYPE_CHECKING:
     Read: TypeAlias = ReadMail | Unread
-
-
-def scratch(storage: Path) -> Path:
-    return storage / "tmp"
 
 
 class _Worker:
@@ -171,9 +169,7 @@ class Pool:
 
     def __init__(self, limits: Limits, storage: Path, wording: Wording | None = None) -> None:
         self.limits, self.wording = limits, wording
-        self.tmp = scratch(storage)
-        shutil.rmtree(self.tmp, ignore_errors=True)  # what a killed run left behind
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix="readers-", dir=own_scratch(storage)))
         self.size = limits.workers or os.cpu_count() or 1
         self.workers: list[_Worker] = []
         self.selector = selectors.DefaultSelector()
@@ -190,6 +186,8 @@ class Pool:
         self.workers.clear()
         self.selector.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the process's own folder, unless still in use
+            self.tmp.parent.rmdir()
 
     def read(
         self, messages: Iterable[tuple[Any, bytes]], begun: Callable[[Any], None]

@@ -26,6 +26,7 @@ from pipeline import job
 from pipeline.config import Limits
 from pipeline.ledger import Ledger
 from pipeline.reading import ReadMail
+from pipeline.runtime import own_scratch
 from pipeline.sandbox import QUARANTINED, Pool, Unread, crashed
 from pipeline.sources import RawMessage
 from pipeline.sources.directory import DirectorySource
@@ -282,3 +283,19 @@ def test_a_rar_is_unpacked_by_unar_inside_the_sandbox(tmp_path: Path) -> None:
         ((_, read),) = pool.read([("x", mail_with("旬报.rar", rar))], print)
     assert isinstance(read, ReadMail)
     assert read.unreadable == [] and len(read.lists) == 2
+
+
+def test_each_process_has_its_own_scratch_and_a_dead_ones_is_removed(tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = tmp_path / "tmp" / str(dead.pid) / "xunbao-lo-abc"  # what a kill -9 left behind
+    left.mkdir(parents=True)
+    running = tmp_path / "tmp" / "1"  # init: a process that is still there (a serve, say)
+    running.mkdir()
+    own = own_scratch(tmp_path)
+    assert own == tmp_path / "tmp" / str(os.getpid()) and own.is_dir()
+    assert not left.parent.exists()
+    assert running.is_dir()
+    with Pool(Limits(), tmp_path) as pool:
+        assert pool.tmp.parent == own
+    assert not own.exists()  # the pool's folder and, now empty, the process's own

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import click
@@ -19,8 +20,11 @@ def desk(config_path: Path, host: str | None, port: int | None) -> None:
     import uvicorn  # imported late: other commands need no web server
 
     from ..desk.app import create_app
+    from ..runtime import own_scratch
 
     config = load_config(config_path)
+    # Page images and downloads are made in temporary files: under xunbao's storage.
+    tempfile.tempdir = str(own_scratch(config.resolve(config.storage.path).parent))
     chosen_host, chosen_port = host or config.desk.host, port or config.desk.port
     console.print(
         f"审核台已启动：在浏览器中打开 http://{chosen_host}:{chosen_port}/ （按 Ctrl+C 停止）",
