@@ -17,7 +17,7 @@ from . import roster as roster_list
 from .config import Config, Metric
 from .forms import fields
 from .ledger import Entry, Ledger, Report
-from .mail import Mail
+from .mail import SERVER_TIME, Mail
 from .periods import period_of
 from .reading import Headline, ReadMail, headline, read_mail
 from .sandbox import Unread
@@ -62,8 +62,11 @@ class Intake:
         own = {config.mailbox.address, config.delivery.sender, config.mailbox.username}
         self.own_addresses = {a.lower() for a in own if a}
 
-    def assess(self, raw: RawMessage, read: Read | None = None) -> Assessment:
-        """`read` is what a reader process made of the message; None reads it here."""
+    def assess(
+        self, raw: RawMessage, read: Read | None = None, registered_as: int | None = None
+    ) -> Assessment:
+        """`read` is what a reader process made of the message; None reads it here.
+        `registered_as`: the message is in the register already, as that number (recheck)."""
         sha = raw.sha256
         if raw.too_large:
             limit = self.config.mailbox.max_message_mb
@@ -84,7 +87,7 @@ class Intake:
                 "defects": mail.defects,  # MIME faults mail-parser saw, for the clerk
             },
         )
-        duplicate = self.ledger.duplicate_of(mail.message_id, sha)
+        duplicate = self.ledger.duplicate_of(mail.message_id, sha, registered_as)
         if duplicate is not None:
             return self._ignore(
                 base, f"重复邮件：与第 {duplicate} 号邮件相同（Message-ID 或内容一致）"
@@ -107,7 +110,7 @@ class Intake:
     def _unread(self, raw: RawMessage, sha: str) -> Entry:
         """An entry from the headers alone, so the clerk can find the message."""
         head = headline(raw.raw or raw.head)
-        clocks = [(raw.internal_date, "服务器接收时间"), (head.received, "Received 头")]
+        clocks = [(raw.internal_date, SERVER_TIME), (head.received, "Received 头")]
         arrival, basis = next(((t, b) for t, b in clocks if t), (head.date, "Date 头"))
         return self._entry(raw, sha, head, arrival, basis if arrival else "")
 

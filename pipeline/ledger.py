@@ -141,14 +141,16 @@ class Ledger(ClerkBook, LettersLedger, MailboxBook):
         row = self.db.execute("SELECT 1 FROM messages WHERE source_ref = ?", (source_ref,))
         return row.fetchone() is not None
 
-    def duplicate_of(self, message_id: str, sha256: str) -> int | None:
+    def duplicate_of(self, message_id: str, sha256: str, before: int | None = None) -> int | None:
+        """The first message with the same Message-ID or bytes (of those before `before`)."""
         # Two indexed look-ups: an OR across both columns would scan the whole table.
         found = [
             row["id"]
             for column, value in (("sha256", sha256), ("message_id", message_id))
             if value
             for row in self.db.execute(
-                f"SELECT min(id) AS id FROM messages WHERE {column} = ?", (value,)
+                f"SELECT min(id) AS id FROM messages WHERE {column} = ? AND id < ?",
+                (value, before if before is not None else 2**62),
             )
             if row["id"] is not None
         ]

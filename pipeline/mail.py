@@ -21,6 +21,8 @@ import mailparser
 from . import senders
 from .sources import RawMessage, parse_date, received_time
 
+SERVER_TIME = "服务器接收时间"  # the arrival basis of a message its server dated
+
 
 @dataclass(frozen=True)
 class Attachment:
@@ -48,7 +50,7 @@ class Mail:
     def arrival(self, raw: RawMessage) -> tuple[datetime | None, str]:
         """When the message reached the mailbox, and which clock said so."""
         if raw.internal_date is not None:
-            return raw.internal_date, "服务器接收时间"
+            return raw.internal_date, SERVER_TIME
         if self.received is not None:
             return self.received, "Received 头"
         return self.date, "Date 头"

@@ -185,9 +185,8 @@ class Pool:
             worker.kill()
         self.workers.clear()
         self.selector.close()
+        # Its own folder only: the process's (tmp/<pid>) may hold the desk's temporary files.
         shutil.rmtree(self.tmp, ignore_errors=True)
-        with contextlib.suppress(OSError):  # the process's own folder, unless still in use
-            self.tmp.parent.rmdir()
 
     def read(
         self, messages: Iterable[tuple[Any, bytes]], begun: Callable[[Any], None]

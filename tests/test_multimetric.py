@@ -282,3 +282,44 @@ def test_approve_values_are_checked(tmp_path: Path) -> None:
     ):
         done = subprocess.run([*base, *given], capture_output=True, text=True)
         assert done.returncode != 0 and said in done.stdout + done.stderr, given
+
+
+def test_recheck_counts_held_reports_with_every_figure(tmp_path: Path) -> None:
+    """Two units' addresses were mistyped: their reports are held. Once the config is right,
+    recheck reads the kept originals again and counts them with all their figures, exactly
+    as a run with the right config from the start does."""
+
+    def reports(path: Path) -> list[tuple[str, str, str, int]]:
+        ledger = sqlite3.connect(path.parent / "data" / "2019.sqlite")
+        try:
+            rows = ledger.execute("SELECT unit, period, metric, value FROM reports").fetchall()
+        finally:
+            ledger.close()
+        return sorted(rows)
+
+    def xunbao(path: Path, *args: str) -> str:
+        done = subprocess.run(
+            [str(XUNBAO), *args, "--config", str(path)], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    (tmp_path / "right").mkdir()
+    right = example_copy(tmp_path / "right")
+    xunbao(right, "run", "--period", PERIOD, "--no-send", "--out", str(tmp_path / "out1"))
+    text = EXAMPLE.read_text(encoding="utf-8")
+    mistyped = text.replace("[szqzgh@163.com]", "[szqzhg@163.com]")
+    mistyped = mistyped.replace("[emsszgh@163.com]", "[emszgh@163.com]")
+    assert mistyped.count("zhg@163.com") == 1 and "emszgh" in mistyped
+    (tmp_path / "wrong").mkdir()
+    wrong = example_copy(tmp_path / "wrong", mistyped)
+    said = xunbao(wrong, "run", "--period", PERIOD, "--no-send", "--out", str(tmp_path / "out2"))
+    assert "计入 1，待审核 4" in said
+    assert reports(wrong) != reports(right)
+
+    example_copy(tmp_path / "wrong")  # the addresses corrected
+    said = xunbao(wrong, "recheck")
+    assert said.count("现已计入") == 3, said  # 市中区 twice (03-29, 04-08), 峨眉山市
+    assert reports(wrong) == reports(right)
+    (held,) = json.loads(xunbao(wrong, "review", "--json"))
+    assert "约200" in held["reason"]  # 夹江县's doubtful figure still needs a person
