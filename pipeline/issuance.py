@@ -211,6 +211,10 @@ def settle_period(
     if found.phase == "ready":
         assert result.published is not None
         version = issue(config, ledger, found, table, correction, result.published)
+        from . import summary
+
+        # The year's summary counts what the issued circulars named: this one's too, now.
+        summary.after_final(config, ledger, period, result.published.folder.parent)
         ledger.clear_setting(_WAITING + str(period))
         result.issued = version
         _finish(config, ledger, version, result)

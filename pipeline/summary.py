@@ -2,13 +2,16 @@
 rank, growth against its 2014 base and the city's growth goal, and how often it was summoned
 (约谈) and named before the whole city (全市通报) — the basis of the annual assessment (目标考核).
 
-`summarise` computes it from the ledger (the standings of every period, as each circular
-showed them); `write` puts it beside the circulars as summary.xlsx and a short summary.pdf
-in the circular's official style, with a trend chart of the city's completion.
+`summarise` computes it from the ledger: the standings of every period from its reports,
+and the summons and city-wide namings as the issued circulars (their latest versions) made
+them — a dekad whose circular was never issued named no one. `write` puts it beside the
+circulars as summary.xlsx and a short summary.pdf in the circular's official style, with a
+trend chart of the city's completion.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,8 +32,8 @@ class UnitYear:
     completed: int
     rate: float
     rank: int
-    summoned: int  # periods in which it was summoned
-    escalated: int  # periods in which it was named city-wide
+    summoned: int  # issued circulars that summoned it (约谈)
+    escalated: int  # issued circulars that named it before the whole city
 
     @property
     def growth(self) -> float | None:
@@ -94,8 +97,9 @@ def summarise(config: Config, ledger: Ledger, year: int, until: Period, monthly:
     tables = {p: standings_module.compute(config, ledger.reports(str(p)), p) for p in dekads}
     columns = [p for i, p in enumerate(dekads) if not monthly or _month_last(dekads, i)]
     final = tables[dekads[-1]]
+    named = _named(ledger, dekads)
     units = tuple(
-        _unit_year(config, s.unit, [tables[p] for p in dekads], columns, tables)
+        _unit_year(config, s.unit, final, columns, tables, named)
         for s in sorted(final.units, key=lambda s: (s.rank, s.unit))
     )
     city = tuple((tables[p].completed, tables[p].rate, tables[p].expected) for p in columns)
@@ -114,17 +118,29 @@ def _dekad_label(period: Period) -> str:
     return f"{period.end.month}月{period.label()[-2]}旬"
 
 
+def _named(ledger: Ledger, dekads: list[Period]) -> tuple[Counter[str], Counter[str]]:
+    """How many issued circulars summoned each unit, and how many named it city-wide."""
+    summoned: Counter[str] = Counter()
+    escalated: Counter[str] = Counter()
+    for period in dekads:
+        if issued := ledger.latest_version(str(period)):
+            summoned.update(issued.standings.get("summoned", []))
+            escalated.update(issued.standings.get("escalated", []))
+    return summoned, escalated
+
+
 def _unit_year(
     config: Config,
     name: str,
-    every: list[Standings],
+    final: Standings,
     columns: list[Period],
     tables: dict[Period, Standings],
+    named: tuple[Counter[str], Counter[str]],
 ) -> UnitYear:
     def row(table: Standings) -> standings_module.Standing:
         return next(s for s in table.units if s.unit == name)
 
-    last = row(every[-1])
+    last = row(final)
     return UnitYear(
         unit=name,
         section=last.section,
@@ -134,8 +150,8 @@ def _unit_year(
         completed=last.completed,
         rate=last.rate,
         rank=last.rank,
-        summoned=sum(row(t).summoned for t in every),
-        escalated=sum(row(t).escalated for t in every),
+        summoned=named[0][name],
+        escalated=named[1][name],
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import XUNBAO, Account, needs_dovecot, write_config
+from openpyxl import load_workbook
 from servers import SmtpServer
 
 from pipeline.ledger import Ledger
@@ -264,3 +265,26 @@ def _units() -> list[dict[str, Any]]:
     root = Path(__file__).resolve().parent.parent
     tree = YAML(typ="safe").load((root / "config.yaml").read_text(encoding="utf-8"))
     return list(tree["units"])
+
+
+def test_the_year_summary_after_the_last_circular_counts_what_it_named(clerk: Clerk) -> None:
+    """A campaign that ends with 9月中旬: issuing that circular writes the year's summary,
+    whose 约谈 and 全市通报 counts are those of the issued circulars, this last one included."""
+    clerk.configure()
+    path = clerk.folder / "config.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("end: 2015-12-31", f"end: {PERIOD}"), encoding="utf-8")
+    clerk("run", "--period", PERIOD)
+    assert clerk.circulars()
+    with Ledger(clerk.folder / "ledger.sqlite") as ledger:
+        issued = ledger.latest_version(PERIOD)
+    assert issued is not None and issued.standings["summoned"]
+    sheet = load_workbook(clerk.folder / "out" / "summary-2015" / "summary.xlsx").active
+    assert sheet is not None
+    header = [c.value for c in sheet[3]]
+    summoned = header.index("约谈次数")
+    rows = sheet.iter_rows(min_row=4, values_only=True)
+    counts = {r[1]: r[summoned] for r in rows if r[1] and r[1] != "合计"}
+    named = {unit for unit, count in counts.items() if count}
+    assert named == set(issued.standings["summoned"]), counts
+    assert all(counts[unit] == 1 for unit in named)
