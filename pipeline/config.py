@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -22,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 # points when the first model is built (~0.1 s of each command's start). Set before that.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .config_checks import (
     Locator,
@@ -30,6 +29,18 @@ from .config_checks import (
     looks_like_secret,
     machine_checks,
     secret_checks,
+)
+from .config_sections import (
+    CircularSettings,
+    Desk,
+    FormWording,
+    Limits,
+    Metric,
+    Model,
+    Output,
+    Reminders,
+    Rules,
+    Storage,
 )
 from .errors import ConfigError
 
@@ -39,24 +50,7 @@ if TYPE_CHECKING:
 DEFAULT_CONFIG = Path("config.yaml")
 
 
-class _Model(BaseModel):
-    # Validators are built on first use, not at import: a config from config_cache is never
-    # validated again, so the light commands skip building them altogether.
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-class Metric(_Model):
-    """One figure of a multi-metric campaign; `label` is its row label on the form."""
-
-    key: str
-    name: str
-    label: str = ""  # empty: the name
-    measure: str = ""
-    cumulative: bool = True
-    target: int | None = Field(default=None, ge=0)  # city-wide
-
-
-class Campaign(_Model):
+class Campaign(Model):
     name: str
     metric: str = "新增农民工入会"
     measure: str = "名"
@@ -80,7 +74,7 @@ class Campaign(_Model):
         return {**headline, "target": first.get("target") or 0, **data}
 
 
-class Unit(_Model):
+class Unit(Model):
     name: str
     aliases: list[str] = []
     senders: list[str] = []
@@ -104,7 +98,7 @@ class Unit(_Model):
         return [s for s in self.senders if not s.startswith("@")]
 
 
-class Group(_Model):
+class Group(Model):
     """A supervision group (督促指导推进组): its people, its units, and who takes copies."""
 
     name: str
@@ -125,7 +119,7 @@ class Group(_Model):
         return value
 
 
-class Schedule(_Model):
+class Schedule(Model):
     days: list[int] = [10, 20, 30]
     time: dt.time = dt.time(18, 0)
     timezone: str = "Asia/Shanghai"
@@ -151,7 +145,7 @@ class Schedule(_Model):
         return ZoneInfo(self.timezone)
 
 
-class Endpoint(_Model):
+class Endpoint(Model):
     """A mail server xunbao logs into, IMAP (mailbox) or SMTP (delivery): one model, one
     certificate check, one refusal to send a password in the clear."""
 
@@ -214,71 +208,6 @@ class Mailbox(Endpoint):
     verify_dkim: bool = False  # our own DKIM check with dkimpy; needs DNS
 
 
-class Limits(_Model):
-    """Hard limits for reading one attachment, and cheap checks made before reading it."""
-
-    memory_mb: int = Field(default=768, ge=128)  # address space of a reader process
-    ocr_memory_mb: int = Field(default=2048, ge=256)  # the same while OCR runs (ONNX runtime)
-    seconds: float = Field(default=60.0, gt=0)  # CPU and wall-clock time per attachment
-    workers: int = Field(default=0, ge=0)  # reader processes; 0: one per core
-    archive_members: int = Field(default=200, ge=1)
-    unpacked_mb: float = Field(default=200.0, gt=0)  # all members of one archive or package
-    member_mb: float = Field(default=50.0, gt=0)
-    ratio: float = Field(default=200.0, gt=1)  # unpacked / packed size of a large member
-    cells: int = Field(default=2_000_000, ge=1000)  # a worksheet's declared dimension
-
-
-class Storage(_Model):
-    path: Path = Path("data/xunbao.sqlite")
-    originals: Path | None = None  # None: originals/ beside the ledger
-    keep_originals_days: int | None = Field(default=None, ge=1)  # None: never deleted
-
-
-class Desk(_Model):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8700, ge=1, le=65535)
-    session_hours: float = Field(default=12.0, gt=0)
-    login_attempts: int = Field(default=5, ge=1)  # failures per account and address …
-    lockout_minutes: float = Field(default=15.0, gt=0)  # … before logins pause this long
-    secure_cookies: bool = False  # true behind TLS (nginx): cookies only travel over HTTPS
-
-
-class Output(_Model):
-    dir: Path = Path("out")
-
-
-class Rules(_Model):
-    lagging_count: int = Field(default=3, ge=0)
-    behind_margin: float = Field(default=1.0, gt=0)
-    summon: list[Literal["lagging", "missing"]] = ["lagging", "missing"]
-    escalate_after: int = Field(default=2, ge=1)
-    examples_count: int = Field(default=3, ge=0)
-    excerpt_chars: int = Field(default=90, ge=20)
-    # Streaks of summons count issued circulars ("circulars") or every dekad ("periods").
-    streaks: Literal["circulars", "periods"] = "circulars"
-    count_first_circular: bool = True  # false: the campaign's first circular starts no streak
-    plausible_factor: float = Field(default=3.0, gt=1)  # above target × this needs --force
-    roster_tolerance: int = Field(default=0, ge=0)
-
-
-class CircularSettings(_Model):
-    issuer: str = "乐山市总工会"
-    mark: str = ""  # the red issuer mark (发文机关标志); empty: issuer + 文件
-    department: str = "乐山市总工会组宣部"
-    doc_number: str = "乐工组〔{year}〕{seq}号"
-    first_seq: int = Field(default=1, ge=1)
-    title: str = "关于全市农民工入会集中行动进展情况的通报"
-    addressees: str = (
-        "各县（市、区）总工会，乐山高新区工会，峨眉山景区、乐山大佛景区管委会工会，"
-        "市级系统工会，部分企业工会"
-    )
-    copy_to: str = ""
-    fonts_serif: list[str] = ["仿宋_GB2312", "FangSong", "Noto Serif CJK SC"]
-    fonts_title: list[str] = ["方正小标宋简体", "Noto Serif CJK SC"]
-    fonts_heading: list[str] = ["黑体", "SimHei", "Noto Sans CJK SC"]
-    fonts_kai: list[str] = ["楷体_GB2312", "KaiTi", "AR PL UKai CN"]
-
-
 class Delivery(Endpoint):
     port: int = 465
     password_env: str = "XUNBAO_SMTP_PASSWORD"
@@ -292,51 +221,7 @@ class Delivery(Endpoint):
     review_wait_hours: float = Field(default=24.0, ge=0)  # auto: latest send after the cutoff
 
 
-class Reminders(_Model):
-    """催报: one polite reminder before the cutoff to each unit with nothing in the period."""
-
-    enabled: bool = False
-    days_before: int = Field(default=0, ge=0)  # 0: on the deadline day itself
-    time: dt.time = dt.time(9, 0)
-    form: str = "旬报表"  # how the letter names the form to send
-    copy_groups: bool = True  # copy the unit's supervision group contact (groups[].email)
-
-
-class FormWording(_Model):
-    """The report form's wording; the defaults are the 2015 旬报表 (附件3)."""
-
-    unit: list[str] = ["报送单位", "填报单位"]
-    date: list[str] = ["报送时间", "报送日期", "填报时间", "填报日期"]
-    figure: list[str] = ["已完成目标任务数", "已完成任务数", "已完成数", "完成数"]
-    measures: list[str] = ["主要工作举措", "工作举措"]
-    blank: str = "新增(.*?)名"
-    stops: list[str] = ["说明", "报送方式", "联系人", "填报人", "审核人", "联系电话"]
-    heads: list[str] = ["项目", "序号", "上期累计", "本旬新增", "本期新增", "本月新增"]
-    totals: list[str] = ["累计", "累计完成", "合计"]
-    synonyms: dict[str, str] = {"农村籍职工": "农民工"}
-    place_prefixes: list[str] = ["四川省乐山市", "乐山市", "乐山"]
-    unit_suffixes: list[str] = ["工会委员会", "总工会", "工会", "委员会"]
-
-    @field_validator("unit", "figure")
-    @classmethod
-    def _some(cls, value: list[str]) -> list[str]:
-        if not [label for label in value if label.strip()]:
-            raise ValueError("至少要写一个栏目名称")
-        return value
-
-    @field_validator("blank")
-    @classmethod
-    def _blank(cls, value: str) -> str:
-        try:
-            groups = re.compile(value).groups
-        except re.error as exc:
-            raise ValueError(f"不是有效的正则表达式（{exc.msg}），例如写 新增(.*?)名") from None
-        if groups != 1:
-            raise ValueError("须有且只有一对圆括号，标出填数字的空，例如 新增(.*?)名")
-        return value
-
-
-class Config(_Model):
+class Config(Model):
     campaign: Campaign
     units: list[Unit]
     groups: list[Group] = []

@@ -25,7 +25,7 @@ from .config_checks import looks_like_secret
 
 _HERE = Path(__file__).resolve().parent
 # Everything that decides whether a file is valid and what it loads to.
-_JUDGES = ("config.py", "config_checks.py", "yamlfile.py")
+_JUDGES = ("config.py", "config_sections.py", "config_checks.py", "yamlfile.py")
 
 
 def load(path: Path) -> config_module.Loaded:
