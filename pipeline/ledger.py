@@ -149,8 +149,8 @@ class Ledger(ClerkBook, LettersLedger, MailboxBook):
             for column, value in (("sha256", sha256), ("message_id", message_id))
             if value
             for row in self.db.execute(
-                f"SELECT min(id) AS id FROM messages WHERE {column} = ? AND id < ?",
-                (value, before if before is not None else 2**62),
+                f"SELECT min(id) AS id FROM messages WHERE {column} = ? AND (? IS NULL OR id < ?)",
+                (value, before, before),
             )
             if row["id"] is not None
         ]

@@ -39,9 +39,9 @@ def path_of(root: Path, sha256: str) -> Path:
     return root / sha256[:2] / f"{sha256}.eml.gz"
 
 
-def store(root: Path, raw: bytes, digest: str | None = None, *, durable: bool = True) -> str:
-    """Keep `raw`; return its SHA-256. Already kept: nothing is written. Not `durable`: on
-    disk only after the next `settle` (a backlog pays one sync per batch, not per message)."""
+def store(root: Path, raw: bytes, digest: str | None = None) -> str:
+    """Keep `raw`; return its SHA-256. Already kept: nothing is written. On disk for sure
+    only after the next `settle` (a backlog pays one sync per batch, not per message)."""
     digest = digest or hashlib.sha256(raw).hexdigest()
     target = path_of(root, digest)
     if target.exists():
@@ -51,9 +51,6 @@ def store(root: Path, raw: bytes, digest: str | None = None, *, durable: bool = 
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(gzip.compress(raw, compresslevel=6, mtime=0))
-            out.flush()
-            if durable:
-                os.fsync(out.fileno())
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

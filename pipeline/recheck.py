@@ -52,7 +52,7 @@ def recheck(
     results = []
     storage = config.resolve(config.storage.path).parent
     with Pool(config.limits, storage, intake.wording) as pool:
-        reads = pool.read([(row, raw) for row, raw in found], lambda _: None)
+        reads = pool.read(found, lambda _: None)
         for (row, read), (_, raw) in zip(reads, found, strict=True):
             judged = intake.assess(_as_received(row, raw), read, registered_as=row.id)
             entry, report = judged.entry, judged.report
