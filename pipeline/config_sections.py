@@ -19,14 +19,25 @@ class Model(BaseModel):
 
 
 class Metric(Model):
-    """One figure of a multi-metric campaign; `label` is its row label on the form."""
+    """One figure of a multi-metric campaign; `label` is its row label on the form,
+    `labels` the other ways units write it, `column` the column its figure is read from."""
 
     key: str
     name: str
     label: str = ""  # empty: the name
+    labels: list[str] = []
     measure: str = ""
     cumulative: bool = True
-    target: int | None = Field(default=None, ge=0)  # city-wide
+    column: Literal["本旬", "累计", ""] = ""  # empty: 累计 when cumulative, else 本旬
+    target: int | None = Field(default=None, ge=0)  # city-wide; none: shown, never rated
+
+    @property
+    def row_labels(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([self.label or self.name, self.name, *self.labels]))
+
+    @property
+    def read_from(self) -> str:
+        return self.column or ("累计" if self.cumulative else "本旬")
 
 
 class Limits(Model):

@@ -16,6 +16,7 @@ from . import forms, senders
 from . import roster as roster_list
 from .config import Config, Metric
 from .forms import fields
+from .forms.table import MetricSpec, Role
 from .ledger import Entry, Ledger, Report
 from .mail import SERVER_TIME, Mail
 from .periods import period_of
@@ -55,10 +56,15 @@ class Intake:
         self.directory = Directory(config)
         self.wording = forms.wording_of(config.form)
         self._salt: bytes | None = None  # for the name lists' hashes, read when first needed
-        # metric key → its label on the form; the single metric's are the form's figure labels
-        self.labels: dict[str, str | tuple[str, ...]] = {
-            m.key: (m.label or m.name) if m.key else self.wording.figure for m in config.metrics
-        }
+        # what the reader needs of each metric; the single metric's labels are the form's
+        self.metrics = [
+            MetricSpec(
+                m.key,
+                m.row_labels if m.key else self.wording.figure,
+                Role.TOTAL if m.read_from == "累计" else Role.DEKAD,
+            )
+            for m in config.metrics
+        ]
         own = {config.mailbox.address, config.delivery.sender, config.mailbox.username}
         self.own_addresses = {a.lower() for a in own if a}
 
@@ -276,11 +282,15 @@ class Intake:
         if not found:
             empty = "各项指标" if self.config.campaign.metrics else "“已完成目标任务数”一栏"
             return f"找到了旬报表，但{empty}是空的"
+        headline = self.config.metrics[0]
+        if headline.key not in found:
+            # a blank secondary metric is simply not reported; the headline ranks the unit
+            return f"找到了旬报表，但主要指标“{headline.name}”一栏是空的"
         return found
 
     def _read(self, reading: forms.Reading) -> dict[str, fields.Figure]:
         """metric key → (value, problem) as read from one form, for every campaign alike."""
-        return fields.figures(reading, self.labels, self.wording)
+        return fields.figures(reading, self.metrics, self.wording).figures
 
     def _describe(self, readings: list[forms.Reading], unreadable: list[str]) -> dict[str, object]:
         """What was read, kept for the clerk (`review show`) and for `review approve`."""

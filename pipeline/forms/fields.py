@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from .numbers import Figure, parse_figure
+from .table import MetricSpec, read_table
 from .wording import DEFAULT_WORDING, Wording
 
 Rows = list[list[str]]
@@ -142,22 +143,32 @@ def extract(rows: Rows, origin: str, wording: Wording = DEFAULT_WORDING) -> Read
 
 def figures(
     reading: Reading,
-    labels: Mapping[str, str | tuple[str, ...]],
+    metrics: Sequence[MetricSpec],
     wording: Wording = DEFAULT_WORDING,
-) -> dict[str, Figure]:
-    """Metric key → figure, for each metric whose label (or one of its synonyms) is found.
+) -> FormFigures:
+    """Metric key → figure, for each metric the form reports (a blank is not reported).
 
     Every campaign reads its forms through here; a single-metric one is a campaign with
-    one metric (key '') whose labels are the form's figure labels.
+    one metric (key '') whose labels are the form's figure labels. A table whose heads
+    give its columns roles (本旬 | 累计) is read by structure; otherwise each metric's label
+    is looked for and its value beside it, inside it or below it.
     """
-    synonyms = {
-        key: tuple(compact(x) for x in ((label,) if isinstance(label, str) else label))
-        for key, label in labels.items()
-    }
-    extra = [x for key, names in synonyms.items() for x in names]
+    specs = [
+        MetricSpec(m.key, tuple(compact(x) for x in m.labels), m.column) for m in metrics
+    ]
+    extra = [x for spec in specs for x in spec.labels]
     grid = Grid([list(row) for row in reading.rows], wording.with_labels(extra))
-    found = {key: _figure(grid, names) for key, names in synonyms.items()}
-    return {key: figure for key, figure in found.items() if figure != _ABSENT}
+    table = read_table(grid.rows, specs)
+    if table is not None:
+        return FormFigures(table.figures, table.unknown_rows)
+    found = {spec.key: _figure(grid, spec.labels) for spec in specs}
+    return FormFigures({key: f for key, f in found.items() if f != _ABSENT}, ())
+
+
+@dataclass(frozen=True)
+class FormFigures:
+    figures: dict[str, Figure]  # metric key → (value, problem); unreported metrics absent
+    unknown_rows: tuple[str, ...] = ()  # table rows naming no configured metric
 
 
 def _labelled(grid: Grid, labels: tuple[str, ...]) -> str | None:

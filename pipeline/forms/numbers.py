@@ -17,7 +17,10 @@ Figure = tuple[int | None, str | None]  # (value, why it cannot be trusted)
 _DOUBT = re.compile(r"约|左右|大约|近|余|多|以上|不到|估|超过")
 _RANGE = re.compile(r"\d\s*(-|~|～|至|到)\s*\d")
 _PERCENT = re.compile(r"[(（][^()（）]*%[^()（）]*[)）]")
-_DECORATION = re.compile(r"^(共|计|合计|新增)|(名|人|个|位|户|家|场|次|份|项)$")
+_DECORATION = re.compile(
+    r"^(共|计|合计|新增|累计)|(人次|场次|名|人|个|位|户|家|场|次|份|项|期|件)$"
+)
+_WAN = re.compile(r"(\d+(?:\.\d+)?)万")
 _NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.0+)?|\d+(?:\.\d+)?")
 _CN_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千万壹贰叁肆伍陆柒捌玖拾佰仟]+")
 
@@ -31,6 +34,8 @@ def parse_figure(text: str) -> Figure:
     if _DOUBT.search(core) or _RANGE.search(core):
         return None, f"完成数写作“{shown}”，不是确切数字"
     core = _DECORATION.sub("", core)
+    if wan := _WAN.fullmatch(core):
+        return _tens_of_thousands(wan.group(1), shown)
     if _NUMBER.fullmatch(core):
         digits = core.replace(",", "")
         whole, _, frac = digits.partition(".")
@@ -45,3 +50,12 @@ def parse_figure(text: str) -> Figure:
     if len(_NUMBER.findall(core)) > 1:
         return None, f"完成数一栏有多个数字（{shown}）"
     return None, f"完成数写作“{shown[:40]}”，不是确切数字"
+
+
+def _tens_of_thousands(number: str, shown: str) -> Figure:
+    """'0.42万' is 4200 when exact; '1.23456万' is not a whole number of people."""
+    whole, _, frac = number.partition(".")
+    digits = (frac + "0000")[:4]
+    if len(frac) > 4 and set(frac[4:]) - {"0"}:
+        return None, f"完成数“{shown}”不是整数"
+    return int(whole) * 10000 + int(digits), None
