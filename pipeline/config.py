@@ -266,6 +266,14 @@ class Config(Model):
         one = {"name": c.metric, "measure": c.measure, "cumulative": c.cumulative}
         return c.metrics or [Metric(key="", target=c.target, **one)]
 
+    def total_target(self, metric: Metric) -> int | None:
+        """The target the standings use: the city-wide one, else the units' split summed;
+        None for a metric with neither (shown, never rated)."""
+        if metric.target is not None:
+            return metric.target
+        split = [t for u in self.units if (t := self.unit_target(u, metric)) is not None]
+        return sum(split) if split else None
+
     def unit_target(self, unit: Unit, metric: Metric) -> int | None:
         """The unit's target for `metric`; None where the metric has no unit split."""
         return unit.targets.get(metric.key) if metric.key else unit.target

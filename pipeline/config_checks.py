@@ -212,12 +212,11 @@ def _check_metrics(config: Config, at: Locator) -> list[str]:
                     f"中的指标键。{hint}"
                 )
     split = {key for u in config.units for key in u.targets}
-    for i, metric in enumerate(metrics):
-        if metric.key not in split and (i == 0 or metric.target is None):
-            need = "须在 units[].targets 中给各单位分解目标（第一个指标用于排名、末位和约谈）"
-            if i:
-                need = "既无全市目标 target，也无单位分解目标（units[].targets）。请补上其一"
-            errors.append(f"{at.where(('campaign', 'metrics', i))}：指标“{metric.name}”{need}。")
+    # Only the headline must be split over the units; a metric with neither a city-wide
+    # nor a split target (a duty the document gives no number) is shown, never rated.
+    if metrics and metrics[0].key not in split:
+        need = "须在 units[].targets 中给各单位分解目标（第一个指标用于排名、末位和约谈）"
+        errors.append(f"{at.where(('campaign', 'metrics', 0))}：指标“{metrics[0].name}”{need}。")
     return errors
 
 

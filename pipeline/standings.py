@@ -181,10 +181,10 @@ class Standings:
         return {
             **self.metric.model_dump(include={"key", "name", "measure", "cumulative"}),
             "by_unit": self.by_unit,
-            "total": {
-                "target": self.target,
+            "total": {  # a metric with no target has no rate: shown, never rated
+                "target": self.target or None,
                 "completed": self.completed,
-                "rate": round(self.rate, 4),
+                "rate": round(self.rate, 4) if self.target else None,
             },
             "units": [
                 {k: (round(v, 4) if k == "rate" else v) for k, v in asdict(s).items() if k in keys}

@@ -24,8 +24,14 @@ def check_config(config_path: Path) -> None:
         console.print(f"[yellow]提示：[/yellow]{warning}", highlight=False)
     config = loaded.config
     units = len(config.reporting_units)
+    targets = []
+    for metric in config.metrics:
+        total = config.total_target(metric)
+        shown = f"{total:,} {metric.measure}".strip() if total is not None else "无量化目标"
+        targets.append(f"{metric.name} {shown}" if metric.key else shown)
     console.print(
-        f"配置文件 {config_path} 检查通过：{units} 个报送单位，总目标 {config.campaign.target}。"
+        f"配置文件 {config_path} 检查通过：{units} 个报送单位，总目标 {'；'.join(targets)}。",
+        highlight=False,
     )
 
 
