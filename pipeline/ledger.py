@@ -297,6 +297,20 @@ class Ledger(ClerkBook, LettersLedger, MailboxBook):
         return number
 
     # ── reports ────────────────────────────────────────────────
+    def figures_of(self, messages: list[int]) -> dict[int, dict[str, int]]:
+        """Each message's report figures, metric key → value (withdrawn ones left out)."""
+        found: dict[int, dict[str, int]] = {}
+        for start in range(0, len(messages), 500):
+            chunk = messages[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for message, metric, value in self.db.execute(
+                f"SELECT message, metric, value FROM reports WHERE message IN ({marks})"
+                " AND withdrawn_at IS NULL ORDER BY id",
+                chunk,
+            ):
+                found.setdefault(message, {})[metric] = value
+        return found
+
     def previous_value(self, unit: str, period: str, metric: str = "") -> int | None:
         """The unit's latest accepted figure (of `metric`) from an earlier period."""
         row = self.db.execute(

@@ -34,6 +34,7 @@ class Row:
     period: str | None
     reason: str  # with "superseded by N" where a later message replaced it
     kind: str = "mail"  # "record": a figure recorded by hand (its id is the record's)
+    values: dict[str, int] | None = None  # metric key → figure, for a message with a report
 
 
 def rows(
@@ -45,6 +46,7 @@ def rows(
 ) -> list[Row]:
     """The register's rows (one page of them: `page` = (limit, offset))."""
     found = ledger.messages(period=period, outcome=outcome, unit=unit, page=page)
+    figures = ledger.figures_of([r.id for r in found])
     return [
         Row(
             id=r.id,
@@ -57,6 +59,7 @@ def rows(
             value=r.value,
             period=r.period,
             reason=r.reason + (f"；已被第 {r.superseded_by} 号邮件取代" if r.superseded_by else ""),
+            values=figures.get(r.id),
         )
         for r in found
     ]
