@@ -15,6 +15,7 @@ import pytest
 from pipeline import config
 from pipeline.errors import ConfigError
 from pipeline.forms import fields
+from pipeline.forms.table import MetricSpec, Role
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "2019-work-points.yaml"
@@ -37,20 +38,16 @@ def test_example_config_loads() -> None:
     loaded = config.load(EXAMPLE)
     cfg = loaded.config
     keys = [m.key for m in cfg.metrics]
-    assert keys == [
-        "contract_workers",
-        "group_projects",
-        "legal_events",
-        "women_contracts",
-        "care_rooms",
-    ]
-    # The first metric is the headline: campaign.metric/measure/target follow it.
-    assert cfg.campaign.metric == "农民工权益专项集体合同覆盖农民工"
-    assert cfg.campaign.measure == "人" and cfg.campaign.target == 3000
+    assert keys == ["new_members", "contract_workers", "group_projects", "legal_events", "training"]
+    # The first metric is the headline: campaign.metric/measure follow it; its target is
+    # the units' split.
+    assert cfg.campaign.metric == "新发展农民工会员" and cfg.campaign.measure == "名"
     split = sum(cfg.unit_target(u, cfg.metrics[0]) or 0 for u in cfg.units)
-    assert split == 3000
+    assert split == 9360 == cfg.total_target(cfg.metrics[0])
     assert cfg.unit_target(cfg.units[0], cfg.metrics[1]) is None  # city-wide only
-    assert not cfg.metrics[2].cumulative
+    assert cfg.total_target(cfg.metrics[1]) == 3000
+    assert [m.read_from for m in cfg.metrics] == ["累计", "累计", "累计", "本旬", "本旬"]
+    assert cfg.total_target(cfg.metrics[4]) is None  # no number in the document: not rated
 
 
 def test_single_metric_config_has_one_implicit_metric() -> None:
@@ -63,17 +60,17 @@ def test_single_metric_config_has_one_implicit_metric() -> None:
 def test_unknown_metric_key_in_unit_targets(tmp_path: Path) -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
     bad = text.replace(
-        "{name: 沙湾区, section: 县市区, targets: {contract_workers: 200}",
-        "{name: 沙湾区, section: 县市区, targets: {contract_workers: 200, care_room: 1}",
+        "{name: 沙湾区, section: 县市区, targets: {new_members: 700}",
+        "{name: 沙湾区, section: 县市区, targets: {new_members: 700, trainin: 1}",
     )
     assert bad != text
     with pytest.raises(ConfigError) as caught:
         config.load(example_copy(tmp_path, bad))
     message = "\n".join(caught.value.problems)
-    line = next(i for i, row in enumerate(bad.splitlines(), 1) if "care_room: 1" in row)
+    line = next(i for i, row in enumerate(bad.splitlines(), 1) if "trainin: 1" in row)
     assert f"第 {line} 行" in message, message
-    assert "units[2].targets.care_room" in message
-    assert "不是 campaign.metrics 中的指标键" in message and "是否想写 care_rooms" in message
+    assert "units[2].targets.trainin" in message
+    assert "不是 campaign.metrics 中的指标键" in message and "是否想写 training" in message
 
 
 def test_unit_targets_without_metrics_and_missing_target(tmp_path: Path) -> None:
@@ -90,7 +87,7 @@ def test_unit_targets_without_metrics_and_missing_target(tmp_path: Path) -> None
 
 def test_headline_metric_needs_unit_targets(tmp_path: Path) -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
-    bad = text.replace("targets: {contract_workers: ", "targets: {women_contracts: ")
+    bad = text.replace("targets: {new_members: ", "targets: {training: ")
     with pytest.raises(ConfigError) as caught:
         config.load(example_copy(tmp_path, bad))
     message = "\n".join(caught.value.problems)
@@ -98,36 +95,73 @@ def test_headline_metric_needs_unit_targets(tmp_path: Path) -> None:
 
 
 # ── forms ──────────────────────────────────────────────────────
-LABELS = {
-    "contract_workers": "专项集体合同覆盖农民工人数",
-    "legal_events": "公益法律服务活动场次",
-    "care_rooms": "爱心妈咪小屋个数",
-}
+SPECS = [
+    MetricSpec("new_members", ("新发展农民工会员",), Role.TOTAL),
+    MetricSpec("contract_workers", ("专项集体合同覆盖农民工",), Role.TOTAL),
+    MetricSpec("legal_events", ("开展公益法律服务活动", "公益法律服务活动"), Role.DEKAD),
+    MetricSpec("training", ("农民工安全教育和技能培训",), Role.DEKAD),
+]
 
 
-def test_several_figures_from_one_grid() -> None:
+def _figures(rows: list[list[str]]) -> dict[str, tuple[int | None, str | None]]:
+    return fields.figures(fields.extract(rows, "form.xlsx"), SPECS).figures
+
+
+def test_table_read_by_column_roles() -> None:
+    """The 2019 table: 序号 never a figure, each metric from its own column, every row."""
     rows = [
-        ["报送单位：犍为县总工会", "报送时间：2019年4月9日"],
-        ["专项集体合同覆盖农民工人数（人）", "420"],
-        ["公益法律服务活动场次（场）", "２"],
-        ["爱心妈咪小屋个数（个）", ""],
-        ["主要工作举措（300字左右）", "1.推动建筑业签订专项集体合同。"],
+        ["附件2", "", "", ""],
+        ["报送单位（盖章）：乐山市市中区总工会", "", "报送时间：2019.4.15", ""],
+        ["序号", "工作项目", "本旬数", "累计数"],
+        ["1", "新发展农民工会员（名）", "191", "545"],
+        ["2", "专项集体合同覆盖农民工（人）", "0", "59"],
+        ["3", "八大群体入会工作项目（个）", "0", "0"],
+        ["4", "开展公益法律服务活动（场）", "1", ""],
+        ["5", "农民工安全教育和技能培训（人次）", "0", ""],
+        ["主要工作举措", "（一）……", "", ""],
+        ["填报人：王丽", "", "联系电话：0833-2123456", ""],
     ]
-    reading = fields.extract(rows, "form.xlsx")
-    assert reading.unit == "犍为县总工会" and reading.value is None and reading.is_form
-    assert fields.figures(reading, LABELS) == {
-        "contract_workers": (420, None),
-        "legal_events": (2, None),
+    found = fields.figures(fields.extract(rows, "form.xlsx"), SPECS)
+    assert found.figures == {
+        "new_members": (545, None),
+        "contract_workers": (59, None),
+        "legal_events": (1, None),
+        "training": (0, None),
     }
+    assert found.unknown_rows == ("八大群体入会工作项目（个）",)  # not in SPECS: named
+
+
+def test_two_row_heads_other_order_blank_and_measure_words() -> None:
+    rows = [
+        ["序号", "工作项目", "完成情况", ""],
+        ["", "", "本旬", "截至本旬累计"],
+        ["1", "农民工安全教育和技能培训", "120人次", "300人次"],
+        ["2", "新发展农民工会员", "186名", "1,186名"],
+        ["3", "专项集体合同覆盖农民工", "", ""],
+        ["4", "公益法律服务活动", "—", "3场"],
+    ]
+    assert _figures(rows) == {"training": (120, None), "new_members": (1186, None)}
+
+
+def test_doubtful_figure_in_a_table_is_a_problem() -> None:
+    rows = [
+        ["工作项目", "本旬数", "累计数"],
+        ["新发展农民工会员", "约50", "约200"],
+        ["开展公益法律服务活动", "2", "3"],
+    ]
+    found = _figures(rows)
+    assert found["legal_events"] == (2, None)
+    value, problem = found["new_members"]
+    assert value is None and problem and "约200" in problem
 
 
 def test_figures_from_a_body_text_and_a_doubtful_one() -> None:
     body = [
         ["报送单位：夹江县总工会"],
-        ["专项集体合同覆盖农民工人数（人）：约200人"],
-        ["公益法律服务活动场次（场）：1场"],
+        ["专项集体合同覆盖农民工（人）：约200人"],
+        ["开展公益法律服务活动（场）：1场"],
     ]
-    found = fields.figures(fields.extract(body, "邮件正文"), LABELS)
+    found = fields.figures(fields.extract(body, "邮件正文"), SPECS).figures
     assert found["legal_events"] == (1, None)
     value, problem = found["contract_workers"]
     assert value is None and problem and "约200" in problem
@@ -146,35 +180,66 @@ def example_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "收取新邮件 5 封：计入 4，待审核 1，忽略 0" in result.stdout
+    assert "收取新邮件 11 封：计入 10，待审核 1，忽略 0" in result.stdout
     return out / PERIOD
 
 
-# metric key → (name in the circular, city-wide total at 2019-04-10, target, measure)
+# metric key → (name in the circular, city-wide total at 2019-04-10, target, measure),
+# summed by hand from examples/build_2019_inbox.py's REPORTS
 EXPECTED = {
-    "contract_workers": ("农民工权益专项集体合同覆盖农民工", 870, 3000, "人"),
-    "group_projects": ("货车司机等八大群体入会工作项目", 4, 10, "个"),
-    "legal_events": ("“尊法守法·携手筑梦”农民工公益法律服务活动", 5, 5, "场"),  # 1+1+2+1
-    "women_contracts": ("女职工特殊权益保护专项集体合同", 8, 20, "份"),
-    "care_rooms": ("“爱心妈咪小屋”", 2, 8, "个"),  # 峨眉山市 left it blank
+    # running totals, each unit's latest: 545+688+402+231+610+73+298+330+96
+    "new_members": ("新发展农民工会员", 3273, 9360, "名"),
+    # 59+420+35+80+150+12+40+25 (井研县 left it blank: not reported)
+    "contract_workers": ("专项集体合同覆盖农民工", 821, 3000, "人"),
+    "group_projects": ("八大群体入会工作项目", 5, 10, "个"),  # 2+1+1+1
+    # per dekad, summed: 市中区 1+1, 犍为 2, 沙湾 1, 峨眉山 1, 沐川 1, 峨边 1
+    "legal_events": ("开展公益法律服务活动", 8, 5, "场"),
+    "training": ("农民工安全教育和技能培训", 545, None, "人次"),  # 80+150+45+200+30+40
 }
 
 
 def test_example_standings_json(example_run: Path) -> None:
     data = json.loads((example_run / "standings.json").read_text(encoding="utf-8"))
-    assert data["total"] == {"target": 3000, "completed": 870, "rate": 0.29}  # the headline
+    assert data["total"] == {"target": 9360, "completed": 3273, "rate": 0.3497}  # headline
     got = {
         m["key"]: (m["name"], m["total"]["completed"], m["total"]["target"], m["measure"])
         for m in data["metrics"]
     }
     assert got == EXPECTED
     by_unit = {m["key"]: {u["unit"]: u for u in m["units"]} for m in data["metrics"]}
-    assert by_unit["contract_workers"]["市中区"]["completed"] == 300  # cumulative: latest
+    assert by_unit["new_members"]["市中区"]["completed"] == 545  # cumulative: latest
     assert by_unit["legal_events"]["市中区"]["completed"] == 2  # per period: summed
+    assert by_unit["contract_workers"]["井研县"]["completed"] == 0  # blank: not reported
+    assert by_unit["new_members"]["峨边县"]["completed"] == 96  # rows in another order
+    assert by_unit["new_members"]["沐川县"]["completed"] == 298  # a photo
+    assert by_unit["new_members"]["金口河区"]["completed"] == 73  # a Writer PDF
     assert "target" not in by_unit["group_projects"]["犍为县"]  # city-wide target only
+    training = next(m for m in data["metrics"] if m["key"] == "training")
+    assert training["total"]["rate"] is None  # no target: shown, never rated
     missing = {u["unit"] for u in data["units"] if u["status"] == "missing"}
     assert "夹江县" not in missing and "峨眉山市" not in missing
     assert "夹江县" in data["pending"]  # 夹江县's report is held: 待核实, not 未报送
+
+
+def test_example_messages_json_carries_every_metric(example_run: Path) -> None:
+    path = example_run.parent.parent / "2019.yaml"
+    done = subprocess.run(
+        [str(XUNBAO), "messages", "--json", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = {r["message_id"]: r for r in json.loads(done.stdout)}
+    assert rows["<20190410-1050-ebian@example.lszgh>"]["values"] == {
+        "training": 40,
+        "legal_events": 1,
+        "new_members": 96,
+        "group_projects": 0,
+        "contract_workers": 25,
+    }
+    jingyan = rows["<20190410-1030-jingyan@example.lszgh>"]["values"]
+    assert jingyan == {"new_members": 330, "group_projects": 1, "legal_events": 0}
+    assert rows["<20190410-1120-jiajiang@example.lszgh>"]["values"] is None  # held
 
 
 def test_example_circular_pdf_names_every_metric_and_total(example_run: Path) -> None:
@@ -187,7 +252,8 @@ def test_example_circular_pdf_names_every_metric_and_total(example_run: Path) ->
     flat = re.sub(r"—\d+—", "", "".join(text.split()))  # without the page numbers
     assert "乐工经〔2019〕" in flat and "关于全市工会关爱服务农民工工作进展情况的通报" in flat
     for name, total, target, measure in EXPECTED.values():
-        assert f"全市{name}{total:,}{measure}，完成全年目标{target:,}{measure}" in flat, name
+        said = f"，完成全年目标{target:,}{measure}" if target else ""
+        assert f"全市{name}{total:,}{measure}{said}" in flat, name
         assert f"{name}" in flat.split("二、各单位完成情况")[1], name  # its own table
 
 
@@ -216,7 +282,7 @@ def test_clerk_enters_figures_per_metric(tmp_path: Path) -> None:
     assert xunbao("run", "--period", PERIOD, "--no-send", "--out", str(out)).returncode == 0
     (held,) = json.loads(xunbao("review", "--json").stdout)
     approved = xunbao(
-        "review", "approve", str(held["id"]), "--metric", "contract_workers", "--value", "200"
+        "review", "approve", str(held["id"]), "--metric", "new_members", "--value", "200"
     )
     assert approved.returncode == 0, approved.stderr
     recorded = xunbao(
@@ -228,25 +294,26 @@ def test_clerk_enters_figures_per_metric(tmp_path: Path) -> None:
         "--value",
         "1",
         "--metric",
-        "care_rooms",
+        "training",
         "--note",
         "电话报送",
     )
     assert recorded.returncode == 0, recorded.stderr
     wrong = xunbao(
-        "record", "--unit", "夹江县", "--period", PERIOD, "--value", "1", "--metric", "care_room"
+        "record", "--unit", "夹江县", "--period", PERIOD, "--value", "1", "--metric", "trainin"
     )
-    assert wrong.returncode == 2 and "care_rooms" in wrong.stderr
+    assert wrong.returncode == 2 and "training" in wrong.stderr
     assert xunbao("run", "--period", PERIOD, "--no-send", "--out", str(out)).returncode == 0
     data = json.loads((out / PERIOD / "standings.json").read_text(encoding="utf-8"))
     totals = {m["key"]: m["total"]["completed"] for m in data["metrics"]}
-    assert totals["contract_workers"] == EXPECTED["contract_workers"][1] + 200
-    assert totals["care_rooms"] == EXPECTED["care_rooms"][1] + 1
+    assert totals["new_members"] == EXPECTED["new_members"][1] + 200
+    assert totals["training"] == EXPECTED["training"][1] + 1
 
 
 def test_a_held_report_is_approved_with_all_its_figures(tmp_path: Path) -> None:
     """夹江县 wrote 约200 for the headline: held. The clerk gives that one figure; the
-    others read from the same form (八大群体 1) are counted with it, one row per metric."""
+    others read from the same form (合同 30, 八大群体 1) are counted with it, one row per
+    metric; the metrics it left blank stay unreported."""
     path = example_copy(tmp_path)
 
     def xunbao(*args: str) -> str:
@@ -262,15 +329,15 @@ def test_a_held_report_is_approved_with_all_its_figures(tmp_path: Path) -> None:
     wrong = [str(XUNBAO), "review", "approve", str(held["id"]), "--value", "nope=3"]
     done = subprocess.run([*wrong, "--config", str(path)], capture_output=True, text=True)
     assert done.returncode == 2 and "没有指标 'nope'" in done.stderr
-    said = xunbao("review", "approve", str(held["id"]), "--value", "contract_workers=200")
-    assert "夹江县 contract_workers=200、group_projects=1" in said
+    said = xunbao("review", "approve", str(held["id"]), "--value", "new_members=200")
+    assert "夹江县 new_members=200、contract_workers=30、group_projects=1" in said
     ledger = sqlite3.connect(tmp_path / "data" / "2019.sqlite")
     rows = ledger.execute("SELECT metric, value FROM reports WHERE unit = '夹江县'").fetchall()
-    assert sorted(rows) == [("contract_workers", 200), ("group_projects", 1)]
+    assert sorted(rows) == [("contract_workers", 30), ("group_projects", 1), ("new_members", 200)]
     xunbao("run", "--period", PERIOD, "--no-send", "--out", str(tmp_path / "out"))
     data = json.loads((tmp_path / "out" / PERIOD / "standings.json").read_text("utf-8"))
     totals = {m["key"]: m["total"]["completed"] for m in data["metrics"]}
-    assert totals["contract_workers"] == 870 + 200 and totals["group_projects"] == 4 + 1
+    assert totals["new_members"] == 3273 + 200 and totals["contract_workers"] == 821 + 30
 
 
 def test_approve_values_are_checked(tmp_path: Path) -> None:
@@ -314,7 +381,7 @@ def test_recheck_counts_held_reports_with_every_figure(tmp_path: Path) -> None:
     (tmp_path / "wrong").mkdir()
     wrong = example_copy(tmp_path / "wrong", mistyped)
     said = xunbao(wrong, "run", "--period", PERIOD, "--no-send", "--out", str(tmp_path / "out2"))
-    assert "计入 1，待审核 4" in said
+    assert "计入 7，待审核 4" in said
     assert reports(wrong) != reports(right)
 
     example_copy(tmp_path / "wrong")  # the addresses corrected
