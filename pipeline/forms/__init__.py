@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ..config import Limits
 from ..mail import Attachment
-from . import archive, document, guards, legacy, ocr, opendocument, pdf, spreadsheet, text
+from . import archive, document, guards, html, legacy, ocr, opendocument, pdf, spreadsheet, text
 from .fields import Reading, Rows, extract
 from .kinds import kind
 from .spreadsheet import FormUnreadable
@@ -29,6 +29,9 @@ _GRID_READERS: dict[str, Callable[[bytes], Rows]] = {
     "odt": opendocument.read_odt,
     "wps": legacy.read_wps,
     "et": legacy.read_et,
+    "rtf": legacy.read_rtf,
+    "html": html.read_html_rows,
+    "htm": html.read_html_rows,
     "csv": text.read_csv_rows,
     "txt": text.read_text_rows,
 }

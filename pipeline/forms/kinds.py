@@ -21,7 +21,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".gif", ".we
 
 
 def kind(data: bytes, name: str) -> str:
-    """docx xlsx odt ods doc xls pdf zip 7z rar image, else the name's suffix (no dot)."""
+    """docx xlsx odt ods doc xls pdf rtf html zip 7z rar image, else the name's suffix."""
     suffix = PurePath(name).suffix.lower().lstrip(".")
     head = data[:8]
     if head.startswith(b"%PDF"):
@@ -36,9 +36,20 @@ def kind(data: bytes, name: str) -> str:
         return _zip_kind(data, suffix)
     if head.startswith(_IMAGE_MAGIC) or (head.startswith(b"RIFF") and data[8:12] == b"WEBP"):
         return "image"
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
+    if looks_like_html(data):
+        return "html"  # an "Excel" file a web system exported, a Word web page
     if f".{suffix}" in IMAGE_SUFFIXES:
         return "image"
     return suffix
+
+
+def looks_like_html(data: bytes) -> bool:
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<table", b"<meta", b"<body")):
+        return True
+    return head.startswith((b"<?xml", b"<!--")) and b"<html" in head
 
 
 def _ole_kind(data: bytes, suffix: str) -> str:

@@ -90,6 +90,10 @@ def read_wps(data: bytes) -> Rows:
     return _via_libreoffice(data, ".wps", "docx", document.read_rows)
 
 
+def read_rtf(data: bytes) -> Rows:
+    return _via_libreoffice(data, ".rtf", "docx", document.read_rows)
+
+
 def read_et(data: bytes) -> Rows:
     return _via_libreoffice(data, ".et", "xlsx", spreadsheet.read_rows)
 
