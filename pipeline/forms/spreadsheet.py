@@ -15,6 +15,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from . import uncached
 from .fields import Rows
+from .instructions import form_sheets
 
 
 def read_rows(data: bytes) -> Rows:
@@ -29,11 +30,12 @@ def read_rows(data: bytes) -> Rows:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError):
         raise FormUnreadable("表格文件无法打开，可能已损坏或不是真正的表格文件") from None
-    rows: Rows = []
+    sheets = []
     for name in book.sheet_names:
         sheet = book.get_sheet_by_name(name)
-        rows.extend([cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=True))
-    return rows
+        grid = [[cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=True)]
+        sheets.append((name, grid))
+    return form_sheets(sheets)
 
 
 def cell_text(value: object) -> str:

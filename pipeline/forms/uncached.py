@@ -25,6 +25,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from .fields import Rows
 from .formulas import Budget, Cell, Sheet, from_odf, position, reference
+from .instructions import form_sheets
 from .text import FORMULA
 
 CellText = Callable[[object], str]
@@ -85,10 +86,12 @@ def _read_xlsx(data: bytes, stale: bool, cell_text: CellText) -> Rows:
     except Exception:  # openpyxl raises many kinds on files calamine opens
         raise Unreadable("表格中有公式没有保存计算结果，且文件无法按公式读取") from None
     budget = Budget()
-    rows: Rows = []
-    for sheet in written.worksheets:
-        rows += _xlsx_sheet(sheet, saved[sheet.title], stale, budget, cell_text)
-    return rows
+    return form_sheets(
+        [
+            (sheet.title, _xlsx_sheet(sheet, saved[sheet.title], stale, budget, cell_text))
+            for sheet in written.worksheets
+        ]
+    )
 
 
 def _xlsx_sheet(sheet: Any, saved: Any, stale: bool, budget: Budget, text: CellText) -> Rows:
@@ -180,12 +183,12 @@ def _read_ods(data: bytes, found: dict[str, dict[tuple[int, int], str]], text: C
     except (CalamineError, ValueError, OSError):
         raise Unreadable("表格文件无法打开，可能已损坏或不是真正的表格文件") from None
     budget = Budget()
-    rows: Rows = []
+    sheets = []
     for name in book.sheet_names:
         # From A1 (not from the first filled cell): the formulas' positions count from there.
         values = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        rows += _ods_sheet(values, found.get(name, {}), budget, text)
-    return rows
+        sheets.append((name, _ods_sheet(values, found.get(name, {}), budget, text)))
+    return form_sheets(sheets)
 
 
 def _ods_sheet(
