@@ -61,7 +61,11 @@ def parse(raw: bytes) -> Mail:
     msg: Message = parsed.message
     name, address = senders.raw_address(msg)
     plain = "\n".join(parsed.text_plain)
-    body = plain if plain.strip() else html_to_text("\n".join(parsed.text_html))
+    html = "\n".join(parsed.text_html)
+    # A form pasted into a webmail's rich-text editor is a table in the HTML part; the
+    # plain alternative beside it has lost the table's columns.
+    tabled = _TABLE_ROWS.search(html) is not None
+    body = plain if plain.strip() and not tabled else html_to_text(html)
     return Mail(
         message_id=(msg.get("Message-ID") or "").strip(),
         sender=address,
@@ -209,6 +213,9 @@ def _unquoted(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(">"))
 
 
+_TABLE_ROWS = re.compile(r"<tr[\s>].*?<tr[\s>]", re.I | re.S)
+
+
 class _TextExtractor(HTMLParser):
     """HTML → text where table cells are separated by tabs and rows by newlines.
 
@@ -221,6 +228,7 @@ class _TextExtractor(HTMLParser):
         self.parts: list[str] = []
         self._skip = 0
         self._cells = 0  # how many td/th are open
+        self._spans: list[int] = []  # the open cells' colspans
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("style", "script", "head"):
@@ -233,14 +241,19 @@ class _TextExtractor(HTMLParser):
         elif tag in ("td", "th"):
             self._cells += 1
             self.parts.append("\t")
+            span = dict(attrs).get("colspan") or "1"
+            # a merged cell keeps the cells after it under their heads (as the readers do)
+            self._spans.append(min(int(span), 50) if span.strip().isdigit() else 1)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("style", "script", "head") and self._skip:
             self._skip -= 1
         elif tag in ("td", "th") and self._cells:
             self._cells -= 1
+            self.parts.append("\t" * max(self._spans.pop() - 1, 0) if self._spans else "")
         elif tag == "table":
             self._cells = 0
+            self._spans.clear()
 
     def handle_data(self, data: str) -> None:
         if not self._skip:
