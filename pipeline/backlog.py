@@ -60,7 +60,7 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
                 result.already_known += 1
             else:
                 assessment = _assess(intake, raw, read)
-                ledger.record(assessment.entry, assessment.report)
+                ledger.record(assessment.entry, assessment.report, assessment.also)
                 result.outcomes[assessment.entry.outcome] += 1
             unacknowledged.append(raw)
             if len(unacknowledged) >= config.mailbox.batch_size:

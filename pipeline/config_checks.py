@@ -147,9 +147,11 @@ def cross_check(config: Config, at: Locator) -> tuple[list[str], list[str]]:
         for j, sender in enumerate(unit.senders):
             first = sender_of.setdefault(sender, i)
             if first != i:
-                errors.append(
+                # A liaison may report for two units; each form must then name its unit.
+                warnings.append(
                     f"{at.where(('units', i, 'senders', j))}：发件地址 {sender} 同时登记在 "
-                    f"{config.units[first].name} 下。一个地址只能代表一个单位，请删去其中一处。"
+                    f"{config.units[first].name} 下。该地址发来的报表须写明报送单位；"
+                    "如非本意，请删去其中一处。"
                 )
     names = {n: u.name for u in config.units for n in [u.name, *u.aliases]}
     seen_in: dict[str, str] = {}

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .sandbox import Read
 
 REASON_CHARS = 300
+Grid = tuple[tuple[str, ...], ...]  # a form's cells, where a name list may be
 
 _AUTO_SUBJECT = re.compile(
     r"^\s*(自动回复|自动答复|Auto(matic)?\s*(reply|回复)|Auto:|Out of Office|休假|外出)", re.I
@@ -47,6 +48,7 @@ _SHORT_NOTE = 20  # characters of the sender's own words in a thank-you
 class Assessment:
     entry: Entry
     report: Report | None
+    also: tuple[Report, ...] = ()  # other units' reports in the same mail (a liaison's)
 
 
 class Intake:
@@ -177,7 +179,6 @@ class Intake:
         return None
 
     def _judge(self, base: Entry, mail: Mail, read: ReadMail) -> Assessment:
-        period = base.period or ""
         readings, unreadable = read.readings, read.unreadable
         grids = [r.rows for r in readings] + read.lists  # where a name list may be
         if not readings and not mail.attachments and (note := _acknowledgement(mail)):
@@ -189,22 +190,80 @@ class Intake:
             )
             return self._hold(base, why)
         base = _with(base, detail={**base.detail, **self._describe(readings, unreadable)})
+        groups = self._by_unit(mail.sender, readings)
+        if groups is None:
+            return self._one_unit(base, mail, readings, grids)
+        # A liaison registered for several units sent each unit's form in one mail: one
+        # report per unit, all linked to this message; any doubt holds the whole mail.
+        reports: list[Report] = []
+        said: list[str] = []
+        for unit, mine in groups.items():
+            chosen = self._figures(mine)
+            judged = (
+                chosen
+                if isinstance(chosen, str)
+                else self._report(base, mail, chosen, [r.rows for r in mine], unit)
+            )
+            if isinstance(judged, str):
+                return self._hold(_with(base, unit=unit), f"{unit}：{judged}")
+            reports.append(judged[0])
+            said.append(judged[1])
+        first = reports[0]
+        entry = _with(base, outcome="counted", unit=first.unit, value=first.value)
+        return Assessment(_with(entry, reason=bounded(said)), first, tuple(reports[1:]))
+
+    def _one_unit(
+        self, base: Entry, mail: Mail, readings: list[forms.Reading], grids: list[Grid]
+    ) -> Assessment:
         chosen = self._figures(readings)
         if isinstance(chosen, str):
             return self._hold(base, chosen)
-        metrics = {m.key: m for m in self.config.metrics}
-        figures = {key: value for key, (value, _) in chosen.items()}
-        base = _with(base, value=next(iter(figures.values())))
+        base = _with(base, value=next(iter(chosen.values()))[0])
         unit, problem = self.unit_of(mail.sender, {r.unit for r in readings if r.unit})
         if unit is None:
             return self._hold(base, problem or "无法确定报送单位")
         base = _with(base, unit=unit)
+        judged = self._report(base, mail, chosen, grids, unit)
+        if isinstance(judged, str):
+            return self._hold(base, judged)
+        report, reason = judged
+        return Assessment(_with(base, outcome="counted", reason=reason), report)
+
+    def _by_unit(
+        self, sender: str, readings: list[forms.Reading]
+    ) -> dict[str, list[forms.Reading]] | None:
+        """The forms grouped by unit, when a sender registered for several units sent
+        forms naming two or more of them; None for every other mail."""
+        registered = self.directory.units_of_sender(sender)
+        if len(registered) < 2 or not all(r.unit for r in readings):
+            return None
+        groups: dict[str, list[forms.Reading]] = {}
+        for r in readings:
+            unit = self.directory.match(r.unit or "").settled_by(registered).unit
+            if unit is None or unit not in registered:
+                return None
+            groups.setdefault(unit, []).append(r)
+        return groups if len(groups) > 1 else None
+
+    def _report(
+        self,
+        base: Entry,
+        mail: Mail,
+        chosen: dict[str, tuple[int, forms.Reading]],
+        grids: list[Grid],
+        unit: str,
+    ) -> tuple[Report, str] | str:
+        """The unit's report from the figures chosen, and the register's line; or why
+        it must be held (a running total that fell, a short name list)."""
+        period = base.period or ""
+        metrics = {m.key: m for m in self.config.metrics}
+        figures = {key: value for key, (value, _) in chosen.items()}
         fall = self.fall(unit, period, figures)
         if fall:
-            return self._hold(base, fall)
+            return fall
         roster = self._roster(grids, unit, period, metrics[next(iter(figures))], figures)
         if isinstance(roster, str):
-            return self._hold(base, roster)
+            return roster
         reading = next(iter(chosen.values()))[1]
         assert base.arrival is not None
         report = Report(
@@ -224,11 +283,11 @@ class Intake:
         reason = f"计入 {unit}：{shown}（{reading.origin}）"
         if roster:
             reason += f"；实名登记 {roster.valid} 名"
-        return Assessment(_with(base, outcome="counted", reason=reason), report)
+        return report, reason
 
     def _roster(
         self,
-        grids: list[tuple[tuple[str, ...], ...]],
+        grids: list[Grid],
         unit: str,
         period: str,
         metric: Metric,
@@ -331,22 +390,34 @@ class Intake:
         return None
 
     def unit_of(self, sender: str, written: set[str]) -> tuple[str | None, str | None]:
-        """The unit of a report from `sender` whose forms name `written`, or why none."""
-        sender_unit = self.directory.by_sender(sender)
+        """The unit of a report from `sender` whose forms name `written`, or why none.
+
+        What the form leaves open, the sender's registration settles: a name that fits
+        two units is the one the sender is registered for, and a sender registered for
+        one unit needs no name at all."""
+        registered = self.directory.units_of_sender(sender)
         matched = set()
         for name in written:
-            match = self.directory.match(name)
+            match = self.directory.match(name).settled_by(registered)
             if match.unit is None:
                 return None, match.problem
             matched.add(match.unit)
         if len(matched) > 1:
             return None, f"同一封邮件里出现了不同的报送单位：{'、'.join(sorted(matched))}"
-        if sender_unit is None:
+        if not registered:
             claimed = f"（报表写的是 {next(iter(matched))}）" if matched else ""
             return None, f"发件人 {sender} 不是任何单位登记的报送邮箱{claimed}"
-        unit = matched.pop() if matched else sender_unit
-        if unit != sender_unit:
-            return None, f"发件人 {sender} 登记为 {sender_unit} 的报送邮箱，报表却是 {unit} 的"
+        if not matched:
+            if len(registered) == 1:
+                return next(iter(registered)), None
+            return None, (
+                f"发件人 {sender} 登记为 {'、'.join(sorted(registered))} 的报送邮箱，"
+                "报表上没有写明是哪个单位的"
+            )
+        unit = matched.pop()
+        if unit not in registered:
+            mine = "、".join(sorted(registered))
+            return None, f"发件人 {sender} 登记为 {mine} 的报送邮箱，报表却是 {unit} 的"
         return unit, None
 
     def _hold(self, entry: Entry, reason: str) -> Assessment:

@@ -11,7 +11,7 @@ import getpass
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -156,8 +156,9 @@ class Ledger(ClerkBook, LettersLedger, MailboxBook):
         ]
         return int(min(found)) if found else None
 
-    def record(self, entry: Entry, report: Report | None) -> int:
-        """Store the outcome and, for a counted message, its report, atomically."""
+    def record(self, entry: Entry, report: Report | None, also: Sequence[Report] = ()) -> int:
+        """Store the outcome and, for a counted message, its report (and other units'
+        reports it carries, `also`), atomically."""
         with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO messages (source_ref, message_id, sha256, sender, subject, arrival,"
@@ -181,8 +182,8 @@ class Ledger(ClerkBook, LettersLedger, MailboxBook):
                 ),
             )
             message = int(cursor.lastrowid or 0)
-            if report is not None:
-                self._insert_report(report, message)
+            for each in [report, *also] if report is not None else []:
+                self._insert_report(each, message)
             db.execute("DELETE FROM attempts WHERE source_ref = ?", (entry.source_ref,))
         return message
 
@@ -272,8 +273,9 @@ class Ledger(ClerkBook, LettersLedger, MailboxBook):
         report: Report | None,
         actor: str = "",
         kind: str | None = None,
+        also: Sequence[Report] = (),
     ) -> None:
-        """A clerk's decision on a held message: new outcome, its report, and the action."""
+        """A decision on a held message: new outcome, its report(s), and the action."""
         with self.transaction() as db:
             db.execute(
                 "UPDATE messages SET outcome = ?, reason = ?, unit = ?, value = ? WHERE id = ?",
@@ -286,6 +288,8 @@ class Ledger(ClerkBook, LettersLedger, MailboxBook):
                 ),
             )
             number = self._insert_report(report, message) if report is not None else None
+            for other in also if report is not None else ():
+                self._insert_report(other, message)
             chosen = kind or ("approve" if outcome == "counted" else "reject")
             self.action(chosen, actor, reason, message=message, report=report, report_id=number)
 

@@ -58,7 +58,9 @@ def recheck(
             entry, report = judged.entry, judged.report
             if entry.outcome == "counted" and report is not None:
                 reason = f"按现行配置重新判断后{entry.reason}（原因曾为：{row.reason}）"
-                ledger.settle(row.id, "counted", reason, report, who, kind="recheck")
+                ledger.settle(
+                    row.id, "counted", reason, report, who, kind="recheck", also=judged.also
+                )
                 results.append(Rechecked(row.id, row.reason, report, reason))
                 continue
             if entry.reason != row.reason:

@@ -30,6 +30,13 @@ def normalise(name: str, form: FormWording) -> str:
 class Match:
     unit: str | None
     problem: str | None  # why no single unit matched, in Chinese
+    candidates: frozenset[str] = frozenset()  # the units a name could be, when several
+
+    def settled_by(self, registered: frozenset[str]) -> Match:
+        """A name that fits several units is the one the sender is registered for, when
+        exactly one of them is (峨眉山 from 峨眉山市总工会's address is 峨眉山市)."""
+        mine = self.candidates & registered
+        return Match(next(iter(mine)), None) if self.unit is None and len(mine) == 1 else self
 
 
 class Directory:
@@ -38,12 +45,13 @@ class Directory:
         self._names: dict[str, set[str]] = {}
         for written, unit in iter_unit_names(config):
             self._names.setdefault(normalise(written, self._form), set()).add(unit)
-        self._senders = {
-            s: u.name for u in config.units for s in u.senders if not s.startswith("@")
-        }
-        self._domains = {
-            s[1:]: u.name for u in config.units for s in u.senders if s.startswith("@")
-        }
+        # A liaison may be registered for several units (a county's union and its park's).
+        self._senders: dict[str, frozenset[str]] = {}
+        self._domains: dict[str, frozenset[str]] = {}
+        for u in config.units:
+            for s in u.senders:
+                book, key = (self._domains, s[1:]) if s.startswith("@") else (self._senders, s)
+                book[key.lower()] = book.get(key.lower(), frozenset()) | {u.name}
 
     def match(self, written: str) -> Match:
         key = normalise(written, self._form)
@@ -60,11 +68,18 @@ class Directory:
             return Match(next(iter(near)), None)
         if near:
             options = "、".join(sorted(near))
-            return Match(None, f"报送单位“{written}”可能是 {options} 中的任一个，无法确定")
+            why = f"报送单位“{written}”可能是 {options} 中的任一个，无法确定"
+            return Match(None, why, frozenset(near))
         return Match(None, f"报送单位“{written}”与任何登记单位都对不上")
 
-    def by_sender(self, address: str) -> str | None:
+    def units_of_sender(self, address: str) -> frozenset[str]:
+        """Every unit the address is registered for (most senders: one)."""
         address = address.lower()
         if address in self._senders:
             return self._senders[address]
-        return self._domains.get(address.rpartition("@")[2])
+        return self._domains.get(address.rpartition("@")[2], frozenset())
+
+    def by_sender(self, address: str) -> str | None:
+        """The sender's unit when it is registered for exactly one."""
+        units = self.units_of_sender(address)
+        return next(iter(units)) if len(units) == 1 else None
