@@ -78,13 +78,22 @@ def grid(report: Report) -> tuple[list[list[object]], list[float]]:
     """The form: unit and date, the head row, one row per metric, the measures, the footer."""
     cell = formats.Cell
     rows: list[list[object]] = [
-        [cell((f"报送单位（盖章）：{report.unit_text}",), 2), cell((f"报送时间：{report.date_text}",), 2)],
+        [
+            cell((f"报送单位（盖章）：{report.unit_text}",), 2),
+            cell((f"报送时间：{report.date_text}",), 2),
+        ],
         [cell((head,), center=True) for head in HEADS],
     ]
     for n, metric in enumerate(report.rows, 1):
         dekad, total = report.figures.get(metric["key"], ("", ""))
-        rows.append([cell((str(n),), 1, n, center=True), cell((_label(metric),)),
-                     _figure(dekad), _figure(total)])
+        rows.append(
+            [
+                cell((str(n),), 1, n, center=True),
+                cell((_label(metric),)),
+                _figure(dekad),
+                _figure(total),
+            ]
+        )
     rows.append([cell((MEASURES_LABEL,), 2, center=True), cell(report.measures, 2)])
     rows.append([cell((FOOTER,), 4)])
     return rows, [1.6, 8.0, 2.4, 2.4]
@@ -110,8 +119,11 @@ def photo(pdf: bytes) -> bytes:
 
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "form.pdf").write_bytes(pdf)
-        subprocess.run(["pdftoppm", "-r", "120", "-png", "-singlefile", "form.pdf", "page"],
-                       cwd=tmp, check=True)
+        subprocess.run(
+            ["pdftoppm", "-r", "120", "-png", "-singlefile", "form.pdf", "page"],
+            cwd=tmp,
+            check=True,
+        )
         page = Image.open(Path(tmp) / "page.png").convert("RGB")
     turned = page.rotate(1.2, expand=True, fillcolor=(236, 233, 226))
     out = io.BytesIO()
@@ -125,97 +137,171 @@ def _fig(dekad: str, total: str = "") -> tuple[str, str]:
 
 REPORTS = [
     Report(
-        "20190329-0930-shizhong", "乐山市市中区总工会", "szqzgh@163.com",
+        "20190329-0930-shizhong",
+        "乐山市市中区总工会",
+        "szqzgh@163.com",
         "2019-03-29T09:30:00+08:00",
-        {"new_members": _fig("354", "354"), "contract_workers": _fig("59", "59"),
-         "group_projects": _fig("0", "0"), "legal_events": _fig("1", "1"),
-         "training": _fig("80", "80")},
+        {
+            "new_members": _fig("354", "354"),
+            "contract_workers": _fig("59", "59"),
+            "group_projects": _fig("0", "0"),
+            "legal_events": _fig("1", "1"),
+            "training": _fig("80", "80"),
+        },
         ("（一）召开农民工工作专题会议，分解落实工作要点；", "（二）在城区建筑工地开展法律咨询。"),
         "xlsx",
     ),
     Report(
-        "20190408-1015-shizhong", "乐山市市中区总工会", "szqzgh@163.com",
+        "20190408-1015-shizhong",
+        "乐山市市中区总工会",
+        "szqzgh@163.com",
         "2019-04-08T10:15:00+08:00",
-        {"new_members": _fig("191", "545"), "contract_workers": _fig("0", "59"),
-         "group_projects": _fig("0", "0"), "legal_events": _fig("1", ""),
-         "training": _fig("0", "")},
-        ("（一）与区物流协会开展集体协商集中要约，签订物流行业农民工权益专项集体合同；",
-         "（二）启动货车司机入会工作项目，建立货车司机联合工会。"),
+        {
+            "new_members": _fig("191", "545"),
+            "contract_workers": _fig("0", "59"),
+            "group_projects": _fig("0", "0"),
+            "legal_events": _fig("1", ""),
+            "training": _fig("0", ""),
+        },
+        (
+            "（一）与区物流协会开展集体协商集中要约，签订物流行业农民工权益专项集体合同；",
+            "（二）启动货车司机入会工作项目，建立货车司机联合工会。",
+        ),
         "xlsx",
     ),
     Report(
-        "20190409-1640-qianwei", "犍为县总工会", "qwxzgh@126.com", "2019-04-09T16:40:00+08:00",
-        {"new_members": _fig("260", "688"), "contract_workers": _fig("120", "420"),
-         "group_projects": _fig("1", "2"), "legal_events": _fig("2", "3"),
-         "training": _fig("150", "310")},
-        ("（一）推动县建筑业、餐饮业签订行业性农民工权益专项集体合同；",
-         "（二）开展“尊法守法·携手筑梦”农民工公益法律服务活动两场，接待咨询120人次。"),
+        "20190409-1640-qianwei",
+        "犍为县总工会",
+        "qwxzgh@126.com",
+        "2019-04-09T16:40:00+08:00",
+        {
+            "new_members": _fig("260", "688"),
+            "contract_workers": _fig("120", "420"),
+            "group_projects": _fig("1", "2"),
+            "legal_events": _fig("2", "3"),
+            "training": _fig("150", "310"),
+        },
+        (
+            "（一）推动县建筑业、餐饮业签订行业性农民工权益专项集体合同；",
+            "（二）开展“尊法守法·携手筑梦”农民工公益法律服务活动两场，接待咨询120人次。",
+        ),
         "docx",
     ),
     Report(
-        "20190409-1700-wutongqiao", "五通桥区总工会", "wtqzgh@126.com",
+        "20190409-1700-wutongqiao",
+        "五通桥区总工会",
+        "wtqzgh@126.com",
         "2019-04-09T17:00:00+08:00",
-        {"new_members": _fig("88", "402"), "contract_workers": _fig("0", "35"),
-         "group_projects": _fig("0", "1"), "legal_events": _fig("0", "1"),
-         "training": _fig("45", "45")},
+        {
+            "new_members": _fig("88", "402"),
+            "contract_workers": _fig("0", "35"),
+            "group_projects": _fig("0", "1"),
+            "legal_events": _fig("0", "1"),
+            "training": _fig("45", "45"),
+        },
         ("（一）在盐磷化工企业发展农民工会员；", "（二）举办农民工安全生产培训班一期。"),
         "doc",
     ),
     Report(
-        "20190409-1730-shawan", "沙湾区总工会", "swqzgh@163.com", "2019-04-09T17:30:00+08:00",
-        {"new_members": _fig("64", "231"), "contract_workers": _fig("20", "80"),
-         "group_projects": _fig("0", "0"), "legal_events": _fig("1", "1"),
-         "training": _fig("0", "60")},
+        "20190409-1730-shawan",
+        "沙湾区总工会",
+        "swqzgh@163.com",
+        "2019-04-09T17:30:00+08:00",
+        {
+            "new_members": _fig("64", "231"),
+            "contract_workers": _fig("20", "80"),
+            "group_projects": _fig("0", "0"),
+            "legal_events": _fig("1", "1"),
+            "training": _fig("0", "60"),
+        },
         ("（一）在钒钛产业园区开展入会宣传；", "（二）开展公益法律服务活动一场。"),
         "wps",
     ),
     Report(
-        "20190410-0905-emeishan", "峨眉山市总工会", "emsszgh@163.com",
+        "20190410-0905-emeishan",
+        "峨眉山市总工会",
+        "emsszgh@163.com",
         "2019-04-10T09:05:00+08:00",
-        {"new_members": _fig("120", "610"), "contract_workers": _fig("0", "150"),
-         "group_projects": _fig("0", "1"), "legal_events": _fig("1", "2"),
-         "training": _fig("200", "200")},
+        {
+            "new_members": _fig("120", "610"),
+            "contract_workers": _fig("0", "150"),
+            "group_projects": _fig("0", "1"),
+            "legal_events": _fig("1", "2"),
+            "training": _fig("200", "200"),
+        },
         ("（一）在景区酒店行业开展集体协商；", "（二）开展农民工法律知识讲座一场。"),
     ),
     Report(
-        "20190410-0930-jinkouhe", "金口河区总工会", "jkhqzgh@126.com",
+        "20190410-0930-jinkouhe",
+        "金口河区总工会",
+        "jkhqzgh@126.com",
         "2019-04-10T09:30:00+08:00",
-        {"new_members": _fig("21", "73"), "contract_workers": _fig("0", "12"),
-         "group_projects": _fig("0", "0"), "legal_events": _fig("0", "0"),
-         "training": _fig("30", "30")},
+        {
+            "new_members": _fig("21", "73"),
+            "contract_workers": _fig("0", "12"),
+            "group_projects": _fig("0", "0"),
+            "legal_events": _fig("0", "0"),
+            "training": _fig("30", "30"),
+        },
         ("（一）在水电站建设工地发展农民工会员。",),
         "pdf",
     ),
     Report(
-        "20190410-1000-muchuan", "沐川县总工会", "mcxzgh@163.com", "2019-04-10T10:00:00+08:00",
-        {"new_members": _fig("75", "298"), "contract_workers": _fig("0", "40"),
-         "group_projects": _fig("0", "0"), "legal_events": _fig("1", "1"),
-         "training": _fig("0", "0")},
+        "20190410-1000-muchuan",
+        "沐川县总工会",
+        "mcxzgh@163.com",
+        "2019-04-10T10:00:00+08:00",
+        {
+            "new_members": _fig("75", "298"),
+            "contract_workers": _fig("0", "40"),
+            "group_projects": _fig("0", "0"),
+            "legal_events": _fig("1", "1"),
+            "training": _fig("0", "0"),
+        },
         ("（一）在竹木加工企业开展入会宣传。",),
         "jpg",
     ),
     Report(
-        "20190410-1030-jingyan", "井研县总工会", "jyxzgh@163.com", "2019-04-10T10:30:00+08:00",
-        {"new_members": _fig("90", "330"), "contract_workers": _fig("", ""),
-         "group_projects": _fig("0", "1"), "legal_events": _fig("0", ""),
-         "training": _fig("", "")},
+        "20190410-1030-jingyan",
+        "井研县总工会",
+        "jyxzgh@163.com",
+        "2019-04-10T10:30:00+08:00",
+        {
+            "new_members": _fig("90", "330"),
+            "contract_workers": _fig("", ""),
+            "group_projects": _fig("0", "1"),
+            "legal_events": _fig("0", ""),
+            "training": _fig("", ""),
+        },
         ("（一）在工业园区发展农民工会员；集体合同本旬未统计。",),
         "xls",
     ),
     Report(
-        "20190410-1050-ebian", "峨边彝族自治县总工会", "ebxzgh@126.com",
+        "20190410-1050-ebian",
+        "峨边彝族自治县总工会",
+        "ebxzgh@126.com",
         "2019-04-10T10:50:00+08:00",
-        {"new_members": _fig("30", "96"), "contract_workers": _fig("10", "25"),
-         "group_projects": _fig("0", "0"), "legal_events": _fig("1", "1"),
-         "training": _fig("40", "40")},
+        {
+            "new_members": _fig("30", "96"),
+            "contract_workers": _fig("10", "25"),
+            "group_projects": _fig("0", "0"),
+            "legal_events": _fig("1", "1"),
+            "training": _fig("40", "40"),
+        },
         ("（一）在彝区务工人员中开展入会宣传；", "（二）开展法律服务活动一场。"),
         "docx",
         order=("training", "legal_events", "new_members", "group_projects", "contract_workers"),
     ),
     Report(
-        "20190410-1120-jiajiang", "夹江县总工会", "jjxzgh@126.com", "2019-04-10T11:20:00+08:00",
-        {"new_members": _fig("约50", "约200"), "contract_workers": _fig("0", "30"),
-         "group_projects": _fig("0", "1")},
+        "20190410-1120-jiajiang",
+        "夹江县总工会",
+        "jjxzgh@126.com",
+        "2019-04-10T11:20:00+08:00",
+        {
+            "new_members": _fig("约50", "约200"),
+            "contract_workers": _fig("0", "30"),
+            "group_projects": _fig("0", "1"),
+        },
         ("（一）在陶瓷企业推进集体协商。",),
         "xlsx",
     ),

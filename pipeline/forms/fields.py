@@ -153,9 +153,7 @@ def figures(
     give its columns roles (本旬 | 累计) is read by structure; otherwise each metric's label
     is looked for and its value beside it, inside it or below it.
     """
-    specs = [
-        MetricSpec(m.key, tuple(compact(x) for x in m.labels), m.column) for m in metrics
-    ]
+    specs = [MetricSpec(m.key, tuple(compact(x) for x in m.labels), m.column) for m in metrics]
     extra = [x for spec in specs for x in spec.labels]
     grid = Grid([list(row) for row in reading.rows], wording.with_labels(extra))
     table = read_table(grid.rows, specs)

@@ -38,12 +38,33 @@ _FIGURE_ROLES = (Role.PREVIOUS, Role.TOTAL, Role.DEKAD, Role.VALUE)
 # Whole head texts (brackets and spaces removed) with a role.
 _EXACT = {
     Role.SEQ: ("序号", "编号", "序", "No", "No."),
-    Role.ITEM: ("工作项目", "项目", "指标", "指标名称", "工作内容", "内容", "项目名称", "名称",
-                "工作任务", "任务项目", "统计项目", "类别"),
+    Role.ITEM: (
+        "工作项目",
+        "项目",
+        "指标",
+        "指标名称",
+        "工作内容",
+        "内容",
+        "项目名称",
+        "名称",
+        "工作任务",
+        "任务项目",
+        "统计项目",
+        "类别",
+    ),
     Role.MEASURE: ("单位", "计量单位", "计量"),
     Role.NOTE: ("备注", "说明", "备考"),
-    Role.VALUE: ("完成数", "数量", "完成情况", "数值", "数字", "完成", "完成数量", "情况",
-                 "工作完成情况"),
+    Role.VALUE: (
+        "完成数",
+        "数量",
+        "完成情况",
+        "数值",
+        "数字",
+        "完成",
+        "完成数量",
+        "情况",
+        "工作完成情况",
+    ),
 }
 # Words a head contains, tried in this order (上期累计 is the previous total, not the total).
 _CONTAINS = (
@@ -54,7 +75,9 @@ _CONTAINS = (
 )
 _HEAD_CHARS = 12  # a head is short; a longer cell is a label or prose
 _BRACKETS = re.compile(r"[（(\[【][^（）()\[\]【】]*[)）\]】]")
-_NUMBERING = re.compile(r"^(?:\d{1,2}|[一二三四五六七八九十]{1,3})[.、．)）:：]|^[（(][一二三四五六七八九十\d]{1,3}[)）]")
+_NUMBERING = re.compile(
+    r"^(?:\d{1,2}|[一二三四五六七八九十]{1,3})[.、．)）:：]|^[（(][一二三四五六七八九十\d]{1,3}[)）]"
+)
 _EMPTY = {"", "-", "—", "——", "－", "/", "／", "无", "\\", "空", "—-"}
 _MEASURE_TAIL = re.compile(r"(人次|场次|个数|人数|场数|份数|名|人|个|场|次|份|项|家|户)$")
 
@@ -133,7 +156,7 @@ def find_heads(rows: Sequence[Sequence[str]]) -> list[Head]:
     """Every head block: a row with two or more role cells, one of them a figure column;
     a head row right above it (a merged 完成情况 over 本旬 | 累计) lends the roles of
     columns it leaves empty."""
-    heads = []
+    heads: list[Head] = []
     for i, row in enumerate(rows):
         roles = {j: r for j, cell in enumerate(row) if (r := head_role(cell)) is not None}
         if len(roles) < 2 or not any(r in _FIGURE_ROLES for r in roles.values()):
@@ -150,9 +173,7 @@ def find_heads(rows: Sequence[Sequence[str]]) -> list[Head]:
     return heads
 
 
-def read_table(
-    rows: Sequence[Sequence[str]], metrics: Sequence[MetricSpec]
-) -> TableFigures | None:
+def read_table(rows: Sequence[Sequence[str]], metrics: Sequence[MetricSpec]) -> TableFigures | None:
     """The metrics' figures from the first head block whose rows name a metric."""
     for head in find_heads(rows):
         found = _read_below(rows, head, metrics)
