@@ -198,12 +198,14 @@ class Pool:
         keys: dict[int, Any] = {}
         done: dict[int, Read] = {}
         emitted = 0
+        drawn = False  # every message has been drawn from `messages`
         while True:
             # Bounded read-ahead: past a slow message the others would all be begun (and
             # held in memory) before the slow one is done.
             while len(keys) < AHEAD * self.size and (worker := self._free()) is not None:
                 item = next(pending, None)
                 if item is None:
+                    drawn = True
                     break
                 number, (key, raw) = item
                 keys[number] = key
@@ -211,8 +213,11 @@ class Pool:
             while emitted in done:
                 yield keys.pop(emitted), done.pop(emitted)
                 emitted += 1
-            if not keys:
+            # A full read-ahead emptied by the line above is not the end: draw again.
+            if not keys and drawn:
                 return
+            if not keys:
+                continue
             done.update(self._wait(lambda number: begun(keys[number])))
 
     def _free(self) -> _Worker | None:
