@@ -20,7 +20,7 @@ from pipeline.intake import Intake
 from pipeline.ledger import Ledger
 from pipeline.mail import Attachment
 from pipeline.sources import RawMessage
-from tests.messages import to_mailbox
+from messages import to_mailbox
 
 ROOT = Path(__file__).resolve().parent.parent
 WORD_PAGE = textwrap.dedent("""\
