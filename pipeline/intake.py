@@ -62,7 +62,7 @@ class Intake:
         self.metrics = [
             MetricSpec(
                 m.key,
-                m.row_labels if m.key else self.wording.figure,
+                m.row_labels if m.key else (*self.wording.figure, m.name),
                 Role.TOTAL if m.read_from == "累计" else Role.DEKAD,
             )
             for m in config.metrics

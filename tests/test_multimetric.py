@@ -128,7 +128,7 @@ def test_table_read_by_column_roles() -> None:
         "legal_events": (1, None),
         "training": (0, None),
     }
-    assert found.unknown_rows == ("八大群体入会工作项目（个）",)  # not in SPECS: named
+    assert found.unknown_rows == ("八大群体入会工作项目(个)",)  # not in SPECS: named
 
 
 def test_two_row_heads_other_order_blank_and_measure_words() -> None:

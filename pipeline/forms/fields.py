@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from .crosswise import inline_roles, read_crosswise
 from .numbers import Figure, parse_figure
 from .table import MetricSpec, read_table
 from .wording import DEFAULT_WORDING, Wording
@@ -156,10 +157,11 @@ def figures(
     specs = [MetricSpec(m.key, tuple(compact(x) for x in m.labels), m.column) for m in metrics]
     extra = [x for spec in specs for x in spec.labels]
     grid = Grid([list(row) for row in reading.rows], wording.with_labels(extra))
-    table = read_table(grid.rows, specs)
+    normal = [[wording.normal(cell) for cell in row] for row in grid.rows]  # 农村籍职工…
+    table = read_table(normal, specs) or read_crosswise(normal, specs, grid.wording.is_bare_label)
     if table is not None:
         return FormFigures(table.figures, table.unknown_rows)
-    found = {spec.key: _figure(grid, spec.labels) for spec in specs}
+    found = {spec.key: _figure(grid, spec.labels, spec) for spec in specs}
     return FormFigures({key: f for key, f in found.items() if f != _ABSENT}, ())
 
 
@@ -181,13 +183,18 @@ def _labelled(grid: Grid, labels: tuple[str, ...]) -> str | None:
     return values[0] if values else None
 
 
-def _figure(grid: Grid, labels: tuple[str, ...]) -> Figure:
+def _figure(grid: Grid, labels: tuple[str, ...], spec: MetricSpec | None = None) -> Figure:
     # Only the form's own label counts: a loose "新增…名" in prose is often a per-dekad
     # increment, and a wrong figure is worse than a held one.
     at = grid.find(labels)
     if at is None:
         return _ABSENT
     i, j, rest = at
+    if spec is not None:
+        # "新发展农民工会员：本旬77名，累计545名": the figure of the column it is read from
+        said = inline_roles(grid.wording.strip_hint(rest), spec)
+        if said is not None:
+            return said
     blank, rest = grid.wording.split_blank(rest)
     candidates = [blank] if blank else []
     candidates += grid.value(i, j, "" if blank else grid.wording.strip_hint(rest), not blank)

@@ -34,7 +34,7 @@ class Role(Enum):
     VALUE = "数值"  # one figure column of no stated kind (完成数, 数量)
 
 
-_FIGURE_ROLES = (Role.PREVIOUS, Role.TOTAL, Role.DEKAD, Role.VALUE)
+FIGURE_ROLES = (Role.PREVIOUS, Role.TOTAL, Role.DEKAD, Role.VALUE)
 # Whole head texts (brackets and spaces removed) with a role.
 _EXACT = {
     Role.SEQ: ("序号", "编号", "序", "No", "No."),
@@ -73,12 +73,13 @@ _CONTAINS = (
     (Role.DEKAD, ("本旬", "本期", "当旬", "本月", "当期", "新增", "本次")),
     (Role.TARGET, ("目标", "任务数")),
 )
+_EXAMPLE = {"示例", "样例", "例", "范例", "填写示例", "举例"}
 _HEAD_CHARS = 12  # a head is short; a longer cell is a label or prose
 _BRACKETS = re.compile(r"[（(\[【][^（）()\[\]【】]*[)）\]】]")
 _NUMBERING = re.compile(
     r"^(?:\d{1,2}|[一二三四五六七八九十]{1,3})[.、．)）:：]|^[（(][一二三四五六七八九十\d]{1,3}[)）]"
 )
-_EMPTY = {"", "-", "—", "——", "－", "/", "／", "无", "\\", "空", "—-"}
+EMPTY = {"", "-", "—", "——", "－", "/", "／", "无", "\\", "空", "—-"}
 _MEASURE_TAIL = re.compile(r"(人次|场次|个数|人数|场数|份数|名|人|个|场|次|份|项|家|户)$")
 
 
@@ -126,8 +127,8 @@ def label_key(text: str) -> str:
 
 
 def match_metric(label: str, metrics: Sequence[MetricSpec]) -> MetricSpec | None:
-    """The metric a row label names: an exact label first, else the one label contained
-    in the row's (or containing it) with the longest overlap; ties name none."""
+    """The metric a row label names: an exact label first, else the longest label the
+    row's contains; two metrics tied name none."""
     key = label_key(label)
     if len(key) < 2:
         return None
@@ -137,8 +138,10 @@ def match_metric(label: str, metrics: Sequence[MetricSpec]) -> MetricSpec | None
             wanted = label_key(name)
             if wanted == key:
                 return metric
-            if len(wanted) >= 4 and (wanted in key or (len(key) >= 4 and key in wanted)):
-                best.append((min(len(wanted), len(key)), metric))
+            # The row's label may say more than the metric's (新增农民工入会人数), never
+            # less: 目标任务数 is not 已完成目标任务数.
+            if len(wanted) >= 4 and wanted in key:
+                best.append((len(wanted), metric))
     if not best:
         return None
     best.sort(key=lambda pair: -pair[0])
@@ -159,13 +162,15 @@ def find_heads(rows: Sequence[Sequence[str]]) -> list[Head]:
     heads: list[Head] = []
     for i, row in enumerate(rows):
         roles = {j: r for j, cell in enumerate(row) if (r := head_role(cell)) is not None}
-        if len(roles) < 2 or not any(r in _FIGURE_ROLES for r in roles.values()):
+        if len(roles) < 2 or not any(r in FIGURE_ROLES for r in roles.values()):
             continue
         if any(_is_number(flat(cell)) for cell in row):
             continue
+        if any(flat(cell) in _EXAMPLE for cell in row):
+            continue  # the example in a 填表说明 (示例 | 工作项目 | 本旬数 | 累计数)
         if heads and heads[-1].row == i - 1:
             upper = heads.pop().roles
-            lower_figures = any(r in _FIGURE_ROLES for r in roles.values())
+            lower_figures = any(r in FIGURE_ROLES for r in roles.values())
             for j, role in upper.items():
                 if j not in roles and not (lower_figures and role is Role.VALUE):
                     roles[j] = role
@@ -232,7 +237,7 @@ def _row_label(row: Sequence[str], head: Head) -> str | None:
     skip = {j for j, role in head.roles.items() if role is not Role.ITEM}
     for j, cell in enumerate(row):
         text = flat(cell)
-        if j in skip or not text or _is_number(text) or text in _EMPTY:
+        if j in skip or not text or _is_number(text) or text in EMPTY:
             continue
         return cell
     return None
@@ -243,7 +248,7 @@ def _figure_in_row(row: Sequence[str], head: Head, metric: MetricSpec) -> Figure
     if column is None:
         return None, "表中没有可以确定的数字栏（如“本旬数”“累计数”）"
     cell = row[column].strip() if column < len(row) else ""
-    if flat(cell) in _EMPTY:
+    if flat(cell) in EMPTY:
         return None, None
     return parse_figure(cell)
 
