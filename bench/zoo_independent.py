@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.independent_zoo import Verdict, run  # noqa: E402
+from tests.independent_zoo import Verdict, run
 
 
 def table(title: str, verdicts: list[Verdict], key: str) -> None:

@@ -229,12 +229,14 @@ class _TextExtractor(HTMLParser):
         self._skip = 0
         self._cells = 0  # how many td/th are open
         self._spans: list[int] = []  # the open cells' colspans
+        self._in_row = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("style", "script", "head"):
             self._skip += 1
         elif tag == "tr":
             self._cells = 0
+            self._in_row = True
             self.parts.append("\n")
         elif tag in self._BLOCKS:
             self.parts.append(" " if self._cells else "\n")
@@ -251,13 +253,20 @@ class _TextExtractor(HTMLParser):
         elif tag in ("td", "th") and self._cells:
             self._cells -= 1
             self.parts.append("\t" * max(self._spans.pop() - 1, 0) if self._spans else "")
-        elif tag == "table":
+        elif tag in ("table", "tr"):
             self._cells = 0
             self._spans.clear()
+            self._in_row = False
 
     def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data.replace("\xa0", " "))
+        if self._skip:
+            return
+        if self._cells:
+            # the source's own line breaks inside a cell are not the form's lines
+            data = data.replace("\r", " ").replace("\n", " ")
+        elif self._in_row and not data.strip():
+            return  # white space between the cells of a row: no cell, no line
+        self.parts.append(data.replace("\xa0", " "))
 
 
 def html_to_text(html: str) -> str:

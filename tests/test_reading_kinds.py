@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from messages import to_mailbox
 
 from pipeline import config, forms
 from pipeline.forms.numbers import parse_figure
@@ -20,7 +21,6 @@ from pipeline.intake import Intake
 from pipeline.ledger import Ledger
 from pipeline.mail import Attachment
 from pipeline.sources import RawMessage
-from messages import to_mailbox
 
 ROOT = Path(__file__).resolve().parent.parent
 WORD_PAGE = textwrap.dedent("""\

@@ -122,7 +122,7 @@ def _under_heads(
             if flat(cell) not in EMPTY:
                 figures[metric.key] = parse_figure(cell)
     if figures:
-        return TableFigures(figures, ())
+        return TableFigures(_against_totals(heads, values, metrics, figures), ())
     if len(metrics) != 1:
         return None
     # A single-figure form naming no metric: 上期累计 | 本旬新增 | 累计 — the role it wants.
@@ -133,6 +133,51 @@ def _under_heads(
     cell = values[wanted[0]] if wanted[0] < len(values) else ""
     found = {} if flat(cell) in EMPTY else {metric.key: parse_figure(cell)}
     return TableFigures(found, ())
+
+
+def _against_totals(
+    heads: Sequence[str],
+    values: Sequence[str],
+    metrics: Sequence[MetricSpec],
+    figures: dict[str, Figure],
+) -> dict[str, Figure]:
+    """新增农民工入会人数 4659 beside 累计入会 4759: a running total read under the metric's
+    head and a different one under a 累计 head is two answers, and a person decides."""
+    totals = {
+        value
+        for j, head in enumerate(heads)
+        if head_role(head) is Role.TOTAL and match_metric(head, metrics) is None
+        for value in [parse_figure(values[j] if j < len(values) else "")[0]]
+        if value is not None
+    }
+    checked = dict(figures)
+    for metric in metrics:
+        value = figures.get(metric.key, (None, None))[0]
+        if metric.column is Role.TOTAL and value is not None and totals - {value}:
+            shown = "、".join(str(v) for v in sorted(totals | {value}))
+            checked[metric.key] = (None, f"表中有两个不同的完成数（{shown}），无法确定以哪个为准")
+    return checked
+
+
+def other_mentions(
+    rows: Sequence[Sequence[str]], at: tuple[int, int], labels: Sequence[str], metric: MetricSpec
+) -> set[int]:
+    """The figures of the metric's column said elsewhere in the form, in a line such as
+    "（另：截至本旬新发展农民工会员累计523名）"."""
+    word = {Role.TOTAL: "累计", Role.DEKAD: "本旬"}.get(metric.column or Role.VALUE)
+    if word is None:
+        return set()
+    said = set()
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            text = flat(cell)
+            if (i, j) == at or not any(label in text for label in labels):
+                continue
+            for match in re.finditer(word + r"[^0-9，,；;。]{0,6}?(\d[\d,]*)", text):
+                value = parse_figure(match.group(1))[0]
+                if value is not None:
+                    said.add(value)
+    return said
 
 
 def inline_roles(text: str, metric: MetricSpec) -> Figure | None:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from .crosswise import inline_roles, read_crosswise
+from .crosswise import inline_roles, other_mentions, read_crosswise
 from .numbers import Figure, parse_figure
 from .table import MetricSpec, read_table
 from .wording import DEFAULT_WORDING, Wording
@@ -194,7 +194,7 @@ def _figure(grid: Grid, labels: tuple[str, ...], spec: MetricSpec | None = None)
         # "新发展农民工会员：本旬77名，累计545名": the figure of the column it is read from
         said = inline_roles(grid.wording.strip_hint(rest), spec)
         if said is not None:
-            return said
+            return _unless_contradicted(grid, (i, j), labels, spec, said)
     blank, rest = grid.wording.split_blank(rest)
     candidates = [blank] if blank else []
     candidates += grid.value(i, j, "" if blank else grid.wording.strip_hint(rest), not blank)
@@ -207,6 +207,16 @@ def _figure(grid: Grid, labels: tuple[str, ...], spec: MetricSpec | None = None)
         shown = "、".join(str(v) for v in values)
         return None, f"表中有两个不同的完成数（{shown}），无法确定以哪个为准"
     return (values[0], None) if values else _ABSENT
+
+
+def _unless_contradicted(
+    grid: Grid, at: tuple[int, int], labels: tuple[str, ...], spec: MetricSpec, said: Figure
+) -> Figure:
+    others = other_mentions(grid.rows, at, labels, spec) - {said[0]}
+    if said[0] is None or not others:
+        return said
+    shown = "、".join(str(v) for v in sorted(others | {said[0]}))
+    return None, f"表中有两个不同的完成数（{shown}），无法确定以哪个为准"
 
 
 _DATE_RE = re.compile(r"(\d{4})\s*[年\-./]\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})")

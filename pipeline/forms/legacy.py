@@ -57,9 +57,14 @@ def read_doc(data: bytes) -> Rows:
     if done.returncode != 0:
         return _via_libreoffice(data, ".doc", "docx", document.read_rows)
     try:
-        return docbook_rows(done.stdout)
+        rows = docbook_rows(done.stdout)
     except ElementTree.ParseError:
         return _via_libreoffice(data, ".doc", "docx", document.read_rows)
+    if any(" | |" in cell for row in rows for cell in row):
+        # antiword gave up on this table's layout and flattened it into one paragraph
+        # ("a |b | |c |d"): LibreOffice keeps its rows and columns.
+        return _via_libreoffice(data, ".doc", "docx", document.read_rows)
+    return rows
 
 
 def docbook_rows(xml: bytes) -> Rows:
