@@ -10,12 +10,15 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import math
+import re
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .fields import Reading, Rows, extract
 from .spreadsheet import FormUnreadable
+from .table import FIGURE_ROLES, head_role
 from .wording import DEFAULT_WORDING, Wording
 
 MIN_SCORE = 0.9
@@ -87,18 +90,108 @@ def _mentions(cell: str, reading: Reading, wording: Wording) -> bool:
 
 
 def _rows(lines: list[tuple[str, float, Any]]) -> tuple[Rows, dict[str, float]]:
-    """Group text boxes whose vertical centres are close into one row, left to right."""
-    boxes = []
-    for text, _score, box in lines:
-        ys = [point[1] for point in box]
-        boxes.append((sum(ys) / len(ys), min(point[0] for point in box), max(ys) - min(ys), text))
-    boxes.sort()
-    rows: list[list[tuple[float, str]]] = []
+    """Group text boxes whose vertical centres are close into one row, left to right; below
+    a table's head row each box goes to the column of the head above it. A figure read
+    with low confidence is marked, so no figure is ever taken from it."""
+    boxes: list[_Box] = []
+    turn = _skew([box for _, _, box in lines])
+    for text, score, box in lines:
+        # in the page's own frame: a photo taken a few degrees off would mix rows
+        points = [_turned(point, turn) for point in box]
+        xs, ys = [point[0] for point in points], [point[1] for point in points]
+        shown = text if float(score) >= MIN_SCORE or not _DIGIT.search(text) else text + DOUBT
+        boxes.append(_Box(sum(ys) / len(ys), min(xs), max(xs), max(ys) - min(ys), shown))
+    boxes.sort(key=lambda b: (b.y, b.x0))
+    rows: list[list[_Box]] = []
     last_y = None
-    for y, x, height, text in boxes:
-        if last_y is None or y - last_y > max(height, 1) * 0.6:
+    for b in boxes:
+        if last_y is None or b.y - last_y > max(b.height, 1) * 0.6:
             rows.append([])
-        rows[-1].append((x, text))
-        last_y = y
+        rows[-1].append(b)
+        last_y = b.y
     scores = {text: float(score) for text, score, _ in lines}
-    return [[text for _, text in sorted(row)] for row in rows], scores
+    return _aligned([sorted(row, key=lambda b: b.x0) for row in rows]), scores
+
+
+DOUBT = "（识别不清）"
+
+
+def _skew(boxes: list[Any]) -> float:
+    """The page's tilt: the median slope of the wider boxes' top edges, in radians."""
+    slopes = sorted(
+        math.atan2(box[1][1] - box[0][1], box[1][0] - box[0][0])
+        for box in boxes
+        if box[1][0] - box[0][0] > 3 * abs(box[3][1] - box[0][1])
+    )
+    return slopes[len(slopes) // 2] if slopes else 0.0
+
+
+def _turned(point: Any, angle: float) -> tuple[float, float]:
+    x, y = float(point[0]), float(point[1])
+    return x * math.cos(angle) + y * math.sin(angle), -x * math.sin(angle) + y * math.cos(angle)
+
+
+_DIGIT = re.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class _Box:
+    y: float
+    x0: float
+    x1: float
+    height: float
+    text: str
+
+    @property
+    def x(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+
+def _aligned(rows: list[list[_Box]]) -> Rows:
+    """Rows of texts; those under a head row (序号 | 工作项目 | 本旬数 | 累计数) in the head's
+    columns, with a label wrapped onto a second line joined to its row."""
+    head = next((i for i, row in enumerate(rows) if _is_head(row)), None)
+    if head is None:
+        return [[b.text for b in row] for row in rows]
+    centres = [b.x for b in rows[head]]
+    figures = {j for j, b in enumerate(rows[head]) if head_role(b.text) in FIGURE_ROLES}
+    out: Rows = [[b.text for b in row] for row in rows[: head + 1]]
+    for row in rows[head + 1 :]:
+        cells = [""] * len(centres)
+        for b in row:
+            j = min(range(len(centres)), key=lambda k: abs(centres[k] - b.x))
+            cells[j] = f"{cells[j]} {b.text}".strip()
+        out.append(cells)
+    return out[: head + 1] + _joined(out[head + 1 :], figures)
+
+
+def _is_head(row: list[_Box]) -> bool:
+    roles = [head_role(b.text) for b in row]
+    return sum(r is not None for r in roles) >= 2 and any(r in FIGURE_ROLES for r in roles)
+
+
+def _joined(rows: Rows, figures: set[int]) -> Rows:
+    """A label cell wrapped over two lines (技能培训（人 / 次）): a line of label only
+    waits for the next line's figures; a short fragment without figures ends the label
+    of the line before it."""
+    out: Rows = []
+    waiting = False  # the last line is a label with no figures yet
+    for row in rows:
+        label = "".join(cell for j, cell in enumerate(row) if j not in figures)
+        bare = not any(row[j] for j in figures)
+        if out and waiting and not bare and len(label) <= 3:
+            out[-1] = [
+                a + b if j not in figures else b
+                for j, (a, b) in enumerate(zip(out[-1], row, strict=True))
+            ]
+            waiting = False
+            continue
+        if out and bare and 0 < len(label) <= 3:
+            out[-1] = [
+                a + b if j not in figures else a
+                for j, (a, b) in enumerate(zip(out[-1], row, strict=True))
+            ]
+            continue
+        out.append(row)
+        waiting = bare and len(label) > 3
+    return out
