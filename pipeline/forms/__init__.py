@@ -53,6 +53,10 @@ def read(
     name = attachment.filename
     found = kind(attachment.data, name)
     guards.check(found, attachment.data, limits)
+    if found == "doc" and name.lower().endswith(".wps"):
+        # WPS saves Word 97 inside, in a way antiword sometimes cuts short (a wide table
+        # kept to its first row): LibreOffice reads WPS's files whole.
+        found = "wps"
     if found in _GRID_READERS:
         return [extract(text.values_only(_GRID_READERS[found](attachment.data)), name, wording)]
     if found == "pdf":

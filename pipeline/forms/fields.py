@@ -51,7 +51,7 @@ class Grid:
 
     def __init__(self, rows: Rows, wording: Wording) -> None:
         self.wording = wording
-        rows = fold_heads([[cell.strip() for cell in row] for row in rows], wording)
+        rows = fold_heads([_closed([cell.strip() for cell in row]) for row in rows], wording)
         self.rows = [row for row in rows if any(row)]
 
     def find(self, labels: tuple[str, ...]) -> tuple[int, int, str] | None:
@@ -98,6 +98,25 @@ class Grid:
                 return row[totals[0]] if totals[0] < len(row) else ""
             break
         return "、".join(c for c in row[j + 1 :] if c)  # several numbers: held
+
+
+_OPEN, _CLOSE = "（(", "）)"
+
+
+def _closed(row: list[str]) -> list[str]:
+    """A label broken in two where it wrapped ('…（新增名农民工入' | '会）', as OCR or a
+    narrow cell gives it) is one cell again: its bracket closes in the next cell."""
+    out: list[str] = []
+    for cell in row:
+        last = out[-1] if out else ""
+        opened = sum(last.count(c) for c in _OPEN) > sum(last.count(c) for c in _CLOSE)
+        head = re.match(r"^[^\d（()）]{0,8}[）)]", cell)
+        if opened and head is not None:
+            out[-1] = last + head.group(0)
+            out.append(cell[head.end() :].strip())  # the cell stays: columns keep their place
+            continue
+        out.append(cell)
+    return out
 
 
 def fold_heads(rows: Rows, wording: Wording) -> Rows:
@@ -197,7 +216,13 @@ def _figure(grid: Grid, labels: tuple[str, ...], spec: MetricSpec | None = None)
             return _unless_contradicted(grid, (i, j), labels, spec, said)
     blank, rest = grid.wording.split_blank(rest)
     candidates = [blank] if blank else []
-    candidates += grid.value(i, j, "" if blank else grid.wording.strip_hint(rest), not blank)
+    inline = "" if blank else grid.wording.strip_hint(rest)
+    candidates += grid.value(i, j, inline, not blank)
+    if blank or inline:
+        # a figure in the label's cell and another beside it are two answers
+        right = next((c for c in grid.rows[i][j + 1 :] if c), "")
+        if parse_figure(right)[0] is not None:
+            candidates.append(right)
     readings = [parse_figure(text) for text in candidates]
     problems = [p for _, p in readings if p]
     if problems:
