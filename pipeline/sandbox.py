@@ -1,12 +1,14 @@
 """Reader processes with hard limits, so one hostile attachment cannot stop the mailbox.
 
-Each worker (`python -m pipeline.sandbox`) reads whole messages (`reading.read_mail`) under
-RLIMIT_AS and a per-attachment RLIMIT_CPU, and the pool adds a wall-clock deadline. A worker
+Each worker (`python -m pipeline.sandbox`) reads whole messages (`reading.read_mail`) behind
+the walls of walls.py (no network, no secrets, a read-only system, one writable folder of
+its own) under hard RLIMIT_AS and RLIMIT_CPU (a per-attachment soft allowance under a hard
+lifetime budget, after which the worker retires), and the pool adds a wall-clock deadline. A worker
 that dies, aborts or runs out of time is killed with its process group and replaced; its
 message gets a Chinese reason naming the attachment it was reading. Workers ask the kernel
 to kill them when xunbao dies (PR_SET_PDEATHSIG), and start their own children
 (LibreOffice, antiword) through `setpriv --pdeathsig KILL`, so a kill -9 leaves no orphan.
-Temporary files live in a folder of the pool's own under `<storage>/tmp/<pid>`
+Temporary files live in a folder of each worker's own in the pool's under `<storage>/tmp/<pid>`
 (`runtime.own_scratch`), removed when the pool closes or, after a kill, by the next start.
 
 Frames are a 4-byte length and a pickle. What comes back from a worker is unpickled with a
@@ -39,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from . import walls
 from .config import Limits
 from .runtime import own_scratch
 
@@ -56,6 +59,7 @@ AHEAD = 8  # read-ahead: messages in the pool per worker, begun or read and not 
 ERROR_TAIL = 1000  # bytes of a dead reader's stderr, from each end, put in the log
 STARTUP = 60.0  # seconds a new reader may take to start, on a busy machine
 BROKEN = "邮件结构严重损坏，无法解析，请在邮箱中查看原件"
+LIFETIME = 100  # a worker's hard CPU budget, in attachments' allowances; it retires at half
 
 
 @dataclass(frozen=True)
@@ -80,15 +84,23 @@ class _Worker:
     """One reader process. Up to DEPTH messages are queued to it, so it never waits for
     xunbao between two; a writer thread feeds them, so xunbao never blocks on its pipe."""
 
-    def __init__(self, limits: Limits, tmp: Path, wording: Wording | None) -> None:
+    def __init__(self, limits: Limits, tmp: Path, storage: Path, wording: Wording | None) -> None:
         # What the reader says when it dies (an abort in a library, a traceback from a bug
         # of ours) is kept to be logged: the clerk gets the Chinese reason, the log the cause.
         self.errors = tempfile.TemporaryFile(dir=tmp)  # noqa: SIM115 (closed by kill())
+        self.folder = Path(tempfile.mkdtemp(prefix="w", dir=tmp))  # its one writable place
+        kind = walls.available()
+        # In a PID namespace of its own the worker cannot see xunbao's pid: bubblewrap
+        # (--die-with-parent, under setpriv --pdeathsig) ends it with xunbao instead.
+        parent = 0 if kind.own_pid_namespace else os.getpid()
+        argv = [sys.executable, "-m", "pipeline.sandbox", str(parent)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.sandbox", str(os.getpid())],
+            walls.command(kind, argv, self.folder, storage),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.errors,
+            env=walls.environment(self.folder),
+            cwd=self.folder,
             process_group=0,  # its own group: killed with every child it started
         )
         assert self.process.stdout
@@ -101,7 +113,7 @@ class _Worker:
         self.fresh = True  # still starting (importing the readers): not yet on the clock
         self.outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         threading.Thread(target=self._feed, daemon=True).start()
-        self.send(("setup", limits.model_dump(), str(tmp), wording))
+        self.send(("setup", limits.model_dump(), str(self.folder), wording))
 
     def _feed(self) -> None:
         stdin = self.process.stdin
@@ -168,7 +180,7 @@ class Pool:
     """`read(messages)` yields (key, Read) in the order given, reading on every worker."""
 
     def __init__(self, limits: Limits, storage: Path, wording: Wording | None = None) -> None:
-        self.limits, self.wording = limits, wording
+        self.limits, self.wording, self.storage = limits, wording, storage
         self.tmp = Path(tempfile.mkdtemp(prefix="readers-", dir=own_scratch(storage)))
         self.size = limits.workers or os.cpu_count() or 1
         self.workers: list[_Worker] = []
@@ -223,7 +235,7 @@ class Pool:
     def _free(self) -> _Worker | None:
         """The least busy worker with room in its queue, started if need be."""
         if len(self.workers) < self.size and all(w.tasks for w in self.workers):
-            worker = _Worker(self.limits, self.tmp, self.wording)
+            worker = _Worker(self.limits, self.tmp, self.storage, self.wording)
             self.selector.register(worker.inbox, selectors.EVENT_READ, worker)
             self.workers.append(worker)
         worker = min(self.workers, key=lambda w: len(w.tasks))
@@ -268,7 +280,7 @@ class Pool:
                 "读取进程 %s 异常结束（附件：%s）：%s", worker.process.pid, worker.at, words
             )
         worker.kill()
-        shutil.rmtree(self.tmp / str(worker.process.pid), ignore_errors=True)
+        shutil.rmtree(worker.folder, ignore_errors=True)
         queued = list(worker.tasks)
         if queued and not retired:
             task, _ = queued.pop(0)
@@ -304,7 +316,7 @@ class _Restricted(pickle.Unpickler):
 def _die_with(parent: int) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the parent died before the line above
+    if parent and os.getppid() != parent:  # the parent died before the line above
         os._exit(1)
 
 
@@ -333,21 +345,18 @@ def _worker(parent: int) -> None:
 
     _, settings, tmp, wording = receive()
     limits = Limits(**settings)
-    memory = limits.memory_mb * MB
-    resource.setrlimit(resource.RLIMIT_AS, (memory, resource.RLIM_INFINITY))
-    folder = Path(tmp) / str(os.getpid())
-    folder.mkdir(parents=True, exist_ok=True)
-    tempfile.tempdir = str(folder)
-    # Libraries and LibreOffice write caches under HOME (onnxruntime, dconf): keep them here.
-    for variable in ("TMPDIR", "HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR"):
-        os.environ[variable] = str(folder)
+    # Hard limits, set before any attachment is touched: neither this process nor a
+    # converter it starts (they inherit them) can raise them again.
+    memory, widest = limits.memory_mb * MB, max(limits.memory_mb, limits.ocr_memory_mb) * MB
+    resource.setrlimit(resource.RLIMIT_AS, (memory, widest))
+    budget = _spent() + int(limits.seconds * LIFETIME) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (budget, budget))
+    tempfile.tempdir = tmp  # HOME, TMPDIR and XDG_* are this folder too (walls.environment)
 
     def at(name: str) -> None:
         # A fresh CPU allowance per attachment: SIGXCPU ends the process past it.
-        used = resource.getrusage(resource.RUSAGE_SELF)
-        spent = int(used.ru_utime + used.ru_stime)
-        allowance = spent + int(limits.seconds) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (allowance, resource.RLIM_INFINITY))
+        allowance = min(_spent() + int(limits.seconds) + 1, budget)
+        resource.setrlimit(resource.RLIMIT_CPU, (allowance, budget))
         answer(("at", name))
 
     widened: list[bool] = []
@@ -355,12 +364,15 @@ def _worker(parent: int) -> None:
     def widen() -> None:
         # OCR's own limit; once its engine has mapped that much the process stays that
         # big, so it ends after this message and a fresh reader takes over.
-        resource.setrlimit(resource.RLIMIT_AS, (limits.ocr_memory_mb * MB, resource.RLIM_INFINITY))
+        resource.setrlimit(resource.RLIMIT_AS, (widest, widest))
+        _quiet_onnxruntime()
         widened.append(True)
 
     ocr.before_ocr.append(widen)
     while not widened:
         _, raw = receive()
+        if _spent() * 2 > budget:  # a fresh reader takes this message and the rest
+            break
         at("")  # the message is begun: xunbao records the attempt now
         try:
             answer(("done", read_mail(raw, limits, wording or DEFAULT_WORDING, at)))
@@ -369,6 +381,21 @@ def _worker(parent: int) -> None:
         except Exception:  # mail-parser gave up on the MIME structure
             answer(("done", Unread(BROKEN)))
     answer(("retired", None))
+
+
+def _spent() -> int:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return int(used.ru_utime + used.ru_stime)
+
+
+def _quiet_onnxruntime() -> None:
+    """onnxruntime's telemetry off (the network is gone too: this is the second wall)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return
+    with contextlib.suppress(AttributeError):
+        onnxruntime.disable_telemetry_events()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
+from . import walls
 from .config import Config
 from .errors import XunbaoError
 from .ledger import Ledger, circular_kind, open_ledger
@@ -71,6 +72,7 @@ def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[s
         "undelivered": undelivered,
         "mailbox": mailbox,
         "circular": circular,
+        "sandbox_missing": walls.missing(),
     }
     last = data["last_run"]
     data["healthy"] = (
@@ -237,6 +239,7 @@ def summary(config: Config, data: dict[str, Any]) -> list[str]:
         lines.append(
             f"收件邮箱：{'正常' if mailbox['ok'] else '无法连接'}（{mailbox['detail']}）。"
         )
+    lines.append(walls.summary())
     lines.append("总体：正常。" if data["healthy"] else "总体：需要处理，请查看上面的说明。")
     return lines
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything xunbao needs on Debian/Ubuntu: system packages (CJK fonts, poppler,
-# LibreOffice/antiword for old Office formats, unar for .rar) and a virtualenv in .venv.
+# LibreOffice/antiword for old Office formats, unar for .rar, bubblewrap walling in the
+# reader processes) and a virtualenv in .venv.
 # `--dev` adds what only the tests need (Dovecot, the test Python packages).
 # Safe to run again: it skips what is already there.
 set -euo pipefail
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   fonts-noto-cjk fonts-arphic-ukai libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0
   poppler-utils antiword libreoffice-writer-nogui libreoffice-calc-nogui
-  openssl python3-venv unar
+  openssl python3-venv unar bubblewrap
 )
 DEV=0
 [ "${1:-}" = "--dev" ] && DEV=1

@@ -1,0 +1,145 @@
+"""The walls around a reader process: what it may reach, see, inherit and spend.
+
+A reader runs inside bubblewrap: its own network namespace (a loopback with nothing on
+it, so no name lookup, no connection to the office LAN or to xunbao's own listeners), its
+own PID namespace (xunbao's processes and their /proc/<pid>/environ are out of sight), a
+read-only view of the system with the places that hold xunbao's data or other users'
+files (the storage folder, /tmp, /run, home) hidden behind empty tmpfs, and one writable
+folder of its own. Its environment is built here from nothing: no password, no
+`XUNBAO_*`. Every converter it starts (LibreOffice, antiword, pdftoppm) inherits all of
+it, and the hard resource limits the reader sets on itself before it reads anything.
+
+Where bubblewrap is missing, `unshare` still takes the network away (as root, or through
+a user namespace); where neither works the reader runs with the environment and limits
+alone, and `missing()` says which wall is not there (`xunbao status`, `check-config`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pipeline
+
+CODE = Path(pipeline.__file__).resolve().parent.parent  # what the reader imports
+PATH = "/usr/local/bin:/usr/bin:/bin"
+# Places that hold other processes' data: hidden from a reader behind an empty tmpfs.
+HIDDEN = (Path("/tmp"), Path("/var/tmp"), Path("/run"), Path("/var/run"), Path("/dev/shm"))
+NO_NETWORK = "读取进程可以访问网络（未安装 bubblewrap，且无法创建网络命名空间）"
+NO_VIEW = "读取进程能看到整个文件系统和其他进程（未安装 bubblewrap：apt-get install bubblewrap）"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How readers are walled in: "bwrap", "unshare" or "" (environment and limits only)."""
+
+    tool: str
+
+    @property
+    def own_pid_namespace(self) -> bool:
+        return self.tool == "bwrap"
+
+
+def environment(folder: Path) -> dict[str, str]:
+    """Everything a reader process is given: its folder as home and temp, a plain PATH,
+    a UTF-8 locale and where xunbao's code is. Nothing is copied from xunbao's own."""
+    here = str(folder)
+    env = {
+        "PATH": PATH,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONPATH": str(CODE),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        "SAL_USE_VCLPLUGIN": "svp",  # LibreOffice: no display, no desktop integration
+    }
+    for name in ("HOME", "TMPDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR"):
+        env[name] = here
+    return env
+
+
+def _bwrap_arguments(folder: Path, storage: Path) -> list[str]:
+    arguments = ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
+    arguments += ["--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session"]
+    hidden = [p for p in HIDDEN if p.is_dir() and not p.is_symlink()]
+    home = Path.home()
+    if home != Path("/") and not _holds_code(home):
+        hidden.append(home)
+    hidden.append(storage.resolve())
+    for path in hidden:
+        arguments += ["--tmpfs", str(path)]
+    arguments += ["--bind", str(folder), str(folder), "--chdir", str(folder)]
+    # The tmpfs are memory no rlimit counts: read-only, so the one folder is all it writes.
+    for path in [Path("/dev"), *hidden]:
+        arguments += ["--remount-ro", str(path)]
+    return arguments
+
+
+def _holds_code(path: Path) -> bool:
+    """Whether hiding `path` would hide the interpreter or xunbao's code."""
+    needed = (Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), CODE)
+    return any(p == path or path in p.parents for p in needed)
+
+
+def _unshare_arguments() -> list[str]:
+    user = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
+    return ["--net", *user, "--"]
+
+
+def command(kind: Kind, argv: list[str], folder: Path, storage: Path) -> list[str]:
+    """`argv` behind the walls `kind` offers, dying with this process (PDEATHSIG)."""
+    setpriv = shutil.which("setpriv")
+    first = [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
+    if kind.tool == "bwrap":
+        bwrap = shutil.which("bwrap") or "bwrap"
+        return [*first, bwrap, *_bwrap_arguments(folder, storage), "--", *argv]
+    if kind.tool == "unshare":
+        unshare = shutil.which("unshare") or "unshare"
+        return [*first, unshare, *_unshare_arguments(), *argv]
+    return [*first, *argv]
+
+
+def _works(argv: list[str]) -> bool:
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=30, env={"PATH": PATH})
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+@functools.cache
+def available() -> Kind:
+    """The strongest walls this machine can build (tried once per process)."""
+    true = shutil.which("true") or "/bin/true"
+    if shutil.which("bwrap"):
+        with tempfile.TemporaryDirectory(prefix="xunbao-walls-") as probe:
+            arguments = _bwrap_arguments(Path(probe), Path(probe))
+            if _works(["bwrap", *arguments, "--", true]):
+                return Kind("bwrap")
+    if shutil.which("unshare") and _works(["unshare", *_unshare_arguments(), true]):
+        return Kind("unshare")
+    return Kind("")
+
+
+def missing() -> list[str]:
+    """The walls a reader would lack here, in Chinese; empty when all are up."""
+    tool = available().tool
+    if tool == "bwrap":
+        return []
+    if tool == "unshare":
+        return [NO_VIEW]
+    return [NO_NETWORK, NO_VIEW]
+
+
+def summary() -> str:
+    lacking = missing()
+    if not lacking:
+        walled = "无网络、只读系统、独立临时目录、无密码、硬性资源限制"
+        return f"读取沙箱：完整（bubblewrap：{walled}）。"
+    return f"读取沙箱：不完整——{'；'.join(lacking)}。"
