@@ -309,7 +309,7 @@ def load(path: Path = DEFAULT_CONFIG, on_this_machine: bool = False) -> Loaded:
 
     `on_this_machine` (check-config) also checks the mailbox folder, the password variables
     and the e-mail addresses."""
-    # Here, not at the top: a config from config_cache needs no YAML (~25 ms of imports).
+    # Here, not at the top: commands that load no config need no YAML (~25 ms of imports).
     from .yamlfile import DuplicateKey, MarkedYAMLError, parse, syntax_fault, text_faults
 
     try:

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Model(BaseModel):
-    # Validators are built on first use, not at import: a config from config_cache is never
-    # validated again, so the light commands skip building them altogether.
+    # Validators are built on first use, not at import: commands that load no config skip
+    # building them altogether.
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 

@@ -35,8 +35,8 @@ needs_dovecot = pytest.mark.skipif(
 
 @pytest.fixture(scope="session", autouse=True)
 def config_cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Commands keep the validated config under XDG_CACHE_HOME (config_cache): the tests',
-    not the user's ~/.cache, also in the commands they start."""
+    """Caches under XDG_CACHE_HOME (LibreOffice's, fontconfig's, ...): the tests', not the
+    user's ~/.cache, also in the commands they start."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
         yield

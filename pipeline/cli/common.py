@@ -29,14 +29,14 @@ def config_option(func: F) -> F:
 
 
 def load_config(path: Path) -> config_module.Config:
-    """Load the config (kept by config_cache while unchanged) and set up logging under the one
-    "xunbao" namespace, so every command (not only `serve`) writes warnings to stderr through
-    the password redactor."""
+    """Load and validate the config (no cache: nothing kept between commands can run code)
+    and set up logging under the one "xunbao" namespace, so every command (not only `serve`)
+    writes warnings to stderr through the password redactor."""
     import logging
 
-    from .. import config_cache, logs
+    from .. import logs
 
-    config = config_cache.load(path).config
+    config = config_module.load(path).config
     logs.setup(config=config, level=logging.WARNING)
     return config
 
