@@ -283,6 +283,6 @@ def test_status_loads_no_pandas_once_the_state_is_known(tmp_path: Path) -> None:
         ).stderr.split()[-3:]
         for _ in range(2)
     ]
-    # The first computes and keeps the state and the config, the second reads both; status
-    # prints plain lines, without rich.
-    assert loads == [["True", "True", "False"], ["False", "False", "False"]]
+    # The first computes and keeps the state, the second reads it; the config is parsed
+    # afresh each time (no config cache); status prints plain lines, without rich.
+    assert loads == [["True", "True", "False"], ["False", "True", "False"]]
