@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from .atomic import private
 from .ledger_clerk import ClerkBook, now
 from .ledger_letters import LettersLedger
 from .ledger_mailbox import MailboxBook
@@ -97,7 +98,8 @@ def open_ledger(config: Config) -> Ledger:
 
 class Ledger(ClerkBook, LettersLedger, MailboxBook):
     def __init__(self, path: Path, actor: str = "") -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private(path)
         self.path = path
         # Who acts through this connection: a desk account, or the CLI's login name.
         self.actor = actor or cli_actor()

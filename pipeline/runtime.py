@@ -45,6 +45,11 @@ class SystemClock:
 
 
 # ── one server per ledger ──────────────────────────────────────
+def _lock_file(path: Path) -> Any:
+    """A lock file beside the ledger, 0600 whatever the umask (others could hold it)."""
+    return open(path, "a", opener=lambda name, flags: os.open(name, flags, 0o600))
+
+
 class ServeLock:
     """An flock beside the ledger: two schedulers on one ledger would run periods twice."""
 
@@ -54,7 +59,7 @@ class ServeLock:
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        file = self.path.open("a")
+        file = _lock_file(self.path)
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -74,7 +79,7 @@ class ServeLock:
         """True when some other process holds the lock (a running `serve`)."""
         if not self.path.exists():
             return False
-        with self.path.open("a") as file:
+        with _lock_file(self.path) as file:
             try:
                 fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -92,7 +97,7 @@ def one_cycle_at_a_time(config: Config, say: Callable[[str], None]) -> Iterator[
     ledger_path = config.resolve(config.storage.path)
     path = ledger_path.with_name(ledger_path.name + ".cycle.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as file:
+    with _lock_file(path) as file:
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

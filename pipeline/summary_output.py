@@ -7,7 +7,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from . import circular, sheets
+from . import atomic, circular, sheets
 from .chart import trend_chart
 from .config import Config
 from .sheets import PERCENT, THOUSANDS, Column
@@ -121,5 +121,6 @@ def pdf(config: Config, summary: Summary, path: Path) -> Path:
     css = circular.render(environment, "circular.css.j2", font=families, red=circular.RED)
     page = circular.render(environment, "summary.html.j2", css=Markup(css), chart=chart, **context)
     made = circular.Circular("", page, {role: c.family for role, c in chosen.items()})
-    path.write_bytes(made.pdf())
+    with atomic.written(path) as temporary:
+        temporary.write_bytes(made.pdf())
     return path
