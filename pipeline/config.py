@@ -347,13 +347,26 @@ def secret(env_name: str, file: Path | None, what: str) -> str:
         return os.environ[env_name]
     if file is not None:
         try:
-            return file.read_text(encoding="utf-8").strip()
+            with file.open(encoding="utf-8") as text:  # the mode of what was opened
+                if fault := exposed(file, os.fstat(text.fileno()).st_mode):
+                    raise ConfigError([fault])
+                return text.read().strip()
         except OSError as exc:
             raise ConfigError([f"无法读取{what}文件 {file}：{exc.strerror}"]) from None
     named = "" if looks_like_secret(env_name) else f" {env_name}"  # never echo a typed code
     raise ConfigError(
         [f"缺少{what}：请设置环境变量{named}（或在 config.yaml 中用 password_file 指定文件）。"]
     )
+
+
+def exposed(file: Path, mode: int) -> str | None:
+    """Why a password file cannot be trusted: its group or others may read or change it."""
+    if mode & 0o077:
+        return (
+            f"密码文件 {file} 的权限为 {mode & 0o777:04o}，同组或其他用户可以读取或修改："
+            f"请运行 chmod 600 {file}（只有 xunbao 的运行用户可读）。"
+        )
+    return None
 
 
 def iter_unit_names(config: Config) -> Iterator[tuple[str, str]]:

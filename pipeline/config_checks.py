@@ -284,7 +284,10 @@ def _password_check(
     if file is not None:
         path = config.resolve(file)
         if path.is_file() and os.access(path, os.R_OK):
-            return []
+            from .config import exposed
+
+            fault = exposed(path, path.stat().st_mode)
+            return [f"{at.where((section, 'password_file'))}：{fault}"] if fault else []
         return [f"{at.where((section, 'password_file'))}：密码文件 {path} 不存在或不可读。"]
     if looks_like_secret(env):
         return []  # already refused by secret_checks; do not repeat the value

@@ -113,6 +113,11 @@ def test_secret_comes_from_environment_or_file(
     monkeypatch.delenv("XB_TEST_SECRET")
     file = tmp_path / "secret"
     file.write_text("from-file\n", encoding="utf-8")
+    for mode in (0o644, 0o640, 0o604, 0o620):  # group or others may read or change it
+        file.chmod(mode)
+        with pytest.raises(config.ConfigError, match=f"权限为 {mode:04o}.*chmod 600"):
+            config.secret("XB_TEST_SECRET", file, "授权码")
+    file.chmod(0o600)
     assert config.secret("XB_TEST_SECRET", file, "授权码") == "from-file"
     with pytest.raises(config.ConfigError, match="XB_TEST_SECRET"):
         config.secret("XB_TEST_SECRET", None, "授权码")
