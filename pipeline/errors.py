@@ -22,6 +22,10 @@ class ConfigError(XunbaoError):
 class UsageError(XunbaoError):
     """A command was called with arguments that make no sense."""
 
+
+class NotFound(UsageError):
+    """What was asked for does not exist (the desk answers 404)."""
+
     exit_code = 2
 
 

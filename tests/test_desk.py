@@ -320,6 +320,30 @@ def test_path_traversal_finds_nothing(clerk: Desk) -> None:
         assert b"root:" not in response.content and b"import" not in response.content
 
 
+def test_out_of_range_ids_and_periods_are_not_found(clerk: Desk) -> None:
+    huge = "99999999999999999999999"
+    for url in (
+        f"/messages/{huge}",
+        f"/messages/{2**63}/original.eml",
+        f"/messages/{MABIAN}/attachments/{huge}/1.png",
+        f"/messages/{MABIAN}/attachments/0/{huge}.png",
+        f"/queue/{PERIOD}/{huge}",
+        f"/circular/{PERIOD}/page/{huge}.png",
+        "/overview?period=9999-12-30",
+        "/overview?period=9999-12-31",
+        "/overview/9999-12-31/chart.svg",
+        "/overview?period=0001-01-10",
+        "/circular?period=9999-12-31",
+        "/circular/9999-12-31/preview.html",
+    ):
+        response = clerk.client.get(url)
+        assert response.status_code in (400, 404), (url, response.status_code)
+    # A filter that matches nothing is an empty register, not a failure.
+    assert clerk.client.get(f"/register?period=9999-12-31&number={huge}").status_code == 200
+    for url in (f"/messages/{huge}", "/overview?period=9999-12-30"):
+        assert clerk.client.get(url).status_code == 404, url
+
+
 def test_hostile_attachments_are_served_inert(clerk: Desk, workspace: Path) -> None:
     number = ingest_hostile(workspace)
     page = clerk.client.get(f"/queue/{PERIOD}/{number}")

@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from .. import accounts
 from ..accounts import Account, Role, Session
 from ..config import Config
-from ..errors import XunbaoError
+from ..errors import NotFound, XunbaoError
 from ..ledger import Ledger
 from .render import Templates
 
@@ -102,4 +102,4 @@ def _handle(
         try:
             return handler(context)
         except XunbaoError as exc:  # the library's Chinese message, shown as it is
-            return context.refuse(str(exc))
+            return context.refuse(str(exc), 404 if isinstance(exc, NotFound) else 400)

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
-from ...errors import UsageError
+from ...errors import NotFound, UsageError
 from ...periods import Period, between, is_deadline, period_of
 from ...timetable import campaign_window
 from ..auth import Context
@@ -44,6 +44,9 @@ def chosen_period(context: Context, text: str | None = None) -> Period:
         period = Period.parse(given)
     except ValueError:
         raise UsageError(f"旬的写法应为 YYYY-MM-DD，例如 2015-09-20（收到 {given!r}）。") from None
+    first, last = campaign_window(context.config)
+    if not first.end <= period.end <= last.end:
+        raise NotFound(f"没有 {given} 这一旬：本次活动从 {first} 到 {last}。")
     if not is_deadline(period.end, context.config.schedule):
         raise UsageError(f"{given} 不是截止日（每旬按截止日命名，如 2015-09-20）。")
     return period

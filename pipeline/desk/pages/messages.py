@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ... import originals, review
-from ...errors import UsageError
+from ...errors import NotFound
 from ...mail import Mail, parse
 from ...records import MessageRecord
 from .. import inert
@@ -38,10 +38,6 @@ def message_row(context: Context, number: int) -> MessageRecord:
     if row is None:
         raise NotFound(f"没有编号为 {number} 的邮件。")
     return row
-
-
-class NotFound(UsageError):
-    """Shown as a 404 page."""
 
 
 def view(context: Context, row: MessageRecord) -> dict[str, Any]:
