@@ -358,6 +358,7 @@ def test_hostile_attachments_are_served_inert(clerk: Desk, workspace: Path) -> N
     image = clerk.client.get(f"/messages/{number}/attachments/2/1.png")
     assert image.headers["content-type"] == "image/png"
     assert image.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert image.headers["cache-control"] == "no-store"
     assert b"JavaScript" not in image.content
     # The SVG is not served as an image at all: it is shown as source text.
     assert clerk.client.get(f"/messages/{number}/attachments/1/1.png").status_code == 404

@@ -92,7 +92,8 @@ def attachment_image(context: Context) -> Response:
         png = inert.image(mail.attachments[index], page)
     except ValueError as exc:
         return context.refuse(f"无法显示：{exc}", 404)
-    return Response(png, media_type="image/png", headers={"cache-control": "private, max-age=3600"})
+    # A picture of mail content: kept in no browser cache, like every page of the desk.
+    return Response(png, media_type="image/png", headers={"cache-control": "no-store"})
 
 
 def reopen(context: Context) -> Response:
