@@ -17,6 +17,7 @@ alone, and `missing()` says which wall is not there (`xunbao status`, `check-con
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import shutil
 import subprocess
@@ -115,7 +116,15 @@ def _works(argv: list[str]) -> bool:
 
 @functools.cache
 def available() -> Kind:
-    """The strongest walls this machine can build (tried once per process)."""
+    """The strongest walls this machine can build (tried once per process); short of all
+    of them, the log says which are missing (a unit with ProtectKernelTunables, say)."""
+    kind = _strongest()
+    if kind.tool != "bwrap":
+        logging.getLogger("xunbao.sandbox").warning(summary_of(kind))
+    return kind
+
+
+def _strongest() -> Kind:
     true = shutil.which("true") or "/bin/true"
     if shutil.which("bwrap"):
         with tempfile.TemporaryDirectory(prefix="xunbao-walls-") as probe:
@@ -127,9 +136,9 @@ def available() -> Kind:
     return Kind("")
 
 
-def missing() -> list[str]:
+def missing(kind: Kind | None = None) -> list[str]:
     """The walls a reader would lack here, in Chinese; empty when all are up."""
-    tool = available().tool
+    tool = (kind or available()).tool
     if tool == "bwrap":
         return []
     if tool == "unshare":
@@ -138,7 +147,11 @@ def missing() -> list[str]:
 
 
 def summary() -> str:
-    lacking = missing()
+    return summary_of(available())
+
+
+def summary_of(kind: Kind) -> str:
+    lacking = missing(kind)
     if not lacking:
         walled = "无网络、只读系统、独立临时目录、无密码、硬性资源限制"
         return f"读取沙箱：完整（bubblewrap：{walled}）。"
