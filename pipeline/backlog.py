@@ -47,8 +47,12 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
     from .intake import Intake  # the readers load heavy libraries: only ingest needs them
 
     intake = Intake(config, ledger)
-    if charged := ledger.charge_interrupted():
-        _log.warning("上次运行在处理邮件 %s 时中断，记为一次未完成的处理", charged)
+    if interrupted := ledger.charge_interrupted():
+        ref, charged = interrupted
+        if charged:
+            _log.warning("上次运行在单独处理邮件 %s 时中断，该邮件将被隔离", ref)
+        else:
+            _log.warning("上次运行在处理邮件 %s 时中断，本次先单独读取这封邮件", ref)
     result = Ingested()
     kept = originals.folder(config)
     unacknowledged: list[RawMessage] = []
@@ -76,7 +80,7 @@ _QUARANTINE = Unread(QUARANTINED)
 _KNOWN = Unread("")  # a marker: the message is in the ledger already
 
 # What becomes of a message drawn from the source, decided once.
-Kind = Literal["known", "too large", "quarantined", "charged", "plain"]
+Kind = Literal["known", "too large", "quarantined", "suspect", "plain"]
 
 
 def _kind(ledger: Ledger, raw: RawMessage) -> Kind:
@@ -84,8 +88,9 @@ def _kind(ledger: Ledger, raw: RawMessage) -> Kind:
         return "known"
     if raw.too_large:
         return "too large"
-    tries = ledger.attempts(raw.ref)
-    return "quarantined" if tries >= 2 else "charged" if tries else "plain"
+    if ledger.attempts(raw.ref):  # a run died while it was read alone
+        return "quarantined"
+    return "suspect" if ledger.suspected(raw.ref) else "plain"
 
 
 def _reads(
@@ -93,10 +98,10 @@ def _reads(
 ) -> Iterator[tuple[RawMessage, Read | None]]:
     """Each message in the source's order with what the readers made of it (None: too
     large to read). Each is noted as it goes to a reader and as a reader begins it. A
-    message charged with an interrupted run (xunbao died waiting on it) is read alone, the
-    pool drained first, so a message that kills xunbao twice is quarantined without taking
-    its neighbours along; one charged twice is not read again. Each original is stored
-    (before the ledger names it) as its message goes to a reader."""
+    suspect (xunbao died waiting on it among others) is read alone, the pool drained
+    first: if xunbao dies again then, the message is quarantined without taking its
+    neighbours along, and not read again. Each original is stored (before the ledger
+    names it) as its message goes to a reader."""
 
     def begun(raw: RawMessage) -> None:
         ledger.note_attempt(raw.ref)
@@ -108,11 +113,11 @@ def _reads(
         elif kind == "too large":
             yield raw, None
         elif kind == "quarantined":
-            _log.warning("邮件 %s 已两次未能处理完，隔离", raw.ref)
+            _log.warning("邮件 %s 单独读取时程序中断，隔离", raw.ref)
             _keep(kept, raw)  # still kept for the clerk
             yield raw, _QUARANTINE
-        elif kind == "charged":
-            _hand_over(ledger, raw, upcoming, kept)
+        elif kind == "suspect":
+            _hand_over(ledger, raw, upcoming, kept, isolated=True)
             yield from pool.read([(raw, raw.raw)], begun)
         else:
             upcoming.put_back(raw, kind)
@@ -132,8 +137,10 @@ def _plain_run(
         yield raw, raw.raw
 
 
-def _hand_over(ledger: Ledger, raw: RawMessage, upcoming: _Upcoming, kept: Path) -> None:
-    ledger.note_queued(raw.ref, upcoming.position[raw.ref])
+def _hand_over(
+    ledger: Ledger, raw: RawMessage, upcoming: _Upcoming, kept: Path, isolated: bool = False
+) -> None:
+    ledger.note_queued(raw.ref, upcoming.position[raw.ref], isolated)
     _keep(kept, raw)
 
 

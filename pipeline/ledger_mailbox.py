@@ -29,23 +29,32 @@ class MailboxBook:
 
     # ── poison-message quarantine ──────────────────────────────
     def attempts(self, source_ref: str) -> int:
-        """Runs that died with this message in hand, unfinished (crashes charged to it)."""
+        """Runs that died while this message was read alone (its own reading's doing)."""
         row = self.db.execute(
             "SELECT count FROM attempts WHERE source_ref = ?", (source_ref,)
         ).fetchone()
         return int(row["count"]) if row else 0
 
-    def note_queued(self, source_ref: str, position: int) -> None:
-        """The message goes to a reader, `position` in this run's stream. Committed on its
-        own until its outcome is recorded, and not synced to disk (a crash of the process
-        keeps it; a power cut may cost one more attempt), so a backlog of thousands of
-        messages does not pay thousands of fsyncs."""
+    def suspected(self, source_ref: str) -> bool:
+        """A run died waiting on this message among others: it is read alone next."""
+        row = self.db.execute(
+            "SELECT suspect FROM attempts WHERE source_ref = ?", (source_ref,)
+        ).fetchone()
+        return bool(row and row["suspect"])
+
+    def note_queued(self, source_ref: str, position: int, isolated: bool = False) -> None:
+        """The message goes to a reader, `position` in this run's stream (`isolated`: alone,
+        the pool drained). Committed on its own until its outcome is recorded, and not
+        synced to disk (a crash of the process keeps it; a power cut may cost one more
+        isolated read), so a backlog of thousands of messages does not pay thousands of
+        fsyncs."""
         with self.unsynced():
             self.db.execute(
-                "INSERT INTO attempts (source_ref, count, last_at, in_hand) VALUES (?, 0, ?, ?)"
-                " ON CONFLICT (source_ref) DO UPDATE SET in_hand = excluded.in_hand,"
-                " begun = 0, last_at = excluded.last_at",
-                (source_ref, now(), position),
+                "INSERT INTO attempts (source_ref, count, last_at, in_hand, isolated)"
+                " VALUES (?, 0, ?, ?, ?) ON CONFLICT (source_ref) DO UPDATE SET"
+                " in_hand = excluded.in_hand, begun = 0, last_at = excluded.last_at,"
+                " isolated = excluded.isolated",
+                (source_ref, now(), position, int(isolated)),
             )
 
     def note_attempt(self, source_ref: str) -> None:
@@ -56,21 +65,27 @@ class MailboxBook:
                 (now(), source_ref),
             )
 
-    def charge_interrupted(self) -> str | None:
+    def charge_interrupted(self) -> tuple[str, bool] | None:
         """What a run that died left in the readers' hands. The oldest of it is the message
-        that run was waiting on or judging: if a reader had begun it, it is charged one
-        attempt; the others, read alongside or queued, are not. Call it before a new run
-        reads; returns the charged message's ref."""
+        that run was waiting on or judging, if a reader had begun it: read alone, it is
+        charged (its own reading may have killed the run); read among others it becomes a
+        suspect, charged nothing (a kill from outside, a power cut, an OOM kill elsewhere
+        land as easily on an innocent message) but read alone by the next run. The others,
+        read alongside or queued, are neither. Call it before a new run reads; returns the
+        message's ref and whether it was charged."""
         with self.transaction() as db:
             row = db.execute(
-                "SELECT source_ref, begun FROM attempts WHERE in_hand IS NOT NULL"
+                "SELECT source_ref, begun, isolated FROM attempts WHERE in_hand IS NOT NULL"
                 " ORDER BY in_hand LIMIT 1"
             ).fetchone()
-            charged = str(row["source_ref"]) if row and row["begun"] else None
-            db.execute("UPDATE attempts SET count = count + 1 WHERE source_ref = ?", (charged,))
-            db.execute("UPDATE attempts SET in_hand = NULL, begun = 0")
-            db.execute("DELETE FROM attempts WHERE count = 0")
-        return charged
+            begun = row is not None and row["begun"]
+            found = (str(row["source_ref"]), bool(row["isolated"])) if begun else None
+            if found:
+                column = "count = count + 1" if found[1] else "suspect = 1"
+                db.execute(f"UPDATE attempts SET {column} WHERE source_ref = ?", (found[0],))
+            db.execute("UPDATE attempts SET in_hand = NULL, begun = 0, isolated = 0")
+            db.execute("DELETE FROM attempts WHERE count = 0 AND suspect = 0")
+        return found
 
     # ── durability in a backlog ────────────────────────────────
     @contextmanager

@@ -168,4 +168,12 @@ MIGRATIONS = [
     ALTER TABLE attempts ADD COLUMN in_hand INTEGER;
     ALTER TABLE attempts ADD COLUMN begun INTEGER NOT NULL DEFAULT 0
     """,
+    # Quarantine for what a message's own reading did: a run that died with it in a reader
+    # among others only makes it a suspect, read alone next time (`isolated`); `count` is
+    # now the runs that died while it was read alone. A charge of the old kind is a suspect.
+    """
+    ALTER TABLE attempts ADD COLUMN isolated INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE attempts ADD COLUMN suspect INTEGER NOT NULL DEFAULT 0;
+    UPDATE attempts SET suspect = 1, count = 0 WHERE count = 1
+    """,
 ]

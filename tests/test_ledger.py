@@ -80,7 +80,7 @@ def test_maildir_is_read_with_its_delivery_time(tmp_path: Path) -> None:
     assert sorted(m.ref for m in DirectorySource(maildir).poll()) == sorted(m.ref for m in messages)
 
 
-def test_a_dead_run_charges_only_the_message_it_was_waiting_on(tmp_path: Path) -> None:
+def test_a_dead_run_charges_only_the_message_it_was_reading_alone(tmp_path: Path) -> None:
     with Ledger(tmp_path / "ledger.sqlite") as ledger:
         for position, ref in enumerate(["a", "b", "c"]):
             ledger.note_queued(ref, position)
@@ -88,19 +88,30 @@ def test_a_dead_run_charges_only_the_message_it_was_waiting_on(tmp_path: Path) -
         ledger.note_attempt("c")
         assert ledger.charge_interrupted() is None  # the head was not begun: no one's fault
         assert [ledger.attempts(r) for r in "abc"] == [0, 0, 0]
+        assert not any(ledger.suspected(r) for r in "abc")
 
+        # Died waiting on "b", read among others: a kill from outside as likely as its own
+        # doing. Nothing is charged; "b" is read alone next time.
         ledger.note_queued("b", 0)
         ledger.note_queued("c", 1)
         ledger.note_attempt("b")
         ledger.note_attempt("c")
-        assert ledger.charge_interrupted() == "b"
-        assert [ledger.attempts(r) for r in "bc"] == [1, 0]
-        ledger.note_queued("b", 0)
+        assert ledger.charge_interrupted() == ("b", False)
+        assert [ledger.attempts(r) for r in "bc"] == [0, 0]
+        assert ledger.suspected("b") and not ledger.suspected("c")
+        # Died again, many times, each while "b" was among others: still nothing charged.
+        for _ in range(3):
+            ledger.note_queued("b", 0)
+            ledger.note_attempt("b")
+            assert ledger.charge_interrupted() == ("b", False)
+        assert ledger.attempts("b") == 0
+        # Died while "b" was read alone: its own reading's doing.
+        ledger.note_queued("b", 0, isolated=True)
         ledger.note_attempt("b")
-        assert ledger.charge_interrupted() == "b"
-        assert ledger.attempts("b") == 2
+        assert ledger.charge_interrupted() == ("b", True)
+        assert ledger.attempts("b") == 1
         assert ledger.charge_interrupted() is None  # charged once per dead run
-        assert ledger.attempts("b") == 2
+        assert ledger.attempts("b") == 1
 
 
 def test_an_original_lost_after_its_message_was_recorded_is_stored_again(tmp_path: Path) -> None:

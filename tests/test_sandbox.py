@@ -150,36 +150,37 @@ def _ingest(folder: Path, inbox: Path) -> job.Ingested:
         return job.ingest(cfg, ledger, DirectorySource(inbox))
 
 
-@pytest.mark.slow
-def test_a_message_cut_off_twice_is_quarantined_and_the_rest_accounted_for(
-    tmp_path: Path,
-) -> None:
-    """kill -9 of xunbao while it waits on a reader working on one message, twice: the
-    third run holds it unread and every other message gets its outcome."""
+def _slow_inbox(tmp_path: Path) -> tuple[Path, Path, int]:
+    """The samples and a WPS file, which makes the reader start LibreOffice (slow enough to
+    kill xunbao in); the config of a run over them, its storage, and the count of samples."""
     inbox = tmp_path / "inbox"
-    inbox.mkdir()
+    inbox.mkdir(parents=True)
     samples = sorted(SAMPLES.glob("*.eml"))
     for sample in samples:
         (inbox / sample.name).write_bytes(sample.read_bytes())
-    # The poison: a WPS file, which makes the reader start LibreOffice (slow enough to kill in).
     wps = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 16
-    poison = mail_with("旬报.wps", wps, n=3)
-    (inbox / "0919-0800-poison.eml").write_bytes(poison)
+    (inbox / "0919-0800-poison.eml").write_bytes(mail_with("旬报.wps", wps, n=3))
     path = write_config(
         tmp_path / "run", mailbox={"source": "directory", "path": str(inbox), "batch_size": 50}
     )
-    storage = tmp_path / "run"
-    for _ in range(2):
-        process = subprocess.Popen(
-            [str(XUNBAO), "run", "--config", str(path), "--period", "2015-09-20", "--no-send"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        soffice = _wait_for_soffice(storage, process, "poison.eml")
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        time.sleep(1.0)
-        assert not any(_alive(pid) for pid in soffice), "LibreOffice outlived xunbao"
+    return path, tmp_path / "run", len(samples)
+
+
+def _kill_while_reading(path: Path, storage: Path, file: str) -> None:
+    """kill -9 of `xunbao run` once LibreOffice works on `file` and xunbao waits on it."""
+    process = subprocess.Popen(
+        [str(XUNBAO), "run", "--config", str(path), "--period", "2015-09-20", "--no-send"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    soffice = _wait_for_soffice(storage, process, file)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    time.sleep(1.0)
+    assert not any(_alive(pid) for pid in soffice), "LibreOffice outlived xunbao"
+
+
+def _run(path: Path) -> None:
     done = subprocess.run(
         [str(XUNBAO), "run", "--config", str(path), "--period", "2015-09-20", "--no-send"],
         capture_output=True,
@@ -187,10 +188,44 @@ def test_a_message_cut_off_twice_is_quarantined_and_the_rest_accounted_for(
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.slow
+def test_a_run_killed_from_outside_charges_its_message_nothing(tmp_path: Path) -> None:
+    """kill -9 of xunbao while a reader works on a message among others (a power cut, an
+    OOM kill elsewhere): nothing is charged, the next run reads it alone and every message
+    ends as in a run never killed."""
+    path, storage, _ = _slow_inbox(tmp_path / "killed")
+    _kill_while_reading(path, storage, "poison.eml")
+    with Ledger(storage / "ledger.sqlite") as ledger:
+        assert ledger.charge_interrupted() == ("dir:0919-0800-poison.eml", False)
+        assert ledger.attempts("dir:0919-0800-poison.eml") == 0
+    _run(path)
+    clean, clean_storage, _ = _slow_inbox(tmp_path / "clean")
+    _run(clean)
+    outcomes = []
+    for folder in (storage, clean_storage):
+        with Ledger(folder / "ledger.sqlite") as ledger:
+            outcomes.append(sorted((m.subject, m.outcome, m.reason) for m in ledger.messages()))
+    assert outcomes[0] == outcomes[1]
+    assert not any(reason == QUARANTINED for _, _, reason in outcomes[0])
+
+
+@pytest.mark.slow
+def test_a_message_cut_off_twice_is_quarantined_and_the_rest_accounted_for(
+    tmp_path: Path,
+) -> None:
+    """kill -9 of xunbao while it waits on a reader working on one message, twice: the
+    first makes it a suspect, read alone by the second run; killed then, the third run
+    holds it unread and every other message gets its outcome."""
+    path, storage, samples = _slow_inbox(tmp_path)
+    for _ in range(2):
+        _kill_while_reading(path, storage, "poison.eml")
+    _run(path)
     with Ledger(storage / "ledger.sqlite") as ledger:
         messages = ledger.messages()
         runs = ledger.runs()
-    assert len(messages) == len(samples) + 1
+    assert len(messages) == samples + 1
     poisoned = [m for m in messages if m.subject == "市中区旬报 旬报.wps"]
     assert [m.reason for m in poisoned] == [QUARANTINED]
     assert poisoned[0].sender == "szqzgh@163.com" and poisoned[0].arrival
