@@ -15,7 +15,6 @@ from datetime import datetime
 
 from . import originals
 from .config import Config
-from .intake import Intake
 from .ledger import Ledger, MessageRecord, Report
 from .mail import SERVER_TIME
 from .periods import Period
@@ -47,11 +46,40 @@ def recheck(
     found = [(row, raw) for row in held if row.sha256 and (raw := originals.load(kept, row.sha256))]
     if not found:
         return []
+    return _judge(config, ledger, found, actor(by), "recheck")
+
+
+def rereadable(row: MessageRecord) -> bool:
+    """A held message that a reader died on or that was quarantined: a clerk may have it
+    read again (重新读取), in the sandbox under the same limits."""
+    return row.outcome == "review" and (row.reason == QUARANTINED or CRASHED in row.reason)
+
+
+def reread(config: Config, ledger: Ledger, row: MessageRecord, by: str) -> Rechecked | None:
+    """重新读取: one quarantined or crashed message read again by a reader of its own and
+    judged like new mail; None when its original was not kept."""
+    raw = originals.load(originals.folder(config), row.sha256) if row.sha256 else None
+    if raw is None or not rereadable(row):
+        return None
+    (result,) = _judge(config, ledger, [(row, raw)], by, "reread", workers=1)
+    return result
+
+
+def _judge(
+    config: Config,
+    ledger: Ledger,
+    found: list[tuple[MessageRecord, bytes]],
+    who: str,
+    kind: str,
+    workers: int | None = None,
+) -> list[Rechecked]:
+    from .intake import Intake  # the readers' code: not loaded by a desk page that only asks
+
     intake = Intake(config, ledger)
-    who = actor(by)
     results = []
     storage = config.resolve(config.storage.path).parent
-    with Pool(config.limits, storage, intake.wording) as pool:
+    limits = config.limits.model_copy(update={"workers": workers or config.limits.workers})
+    with Pool(limits, storage, intake.wording) as pool:
         reads = pool.read(found, lambda _: None)
         for (row, read), (_, raw) in zip(reads, found, strict=True):
             judged = intake.assess(_as_received(row, raw), read, registered_as=row.id)
@@ -59,12 +87,12 @@ def recheck(
             if entry.outcome == "counted" and report is not None:
                 reason = f"按现行配置重新判断后{entry.reason}（原因曾为：{row.reason}）"
                 ledger.settle(
-                    row.id, "counted", reason, report, who, kind="recheck", also=judged.also
+                    row.id, "counted", reason, report, who, kind=kind, also=judged.also
                 )
                 results.append(Rechecked(row.id, row.reason, report, reason))
                 continue
-            if entry.reason != row.reason:
-                ledger.settle(row.id, "review", entry.reason, None, who, kind="recheck")
+            if entry.reason != row.reason or kind == "reread":
+                ledger.settle(row.id, "review", entry.reason, None, who, kind=kind)
             results.append(Rechecked(row.id, row.reason, None, entry.reason))
     return results
 

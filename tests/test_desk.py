@@ -394,6 +394,30 @@ def test_a_leader_sends_the_circular_once_per_recipient(
     assert all(r in shown for r in RECIPIENTS)
 
 
+def test_a_quarantined_message_is_read_again_on_request(clerk: Desk) -> None:
+    from pipeline.sandbox import QUARANTINED
+
+    with clerk.ledger() as ledger:
+        before = ledger.message(MABIAN)
+        assert before is not None and before.outcome == "review"
+        ledger.settle(MABIAN, "review", QUARANTINED, None, "xunbao")  # two runs died on it
+    page = clerk.client.get(f"/messages/{MABIAN}").text
+    assert f'action="/messages/{MABIAN}/reread"' in page and "重新读取" in page
+    response = clerk.client.post(f"/messages/{MABIAN}/reread", data={"csrf": clerk.csrf()})
+    assert response.status_code == 303
+    with clerk.ledger() as ledger:
+        after = ledger.message(MABIAN)
+        actions = [a for a in ledger.actions() if a.message == MABIAN]
+    # Read again in the sandbox and judged as new mail: held for what it is, not quarantine.
+    assert after is not None and after.outcome == "review" and after.reason == before.reason
+    assert (actions[-1].kind, actions[-1].actor) == ("reread", "小李")
+    page = clerk.client.get(f"/messages/{MABIAN}").text
+    assert f'action="/messages/{MABIAN}/reread"' not in page and "重新读取" in page  # the action
+    # Only a message that could not be read may be read again.
+    again = clerk.client.post(f"/messages/{MABIAN}/reread", data={"csrf": clerk.csrf()})
+    assert again.status_code == 400
+
+
 def test_reopen_puts_a_counted_message_back_in_the_queue(clerk: Desk) -> None:
     counted = 9  # 夹江县, counted from its mail
     assert outcome(clerk, counted) == "counted"

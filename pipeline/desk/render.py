@@ -20,6 +20,8 @@ ACTIONS = {
     "reject": "驳回",
     "record": "电话录入",
     "reopen": "重新审核",
+    "reread": "重新读取",
+    "recheck": "重新判断",
     "withdraw": "撤回",
     "sign": "签发",
 }

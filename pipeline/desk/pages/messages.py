@@ -10,7 +10,7 @@ from typing import Any
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ... import originals, review
+from ... import originals, recheck, review
 from ...errors import NotFound
 from ...mail import Mail, parse
 from ...records import MessageRecord
@@ -53,6 +53,7 @@ def view(context: Context, row: MessageRecord) -> dict[str, Any]:
         "shown": shown,
         "actions": actions,
         "kept": mail is not None,
+        "rereadable": mail is not None and recheck.rereadable(row),
     }
 
 
@@ -96,6 +97,19 @@ def attachment_image(context: Context) -> Response:
     return Response(png, media_type="image/png", headers={"cache-control": "no-store"})
 
 
+def reread(context: Context) -> Response:
+    """重新读取: a quarantined or crashed message read again in the sandbox (recheck.reread)."""
+    try:
+        row = message_row(context, int(context.request.path_params["number"]))
+    except NotFound as exc:
+        return context.refuse(str(exc), 404)
+    if not recheck.rereadable(row):
+        return context.refuse("只有读取失败或已隔离的待审核邮件可以重新读取。", 400)
+    if recheck.reread(context.config, context.ledger, row, context.account.name) is None:
+        return context.refuse("这封邮件的原件没有保存，无法重新读取。", 404)
+    return RedirectResponse(f"/messages/{row.id}", status_code=303)
+
+
 def reopen(context: Context) -> Response:
     """重新审核: the same `review.reopen` as the CLI; its figures stop counting."""
     number = int(context.request.path_params["number"])
@@ -105,6 +119,7 @@ def reopen(context: Context) -> Response:
 
 ROUTES = [
     Route("/messages/{number:int}/reopen", route(reopen), methods=["POST"]),
+    Route("/messages/{number:int}/reread", route(reread), methods=["POST"]),
     Route("/messages/{number:int}", route(message_page)),
     Route("/messages/{number:int}/original.eml", route(original)),
     Route("/messages/{number:int}/attachments/{index:int}/{page:int}.png", route(attachment_image)),
