@@ -5,24 +5,28 @@ Nothing a mail carries reaches the browser as it came: a spreadsheet or Word tab
 text cells (autoescaped by the template), a PDF is rasterised by pdftoppm (poppler runs no
 PDF JavaScript) and a photo is decoded and re-encoded as PNG by Pillow, so an SVG, an HTML
 page or a crafted image can never execute in the desk. HTML and SVG are shown as source.
+
+For a mail's attachments this runs only in a sandboxed preview process (previews.py), never
+in the desk's own: the desk itself rasterises only the circulars it made (circular page).
+A page is rendered at a resolution that keeps it within MAX_SIDE pixels, from the page size
+pdfinfo reports, so a page of 5 m square costs what an A4 page does.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from PIL import Image, ImageOps
 
-from .. import forms
-from ..forms.fields import Rows
-from ..forms.kinds import kind
-from ..forms.text import decode
-from ..mail import Attachment
+if TYPE_CHECKING:
+    from ..forms.fields import Rows
+    from ..mail import Attachment
 
 MAX_PAGES = 12  # pages of a PDF shown; the rest are left to the download
 MAX_SIDE = 1600  # pixels: a photo is shown no larger
@@ -48,6 +52,8 @@ class Shown:
 def kind_of(attachment: Attachment) -> str:
     """pdf, photo, text or grid — by the bytes first (as the form readers choose), so a
     renamed file is shown as what it is; an SVG or HTML file is always text."""
+    from ..forms.kinds import kind
+
     found = kind(attachment.data, attachment.filename)
     if found == "pdf":
         return "pdf"
@@ -59,6 +65,9 @@ def kind_of(attachment: Attachment) -> str:
 
 
 def show(attachment: Attachment) -> Shown:
+    from .. import forms  # the readers: only in a preview process
+    from ..forms.text import decode
+
     name, kind = attachment.filename, kind_of(attachment)
     try:
         if kind == "pdf":
@@ -106,19 +115,38 @@ def photo(data: bytes) -> bytes:
 
 
 def pdf_pages(data: bytes) -> int:
-    with tempfile.TemporaryDirectory(prefix="xunbao-desk-") as folder:
-        source = Path(folder) / "in.pdf"
-        source.write_bytes(data)
-        info = subprocess.run(
-            ["pdfinfo", str(source)], capture_output=True, text=True, timeout=30, check=False
-        )
-    for line in info.stdout.splitlines():
+    for line in _pdfinfo(data).splitlines():
         if line.startswith("Pages:"):
             return int(line.split()[1])
     raise ValueError("PDF 无法打开")
 
 
+def _pdfinfo(data: bytes, page: int | None = None) -> str:
+    with tempfile.TemporaryDirectory(prefix="xunbao-desk-") as folder:
+        source = Path(folder) / "in.pdf"
+        source.write_bytes(data)
+        pages = ["-f", str(page), "-l", str(page)] if page else []
+        info = subprocess.run(
+            ["pdfinfo", *pages, str(source)], capture_output=True, text=True, timeout=30
+        )
+    return info.stdout
+
+
+def resolution(data: bytes, page: int) -> float:
+    """The dots per inch that keep `page` within MAX_SIDE pixels (RASTER_DPI at most), from
+    its size as pdfinfo reports it, before anything is rendered."""
+    for line in _pdfinfo(data, page).splitlines():
+        found = re.match(r"Page\s+(\d+) size:\s+([\d.]+) x ([\d.]+)", line)
+        if found and int(found.group(1)) == page:
+            longest = max(float(found.group(2)), float(found.group(3)), 1.0)  # points
+            return min(RASTER_DPI, MAX_SIDE * 72 / longest)
+    raise ValueError("PDF 页面大小无法读取")
+
+
 def raster(data: bytes, page: int) -> bytes:
+    dpi = resolution(data, page)
+    if dpi < 1:
+        raise ValueError("页面尺寸过大，无法显示")
     with tempfile.TemporaryDirectory(prefix="xunbao-desk-") as folder:
         source, target = Path(folder) / "in.pdf", Path(folder) / "page"
         source.write_bytes(data)
@@ -127,7 +155,7 @@ def raster(data: bytes, page: int) -> bytes:
                 "pdftoppm",
                 "-png",
                 "-r",
-                str(RASTER_DPI),
+                f"{dpi:.3f}",
                 "-f",
                 str(page),
                 "-l",
