@@ -16,7 +16,6 @@ from datetime import datetime
 from . import originals
 from .config import Config
 from .ledger import Ledger, MessageRecord, Report
-from .mail import SERVER_TIME
 from .periods import Period
 from .review import actor
 from .sandbox import CRASHED, QUARANTINED, Pool
@@ -99,5 +98,7 @@ def _judge(
 
 def _as_received(row: MessageRecord, raw: bytes) -> RawMessage:
     """The message as its source gave it: with the server's arrival time, if it had one."""
+    from .mail import SERVER_TIME  # mail-parser: not loaded by the desk's own process
+
     server = row.arrival if row.arrival and row.arrival_basis == SERVER_TIME else None
     return RawMessage(row.source_ref, raw, datetime.fromisoformat(server) if server else None)

@@ -3,8 +3,6 @@ the clerk actions on it, and the original as a downloadable .eml."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from starlette.responses import RedirectResponse, Response
@@ -12,25 +10,11 @@ from starlette.routing import Route
 
 from ... import originals, recheck, review
 from ...errors import NotFound
-from ...mail import Mail, parse
 from ...records import MessageRecord
-from .. import inert
+from .. import previews
 from ..auth import Context, route
+from ..previews import Preview
 from .common import download
-
-
-@lru_cache(maxsize=32)
-def _parsed(root: Path, sha256: str) -> Mail | None:
-    """A stored original, parsed once (several images of one message need it)."""
-    raw = originals.load(root, sha256)
-    return parse(raw) if raw is not None else None
-
-
-@lru_cache(maxsize=64)
-def _shown(root: Path, sha256: str, index: int) -> inert.Shown:
-    mail = _parsed(root, sha256)
-    assert mail is not None
-    return inert.show(mail.attachments[index])
 
 
 def message_row(context: Context, number: int) -> MessageRecord:
@@ -41,19 +25,26 @@ def message_row(context: Context, number: int) -> MessageRecord:
 
 
 def view(context: Context, row: MessageRecord) -> dict[str, Any]:
-    """What a message's page shows: facts, attachments made inert, readings, its actions."""
-    root = originals.folder(context.config)
-    mail = _parsed(root, row.sha256) if row.sha256 else None
-    shown = [_shown(root, row.sha256, i) for i in range(len(mail.attachments))] if mail else []
+    """What a message's page shows: facts, attachments made inert (in a preview process,
+    previews.py), readings, its actions. A message a reader died on or that was
+    quarantined is not opened again here: 无法预览, and the raw download."""
+    config = context.config
+    raw = originals.load(originals.folder(config), row.sha256) if row.sha256 else None
+    held = recheck.rereadable(row)
+    shown: Preview | None = None
+    if raw is not None:
+        unsafe = Preview(note="无法预览：读取这封邮件时程序异常结束，只能下载原始邮件查看。")
+        shown = unsafe if held else previews.preview(config, row.sha256, raw)
     actions = [a for a in context.ledger.actions() if a.message == row.id]
     return {
         "row": row,
         "detail": row.detail,
-        "mail": mail,
-        "shown": shown,
+        "mail": shown,
+        "shown": shown.shown if shown else [],
+        "unshown": shown.note if shown else "",
         "actions": actions,
-        "kept": mail is not None,
-        "rereadable": mail is not None and recheck.rereadable(row),
+        "kept": raw is not None,
+        "rereadable": raw is not None and held,
     }
 
 
@@ -85,14 +76,19 @@ def attachment_image(context: Context) -> Response:
         row = message_row(context, int(params["number"]))
     except NotFound as exc:
         return context.refuse(str(exc), 404)
-    mail = _parsed(originals.folder(context.config), row.sha256) if row.sha256 else None
+    config = context.config
+    raw = originals.load(originals.folder(config), row.sha256) if row.sha256 else None
     index, page = int(params["index"]), int(params["page"])
-    if mail is None or not 0 <= index < len(mail.attachments):
+    if raw is None or recheck.rereadable(row):  # a mail that killed a reader is not opened
         return context.refuse("没有这个附件。", 404)
-    try:
-        png = inert.image(mail.attachments[index], page)
-    except ValueError as exc:
-        return context.refuse(f"无法显示：{exc}", 404)
+    shown = previews.preview(config, row.sha256, raw).shown
+    if not 0 <= index < len(shown):
+        return context.refuse("没有这个附件。", 404)
+    if not 1 <= page <= shown[index].pages:
+        return context.refuse("无法显示：没有这一页", 404)
+    png = previews.image(config, row.sha256, raw, index, page)
+    if png is None:
+        return context.refuse("无法显示：这一页无法生成图片", 404)
     # A picture of mail content: kept in no browser cache, like every page of the desk.
     return Response(png, media_type="image/png", headers={"cache-control": "no-store"})
 
