@@ -1,6 +1,8 @@
 """The hostile corpus over the directory source and over Dovecot: nothing crashes, nothing
 counts, every message is in the register with a readable Chinese reason, memory stays under
-1 GiB, nothing calls the network and nothing is written outside xunbao's folders.
+1 GiB, nothing calls the network and nothing is written outside xunbao's folders. Then
+every message is opened in the desk with every preview it offers: no 5xx, the desk and its
+preview processes under 1 GiB, and the listener still silent.
 
 The corpus is `tests/fixtures/hostile/mail/` (built by `hostile/build.py`: bombs, XXE, loops,
 traversal names, forged senders, formulas…) and `hostile/public/` (public malformed mail,
@@ -42,7 +44,7 @@ def corpus() -> list[Path]:
 
 
 def test_the_corpus_is_big_enough() -> None:
-    assert len(list((HOSTILE / "mail").glob("*.eml"))) >= 40
+    assert len(list((HOSTILE / "mail").glob("*.eml"))) >= 58
     assert len(corpus()) >= 60
 
 
@@ -173,6 +175,40 @@ def check_register(ledger_path: Path, sent: list[bytes]) -> None:
     assert not Path("/etc/xunbao-escaped.xlsx").exists()
 
 
+def open_in_desk(config_path: Path) -> int:
+    """Every message of the run opened in the desk, with every preview it offers (page
+    images included): none may fail with a 5xx. Returns the peak memory of this process
+    and its children (the preview processes) meanwhile."""
+    from starlette.testclient import TestClient
+
+    from pipeline import accounts
+    from pipeline import config as config_module
+    from pipeline.desk.app import create_app
+
+    config = config_module.load(config_path).config
+    with Ledger(config.resolve(config.storage.path)) as ledger:
+        accounts.add(ledger, "审核员", "clerk", "hostile-desk-1")
+        numbers = [m.id for m in ledger.messages()]
+    desk = TestClient(create_app(config, config_path), follow_redirects=False)
+    token = re.search(r'name="csrf" value="([^"]+)"', desk.get("/login").text)
+    assert token, "no login form"
+    form = {"csrf": token.group(1), "name": "审核员", "password": "hostile-desk-1"}
+    assert desk.post("/login", data=form).status_code == 303
+    memory = PeakMemory(os.getpid())
+    try:
+        for number in numbers:
+            page = desk.get(f"/messages/{number}")
+            assert page.status_code == 200, (number, page.status_code)
+            for image in sorted(
+                set(re.findall(rf"/messages/{number}/attachments/\d+/\d+\.png", page.text))
+            ):
+                assert desk.get(image).status_code < 500, image
+            assert desk.get(f"/messages/{number}/original.eml").status_code in (200, 404)
+    finally:
+        peak = memory.stop()
+    return peak
+
+
 def hostile_config(folder: Path, mailbox: dict[str, Any]) -> Path:
     return write_config(folder, mailbox={**mailbox, "authserv_ids": ["mx.126.com"]})
 
@@ -193,6 +229,10 @@ def test_hostile_corpus_over_the_directory_source(tmp_path: Path, trap: list[str
     assert trap == []
     assert sorted(p.name for p in inbox.iterdir()) == before
     check_register(folder / "ledger.sqlite", sent)
+    desk_peak = open_in_desk(config)
+    print(f"desk peak memory {desk_peak / 2**20:.0f} MiB")
+    assert desk_peak < PEAK_LIMIT
+    assert trap == []
 
 
 @needs_dovecot
@@ -215,3 +255,5 @@ def test_hostile_corpus_over_dovecot(tmp_path: Path, account: Account, trap: lis
     assert trap == []
     check_register(folder / "ledger.sqlite", sent)
     assert account.contents("INBOX") == {}
+    assert open_in_desk(config) < PEAK_LIMIT
+    assert trap == []
