@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from . import originals
+from . import originals, walls
 from .config import Config
 from .errors import SourceError
 from .ledger import Ledger
@@ -57,7 +57,8 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
     kept = originals.folder(config)
     unacknowledged: list[RawMessage] = []
     storage = config.resolve(config.storage.path).parent
-    with Pool(config.limits, storage, intake.wording) as pool, ledger.unsynced():
+    secrets = walls.secret_files(config)
+    with Pool(config.limits, storage, intake.wording, secrets) as pool, ledger.unsynced():
         upcoming = _Upcoming(source.poll(), lambda raw: _kind(ledger, raw))
         for raw, read in _reads(ledger, pool, upcoming, kept):
             if read is _KNOWN:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import originals
+from . import originals, walls
 from .config import Config
 from .ledger import Ledger, MessageRecord, Report
 from .periods import Period
@@ -78,7 +78,7 @@ def _judge(
     results = []
     storage = config.resolve(config.storage.path).parent
     limits = config.limits.model_copy(update={"workers": workers or config.limits.workers})
-    with Pool(limits, storage, intake.wording) as pool:
+    with Pool(limits, storage, intake.wording, walls.secret_files(config)) as pool:
         reads = pool.read(found, lambda _: None)
         for (row, read), (_, raw) in zip(reads, found, strict=True):
             judged = intake.assess(_as_received(row, raw), read, registered_as=row.id)

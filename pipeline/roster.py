@@ -80,7 +80,7 @@ def digest(number: str, salt: bytes) -> str:
 def of_original(config: Config, sha256: str) -> Roster | None:
     """The name list of a kept original, read again inside the reader sandbox (a clerk
     approving a held report: intake kept only the reading, not the grids)."""
-    from . import originals
+    from . import originals, walls
     from .reading import ReadMail
     from .sandbox import Pool
 
@@ -88,7 +88,8 @@ def of_original(config: Config, sha256: str) -> Roster | None:
     if raw is None:
         return None
     storage = config.resolve(config.storage.path).parent
-    with Pool(config.limits.model_copy(update={"workers": 1}), storage) as pool:
+    one = config.limits.model_copy(update={"workers": 1})
+    with Pool(one, storage, secrets=walls.secret_files(config)) as pool:
         ((_, read),) = pool.read([(sha256, raw)], lambda _: None)
     if not isinstance(read, ReadMail):
         return None

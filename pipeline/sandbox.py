@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # the readers' libraries are heavy: only a reader process imp
     from .reading import ReadMail
 
 MB = 1024 * 1024
+Secrets = Sequence[Path]
 _log = logging.getLogger("xunbao.sandbox")
 CRASHED = "读取时超出内存或时间限制，文件可能已损坏"
 QUARANTINED = "多次处理未能完成，已隔离，请人工查看"
@@ -84,7 +85,9 @@ class _Worker:
     """One reader process. Up to DEPTH messages are queued to it, so it never waits for
     xunbao between two; a writer thread feeds them, so xunbao never blocks on its pipe."""
 
-    def __init__(self, limits: Limits, tmp: Path, storage: Path, wording: Wording | None) -> None:
+    def __init__(
+        self, limits: Limits, tmp: Path, storage: Path, wording: Wording | None, secrets: Secrets
+    ) -> None:
         # What the reader says when it dies (an abort in a library, a traceback from a bug
         # of ours) is kept to be logged: the clerk gets the Chinese reason, the log the cause.
         self.errors = tempfile.TemporaryFile(dir=tmp)  # noqa: SIM115 (closed by kill())
@@ -95,7 +98,7 @@ class _Worker:
         parent = 0 if kind.own_pid_namespace else os.getpid()
         argv = [sys.executable, "-m", "pipeline.sandbox", str(parent)]
         self.process = subprocess.Popen(
-            walls.command(kind, argv, self.folder, storage),
+            walls.command(kind, argv, self.folder, storage, secrets),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.errors,
@@ -179,8 +182,11 @@ class _Worker:
 class Pool:
     """`read(messages)` yields (key, Read) in the order given, reading on every worker."""
 
-    def __init__(self, limits: Limits, storage: Path, wording: Wording | None = None) -> None:
+    def __init__(
+        self, limits: Limits, storage: Path, wording: Wording | None = None, secrets: Secrets = ()
+    ) -> None:
         self.limits, self.wording, self.storage = limits, wording, storage
+        self.secrets = secrets  # password files: shown empty to the readers
         self.tmp = Path(tempfile.mkdtemp(prefix="readers-", dir=own_scratch(storage)))
         self.size = limits.workers or os.cpu_count() or 1
         self.workers: list[_Worker] = []
@@ -235,7 +241,7 @@ class Pool:
     def _free(self) -> _Worker | None:
         """The least busy worker with room in its queue, started if need be."""
         if len(self.workers) < self.size and all(w.tasks for w in self.workers):
-            worker = _Worker(self.limits, self.tmp, self.storage, self.wording)
+            worker = _Worker(self.limits, self.tmp, self.storage, self.wording, self.secrets)
             self.selector.register(worker.inbox, selectors.EVENT_READ, worker)
             self.workers.append(worker)
         worker = min(self.workers, key=lambda w: len(w.tasks))
@@ -365,7 +371,7 @@ def _worker(parent: int) -> None:
         # OCR's own limit; once its engine has mapped that much the process stays that
         # big, so it ends after this message and a fresh reader takes over.
         resource.setrlimit(resource.RLIMIT_AS, (widest, widest))
-        _quiet_onnxruntime()
+        walls.quiet_onnxruntime()
         widened.append(True)
 
     ocr.before_ocr.append(widen)
@@ -386,16 +392,6 @@ def _worker(parent: int) -> None:
 def _spent() -> int:
     used = resource.getrusage(resource.RUSAGE_SELF)
     return int(used.ru_utime + used.ru_stime)
-
-
-def _quiet_onnxruntime() -> None:
-    """onnxruntime's telemetry off (the network is gone too: this is the second wall)."""
-    try:
-        import onnxruntime
-    except ImportError:
-        return
-    with contextlib.suppress(AttributeError):
-        onnxruntime.disable_telemetry_events()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ A reader runs inside bubblewrap: its own network namespace (a loopback with noth
 it, so no name lookup, no connection to the office LAN or to xunbao's own listeners), its
 own PID namespace (xunbao's processes and their /proc/<pid>/environ are out of sight), a
 read-only view of the system with the places that hold xunbao's data or other users'
-files (the storage folder, /tmp, /run, home) hidden behind empty tmpfs, and one writable
+files (the storage folder, /tmp, /run, home) hidden behind empty tmpfs, the password files
+config.yaml names shown empty, and one writable
 folder of its own. Its environment is built here from nothing: no password, no
 `XUNBAO_*`. Every converter it starts (LibreOffice, antiword, pdftoppm) inherits all of
 it, and the hard resource limits the reader sets on itself before it reads anything.
@@ -16,6 +17,7 @@ alone, and `missing()` says which wall is not there (`xunbao status`, `check-con
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -23,10 +25,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pipeline
+
+if TYPE_CHECKING:
+    from .config import Config
 
 CODE = Path(pipeline.__file__).resolve().parent.parent  # what the reader imports
 PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -65,7 +72,13 @@ def environment(folder: Path) -> dict[str, str]:
     return env
 
 
-def _bwrap_arguments(folder: Path, storage: Path) -> list[str]:
+def secret_files(config: Config) -> list[Path]:
+    """The password files config.yaml names: a reader sees them empty."""
+    named = (config.mailbox.password_file, config.delivery.password_file)
+    return [config.resolve(p) for p in named if p is not None]
+
+
+def _bwrap_arguments(folder: Path, storage: Path, secrets: Sequence[Path] = ()) -> list[str]:
     arguments = ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
     arguments += ["--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session"]
     hidden = [p for p in HIDDEN if p.is_dir() and not p.is_symlink()]
@@ -76,10 +89,22 @@ def _bwrap_arguments(folder: Path, storage: Path) -> list[str]:
     for path in hidden:
         arguments += ["--tmpfs", str(path)]
     arguments += ["--bind", str(folder), str(folder), "--chdir", str(folder)]
+    for secret in secrets:
+        if secret.is_file():  # not /dev/null: on a nodev tmpfs a device reads as EACCES
+            arguments += ["--ro-bind", str(_empty(folder.parent)), str(secret.resolve())]
     # The tmpfs are memory no rlimit counts: read-only, so the one folder is all it writes.
     for path in [Path("/dev"), *hidden]:
         arguments += ["--remount-ro", str(path)]
     return arguments
+
+
+def _empty(place: Path) -> Path:
+    """An empty read-only file beside the reader's folder, to show in a secret's place."""
+    empty = place / ".empty"
+    if not empty.is_file() or empty.stat().st_size:
+        empty.unlink(missing_ok=True)
+        os.close(os.open(empty, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400))
+    return empty
 
 
 def _holds_code(path: Path) -> bool:
@@ -93,13 +118,15 @@ def _unshare_arguments() -> list[str]:
     return ["--net", *user, "--"]
 
 
-def command(kind: Kind, argv: list[str], folder: Path, storage: Path) -> list[str]:
+def command(
+    kind: Kind, argv: list[str], folder: Path, storage: Path, secrets: Sequence[Path] = ()
+) -> list[str]:
     """`argv` behind the walls `kind` offers, dying with this process (PDEATHSIG)."""
     setpriv = shutil.which("setpriv")
     first = [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
     if kind.tool == "bwrap":
         bwrap = shutil.which("bwrap") or "bwrap"
-        return [*first, bwrap, *_bwrap_arguments(folder, storage), "--", *argv]
+        return [*first, bwrap, *_bwrap_arguments(folder, storage, secrets), "--", *argv]
     if kind.tool == "unshare":
         unshare = shutil.which("unshare") or "unshare"
         return [*first, unshare, *_unshare_arguments(), *argv]
@@ -156,3 +183,14 @@ def summary_of(kind: Kind) -> str:
         walled = "无网络、只读系统、独立临时目录、无密码、硬性资源限制"
         return f"读取沙箱：完整（bubblewrap：{walled}）。"
     return f"读取沙箱：不完整——{'；'.join(lacking)}。"
+
+
+def quiet_onnxruntime() -> None:
+    """onnxruntime's telemetry off, in a reader about to run OCR (the network is gone too:
+    this is the second wall)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return
+    with contextlib.suppress(AttributeError):
+        onnxruntime.disable_telemetry_events()

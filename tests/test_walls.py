@@ -156,6 +156,10 @@ def test_a_reader_reaches_no_listener_writes_nowhere_and_sees_no_secret(
     (storage / "ledger.sqlite").write_text("accounts")
     folder = storage / "tmp" / "1" / "w"
     folder.mkdir(parents=True)
+    password = tmp_path / "etc" / "imap.secret"  # a password_file, mode 0600, its owner's
+    password.parent.mkdir()
+    password.write_text(SECRET)
+    password.chmod(0o600)
     script = f"""
 import os, socket, sys
 port = int(sys.argv[1])
@@ -183,11 +187,12 @@ try:
 except OSError:
     print("no parent")
 print("env", sorted(os.environ))
+print("password", repr(open({str(password)!r}).read()))
 """
     with listener() as (port, calls):
         argv = [sys.executable, "-c", script, str(port)]
         done = subprocess.run(
-            walls.command(walls.available(), argv, folder, storage),
+            walls.command(walls.available(), argv, folder, storage, [password]),
             env=walls.environment(folder),
             capture_output=True,
             text=True,
@@ -203,6 +208,8 @@ print("env", sorted(os.environ))
     assert (folder / "mine").read_text() == "ok"
     env = next(s for s in said if s.startswith("env"))
     assert "XUNBAO" not in env and "PASSWORD" not in env
+    assert "password ''" in said  # the password file reads empty
+    assert password.read_text() == SECRET
 
 
 def test_libreoffice_fetches_nothing_a_mail_names(secrets: None, tmp_path: Path) -> None:
