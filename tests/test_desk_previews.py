@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -186,3 +187,47 @@ print("loaded", loaded)
     )
     assert done.returncode == 0, done.stderr
     assert "loaded []" in done.stdout, done.stdout
+
+
+def test_previews_run_two_at_a_time_and_the_desk_answers_meanwhile(workspace: Path) -> None:
+    from test_walls import descendants, fetching_files, look
+
+    from pipeline.desk.previews import AT_ONCE
+
+    html = fetching_files(9)["旬报.wps"]  # each preview starts LibreOffice: a second or so
+    numbers = [
+        ingest_attachment(workspace, "旬报.wps", html + b" " * n, f"slow-{n}") for n in range(5)
+    ]
+    desks = []
+    for _ in numbers:
+        desk = Desk(client(workspace), workspace)
+        assert login(desk.client, "小李") == 303
+        desks.append(desk)
+    codes: list[int] = []
+    threads = [
+        threading.Thread(
+            target=lambda d=d, n=n: codes.append(d.client.get(f"/messages/{n}").status_code)
+        )
+        for d, n in zip(desks, numbers, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    most, answers = 0, []
+    while any(t.is_alive() for t in threads):
+        running = [
+            pid
+            for pid in descendants(os.getpid())
+            if (seen := look(pid))
+            and seen[0].startswith(f"{sys.executable} -m pipeline.desk.previews")
+        ]
+        most = max(most, len(running))
+        if running and len(answers) < 3:
+            started = time.monotonic()
+            assert desks[0].client.get("/settings").status_code == 200
+            answers.append(time.monotonic() - started)
+        time.sleep(0.02)
+    for thread in threads:
+        thread.join()
+    assert codes == [200] * len(numbers)
+    assert 1 <= most <= AT_ONCE
+    assert answers and max(answers) < 5  # other pages are served while previews are made
