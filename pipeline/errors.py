@@ -22,11 +22,11 @@ class ConfigError(XunbaoError):
 class UsageError(XunbaoError):
     """A command was called with arguments that make no sense."""
 
+    exit_code = 2
+
 
 class NotFound(UsageError):
     """What was asked for does not exist (the desk answers 404)."""
-
-    exit_code = 2
 
 
 class SourceError(XunbaoError):
