@@ -5,10 +5,10 @@ it, so no name lookup, no connection to the office LAN or to xunbao's own listen
 own PID namespace (xunbao's processes and their /proc/<pid>/environ are out of sight), a
 read-only view of the system with the places that hold xunbao's data or other users'
 files (the storage folder, /tmp, /run, home) hidden behind empty tmpfs, the password files
-config.yaml names shown empty, and one writable
-folder of its own. Its environment is built here from nothing: no password, no
-`XUNBAO_*`. Every converter it starts (LibreOffice, antiword, pdftoppm) inherits all of
-it, and the hard resource limits the reader sets on itself before it reads anything.
+config.yaml names shown empty, and one writable folder of its own. Its environment is
+built here from nothing: no password, no `XUNBAO_*`. Every converter it starts
+(LibreOffice, antiword, pdftoppm) inherits all of it, and the hard resource limits the
+reader sets on itself before it reads anything.
 
 Where bubblewrap is missing, `unshare` still takes the network away (as root, or through
 a user namespace); where neither works the reader runs with the environment and limits
@@ -41,6 +41,10 @@ PATH = "/usr/local/bin:/usr/bin:/bin"
 HIDDEN = (Path("/tmp"), Path("/var/tmp"), Path("/run"), Path("/var/run"), Path("/dev/shm"))
 NO_NETWORK = "读取进程可以访问网络（未安装 bubblewrap，且无法创建网络命名空间）"
 NO_VIEW = "读取进程能看到整个文件系统和其他进程（未安装 bubblewrap：apt-get install bubblewrap）"
+NO_USE = (
+    "读取进程能看到整个文件系统和其他进程（bubblewrap 无法建立沙箱：用户命名空间被禁用，"
+    "或 systemd 单元设置了 ProtectKernelTunables、ProtectKernelLogs、ProcSubset）"
+)
 
 
 @dataclass(frozen=True)
@@ -168,9 +172,8 @@ def missing(kind: Kind | None = None) -> list[str]:
     tool = (kind or available()).tool
     if tool == "bwrap":
         return []
-    if tool == "unshare":
-        return [NO_VIEW]
-    return [NO_NETWORK, NO_VIEW]
+    view = NO_USE if shutil.which("bwrap") else NO_VIEW
+    return [view] if tool == "unshare" else [NO_NETWORK, view]
 
 
 def summary() -> str:
