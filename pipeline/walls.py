@@ -156,13 +156,14 @@ def available() -> Kind:
 
 
 def _strongest() -> Kind:
+    """Tried with the very programs `command` will start (found on this process's PATH)."""
     true = shutil.which("true") or "/bin/true"
-    if shutil.which("bwrap"):
+    if bwrap := shutil.which("bwrap"):
         with tempfile.TemporaryDirectory(prefix="xunbao-walls-") as probe:
             arguments = _bwrap_arguments(Path(probe), Path(probe))
-            if _works(["bwrap", *arguments, "--", true]):
+            if _works([bwrap, *arguments, "--", true]):
                 return Kind("bwrap")
-    if shutil.which("unshare") and _works(["unshare", *_unshare_arguments(), true]):
+    if (unshare := shutil.which("unshare")) and _works([unshare, *_unshare_arguments(), true]):
         return Kind("unshare")
     return Kind("")
 

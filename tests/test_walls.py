@@ -276,3 +276,41 @@ def test_status_and_check_config_name_a_missing_wall(tmp_path: Path) -> None:
         )
         assert walls.NO_NETWORK in done.stdout, done.stdout + done.stderr
         assert walls.NO_VIEW in done.stdout
+
+
+def test_without_bubblewrap_unshare_still_takes_the_network(tmp_path: Path) -> None:
+    folder = tmp_path / "w"
+    folder.mkdir()
+    script = (
+        "import socket, sys\ntry:\n"
+        "    socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=2)\n"
+        "    print('connected')\nexcept OSError:\n    print('refused')"
+    )
+    with listener() as (port, calls):
+        argv = [sys.executable, "-c", script, str(port)]
+        done = subprocess.run(
+            walls.command(walls.Kind("unshare"), argv, folder, tmp_path),
+            env=walls.environment(folder),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.stdout.strip() == "refused", done.stderr
+    assert calls == []
+
+
+def test_a_bubblewrap_that_cannot_build_the_sandbox_is_named(tmp_path: Path) -> None:
+    (tmp_path / "inbox").mkdir()
+    path = write_config(tmp_path, mailbox={"source": "directory", "path": str(tmp_path / "inbox")})
+    tools = tmp_path / "bin"  # a bwrap the kernel refuses (as under ProtectKernelTunables)
+    tools.mkdir()
+    (tools / "bwrap").write_text("#!/bin/sh\necho 'bwrap: Can't mount proc' >&2\nexit 1\n")
+    (tools / "bwrap").chmod(0o755)
+    (tools / "unshare").symlink_to("/usr/bin/unshare")
+    env = {**os.environ, "PATH": str(tools)}
+    done = subprocess.run(
+        [str(XUNBAO), "status", "--config", str(path)], capture_output=True, text=True, env=env
+    )
+    assert walls.NO_USE in done.stdout, done.stdout + done.stderr
+    assert walls.NO_NETWORK not in done.stdout  # unshare still takes the network away
+    assert "读取沙箱" in done.stderr  # and the log says so too
