@@ -177,8 +177,9 @@ def check_register(ledger_path: Path, sent: list[bytes]) -> None:
 
 def open_in_desk(config_path: Path) -> int:
     """Every message of the run opened in the desk, with every preview it offers (page
-    images included): none may fail with a 5xx. Returns the peak memory of this process
-    and its children (the preview processes) meanwhile."""
+    images included): none may fail with a 5xx. Returns the peak memory the desk added
+    meanwhile: this process's growth (the desk runs in it) and its children (the preview
+    processes); what the test process held before (pytest, pandas…) is not the desk's."""
     from starlette.testclient import TestClient
 
     from pipeline import accounts
@@ -194,6 +195,7 @@ def open_in_desk(config_path: Path) -> int:
     assert token, "no login form"
     form = {"csrf": token.group(1), "name": "审核员", "password": "hostile-desk-1"}
     assert desk.post("/login", data=form).status_code == 303
+    before = _rss(os.getpid())
     memory = PeakMemory(os.getpid())
     try:
         for number in numbers:
@@ -206,7 +208,8 @@ def open_in_desk(config_path: Path) -> int:
             assert desk.get(f"/messages/{number}/original.eml").status_code in (200, 404)
     finally:
         peak = memory.stop()
-    return peak
+    print(f"test process before the desk: {before / 2**20:.0f} MiB")
+    return peak - before
 
 
 def hostile_config(folder: Path, mailbox: dict[str, Any]) -> Path:
