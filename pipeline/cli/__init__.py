@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import importlib
 import sys
+from pathlib import Path
 
 import click
 
 from ..errors import XunbaoError
 from . import zh
+from .common import config_option
 
 zh.install()  # before any command module builds its options
 
@@ -73,7 +75,8 @@ class LazyGroup(click.Group):
     subcommand_metavar=zh.SUBCOMMAND_METAVAR,
 )
 @click.version_option(package_name="xunbao", help="显示版本号并退出。")
-def cli() -> None:
+@config_option
+def cli(config_path: Path) -> None:
     """旬报：收取各单位旬报表，记账、汇总并生成通报。"""
 
 

@@ -27,7 +27,8 @@ def _ledger(config: Config) -> Ledger:
 
 
 @click.group()
-def user() -> None:
+@config_option
+def user(config_path: Path) -> None:
     """审核台账号：添加（add）、改密码（password）、列出（list）。"""
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from .. import config as config_module
 from ..periods import Period
@@ -18,6 +19,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def config_option(func: F) -> F:
+    """--config on a command or a group. It may be written before or after a subcommand
+    (`review --config X approve 3`, `review approve 3 --config X`, `xunbao --config X status`):
+    the one written wins wherever it stands; two different ones are refused."""
     return click.option(
         "--config",
         "config_path",
@@ -25,7 +29,26 @@ def config_option(func: F) -> F:
         default=config_module.DEFAULT_CONFIG,
         show_default=True,
         help="配置文件路径",
+        callback=_chosen_config,
     )(func)
+
+
+_CHOSEN = "xunbao.config"  # ctx.meta key (meta is shared by a context and its children)
+
+
+def _chosen_config(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    given = ctx.get_parameter_source(param.name or "") not in (
+        ParameterSource.DEFAULT,
+        ParameterSource.DEFAULT_MAP,
+        None,
+    )
+    earlier: Path | None = ctx.meta.get(_CHOSEN)
+    if not given:
+        return earlier or value
+    if earlier is not None and earlier != value:
+        raise click.UsageError(f"--config 写了两次且不同（{earlier} 与 {value}），请只写一个")
+    ctx.meta[_CHOSEN] = value
+    return value
 
 
 def load_config(path: Path) -> config_module.Config:
