@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -24,7 +23,7 @@ from . import atomic, circular_docx, fonts
 from .chart import rate_chart
 from .config import Config
 from .errors import RenderError
-from .periods import between
+from .numbering import doc_number
 from .standings import Standings
 
 if TYPE_CHECKING:
@@ -53,17 +52,6 @@ class Circular:
             return bytes(document.write_pdf(finisher=fonts.compact_cff_fonts))
         except Exception as exc:  # WeasyPrint raises many kinds; the user needs one message
             raise RenderError(f"生成 PDF 失败：{exc}") from exc
-
-
-def doc_number(config: Config, standings: Standings) -> str:
-    """Numbers run through the campaign's periods and restart at 1 each new year
-    (first_seq is the number of the campaign's first circular, in its first year)."""
-    year = standings.period.end.year
-    first = config.campaign.start
-    since = first if year == first.year else date(year, 1, 1)
-    base = config.circular.first_seq if year == first.year else 1
-    seq = base + len(between(since, standings.period, config.schedule)) - 1
-    return config.circular.doc_number.format(year=year, seq=seq)
 
 
 def numeral(n: int) -> str:
@@ -103,9 +91,15 @@ def _as_image(svg: str) -> Markup:
     )
 
 
-def compose(config: Config, standings: Standings, correction: Correction | None = None) -> Circular:
+def compose(
+    config: Config,
+    standings: Standings,
+    correction: Correction | None = None,
+    number: str | None = None,
+) -> Circular:
+    """The circular under `number` (numbering.doc_number; None: as the ledger's first)."""
     environment = templates()
-    number = doc_number(config, standings)
+    number = number or doc_number(config, standings.period, ())
     context = _context(config, standings, number) | {"correction": correction}
     draft = render(environment, "circular.html.j2", css="", chart="", **context)
     chosen = choose_fonts(config, draft)

@@ -30,10 +30,10 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .circular import doc_number
 from .config import Config, Delivery, secret
 from .errors import DeliveryError
 from .ledger import Ledger, circular_kind
+from .numbering import doc_number
 from .periods import Period
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def deliver(config: Config, ledger: Ledger, published: Published) -> Delivered:
     """The published circular as the period's first version."""
     table = published.standings
     total = table.to_json()["total"]
-    number = doc_number(config, table)
+    number = doc_number(config, published.period, ledger.versions())
     edition = Edition(published.period, 1, number, "", total, published.pdf, published.xlsx)
     return send_edition(config, ledger, edition)
 

@@ -242,7 +242,7 @@ def issue(
     published: job.Published,
 ) -> VersionRecord:
     """Record the next version, then keep its files as circular-vN.pdf / standings-vN.xlsx."""
-    from .circular import doc_number
+    from .numbering import doc_number
 
     # Files first: a version recorded is a version whose files exist.
     for path, suffix in ((published.pdf, ".pdf"), (published.xlsx, ".xlsx")):
@@ -254,7 +254,7 @@ def issue(
         found.fingerprint,
         corrections.snapshot(table),
         correction.note if correction else "",
-        doc_number(config, table),
+        doc_number(config, found.period, ledger.versions()),
         found.signature,
     )
 

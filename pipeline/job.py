@@ -52,13 +52,15 @@ def publish(
 ) -> Published:
     """Write the period's circular (marked 更正 when `correction`), xlsx and json."""
     from . import circular, exports, summary  # pandas, WeasyPrint: publishing only
+    from .numbering import doc_number
 
     if table is None:
         from .issuance import standings_for
 
         table = standings_for(config, ledger, period)
     folder = (out or config.resolve(config.output.dir)) / str(period)
-    pdf, _ = circular.write(circular.compose(config, table, correction), folder)
+    number = doc_number(config, period, ledger.versions())
+    pdf, _ = circular.write(circular.compose(config, table, correction, number), folder)
     xlsx = exports.write_xlsx(
         table, folder / "standings.xlsx", config.circular.issuer, config.campaign.measure
     )

@@ -183,18 +183,3 @@ def test_renamed_unit_keeps_history_and_late_unit_is_not_missing_before_it_joine
     first = by_unit(at("2015-09-10", cfg=cfg))
     assert "沐川县" not in first and first["犍为"].completed == 400
     assert by_unit(at("2015-09-20", cfg=cfg))["沐川县"].status == "missing"
-
-
-def test_document_numbers_restart_at_one_each_year():
-    from datetime import date
-
-    from pipeline.circular import doc_number
-
-    longer = CONFIG.model_copy(
-        update={"campaign": CONFIG.campaign.model_copy(update={"end": date(2016, 6, 30)})}
-    )
-    number = lambda p: doc_number(longer, at(p, cfg=longer))  # noqa: E731
-    assert number("2015-09-10") == "乐工组〔2015〕12号"  # circular.first_seq
-    assert number("2015-12-30") == "乐工组〔2015〕23号"
-    assert number("2016-01-10") == "乐工组〔2016〕1号"
-    assert number("2016-02-29") == "乐工组〔2016〕6号"

@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ... import circular, exports, issuance, runtime, standings
+from ...numbering import doc_number
 from ...periods import Period
 from .. import inert
 from ..auth import Context, route
@@ -51,7 +52,8 @@ def draft(context: Context, period: Period) -> Draft:
 
     def compose() -> Draft:
         table = standings_of(context, period)
-        composed = circular.compose(context.config, table)
+        number = doc_number(context.config, period, context.ledger.versions())
+        composed = circular.compose(context.config, table, number=number)
         pdf = composed.pdf()
         return Draft(table, composed, pdf, inert.pdf_pages(pdf))
 
