@@ -141,7 +141,13 @@ def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> tuple[int, list
         settings.password_env, _resolved(config, settings.password_file), "SMTP 授权码"
     )
     sent, failures = 0, []
-    with _session(config, password) as smtp:
+    try:
+        session = _session(config, password)
+    except DeliveryError as exc:  # nothing went: each copy waits with the reason
+        for item in due:
+            ledger.delivery_failed(item.period, item.recipient, item.kind, exc.reason, False)
+        raise
+    with session as smtp:
         for item in due:
             # The same id on every attempt: a copy resent after a crash is seen as the same.
             item.message.replace_header("Message-ID", stable_id(config, item))
@@ -168,14 +174,17 @@ def _send_one(smtp: smtplib.SMTP, ledger: Ledger, item: Outgoing) -> str | None:
             item.kind,
             message_id,
         )
+    why, unknown = "", False
     try:
         refused = smtp.send_message(item.message)
+        why = f"被拒绝（{refused}）" if refused else ""
     except smtplib.SMTPServerDisconnected:
-        return f"发给 {item.recipient} 时发信服务器断开了连接"
+        why, unknown = "发送中发信服务器断开了连接", True
     except smtplib.SMTPException as exc:
-        return f"发给 {item.recipient} 被拒绝（{_said(exc)}）"
-    if refused:
-        return f"发给 {item.recipient} 被拒绝（{refused}）"
+        why = f"被拒绝（{_said(exc)}）"
+    if why:
+        ledger.delivery_failed(item.period, item.recipient, item.kind, why, unknown)
+        return f"发给 {item.recipient} {why}"
     ledger.record_delivery(item.period, item.recipient, item.kind)
     return None
 
@@ -248,12 +257,14 @@ def _session(config: Config, password: str) -> smtplib.SMTP:
         raise DeliveryError(
             f"发信服务器 {where} 的证书验证失败（{exc.verify_message or exc}）。"
             "若使用自建证书，请在 delivery.ca_file 中填写 CA 证书文件；证书验证不能关闭。"
-            "通报已生成，下次运行时会补发。"
+            "通报已生成，下次运行时会补发。",
+            f"发信服务器 {where} 的证书验证失败",
         ) from None
     except (OSError, smtplib.SMTPException) as exc:
         raise DeliveryError(
             f"无法连接发信服务器 {where}（{_said(exc)}）。通报已生成，下次运行时会补发。"
-            "请检查网络以及 config.yaml 中的 delivery.host、delivery.port。"
+            "请检查网络以及 config.yaml 中的 delivery.host、delivery.port。",
+            f"无法连接发信服务器 {where}：{_said(exc)}",
         ) from None
     try:
         if settings.username:
@@ -263,7 +274,8 @@ def _session(config: Config, password: str) -> smtplib.SMTP:
         raise DeliveryError(
             f"发信邮箱 {settings.username} 登录失败（{_said(exc)}）。126、163、QQ 等邮箱的 SMTP "
             "密码是“授权码”（网页版邮箱“设置 → POP3/SMTP/IMAP”中开启服务时生成），不是网页登录"
-            f"密码。请把授权码放入环境变量 {settings.password_env}。"
+            f"密码。请把授权码放入环境变量 {settings.password_env}。",
+            f"发信邮箱 {settings.username} 登录失败：{_said(exc)}",
         ) from None
     except (OSError, smtplib.SMTPException) as exc:
         smtp.close()

@@ -34,7 +34,12 @@ class SourceError(XunbaoError):
 
 
 class DeliveryError(XunbaoError):
-    """The circular could not be sent to every recipient."""
+    """The circular could not be sent to every recipient; `reason` says why in a few words
+    (the message may go on to say what to do)."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        self.reason = reason or message.rstrip("。")
+        super().__init__(message)
 
 
 class RenderError(XunbaoError):

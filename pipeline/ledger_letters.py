@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
-from .records import DeliveryRecord, of_row
+from .records import DeliveryRecord, OutboxRecord, of_row
 
 Outcome = Literal["counted", "review", "ignored"]
 
@@ -86,6 +86,25 @@ class LettersLedger:
             (*key, message_id, _now()),
         )
         return int(row["tries"]) if row else 0
+
+    def delivery_failed(
+        self, period: str, recipient: str, kind: str, error: str, unconfirmed: bool
+    ) -> None:
+        """A try that the server did not accept: why. `unconfirmed` when the copy may have
+        gone all the same (cut off during DATA); otherwise no try is left unconfirmed."""
+        key = (period, recipient.lower(), kind)
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO outbox (period, recipient, kind, message_id, tries, last_at, error)"
+                " VALUES (?, ?, ?, '', 0, ?, ?) ON CONFLICT (period, recipient, kind) DO UPDATE"
+                " SET error = excluded.error, last_at = excluded.last_at,"
+                " tries = CASE WHEN ? THEN tries ELSE 0 END",
+                (*key, _now(), error, unconfirmed),
+            )
+
+    def outbox(self) -> list[OutboxRecord]:
+        rows = self.db.execute("SELECT * FROM outbox ORDER BY period, recipient, kind")
+        return [of_row(OutboxRecord, row) for row in rows]
 
     def deliveries(self) -> list[DeliveryRecord]:
         rows = self.db.execute("SELECT * FROM deliveries ORDER BY sent_at, period, recipient")

@@ -135,6 +135,19 @@ class DeliveryRecord:
 
 
 @dataclass(frozen=True)
+class OutboxRecord:
+    """A copy not (yet) accepted by the server: tries that went unconfirmed, the last error."""
+
+    period: str
+    recipient: str
+    kind: str
+    message_id: str
+    tries: int
+    last_at: str
+    error: str
+
+
+@dataclass(frozen=True)
 class Signature:
     period: str
     fingerprint: str

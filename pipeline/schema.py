@@ -176,4 +176,8 @@ MIGRATIONS = [
     ALTER TABLE attempts ADD COLUMN suspect INTEGER NOT NULL DEFAULT 0;
     UPDATE attempts SET suspect = 1, count = 0 WHERE count = 1
     """,
+    # Delivery state is the server's word: why the last try of a copy failed (outbox).
+    """
+    ALTER TABLE outbox ADD COLUMN error TEXT NOT NULL DEFAULT ''
+    """,
 ]

@@ -9,14 +9,13 @@ plain data (the `--json` form); `summary` turns it into short Chinese sentences.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
 from . import walls
 from .config import Config
 from .errors import XunbaoError
-from .ledger import Ledger, circular_kind, open_ledger
+from .ledger import Ledger, open_ledger
 from .logs import Redactor, secrets_of
 from .periods import latest_closed, local_text
 from .records import RunRecord
@@ -137,29 +136,17 @@ def _letters(every: list[RunRecord], runs: list[RunRecord]) -> dict[str, Any]:
 
 
 def _undelivered(config: Config, ledger: Ledger, runs: list[RunRecord]) -> list[Any]:
-    """Periods a circular was meant to go out for, with the recipients still missing its
-    latest issued version."""
-    if not config.delivery.host:
-        return []
-    recipients = {r.lower() for r in config.circular_recipients()}
-    meant = sorted(
-        {
-            r.period
-            for r in runs
-            if r.period and (r.trigger != "manual" or r.summary.get("sent") is not None)
-        }
-    )
-    sent: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for row in ledger.deliveries():
-        sent[row.period, row.kind].add(row.recipient.lower())
-    result = []
-    for period in meant:
-        latest = ledger.latest_version(period)
-        kind = circular_kind(latest.version if latest else 1)
-        missing = sorted(recipients - sent[period, kind])
-        if missing:
-            result.append({"period": period, "missing": missing})
-    return result
+    """Every issued circular (and every period a run meant to send) with the recipients
+    whose server has not accepted its latest version: each one's state and last error."""
+    from . import delivery_state
+
+    meant = {
+        r.period
+        for r in runs
+        if r.period and (r.trigger != "manual" or r.summary.get("sent") is not None)
+    }
+    found = delivery_state.undelivered(config, ledger, meant)
+    return [delivery_state.as_json(c) for c in found]
 
 
 def _mailbox(config: Config, ledger: Ledger) -> dict[str, Any]:
@@ -222,8 +209,13 @@ def summary(config: Config, data: dict[str, Any]) -> list[str]:
         lines.append("通报发送：尚未生成通报。")
     elif data["undelivered"]:
         for item in data["undelivered"]:
-            who = "、".join(item["missing"])
-            lines.append(f"未送达：{item['period']} 的通报尚未发给 {who}。")
+            waiting = [r for r in item["recipients"] if r["state"] != "已送达"]
+            who = "、".join(
+                f"{r['recipient']}（{r['state']}" + (f"：{r['error']}）" if r["error"] else "）")
+                for r in waiting
+            )
+            version = f"通报（第 {item['version']} 版）" if item["version"] else "通报"
+            lines.append(f"未送达：{item['period']} 的{version}尚未送达 {who}。")
     else:
         lines.append("通报发送：已生成的通报都已送达全部收件人。")
     letters = data["letters"]

@@ -73,9 +73,13 @@ def test_runs_reviews_and_undelivered_circulars(tmp_path: Path) -> None:
 
     data = status.collect(config, at("2015-10-01 09:00"))
     assert data["review"] == 1
-    assert data["undelivered"] == [
-        {"period": "2015-09-10", "missing": ["bgs@lszgh.example"]},
-        {"period": "2015-09-20", "missing": ["bgs@lszgh.example", "zxb@lszgh.example"]},
+    assert [(u["period"], u["missing"]) for u in data["undelivered"]] == [
+        ("2015-09-10", ["bgs@lszgh.example"]),
+        ("2015-09-20", ["zxb@lszgh.example", "bgs@lszgh.example"]),
+    ]
+    assert [(r["recipient"], r["state"]) for r in data["undelivered"][0]["recipients"]] == [
+        ("zxb@lszgh.example", "已送达"),
+        ("bgs@lszgh.example", "待发送"),
     ]
     assert data["missed"] == ["2015-09-20", "2015-09-30"]  # a failed run is still owed
     last = data["last_run"]
@@ -87,7 +91,7 @@ def test_runs_reviews_and_undelivered_circulars(tmp_path: Path) -> None:
     assert not data["healthy"]
     text = "\n".join(data["summary"])
     assert "2015-09-20（按时运行），失败" in text and "原因：收件目录 /srv/inbox 不存在。" in text
-    assert "未送达：2015-09-10 的通报尚未发给 bgs@lszgh.example。" in text
+    assert "未送达：2015-09-10 的通报尚未送达 bgs@lszgh.example（待发送）。" in text
     assert "待补跑的旬：2015-09-20、2015-09-30" in text
     assert "待审核邮件：1 封" in text and text.endswith("总体：需要处理，请查看上面的说明。")
 

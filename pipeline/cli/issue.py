@@ -7,11 +7,13 @@ import json
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
-from .. import issuance, job, runtime
+from .. import delivery_state, issuance, job, runtime
 from ..config import Config
+from ..errors import DeliveryError
 from .common import config_option, load_config, parse_period
 from .output import Shown, console, print_table
 
@@ -41,7 +43,11 @@ def sign(config_path: Path, period: str, by: str) -> None:
     chosen = parse_period(config, period)
     assert chosen is not None
     with _locked(config), job.open_ledger(config) as ledger:
-        settled = issuance.sign(config, ledger, chosen, by.strip(), datetime.now(UTC))
+        try:
+            settled = issuance.sign(config, ledger, chosen, by.strip(), datetime.now(UTC))
+        except DeliveryError as exc:  # signed and issued; the copies wait for the next run
+            said = delivery_state.not_sent(exc, signed=True)
+            raise DeliveryError(f"{chosen.label()}通报（签发人 {by.strip()}）{said}") from None
     console.print(f"{chosen.label()}通报已由 {by.strip()} 签发。", highlight=False)
     _show(config_path, settled)
 
@@ -55,7 +61,11 @@ def reissue(config_path: Path, period: str) -> None:
     chosen = parse_period(config, period)
     assert chosen is not None
     with _locked(config), job.open_ledger(config) as ledger:
-        settled = issuance.reissue(config, ledger, chosen, datetime.now(UTC))
+        try:
+            settled = issuance.reissue(config, ledger, chosen, datetime.now(UTC))
+        except DeliveryError as exc:
+            said = delivery_state.not_sent(exc, signed=False)
+            raise DeliveryError(f"{chosen.label()}通报{said}") from None
     _show(config_path, settled)
 
 
@@ -64,11 +74,14 @@ def reissue(config_path: Path, period: str) -> None:
 @click.option("--period", help="只列出该旬（YYYY-MM-DD）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 def circulars(config_path: Path, period: str | None, as_json: bool) -> None:
-    """已发出的通报各版本：版本号、文号、签发人、发出时间、更正说明。"""
+    """通报各版本：版本号、文号、签发人、定稿时间、每位收件人的送达情况、更正说明。"""
     config = load_config(config_path)
     chosen = parse_period(config, period)
     with job.open_ledger(config) as ledger:
         versions = ledger.versions(str(chosen) if chosen else None)
+        sent = {
+            (v.period, v.version): delivery_state.of_version(config, ledger, v) for v in versions
+        }
     folder = config.resolve(config.output.dir)
     rows = [
         {
@@ -81,6 +94,7 @@ def circulars(config_path: Path, period: str | None, as_json: bool) -> None:
             "correction": v.correction,
             "pdf": str(issuance.version_file(folder / v.period, "circular", v.version, ".pdf")),
         }
+        | _copies(config, sent[v.period, v.version])
         for v in versions
     ]
     if as_json:
@@ -94,7 +108,18 @@ def circulars(config_path: Path, period: str | None, as_json: bool) -> None:
         Shown("version", "版本", justify="right"),
         Shown("doc_number", "文号"),
         Shown("signed_by", "签发人"),
-        Shown("issued_at", "发出时间"),
+        Shown("issued_at", "定稿时间"),
         Shown("correction", "更正说明", fill=True, wrap=True),
     ]
     print_table("通报版本", rows, columns)
+    for row in rows:  # each recipient: 待发送 / 重试中 / 已送达
+        shown = f"{row['period']} 第 {row['version']} 版送达情况：{row['delivery']}"
+        console.print(shown, highlight=False)
+
+
+def _copies(config: Config, found: delivery_state.Copies) -> dict[str, Any]:
+    """Each recipient's 待发送/重试中/已送达 (none when no sending server is configured)."""
+    if not config.delivery.host:
+        return {"delivered": None, "delivery": "未配置发送服务器，未发送", "recipients": []}
+    listed = delivery_state.as_json(found)["recipients"]
+    return {"delivered": found.delivered, "delivery": found.text, "recipients": listed}

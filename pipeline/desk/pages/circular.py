@@ -18,7 +18,8 @@ from urllib.parse import urlencode
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ... import circular, exports, issuance, runtime, standings
+from ... import circular, delivery_state, exports, issuance, runtime, standings
+from ...errors import DeliveryError
 from ...numbering import doc_number
 from ...periods import Period
 from .. import inert
@@ -67,7 +68,8 @@ def _period(context: Context) -> Period:
 def circular_page(context: Context) -> Response:
     period = chosen_period(context)
     made = draft(context, period)
-    sent = [d for d in context.ledger.deliveries() if d.period == str(period)]
+    versions = context.ledger.versions(str(period))
+    copies = [delivery_state.of_version(context.config, context.ledger, v) for v in versions]
     now = datetime.now(UTC)
     return context.render(
         "circular.html",
@@ -76,12 +78,14 @@ def circular_page(context: Context) -> Response:
         periods=periods(context),
         draft=made,
         table=made.table,
-        sent=sent,
+        copies={c.version: c for c in copies},
+        latest=copies[-1] if copies else None,
         delivery_configured=bool(context.config.delivery.host),
         recipients=context.config.delivery.recipients,
         done=context.request.query_params.get("done", ""),
+        failed=context.request.query_params.get("failed", ""),
         state=issuance.state(context.config, context.ledger, period, now, made.table),
-        versions=context.ledger.versions(str(period)),
+        versions=versions,
         sign_off=context.config.delivery.sign_off,
     )
 
@@ -126,7 +130,10 @@ def send(context: Context) -> Response:
     again only completes a failed send."""
     period = _period(context)
     with _one_sender(context):
-        settled = issuance.send_now(context.config, context.ledger, period, datetime.now(UTC))
+        try:
+            settled = issuance.send_now(context.config, context.ledger, period, datetime.now(UTC))
+        except DeliveryError as exc:
+            return _failed(period, delivery_state.not_sent(exc, signed=False))
     return _done(context, settled)
 
 
@@ -134,10 +141,18 @@ def sign(context: Context) -> Response:
     """签发: the same `issuance.sign` as `xunbao sign`, by the signed-in leader."""
     period = _period(context)
     with _one_sender(context):
-        settled = issuance.sign(
-            context.config, context.ledger, period, context.account.name, datetime.now(UTC)
-        )
+        try:
+            settled = issuance.sign(
+                context.config, context.ledger, period, context.account.name, datetime.now(UTC)
+            )
+        except DeliveryError as exc:  # signed and issued: the page says what did not go
+            return _failed(period, delivery_state.not_sent(exc, signed=True))
     return _done(context, settled, f"已由 {context.account.name} 签发。")
+
+
+def _failed(period: Period, said: str) -> Response:
+    query = urlencode({"period": str(period), "failed": said})
+    return RedirectResponse(f"/circular?{query}", status_code=303)
 
 
 def _done(context: Context, settled: issuance.Settled, first: str = "") -> Response:
