@@ -16,6 +16,7 @@ from .config import Config
 from .ledger import Ledger, open_ledger
 from .periods import Period, latest_closed, period_of
 from .sources import open_source
+from .timetable import first_use, unasked
 
 if TYPE_CHECKING:
     from .corrections import Correction
@@ -79,13 +80,14 @@ class CycleResult:
     period: Period
     trigger: str
     ingested: Ingested
-    published: Published
+    published: Published | None  # None: the period's circular is made only on request
     sent: int | None = None  # None: the circular was not sent
     skipped: int = 0
     followed: followup.FollowUp = field(default_factory=followup.FollowUp)
 
     def summary(self) -> dict[str, Any]:
-        return {**_ingest_summary(self.ingested), "pdf": str(self.published.pdf)} | {
+        pdf = str(self.published.pdf) if self.published else None
+        return {**_ingest_summary(self.ingested), "pdf": pdf} | {
             "sent": self.sent,
             "skipped": self.skipped,
             **self.followed.summary(),
@@ -124,23 +126,36 @@ def cycle(
     trigger: str = "manual",
     echo: Echo | None = None,
     now: datetime | None = None,
+    asked: bool = False,
 ) -> CycleResult:
     """Poll, ingest, publish and deliver one period; the ledger's `runs` table keeps the result.
 
     `echo` receives one Chinese line per stage (the CLI prints them, `serve` logs them);
-    `now` is the server's clock (the after-poll steps decide by it).
+    `now` is the server's clock (the after-poll steps decide by it). A period that
+    timetable.unasked names is published only when `asked` (run --period).
     """
     say = echo or _log.info
     moment = now or datetime.now(UTC)
     lock = runtime.one_cycle_at_a_time(config, say)
     with lock, open_ledger(config) as ledger:
-        return _recorded(
-            ledger,
-            str(period),
-            trigger,
-            moment,
-            lambda done: _stages(config, ledger, period, send, out, say, done, moment),
-        )
+        first = first_use(ledger)
+
+        def stages(done: dict[str, Any]) -> CycleResult:
+            ingested = _ingest_mailbox(config, ledger, say, done)
+            why = unasked(config, ledger, period, first)
+            named = f"{period.label()}（截至 {period}）"
+            if why and not asked:
+                say(
+                    f"{named}{why}：不自动生成、发送通报。"
+                    f"如确需要，请运行 xunbao run --period {period}。"
+                )
+                result = CycleResult(0, period, "", ingested, None)
+                return _follow(config, ledger, result, send, say, moment)
+            if why:
+                say(f"按要求生成{named}的通报（该旬{why}，不会自动生成）。")
+            return _stages(config, ledger, period, send, out, say, done, moment, ingested)
+
+        return _recorded(ledger, str(period), trigger, moment, stages)
 
 
 def poll(config: Config, *, echo: Echo | None = None, now: datetime | None = None) -> PollResult:
@@ -218,10 +233,10 @@ def _stages(
     say: Echo,
     done: dict[str, Any],
     now: datetime,
+    ingested: Ingested,
 ) -> CycleResult:
     from . import issuance
 
-    ingested = _ingest_mailbox(config, ledger, say, done)
     settled = issuance.settle_period(config, ledger, period, now, send=send, out=out)
     assert settled.published is not None
     published = settled.published
@@ -231,13 +246,21 @@ def _stages(
     for line in issuance.describe(config, settled, send):
         say(line)
     result.sent, result.skipped = settled.sent, settled.skipped
-    if send:  # --no-send: no mail at all, receipts and reminders neither
-        result.followed = followup.follow_up(config, ledger, now, say)
-        if not result.followed.busy:
-            say(result.followed.line())
+    _follow(config, ledger, result, send, say, now)
     held = settled.state.held
     if held:
         say(f"本旬有 {held} 封邮件需要人工审核，请运行 xunbao review 查看。")
     if settled.state.pending_units:
         say(f"报表待核实的单位：{'、'.join(settled.state.pending_units)}。")
+    return result
+
+
+def _follow(
+    config: Config, ledger: Ledger, result: CycleResult, send: bool, say: Echo, now: datetime
+) -> CycleResult:
+    """The after-poll steps (receipts, reminders); --no-send: no mail at all."""
+    if send:
+        result.followed = followup.follow_up(config, ledger, now, say)
+        if not result.followed.busy:
+            say(result.followed.line())
     return result

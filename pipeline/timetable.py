@@ -68,3 +68,24 @@ def due_periods(ledger: Ledger, config: Config, now: datetime) -> list[Period]:
         due = [latest]
     first, last = campaign_window(config)
     return [p for p in due if first <= p <= last]
+
+
+# ── what only a person may ask for ─────────────────────────────
+def first_use(ledger: Ledger) -> datetime | None:
+    """When the ledger first read the mailbox (its first run of any kind); None: never."""
+    runs = ledger.runs()
+    return min((datetime.fromisoformat(r.started_at) for r in runs), default=None)
+
+
+def unasked(config: Config, ledger: Ledger, period: Period, first: datetime | None) -> str | None:
+    """Why the period's circular is made only on request ("run --period"), or None.
+
+    A dekad that closed before the ledger first read the mailbox (`first`; None: this is the
+    first read) was never watched, and one for which nothing was received would name every
+    unit 未报送: neither goes out by itself."""
+    if first is None or period.cutoff(config.schedule) <= first:
+        return "在台账开始收信之前已截止"
+    reports = ledger.active_reports(period=str(period))
+    if not reports and not ledger.count_messages(period=str(period), outcome="review"):
+        return "没有收到任何报表"
+    return None

@@ -13,11 +13,25 @@ from .output import console
 
 @click.command()
 @config_option
-@click.option("--period", help="通报的截止日期 YYYY-MM-DD（默认：最近一个已过截止时间的旬）")
+@click.option(
+    "--period",
+    help=(
+        "通报的截止日期 YYYY-MM-DD（默认：最近一个已过截止时间的旬。"
+        "台账开始收信之前截止的旬、没有收到报表的旬，只在这里写明时才生成通报）"
+    ),
+)
 @click.option("--no-send", is_flag=True, help="只生成通报，不发送邮件")
 @click.option("--out", type=click.Path(path_type=Path), help="输出目录（默认取配置 output.dir）")
 def run(config_path: Path, period: str | None, no_send: bool, out: Path | None) -> None:
     """收取邮件、记账、汇总并生成通报。"""
     config = load_config(config_path)
     chosen = parse_period(config, period) or job.default_period(config)
-    job.cycle(config, chosen, send=not no_send, out=out, trigger="manual", echo=console.print)
+    job.cycle(
+        config,
+        chosen,
+        send=not no_send,
+        out=out,
+        trigger="manual",
+        echo=console.print,
+        asked=period is not None,
+    )
