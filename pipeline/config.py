@@ -206,6 +206,16 @@ class Mailbox(Endpoint):
     # Servers whose Authentication-Results are believed (the authserv-id before the ";").
     authserv_ids: list[str] = []
     verify_dkim: bool = False  # our own DKIM check with dkimpy; needs DNS
+    # A report from a registered address counts only when its From domain is vouched for
+    # (senders.vouch); None: on for an IMAP mailbox, off for a directory of files.
+    require_authentication: bool | None = None
+    dns: str = ""  # the resolver DKIM keys are asked of, "host" or "host:port"; '': the system's
+
+    @property
+    def authenticates(self) -> bool:
+        if self.require_authentication is None:
+            return self.source == "imap"
+        return self.require_authentication
 
 
 class Delivery(Endpoint):

@@ -103,9 +103,11 @@ class Intake:
         not_a_report = self._not_a_report(mail)
         if not_a_report:
             return self._ignore(base, not_a_report)
-        distrust = self._distrust(mail, raw)
-        if distrust:
-            return self._hold(base, distrust)
+        registered = self.directory.by_sender(mail.sender) is not None
+        judged = senders.judge(self.config.mailbox, mail, raw.raw, registered)
+        base = _with(base, detail={**base.detail, "vouched": judged.vouched})
+        if judged.held:
+            return self._hold(base, judged.held)
         if arrival is None:
             return self._hold(base, "无法确定邮件到达时间（没有服务器时间，也没有 Date 头）")
         return self._judge(base, mail, read)
@@ -140,20 +142,6 @@ class Intake:
 
     def _period(self, arrival: datetime | None) -> str | None:
         return str(period_of(arrival, self.config.schedule)) if arrival else None
-
-    def _distrust(self, mail: Mail, raw: RawMessage) -> str | None:
-        """Why the sender cannot be taken at its word, or None."""
-        if mail.sender_problem:
-            return mail.sender_problem
-        domain = mail.sender.rpartition("@")[2]
-        trusted = self.config.mailbox.authserv_ids
-        failed = senders.authentication_failures(mail.authentication, trusted, domain)
-        if failed:
-            shown = "、".join(failed)
-            return f"发件人可能被冒用：收件服务器的验证结果为 {shown}，请与发件单位核实"
-        if self.config.mailbox.verify_dkim and senders.dkim_fails(raw.raw):
-            return "发件人可能被冒用：邮件的 DKIM 签名验证未通过，请与发件单位核实"
-        return None
 
     def _not_a_report(self, mail: Mail) -> str | None:
         headers = mail.headers

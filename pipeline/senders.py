@@ -13,7 +13,13 @@ import email.header
 import email.utils
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.message import Message
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Mailbox
+    from .mail import Mail
 
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _WHO = {"from": "发件人（From）", "sender": "代发人（Sender）", "reply-to": "回复地址（Reply-To）"}
@@ -98,3 +104,180 @@ def _known(charset: str | None) -> bool:
     except LookupError:
         return False
     return True
+
+
+# ── vouching: who says the From domain really sent it ──────────
+Dns = Callable[..., bytes]
+
+
+@dataclass(frozen=True)
+class Vouched:
+    """Whether the From domain is vouched for, and by what ('' when not); `unsure` when a
+    DNS lookup failed, so the answer may change on a later try."""
+
+    by: str
+    unsure: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.by)
+
+
+_DKIM_D = re.compile(rb"(?:^|;)\s*d\s*=\s*([^\s;]+)", re.I)
+
+
+def vouch(
+    raw: bytes, domain: str, results: list[str], trusted: list[str], dns: Dns | None = None
+) -> Vouched:
+    """An aligned DKIM signature xunbao verifies itself (the signer's key from DNS, or from
+    `dns`), else dkim=pass / dmarc=pass for the From domain in an Authentication-Results
+    header written by a server in `trusted`."""
+    passed = _trusted_pass(results, trusted, domain)
+    if passed:
+        return Vouched(passed)
+    return _own_dkim(raw, domain, dns)
+
+
+def _own_dkim(raw: bytes, domain: str, dns: Dns | None) -> Vouched:
+    import dkim  # the crypto: only when a message is signed
+
+    head = raw[: raw.find(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.find(b"\n\n")]
+    signatures = [v for k, v in _header_fields(head) if k.lower() == b"dkim-signature"]
+    unsure = False
+    for index, value in enumerate(signatures):
+        found = _DKIM_D.search(value)
+        signer = found.group(1).decode("ascii", "replace").lower() if found else ""
+        if not signer or not _same_domain(signer, domain):
+            continue  # not aligned with From: vouches for someone else
+        failed: list[BaseException] = []
+        lookup = _recording(dns or _txt, failed)
+        try:
+            good = dkim.DKIM(raw, timeout=5).verify(idx=index, dnsfunc=lookup)
+        except dkim.DKIMException:
+            good = False
+        if good:
+            return Vouched(f"DKIM 签名（{signer}）")
+        unsure = unsure or bool(failed)
+    return Vouched("", unsure)
+
+
+def _recording(lookup: Dns, failed: list[BaseException]) -> Dns:
+    def recorded(name: bytes, timeout: int = 5) -> bytes:
+        try:
+            return lookup(name, timeout=timeout)
+        except Exception as exc:  # a DNS failure: not a verdict on the signature
+            failed.append(exc)
+            raise _dns_timeout(exc) from exc
+
+    return recorded
+
+
+def _dns_timeout(exc: BaseException) -> Exception:
+    import dkim
+
+    return dkim.DnsTimeoutError(str(exc))
+
+
+def _txt(name: bytes, timeout: int = 5, using: object = None) -> bytes:
+    """The TXT record at `name`; b'' when there is none; raises when DNS cannot answer."""
+    import dns.exception
+    import dns.resolver
+
+    chosen = (
+        using if isinstance(using, dns.resolver.Resolver) else dns.resolver.get_default_resolver()
+    )
+    try:
+        answer = chosen.resolve(
+            name.decode("ascii").rstrip("."), "TXT", raise_on_no_answer=False, lifetime=timeout
+        )
+    except dns.resolver.NXDOMAIN:
+        return b""
+    except dns.exception.DNSException as exc:  # timeout, SERVFAIL, no resolver
+        raise OSError(f"DNS 查询失败：{exc}") from exc
+    for record in answer:
+        return b"".join(record.strings)
+    return b""
+
+
+def _header_fields(head: bytes) -> list[tuple[bytes, bytes]]:
+    fields: list[tuple[bytes, bytes]] = []
+    for line in re.split(rb"\r?\n", head):
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] = (fields[-1][0], fields[-1][1] + line)
+        elif b":" in line:
+            name, _, value = line.partition(b":")
+            fields.append((name.strip(), value))
+    return fields
+
+
+def _trusted_pass(values: list[str], trusted: list[str], domain: str) -> str:
+    """'dkim=pass' / 'dmarc=pass' for the From domain from a trusted server, else ''."""
+    wanted = {t.strip().lower() for t in trusted if t.strip()}
+    for value in values:
+        server, _, results = value.partition(";")
+        server_id = server.strip().split(" ")[0].lower()
+        if server_id not in wanted:
+            continue
+        for method, verdict, props in _RESULT.findall(results):
+            if method.lower() not in ("dkim", "dmarc") or verdict.lower() != "pass":
+                continue
+            named = [d.lower().rpartition("@")[2].strip(">") for d in _DOMAIN.findall(props)]
+            if any(_same_domain(d, domain) for d in named):
+                return f"{server_id} 的 {method.lower()}=pass"
+    return ""
+
+
+# ── the verdict intake acts on ─────────────────────────────────
+UNVERIFIED = "发件人身份未能验证（可能是伪造）"
+UNSURE = "暂时无法验证发件人身份（查询 DKIM 公钥的 DNS 没有答复），下次收信时自动重新验证"
+
+
+@dataclass(frozen=True)
+class Judged:
+    held: str | None  # why the sender is not taken at its word; None: trusted as far as asked
+    vouched: str  # what vouched for the From domain; '': nothing did
+
+
+def judge(settings: Mailbox, mail: Mail, raw: bytes, registered: bool) -> Judged:
+    """Forged headers, a trusted server's fail, our own DKIM check, and — for a registered
+    sender when `require_authentication` is on — a From domain nobody vouched for."""
+    if mail.sender_problem:
+        return Judged(mail.sender_problem, "")
+    domain = mail.sender.rpartition("@")[2]
+    trusted = settings.authserv_ids
+    failed = authentication_failures(mail.authentication, trusted, domain)
+    if failed:
+        shown = "、".join(failed)
+        return Judged(f"发件人可能被冒用：收件服务器的验证结果为 {shown}，请与发件单位核实", "")
+    own = settings.authenticates or settings.verify_dkim
+    dns = resolver(settings.dns) if own else None
+    vouched = vouch(raw, domain, mail.authentication, trusted, dns) if own else Vouched("")
+    if not own:
+        vouched = Vouched(_trusted_pass(mail.authentication, trusted, domain))
+    if settings.verify_dkim and not vouched.ok and not vouched.unsure and dkim_fails(raw, dns):
+        return Judged("发件人可能被冒用：邮件的 DKIM 签名验证未通过，请与发件单位核实", "")
+    if registered and settings.authenticates and not vouched.ok:
+        if vouched.unsure:
+            return Judged(UNSURE, "")
+        why = (
+            "没有能验证的 DKIM 签名，也没有可信收件服务器（authserv_ids）的 dkim=pass 或 dmarc=pass"
+        )
+        return Judged(f"{UNVERIFIED}：{why}，请与发件单位核实", "")
+    return Judged(None, vouched.by)
+
+
+def resolver(server: str) -> Dns:
+    """TXT lookups at `server` ("host" or "host:port"; '' the system's resolver)."""
+    if not server:
+        return _txt
+    host, _, port = server.partition(":")
+
+    def lookup(name: bytes, timeout: int = 5) -> bytes:
+        import dns.resolver
+
+        chosen = dns.resolver.Resolver(configure=False)
+        chosen.nameservers = [host]
+        chosen.port = int(port or 53)
+        return _txt(name, timeout, chosen)
+
+    return lookup

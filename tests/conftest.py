@@ -121,6 +121,9 @@ class Account:
             "batch_size": 5,
             "retries": 2,
             "retry_delay": 0.1,
+            # The sample mail carries no authentication: tests of sender authentication
+            # (test_authentication.py) leave this at its IMAP default, on.
+            "require_authentication": False,
         }
         return settings | changes
 
