@@ -23,6 +23,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import logging
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -150,11 +151,14 @@ def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> tuple[int, list
     with session as smtp:
         for item in due:
             # The same id on every attempt: a copy resent after a crash is seen as the same.
-            item.message.replace_header("Message-ID", stable_id(config, item))
-            item.message["To"] = item.recipient
-            if item.cc:
-                item.message["Cc"] = ", ".join(item.cc)
-            problem = _send_one(smtp, ledger, item)
+            try:
+                item.message.replace_header("Message-ID", stable_id(config, item))
+                item.message["To"] = header_text(item.recipient)
+                if item.cc:
+                    item.message["Cc"] = header_text(", ".join(item.cc))
+                problem = _send_one(smtp, ledger, item)
+            except (ValueError, TypeError, UnicodeError, LookupError) as exc:  # this one's data
+                problem = f"发给 {item.recipient} 的邮件未能生成（{exc}）"
             if problem:
                 failures.append(problem)
             else:
@@ -229,12 +233,20 @@ def stable_id(config: Config, item: Outgoing) -> str:
     return f"<xunbao.{hashlib.sha256(key).hexdigest()[:32]}@{domain}>"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+
+
+def header_text(value: str) -> str:
+    """A header value xunbao writes: control characters (CR, LF, NUL…) become a space."""
+    return _CONTROL.sub(" ", value).strip()
+
+
 def envelope(config: Config, subject: str) -> EmailMessage:
     settings = config.delivery
-    sender = settings.sender or settings.username
+    sender = header_text(settings.sender or settings.username)
     message = EmailMessage()
-    message["From"] = email.utils.formataddr((config.circular.department, sender))
-    message["Subject"] = subject
+    message["From"] = email.utils.formataddr((header_text(config.circular.department), sender))
+    message["Subject"] = header_text(subject)
     message["Date"] = email.utils.formatdate(localtime=True)
     message["Message-ID"] = email.utils.make_msgid(domain=sender.rpartition("@")[2] or None)
     return message

@@ -7,6 +7,7 @@ A mixin of `Ledger` (it uses its connection), kept apart so ledger.py stays the 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ class Received:
     reason: str
     unit: str | None
     value: int | None
+    vouched: bool = False  # its From domain was vouched for (senders.vouch)
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ class LettersLedger:
                 reason=row["reason"],
                 unit=row["unit"],
                 value=row["value"],
+                vouched=bool(json.loads(row["detail"] or "{}").get("vouched")),
             )
             for row in rows
         ]

@@ -10,6 +10,7 @@ and once per message: `delivery.send` records each one.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -18,6 +19,8 @@ from . import letters
 from .config import Config
 from .periods import Period
 from .units import Directory
+
+_log = logging.getLogger("xunbao.receipts")
 
 if TYPE_CHECKING:
     from .delivery import Outgoing
@@ -74,12 +77,20 @@ def send_due(config: Config, ledger: Ledger, now: datetime) -> StepResult:
     since = note_switch(config, ledger, now)
     if since is None:
         return result
-    due, held_back = owed(config, ledger, since)
+    owing, held_back = owed(config, ledger, since)
     if held_back:
         who = "、".join(f"{address} {count} 封" for address, count in held_back.items())
         limit = config.delivery.receipt_limit
         result.lines.append(f"回执已达每个邮箱每天 {limit} 封的上限，暂缓发送：{who}。")
-    result.sent, result.failures = send(config, ledger, due)
+    due: list[Outgoing] = []
+    for message, unit in owing:  # one by one: a message that cannot be answered stops none
+        try:
+            due.append(receipt(config, ledger, message, unit))
+        except Exception as exc:  # any fault of one message's data
+            _log.warning("第 %d 号邮件的回执未能生成：%r", message.id, exc)
+            result.failures.append(f"第 {message.id} 号邮件的回执未能生成")
+    sent, failures = send(config, ledger, due)
+    result.sent, result.failures = sent, result.failures + failures
     return result
 
 
@@ -98,18 +109,24 @@ def note_switch(config: Config, ledger: Ledger, now: datetime) -> datetime | Non
     return datetime.fromisoformat(recorded)
 
 
-def owed(config: Config, ledger: Ledger, since: datetime) -> tuple[list[Outgoing], dict[str, int]]:
-    """The receipts to send now, and per address how many wait for the daily limit."""
+def owed(
+    config: Config, ledger: Ledger, since: datetime
+) -> tuple[list[tuple[Received, str]], dict[str, int]]:
+    """The messages (and their units) owed a receipt now, and per address how many wait for
+    the daily limit. Only a registered sender whose domain was vouched for is answered: a
+    forged From must never turn the union's mailbox against the unit it names."""
     directory = Directory(config)
     after = int(ledger.setting(FROM_MESSAGE) or 0)
     day_ago = datetime.now().astimezone() - timedelta(days=1)  # deliveries keep real time
     budget: dict[str, int] = {}
-    due: list[Outgoing] = []
+    due: list[tuple[Received, str]] = []
     held_back: dict[str, int] = {}
     for message in ledger.receipts_due(after):
         unit = directory.by_sender(message.sender)
         if unit is None or message.arrival is None or message.arrival < since:
             continue  # a stranger, or mail from before the switch-on: no receipt
+        if not message.vouched:
+            continue  # nobody vouched for the sender: it may not be the unit at all
         if message.sender not in budget:
             sent = ledger.sent_since(message.sender, KIND, day_ago)
             budget[message.sender] = config.delivery.receipt_limit - sent
@@ -117,19 +134,22 @@ def owed(config: Config, ledger: Ledger, since: datetime) -> tuple[list[Outgoing
             held_back[message.sender] = held_back.get(message.sender, 0) + 1
             continue
         budget[message.sender] -= 1
-        due.append(receipt(config, ledger, message, unit))
+        due.append((message, unit))
     return due, held_back
 
 
 def receipt(config: Config, ledger: Ledger, message: Received, unit: str) -> Outgoing:
-    from .delivery import Outgoing, envelope
+    from .delivery import Outgoing, envelope, header_text
 
-    mail = envelope(config, f"回执：{message.subject or '旬报'}")
+    # Never the sender's subject or words: a forger's text must not go out under our name.
+    period = Period.parse(message.period).label() if message.period else ""
+    mail = envelope(config, f"回执：{unit}{period}旬报")
     mail.set_content(text(config, ledger, message, unit))
     mail["Auto-Submitted"] = "auto-replied"  # RFC 3834: their auto-reply must not answer
-    if message.message_id:
-        mail["In-Reply-To"] = message.message_id
-        mail["References"] = message.message_id
+    reply_to = header_text(message.message_id)
+    if reply_to:
+        mail["In-Reply-To"] = reply_to
+        mail["References"] = reply_to
     return Outgoing(message.period or "", message.sender, f"{KIND}{message.id}", mail)
 
 
@@ -149,7 +169,7 @@ def text(config: Config, ledger: Ledger, message: Received, unit: str) -> str:
         "receipt.txt.j2",
         unit=unit,
         arrived=letters.moment(message.arrival, zone),
-        subject=message.subject or "（无主题）",
+        number=message.id,
         counted=counted,
         figures=_figures(config, message),
         period_label=period.label() if period else "",

@@ -42,6 +42,7 @@ pytestmark = [needs_dovecot, pytest.mark.slow]
 CLERK = "clerk@lszgh.example"
 GROUP3 = "group3@lszgh.example"
 RECIPIENTS = ["zxb@lszgh.example"]
+MX = "mx.lszgh.example"  # the receiving server whose Authentication-Results are trusted
 
 
 def report(name: str, sender: str, unit: str, value: int, when: datetime, **extra: str) -> bytes:
@@ -51,6 +52,8 @@ def report(name: str, sender: str, unit: str, value: int, when: datetime, **extr
     message["Subject"] = extra.get("subject", f"{unit}旬报表")
     message["Date"] = format_datetime(when)
     message["Message-ID"] = f"<{name}@units.example>"
+    domain = sender.rpartition("@")[2]  # as the receiving server vouches for it
+    message["Authentication-Results"] = f"{MX}; dkim=pass header.d={domain}"
     body = extra.get("body") or (
         f"报送单位：{unit}\n报送时间：{when:%Y年%m月%d日}\n"
         f"已完成目标任务数（新增 {value} 名农民工入会）\n主要工作举措：\n1. 深入工地宣传。\n"
@@ -85,7 +88,9 @@ def write_campaign_config(folder: Path, account: Account, smtp: SmtpServer, **ch
         "timeout": 10,
     }
     sections = {
-        "mailbox": account.mailbox_config(poll_minutes=60),
+        "mailbox": account.mailbox_config(
+            poll_minutes=60, authserv_ids=[MX], require_authentication=True
+        ),
         "delivery": delivery,
         "reminders": {"enabled": True, "days_before": 0, "time": "09:00"},
     }
@@ -174,7 +179,9 @@ def test_receipts_as_mail_arrives_and_reminders_before_the_cutoff(
         ("wtqzgh@126.com", "<e@units.example>"),
     ]  # none for the older mail, the thanks, or the third report over the limit
     counted, held, corrected = (text_of(m) for _, m in receipts)
-    assert "你单位于 2016年1月19日 10:00 发来的邮件《五通桥区旬报表》已收到" in counted
+    assert "你单位于 2016年1月19日 10:00 发来的旬报邮件已收到" in counted
+    assert "五通桥区旬报表" not in counted  # the sender's subject is never echoed
+    assert [m["Subject"] for _, m in receipts][0] == "回执：五通桥区2016年1月中旬旬报"
     assert "已登记：新增农民工入会 900 名，计入2016年1月中旬（截至 2016年1月20日 18:00）" in counted
     assert "发件邮箱与报表上的报送单位对不上" in held and "用本单位登记的报送邮箱" in held
     assert "于 2016年1月19日 10:00 发来的 900 名的数字已由本次报送替代" in corrected
