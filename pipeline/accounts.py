@@ -2,7 +2,8 @@
 
 Only a hash of a session token is stored, so a copy of the ledger opens no session. Failed
 logins are counted per account and address; past `desk.login_attempts` within
-`desk.lockout_minutes` that pair is refused without even checking the password.
+`desk.lockout_minutes` that pair is refused without even checking the password, and so is
+an account (from any address) or an address (at any account) past `desk.account_attempts`.
 """
 
 from __future__ import annotations
@@ -95,11 +96,14 @@ def login(ledger: Ledger, settings: Desk, name: str, password: str, address: str
     """A new session for `name`, or LoginRefused."""
     now = _now()
     since = (now - timedelta(minutes=settings.lockout_minutes)).isoformat()
-    failures = ledger.db.execute(
-        "SELECT count(*) FROM login_failures WHERE account = ? AND address = ? AND at > ?",
-        (name, address, since),
-    ).fetchone()[0]
-    if failures >= settings.login_attempts:
+    counted = ledger.db.execute(
+        "SELECT count(*), sum(account = ? AND address = ?), sum(account = ?), sum(address = ?)"
+        " FROM login_failures WHERE at > ?",
+        (name, address, name, address, since),
+    ).fetchone()
+    pair, account, where = (int(n or 0) for n in counted[1:])
+    # the pair, or the account from anywhere, or the address at any account
+    if pair >= settings.login_attempts or max(account, where) >= settings.account_attempts:
         raise LoginRefused(
             f"密码错误次数过多，请 {settings.lockout_minutes:g} 分钟后再试，或请管理员核实。"
         )

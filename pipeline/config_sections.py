@@ -66,7 +66,23 @@ class Desk(Model):
     session_hours: float = Field(default=12.0, gt=0)
     login_attempts: int = Field(default=5, ge=1)  # failures per account and address …
     lockout_minutes: float = Field(default=15.0, gt=0)  # … before logins pause this long
-    secure_cookies: bool = False  # true behind TLS (nginx): cookies only travel over HTTPS
+    secure_cookies: bool = False  # always Secure; a request over HTTPS gets Secure cookies anyway
+    # Addresses (or networks) whose X-Forwarded-For / -Proto are believed: the local nginx.
+    trusted_proxies: list[str] = []
+    hosts: list[str] = []  # host names the desk answers to, besides `host` and localhost
+    account_attempts: int = Field(default=20, ge=1)  # failures per account, any address …
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item} 不是 IP 地址或网段（如 127.0.0.1、10.0.0.0/8）") from None
+        return value
 
 
 class Output(Model):

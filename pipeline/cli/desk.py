@@ -35,6 +35,6 @@ def desk(config_path: Path, host: str | None, port: int | None) -> None:
         host=chosen_host,
         port=chosen_port,
         log_level="warning",
-        proxy_headers=True,
+        proxy_headers=False,  # desk.trusted_proxies decide (desk/gate.py)
         server_header=False,
     )

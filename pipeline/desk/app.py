@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Config
 from .auth import Desk
+from .gate import Gate
 from .pages import circular, login, messages, overview, phone, queue, register, settings, units
 from .render import Templates
 
@@ -83,4 +84,4 @@ def routes() -> list[BaseRoute]:
 def create_app(config: Config, config_path: Path) -> ASGIApp:
     app = Starlette(routes=routes())
     app.state.desk = Desk(config, config_path, Templates(config))
-    return SecurityHeaders(app)
+    return SecurityHeaders(Gate(app, config))

@@ -21,17 +21,31 @@ def _safe_next(target: str) -> str:
     return "/overview"
 
 
-def _form(desk: Desk, next_path: str, message: str = "", status_code: int = 200) -> Response:
+def _secure(request: Request) -> bool:
+    """Cookies travel only over HTTPS when configured, or whenever the request came so."""
+    desk: Desk = request.app.state.desk
+    return desk.config.desk.secure_cookies or request.url.scheme == "https"
+
+
+def _form(request: Request, next_path: str, message: str = "", status_code: int = 200) -> Response:
+    desk: Desk = request.app.state.desk
     token = secrets.token_urlsafe(32)
     response = desk.templates.bare(
         "login.html", status_code, login_csrf=token, next=_safe_next(next_path), message=message
     )
-    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        path="/login",
+        secure=_secure(request),
+    )
     return response
 
 
 async def login_page(request: Request) -> Response:
-    return _form(request.app.state.desk, request.query_params.get("next", "/overview"))
+    return _form(request, request.query_params.get("next", "/overview"))
 
 
 async def login_submit(request: Request) -> Response:
@@ -40,7 +54,7 @@ async def login_submit(request: Request) -> Response:
     form = {k: v for k, v in data.items() if isinstance(v, str)}
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not secrets.compare_digest(expected, form.get("csrf", "")):
-        return _form(desk, form.get("next", ""), "页面已过期，请重新输入。", 403)
+        return _form(request, form.get("next", ""), "页面已过期，请重新输入。", 403)
     address = request.client.host if request.client else ""
 
     def attempt() -> accounts.Session:
@@ -56,7 +70,7 @@ async def login_submit(request: Request) -> Response:
     try:
         session = await run_in_threadpool(attempt)
     except accounts.LoginRefused as exc:
-        return _form(desk, form.get("next", ""), str(exc), 401)
+        return _form(request, form.get("next", ""), str(exc), 401)
     response = RedirectResponse(_safe_next(form.get("next", "")), status_code=303)
     response.set_cookie(
         COOKIE,
@@ -64,7 +78,7 @@ async def login_submit(request: Request) -> Response:
         max_age=int(desk.config.desk.session_hours * 3600),
         httponly=True,
         samesite="strict",
-        secure=desk.config.desk.secure_cookies,
+        secure=_secure(request),
     )
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
