@@ -216,6 +216,9 @@ def _ingest_mailbox(config: Config, ledger: Ledger, say: Echo, done: dict[str, A
     finally:
         source.close()
     done.update(_ingest_summary(ingested))
+    from .recheck import unsure
+
+    unsure(config, ledger, say)  # senders DNS could not vouch for last time
     o = ingested.outcomes
     say(
         f"收取新邮件 {ingested.new} 封：计入 {o['counted']}，待审核 {o['review']}，"

@@ -10,6 +10,7 @@ reader died on, stays as it is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,10 +36,17 @@ class Rechecked:
 
 
 def recheck(
-    config: Config, ledger: Ledger, period: Period | None = None, *, by: str | None = None
+    config: Config,
+    ledger: Ledger,
+    period: Period | None = None,
+    *,
+    by: str | None = None,
+    reason: str | None = None,
 ) -> list[Rechecked]:
-    """Every held message (of `period`) judged again; those now counted are settled."""
+    """Every held message (of `period`; held for `reason`) judged again; those now counted
+    are settled."""
     held = ledger.messages(period=str(period) if period else None, outcome="review")
+    held = [m for m in held if reason is None or m.reason == reason]
     # A message a reader died on (or was quarantined for) would only die again: a person's.
     held = [m for m in held if m.reason != QUARANTINED and CRASHED not in m.reason]
     kept = originals.folder(config)
@@ -102,3 +110,19 @@ def _as_received(row: MessageRecord, raw: bytes) -> RawMessage:
 
     server = row.arrival if row.arrival and row.arrival_basis == SERVER_TIME else None
     return RawMessage(row.source_ref, raw, datetime.fromisoformat(server) if server else None)
+
+
+def unsure(config: Config, ledger: Ledger, say: Callable[[str], None]) -> list[Rechecked]:
+    """After each read of the mailbox: messages held because DNS gave no answer about the
+    sender's DKIM key are verified again (never left held for good, never counted unseen)."""
+    from .senders import UNSURE
+
+    if not ledger.count_messages(outcome="review"):
+        return []
+    if not any(m.reason == UNSURE for m in ledger.messages(outcome="review")):
+        return []
+    done = recheck(config, ledger, reason=UNSURE, by="系统（重新验证发件人）")
+    settled = [r for r in done if r.reason != UNSURE]
+    if settled:
+        say(f"重新验证发件人身份：{len(settled)} 封邮件已有结论（其余 DNS 仍无答复，下次再验证）。")
+    return done
