@@ -211,9 +211,13 @@ def _header_fields(head: bytes) -> list[tuple[bytes, bytes]]:
 
 
 def _trusted_pass(values: list[str], trusted: list[str], domain: str) -> str:
-    """'dkim=pass' / 'dmarc=pass' for the From domain from a trusted server, else ''."""
+    """'dkim=pass' / 'dmarc=pass' for the From domain from a trusted server, else ''.
+
+    Only the topmost Authentication-Results counts: the receiving server writes its own
+    above everything the sender wrote, so a "pass" a forger put in the message lies below
+    it (and the server must be one that always writes one: docs/mailbox.zh.md)."""
     wanted = {t.strip().lower() for t in trusted if t.strip()}
-    for value in values:
+    for value in values[:1]:
         server, _, results = value.partition(";")
         server_id = server.strip().split(" ")[0].lower()
         if server_id not in wanted:

@@ -84,7 +84,7 @@ def stand_in(key: tuple[bytes, bytes]) -> Iterator[DnsStandIn]:
     server.close()
 
 
-def mail(sender: str, n: int, value: int, unit: str, results: str = "") -> bytes:
+def mail(sender: str, n: int, value: int, unit: str, *results: str) -> bytes:
     message = to_mailbox(
         sender,
         f"{unit}旬报",
@@ -92,8 +92,8 @@ def mail(sender: str, n: int, value: int, unit: str, results: str = "") -> bytes
         f"<auth-{n}@example.test>",
         f"报送单位：{unit}\n已完成目标任务数：{value}\n",
     )
-    if results:
-        message["Authentication-Results"] = results
+    for result in results:  # the first is the topmost, as the receiving server writes it
+        message["Authentication-Results"] = result
     return message.as_bytes()
 
 
@@ -142,11 +142,20 @@ def test_only_vouched_senders_count(
             mail(
                 "wtqzgh@126.com", 6, 900, "五通桥区", "mx.126.com; dmarc=pass header.from=126.com"
             ),
+            # the forger's own "pass" beneath the receiving server's verdict
+            mail(
+                "szqzgh@163.com",
+                8,
+                9995,
+                "市中区",
+                f"mx.126.com; {forged}",
+                "mx.126.com; dmarc=pass header.from=163.com",
+            ),
         ]
     )
     run(tmp_path, account)
     found = outcomes(tmp_path)
-    for n in (1, 2, 3, 4):  # none, dkim=none, an untrusted server's pass, another's signature
+    for n in (1, 2, 3, 4, 8):  # none, dkim=none, untrusted pass, others' signature, beneath
         outcome, reason, _ = found[f"<auth-{n}@example.test>"]
         assert outcome == "review" and reason.startswith("发件人身份未能验证（可能是伪造）"), n
     assert found["<auth-5@example.test>"][::2] == ("counted", 2650)  # verified by xunbao
