@@ -186,6 +186,13 @@ def cross_check(config: Config, at: Locator) -> tuple[list[str], list[str]]:
             f"{at.where(('delivery', 'sign_off'))}：sign_off 为 required 时须在 delivery.signers "
             "中列出可以签发通报的领导姓名。"
         )
+    mailbox = config.mailbox
+    if mailbox.source == "imap" and not mailbox.authenticates:
+        warnings.append(
+            f"{at.where(('mailbox', 'require_authentication'))}：IMAP 邮箱不核验发件人身份，"
+            "冒用登记邮箱发来的报表也会计入。除非收件服务器已拒收伪造邮件，请改为 true"
+            "（见 docs/mailbox.zh.md 第五节）。"
+        )
     if config.campaign.end <= config.campaign.start:
         errors.append(
             f"{at.where(('campaign', 'end'))}：结束日期须晚于开始日期 {config.campaign.start}。"

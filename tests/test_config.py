@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -214,3 +217,26 @@ def test_groups_are_people_and_an_address(tmp_path: Path) -> None:
     path = edited(tmp_path, '    email: ""\n', "    email: 第一组\n")
     (message,) = problems(path)
     assert "groups[0].email" in message and "不是完整的邮箱地址" in message
+
+
+def test_check_config_warns_when_an_imap_mailbox_authenticates_nothing(tmp_path: Path) -> None:
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    # the shipped demo (a directory of sample files) turns it off; an IMAP mailbox by default on
+    assert "  require_authentication: false\n" in text
+    text = text.replace("  require_authentication: false\n", "")
+    imap = "source: imap\n  host: imap.126.com\n  username: lsszghzxb@126.com"
+    path = tmp_path / "config.yaml"
+    for setting, warned in (("", False), ("\n  require_authentication: false", True)):
+        path.write_text(text.replace("source: directory", imap + setting, 1), encoding="utf-8")
+        loaded = config.load(path)
+        assert loaded.config.mailbox.authenticates is not warned
+        said = [w for w in loaded.warnings if "mailbox.require_authentication" in w]
+        assert bool(said) is warned and (not said or "冒用登记邮箱" in said[0])
+        shown = subprocess.run(
+            [str(Path(sys.executable).parent / "xunbao"), "check-config", "--config", str(path)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "XUNBAO_IMAP_PASSWORD": "authcode"},  # checked on this machine
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert ("不核验发件人身份" in shown.stdout) is warned
