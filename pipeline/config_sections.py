@@ -100,6 +100,10 @@ class Rules(Model):
     streaks: Literal["circulars", "periods"] = "circulars"
     count_first_circular: bool = True  # false: the campaign's first circular starts no streak
     plausible_factor: float = Field(default=3.0, gt=1)  # above target × this needs --force
+    # A cumulative figure rising from the unit's last one by more than the largest one-dekad
+    # rise seen so far × jump_factor (or than max_jump, when set) is held for a person.
+    jump_factor: float = Field(default=1.0, ge=1)
+    max_jump: int = Field(default=0, ge=0)
     roster_tolerance: int = Field(default=0, ge=0)
 
 

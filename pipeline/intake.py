@@ -246,7 +246,7 @@ class Intake:
         period = base.period or ""
         metrics = {m.key: m for m in self.config.metrics}
         figures = {key: value for key, (value, _) in chosen.items()}
-        fall = self.fall(unit, period, figures)
+        fall = self.fall(unit, period, figures) or _implausible(self, unit, period, figures)
         if fall:
             return fall
         roster = self._roster(grids, unit, period, metrics[next(iter(figures))], figures)
@@ -448,6 +448,16 @@ def _acknowledgement(mail: Mail) -> str | None:
 def _name(metric: Metric, then: str) -> str:
     """How a figure is named in a reason: not at all in a single-metric campaign."""
     return f"{metric.name}{then}" if metric.key else ""
+
+
+def _implausible(intake: Intake, unit: str, period: str, figures: dict[str, int]) -> str | None:
+    from .plausibility import implausible
+
+    for key, value in figures.items():
+        why = implausible(intake.config, intake.ledger, unit, period, key, value)
+        if why:
+            return why
+    return None
 
 
 def _with(entry: Entry, **changes: object) -> Entry:

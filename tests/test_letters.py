@@ -181,7 +181,7 @@ def test_receipts_as_mail_arrives_and_reminders_before_the_cutoff(
     counted, held, corrected = (text_of(m) for _, m in receipts)
     assert "你单位于 2016年1月19日 10:00 发来的旬报邮件已收到" in counted
     assert "五通桥区旬报表" not in counted  # the sender's subject is never echoed
-    assert [m["Subject"] for _, m in receipts][0] == "回执：五通桥区2016年1月中旬旬报"
+    assert receipts[0][1]["Subject"] == "回执：五通桥区2016年1月中旬旬报"
     assert "已登记：新增农民工入会 900 名，计入2016年1月中旬（截至 2016年1月20日 18:00）" in counted
     assert "发件邮箱与报表上的报送单位对不上" in held and "用本单位登记的报送邮箱" in held
     assert "于 2016年1月19日 10:00 发来的 900 名的数字已由本次报送替代" in corrected

@@ -23,7 +23,7 @@ from .register import compact, export
 @click.option("--xlsx", type=click.Path(path_type=Path), help="另存为 Excel 表格（完整内容）")
 @click.pass_context
 def review(ctx: click.Context, config_path: Path, as_json: bool, xlsx: Path | None) -> None:
-    """待人工审核的邮件：列出、查看（show）、通过（approve）、驳回（reject）。"""
+    """待人工审核的邮件：列出、查看（show）、通过（approve）、核实数字（confirm）、驳回（reject）。"""
     if ctx.invoked_subcommand is not None:
         return
     config = load_config(config_path)
@@ -121,6 +121,24 @@ def review_approve(
     console.print(
         f"第 {message} 号邮件已审核通过：{report.unit} {shown}（{report.period}）。"
         + ("（该单位本旬另有计入的报表，以到达较晚者为准）" if done.replaces else ""),
+        highlight=False,
+    )
+    hint_reissue(report.period)
+
+
+@review.command("confirm")
+@click.argument("message", type=int, metavar="编号")
+@by_option
+@config_option
+def review_confirm(message: int, by: str | None, config_path: Path) -> None:
+    """数字已核实无误：按报表上的单位和数字计入（用于因数字超出合理范围而待审核的邮件）。"""
+    config = load_config(config_path)
+    with open_ledger(config) as ledger:
+        done = review_actions.confirm(config, ledger, message, by=by)
+    report = done.report
+    shown = "、".join(f"{k}={v}" if k else f"{v:,}" for k, v in report.rows())
+    console.print(
+        f"第 {message} 号邮件的数字已核实并计入：{report.unit} {shown}（{report.period}）。",
         highlight=False,
     )
     hint_reissue(report.period)

@@ -96,6 +96,16 @@ def approve(context: Context) -> Response:
     return _next(context, period, number)
 
 
+def confirm(context: Context) -> Response:
+    """数字已核实: the same `review.confirm` as `xunbao review confirm`."""
+    try:
+        period, number = _acted_on(context)
+    except NotFound as exc:
+        return context.refuse(str(exc), 404)
+    review.confirm(context.config, context.ledger, number)
+    return _next(context, period, number)
+
+
 def reject(context: Context) -> Response:
     try:
         period, number = _acted_on(context)
@@ -119,5 +129,6 @@ ROUTES = [
     Route("/queue", route(start)),
     Route("/queue/{period}/{number:int}", route(item)),
     Route("/queue/{period}/{number:int}/approve", route(approve), methods=["POST"]),
+    Route("/queue/{period}/{number:int}/confirm", route(confirm), methods=["POST"]),
     Route("/queue/{period}/{number:int}/reject", route(reject), methods=["POST"]),
 ]
