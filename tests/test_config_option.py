@@ -24,6 +24,7 @@ ARGS: dict[tuple[str, ...], list[str]] = {
     ("messages",): [],
     ("review",): [],
     ("review", "approve"): ["1"],
+    ("review", "confirm"): ["1"],
     ("review", "reject"): ["1", "--reason", "x"],
     ("review", "reopen"): ["1", "--reason", "x"],
     ("review", "show"): ["1"],
