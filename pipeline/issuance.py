@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Literal
 from . import corrections
 from .config import Config
 from .corrections import Correction
+from .delivery_state import describe
 from .errors import UsageError
 from .ledger import Ledger
 from .periods import Period
@@ -72,6 +73,7 @@ class PeriodState:
     latest: VersionRecord | None  # the latest issued version
     signature: Signature | None  # a signature covering the standings as they are now
     send_by: datetime | None  # auto: when it goes out even with messages held
+    waiting: int = 0  # recipients whose server has not yet accepted the latest version
 
     @property
     def correction_due(self) -> bool:
@@ -85,7 +87,9 @@ class PeriodState:
     @property
     def label(self) -> str:
         text = PHASE_LABELS[self.phase]
-        if self.latest is not None and self.correction_due:
+        if self.latest is not None and self.waiting and self.phase in ("issued", "corrected"):
+            text = f"第 {self.latest.version} 版已定稿，{self.waiting} 位收件人尚未送达"
+        elif self.latest is not None and self.correction_due:
             text += (
                 f"；与已发出的第 {self.latest.version} 版不同，"
                 f"待发更正（第 {self.next_version} 版）"
@@ -129,7 +133,12 @@ def state(
         phase = "awaiting_review"
     else:
         phase = "ready"
-    return PeriodState(period, phase, held, pending, fingerprint, latest, signature, wait)
+    waiting = 0
+    if latest is not None and config.delivery.host:
+        from .delivery_state import copies
+
+        waiting = len(copies(config, ledger, str(period), latest.version).waiting)
+    return PeriodState(period, phase, held, pending, fingerprint, latest, signature, wait, waiting)
 
 
 def _outline(
@@ -362,27 +371,6 @@ def _stamp(config: Config, ledger: Ledger) -> str:
     """What an issued circular depends on: the clerk's actions (not issuing itself), the
     reports and held messages of issued periods, and the config."""
     return f"{ledger.change_mark()}:{config.digest[:16]}"
-
-
-def describe(config: Config, settled: Settled, send: bool) -> list[str]:
-    """What a settling did, in Chinese lines for the CLI and the log."""
-    found, lines = settled.state, []
-    if not send:
-        return ["未发送通报（--no-send）。"]
-    if settled.issued is not None:
-        number = settled.issued.version
-        what = f"第 {number} 版（更正）" if number > 1 else "第 1 版"
-        if not config.delivery.host:
-            lines.append(f"通报{what}已定稿；未配置 delivery.host，未发送邮件。")
-        if settled.issued.correction:
-            lines.append(f"更正说明：{settled.issued.correction}")
-    elif found.phase in ("issued", "corrected"):
-        lines.append(f"通报与已发出的第 {found.next_version - 1} 版相同，不重复发送。")
-    else:
-        lines.append(f"通报暂不发送：{found.label}。")
-    if config.delivery.host and settled.sent is not None:
-        lines.append(f"通报已发送给 {settled.sent} 位收件人（此前已发送 {settled.skipped} 位）。")
-    return lines
 
 
 def settle_step(config: Config, ledger: Ledger, now: datetime) -> StepResult:

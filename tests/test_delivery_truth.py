@@ -58,6 +58,7 @@ def test_a_sign_off_with_smtp_down_is_reported_unsent_then_delivered_once(
     text = xunbao(config, "status").stdout
     assert "都已送达" not in text and f"未送达：{PERIOD} 的通报（第 1 版）尚未送达" in text
     assert "重试中：无法连接发信服务器" in text
+    assert "第 1 版已定稿，2 位收件人尚未送达" in text and "已发出（第 1 版）" not in text
     (version,) = as_json(config, "circulars")
     assert version["delivered"] is False and version["signed_by"] == "张建国"
     assert {r["state"] for r in version["recipients"]} == {"重试中"}
@@ -74,7 +75,8 @@ def test_a_sign_off_with_smtp_down_is_reported_unsent_then_delivered_once(
     (version,) = as_json(config, "circulars")
     assert version["delivered"] is True
     assert {r["state"] for r in version["recipients"]} == {"已送达"}
-    assert "都已送达" in xunbao(config, "status").stdout
+    text = xunbao(config, "status").stdout
+    assert "都已送达" in text and "已发出（第 1 版）" in text
 
 
 def test_the_desk_says_a_failed_sign_off_was_not_sent(
