@@ -4,9 +4,16 @@ Secure cookies whenever the request came over HTTPS — on the real application 
 
 from __future__ import annotations
 
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from conftest import write_config
 from desk_support import csrf_of
@@ -109,3 +116,60 @@ def test_a_plain_request_claiming_https_gets_no_secure_cookie_from_an_untrusted_
     signed_in = log_in(client, PASSWORD, **{"X-Forwarded-Proto": "https"})
     assert signed_in.status_code == 303
     assert "secure" not in signed_in.headers["set-cookie"].lower()
+
+
+def test_the_served_desk_trusts_no_forwarded_header_and_answers_its_own_address(
+    tmp_path: Path,
+) -> None:
+    """`xunbao desk` itself (uvicorn): the address given with --host is answered, another
+    host name is not, and X-Forwarded-For from 127.0.0.1 does not lift a lockout."""
+
+    desk(tmp_path)  # the config and the account
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.2", 0))
+        port = probe.getsockname()[1]
+    xunbao = Path(sys.executable).parent / "xunbao"
+    command = [str(xunbao), "desk", "--config", str(tmp_path / "config.yaml")]
+    server = subprocess.Popen(
+        [*command, "--host", "127.0.0.2", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ.copy(),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.2", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.2)
+
+        def get(host: str) -> int:
+            connection = http.client.HTTPConnection("127.0.0.2", port, timeout=30)
+            connection.request("GET", "/login", headers={"Host": host})
+            status = connection.getresponse().status
+            connection.close()
+            return status
+
+        assert get(f"127.0.0.2:{port}") == 200
+        assert get("evil.example") == 421
+        with httpx.Client(base_url=f"http://127.0.0.2:{port}") as browser:
+            for _ in range(5):
+                page = browser.get("/login")
+                browser.post(
+                    "/login",
+                    data={"csrf": csrf_of(page.text), "name": NAME, "password": "wrong-one"},
+                )
+            page = browser.get("/login")
+            refused = browser.post(
+                "/login",
+                data={"csrf": csrf_of(page.text), "name": NAME, "password": PASSWORD},
+                headers={"X-Forwarded-For": "10.9.9.9"},
+                follow_redirects=False,
+            )
+        assert refused.status_code == 401 and "密码错误次数过多" in refused.text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -26,6 +26,10 @@ def desk(config_path: Path, host: str | None, port: int | None) -> None:
     # Page images and downloads are made in temporary files: under xunbao's storage.
     tempfile.tempdir = str(own_scratch(config.resolve(config.storage.path).parent))
     chosen_host, chosen_port = host or config.desk.host, port or config.desk.port
+    # the address it listens on is one the desk answers to (desk/gate.py)
+    config = config.model_copy(
+        update={"desk": config.desk.model_copy(update={"host": chosen_host})}
+    )
     console.print(
         f"审核台已启动：在浏览器中打开 http://{chosen_host}:{chosen_port}/ （按 Ctrl+C 停止）",
         highlight=False,
