@@ -22,8 +22,8 @@ from weasyprint.urls import URLFetcher
 from . import atomic, circular_docx, fonts
 from .chart import rate_chart
 from .config import Config
+from .corrections import doc_number
 from .errors import RenderError
-from .numbering import doc_number
 from .standings import Standings
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def compose(
     correction: Correction | None = None,
     number: str | None = None,
 ) -> Circular:
-    """The circular under `number` (numbering.doc_number; None: as the ledger's first)."""
+    """The circular under `number` (corrections.doc_number; None: as the ledger's first)."""
     environment = templates()
     number = number or doc_number(config, standings.period, ())
     context = _context(config, standings, number) | {"correction": correction}

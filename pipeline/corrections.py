@@ -1,16 +1,25 @@
 """What changed between the circular as issued and the standings now: the 更正说明 of a
-corrected version, in short Chinese sentences ("马边县由待核实更正为已报送 1,000 名")."""
+corrected version, in short Chinese sentences ("马边县由待核实更正为已报送 1,000 名").
+
+And the document number (文号) a version carries: one per issued circular, in the order
+circulars are issued, so a dekad never sent leaves no gap; a correction keeps its
+circular's number; numbers restart at 1 each year (`circular.first_seq` in the first)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .rules import STATUS_LABELS
 
 if TYPE_CHECKING:
+    from .config import Config
+    from .periods import Period
+    from .records import VersionRecord
     from .standings import Standings
 
 
@@ -84,3 +93,27 @@ def _state(unit: dict[str, Any], measure: str) -> str:
         return STATUS_LABELS[status]
     done = f"{unit['completed']:,} {measure}"
     return f"已报送 {done}" if unit.get("reported") else done
+
+
+def doc_number(config: Config, period: Period, issued: Iterable[VersionRecord]) -> str:
+    """The period's number: the one it was issued under, else the year's next one."""
+    issued = list(issued)
+    for version in sorted(issued, key=lambda v: v.version):
+        if version.period == str(period) and version.doc_number:
+            return version.doc_number
+    year = period.end.year
+    first = config.circular.first_seq if year == config.campaign.start.year else 1
+    taken = [_seq(config, year, v.doc_number) for v in issued]
+    seq = max([first - 1, *(s for s in taken if s is not None)]) + 1
+    return config.circular.doc_number.format(year=year, seq=seq)
+
+
+def _seq(config: Config, year: int, number: str) -> int | None:
+    """The sequence in a number of `year` written in the configured format (None: not one)."""
+    fmt = config.circular.doc_number
+    head, sep, tail = fmt.partition("{seq}")
+    if not sep:
+        return None
+    pattern = re.escape(head.format(year=year)) + r"(\d+)" + re.escape(tail.format(year=year))
+    found = re.fullmatch(pattern, number)
+    return int(found.group(1)) if found else None

@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Config, Delivery, secret
+from .corrections import doc_number
 from .errors import DeliveryError
 from .ledger import Ledger, circular_kind
-from .numbering import doc_number
 from .periods import Period
 
 if TYPE_CHECKING:

@@ -451,7 +451,7 @@ def _name(metric: Metric, then: str) -> str:
 
 
 def _implausible(intake: Intake, unit: str, period: str, figures: dict[str, int]) -> str | None:
-    from .plausibility import implausible
+    from .inputs import implausible
 
     for key, value in figures.items():
         why = implausible(intake.config, intake.ledger, unit, period, key, value)

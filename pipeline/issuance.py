@@ -251,7 +251,7 @@ def issue(
     published: job.Published,
 ) -> VersionRecord:
     """Record the next version, then keep its files as circular-vN.pdf / standings-vN.xlsx."""
-    from .numbering import doc_number
+    from .corrections import doc_number
 
     # Files first: a version recorded is a version whose files exist.
     for path, suffix in ((published.pdf, ".pdf"), (published.xlsx, ".xlsx")):

@@ -53,7 +53,7 @@ def publish(
 ) -> Published:
     """Write the period's circular (marked 更正 when `correction`), xlsx and json."""
     from . import circular, exports, summary  # pandas, WeasyPrint: publishing only
-    from .numbering import doc_number
+    from .corrections import doc_number
 
     if table is None:
         from .issuance import standings_for

@@ -90,7 +90,7 @@ def csrf_of(page: str) -> str:
 
 def client(config_path: Path) -> TestClient:
     config = config_module.load(config_path).config
-    # the desk answers only its own host names (desk/gate.py): not TestClient's "testserver"
+    # the desk answers only its own host names (desk/app.py, Gate): not TestClient's "testserver"
     app = create_app(config, config_path)
     return TestClient(app, base_url="http://127.0.0.1", follow_redirects=False)
 

@@ -26,7 +26,7 @@ def desk(config_path: Path, host: str | None, port: int | None) -> None:
     # Page images and downloads are made in temporary files: under xunbao's storage.
     tempfile.tempdir = str(own_scratch(config.resolve(config.storage.path).parent))
     chosen_host, chosen_port = host or config.desk.host, port or config.desk.port
-    # the address it listens on is one the desk answers to (desk/gate.py)
+    # the address it listens on is one the desk answers to (desk/app.py, Gate)
     config = config.model_copy(
         update={"desk": config.desk.model_copy(update={"host": chosen_host})}
     )
@@ -39,6 +39,6 @@ def desk(config_path: Path, host: str | None, port: int | None) -> None:
         host=chosen_host,
         port=chosen_port,
         log_level="warning",
-        proxy_headers=False,  # desk.trusted_proxies decide (desk/gate.py)
+        proxy_headers=False,  # desk.trusted_proxies decide (desk/app.py, Gate)
         server_header=False,
     )

@@ -19,8 +19,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ... import circular, delivery_state, exports, issuance, runtime, standings
+from ...corrections import doc_number
 from ...errors import DeliveryError
-from ...numbering import doc_number
 from ...periods import Period
 from .. import inert
 from ..auth import Context, route
