@@ -79,6 +79,10 @@ def dkim_fails(raw: bytes, dns: Callable[..., bytes] | None = None) -> bool:
 
 
 def _same_domain(named: str, domain: str) -> bool:
+    """Relaxed alignment: one is the other or a subdomain of it. A bare top-level name
+    ("com") aligns with nothing: it would vouch for every domain under it."""
+    if "." not in named or "." not in domain:
+        return named == domain and bool(named)
     return named == domain or named.endswith("." + domain) or domain.endswith("." + named)
 
 

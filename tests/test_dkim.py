@@ -89,3 +89,12 @@ def test_a_signature_by_another_key_fails(key: tuple[bytes, bytes], tmp_path: Pa
 def test_an_unsigned_mail_is_left_to_the_other_checks(key: tuple[bytes, bytes]) -> None:
     _, record = key
     assert not dkim_fails(report(), dns_for(record))
+
+
+def test_a_top_level_name_vouches_for_no_domain() -> None:
+    from pipeline.senders import vouch
+
+    results = ["mx.126.com; dmarc=pass header.from=com"]
+    assert not vouch(report(), "163.com", results, ["mx.126.com"]).ok
+    results = ["mx.126.com; dmarc=pass header.from=163.com"]
+    assert vouch(report(), "163.com", results, ["mx.126.com"]).ok
