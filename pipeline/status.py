@@ -54,7 +54,7 @@ def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[s
         "serving": ServeLock(config.resolve(config.storage.path)).held_elsewhere(),
         "last_run": _run(runs[-1]) if runs else None,
         "last_poll": _run(polls[-1]) if polls else None,
-        "circulars": sum(1 for r in runs if r.outcome == "ok"),
+        "circulars": sum(1 for r in runs if r.outcome == "ok" and _made(r)),
         "letters": _letters(every, runs),
         "next_run": {
             "at": upcoming[0].isoformat(),
@@ -143,10 +143,15 @@ def _undelivered(config: Config, ledger: Ledger, runs: list[RunRecord]) -> list[
     meant = {
         r.period
         for r in runs
-        if r.period and (r.trigger != "manual" or r.summary.get("sent") is not None)
+        if r.period and _made(r) and (r.trigger != "manual" or r.summary.get("sent") is not None)
     }
     found = delivery_state.undelivered(config, ledger, meant)
     return [delivery_state.as_json(c) for c in found]
+
+
+def _made(run: RunRecord) -> bool:
+    """The run set out to make its period's circular (not one only asked for: job.cycle)."""
+    return run.summary.get("pdf", True) is not None
 
 
 def _mailbox(config: Config, ledger: Ledger) -> dict[str, Any]:

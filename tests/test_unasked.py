@@ -15,7 +15,7 @@ from test_delivery import RECIPIENTS, delivery_section
 from test_schedule import CAMPAIGN_2016, NO_POLLING, make_config, write_report
 
 from pipeline import config as config_module
-from pipeline import job, periods
+from pipeline import job, periods, status
 from pipeline.ledger import Ledger
 from pipeline.schedule import Server
 
@@ -58,6 +58,10 @@ def test_a_fresh_ledger_mails_nothing_it_was_not_asked_for(
     assert any("在台账开始收信之前已截止：不自动生成、发送通报" in line for line in said)
     assert any("xunbao run --period 2016-01-10" in line for line in said)
     assert server.received() == [] and not (tmp_path / "out" / "2016-01-10").exists()
+    # and status does not report as undelivered a circular that was never meant to go
+    config = config_module.load(path).config
+    told = status.collect(config, at("2016-01-12 09:05"), check_mailbox=False)
+    assert told["undelivered"] == [] and "通报发送：尚未生成通报。" in told["summary"]
 
     # 2016-01-20 was watched from the start but nothing came in for it: no circular either.
     said = once(tmp_path, "2016-01-21 09:00")
@@ -70,7 +74,6 @@ def test_a_fresh_ledger_mails_nothing_it_was_not_asked_for(
     assert sorted(r for r, _ in server.received()) == sorted(RECIPIENTS)
 
     # Asked for by its period, the old dekad is made and sent, and the run says so.
-    config = config_module.load(path).config
     asked: list[str] = []
     job.cycle(config, periods.Period.parse("2016-01-10"), echo=asked.append, asked=True)
     assert any("按要求生成2016年1月上旬（截至 2016-01-10）的通报" in line for line in asked)
