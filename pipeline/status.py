@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from . import walls
+from . import timetable, walls
 from .config import Config
 from .errors import XunbaoError
 from .ledger import Ledger, open_ledger
@@ -96,10 +96,16 @@ def _circular(config: Config, ledger: Ledger, now: datetime) -> dict[str, Any] |
     if period < first:
         return None
     found = issuance.state(config, ledger, period, now)
+    label = found.label
+    unasked = None
+    if found.latest is None and found.phase != "collecting" and period not in known:
+        unasked = timetable.unasked(config, ledger, period, timetable.first_use(ledger))
+    if unasked:  # serve will not make it (job.cycle): say so, and how to ask for it
+        label = f"不自动生成（该旬{unasked}）；需要时运行 xunbao run --period {period}"
     return {
         "period": str(period),
         "phase": found.phase,
-        "label": found.label,
+        "label": label,
         "held": found.held,
         "pending": list(found.pending_units),
         "version": found.latest.version if found.latest else None,

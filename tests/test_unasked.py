@@ -62,6 +62,7 @@ def test_a_fresh_ledger_mails_nothing_it_was_not_asked_for(
     config = config_module.load(path).config
     told = status.collect(config, at("2016-01-12 09:05"), check_mailbox=False)
     assert told["undelivered"] == [] and "通报发送：尚未生成通报。" in told["summary"]
+    assert told["circular"]["label"].startswith("不自动生成（该旬在台账开始收信之前已截止）")
 
     # 2016-01-20 was watched from the start but nothing came in for it: no circular either.
     said = once(tmp_path, "2016-01-21 09:00")
