@@ -257,7 +257,7 @@ def judge(settings: Mailbox, mail: Mail, raw: bytes, registered: bool) -> Judged
     if failed:
         shown = "、".join(failed)
         return Judged(f"发件人可能被冒用：收件服务器的验证结果为 {shown}，请与发件单位核实", "")
-    own = settings.authenticates or settings.verify_dkim
+    own = settings.verify_dkim or (settings.authenticates and registered)  # DNS: only if needed
     dns = resolver(settings.dns) if own else None
     vouched = vouch(raw, domain, mail.authentication, trusted, dns) if own else Vouched("")
     if not own:
