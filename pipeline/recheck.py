@@ -93,9 +93,7 @@ def _judge(
             entry, report = judged.entry, judged.report
             if entry.outcome == "counted" and report is not None:
                 reason = f"按现行配置重新判断后{entry.reason}（原因曾为：{row.reason}）"
-                ledger.settle(
-                    row.id, "counted", reason, report, who, kind=kind, also=judged.also
-                )
+                ledger.settle(row.id, "counted", reason, report, who, kind=kind, also=judged.also)
                 results.append(Rechecked(row.id, row.reason, report, reason))
                 continue
             if entry.reason != row.reason or kind == "reread":

@@ -87,8 +87,13 @@ def judge(entry: dict[str, object], judged: Assessment) -> Verdict:
 
     def verdict(outcome: str, detail: str) -> Verdict:
         return Verdict(
-            str(entry["file"]), str(entry["campaign"]), str(entry["format"]),
-            str(entry["layout"]), expected, outcome, detail,
+            str(entry["file"]),
+            str(entry["campaign"]),
+            str(entry["format"]),
+            str(entry["layout"]),
+            expected,
+            outcome,
+            detail,
         )
 
     if not counted:
