@@ -90,6 +90,9 @@ def _bwrap_arguments(folder: Path, storage: Path, secrets: Sequence[Path] = ()) 
     if home != Path("/") and not _holds_code(home):
         hidden.append(home)
     hidden.append(storage.resolve())
+    # A folder inside another hidden one (HOME under the storage, say) is hidden with it;
+    # its own tmpfs would be buried under its parent's and could not be made read-only.
+    hidden = [p for p in dict.fromkeys(hidden) if not any(q in p.parents for q in hidden)]
     for path in hidden:
         arguments += ["--tmpfs", str(path)]
     arguments += ["--bind", str(folder), str(folder), "--chdir", str(folder)]

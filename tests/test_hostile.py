@@ -190,7 +190,9 @@ def open_in_desk(config_path: Path) -> int:
     with Ledger(config.resolve(config.storage.path)) as ledger:
         accounts.add(ledger, "审核员", "clerk", "hostile-desk-1")
         numbers = [m.id for m in ledger.messages()]
-    desk = TestClient(create_app(config, config_path), follow_redirects=False)
+    desk = TestClient(
+        create_app(config, config_path), base_url="http://127.0.0.1", follow_redirects=False
+    )
     token = re.search(r'name="csrf" value="([^"]+)"', desk.get("/login").text)
     assert token, "no login form"
     form = {"csrf": token.group(1), "name": "审核员", "password": "hostile-desk-1"}
