@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 CODE = Path(pipeline.__file__).resolve().parent.parent  # what the reader imports
 PATH = "/usr/local/bin:/usr/bin:/bin"
+SCRATCH_TMP = 64 << 20  # bytes of the reader's own /tmp (memory no rlimit counts)
 # Places that hold other processes' data: hidden from a reader behind an empty tmpfs.
 HIDDEN = (Path("/tmp"), Path("/var/tmp"), Path("/run"), Path("/var/run"), Path("/dev/shm"))
 NO_NETWORK = "读取进程可以访问网络（未安装 bubblewrap，且无法创建网络命名空间）"
@@ -90,17 +91,20 @@ def _bwrap_arguments(folder: Path, storage: Path, secrets: Sequence[Path] = ()) 
     if home != Path("/") and not _holds_code(home):
         hidden.append(home)
     hidden.append(storage.resolve())
-    # A folder inside another hidden one (HOME under the storage, say) is hidden with it;
-    # its own tmpfs would be buried under its parent's and could not be made read-only.
-    hidden = [p for p in dict.fromkeys(hidden) if not any(q in p.parents for q in hidden)]
+    # Parents first: a folder inside another hidden one (HOME under the storage, say) gets
+    # its tmpfs on top of its parent's, not buried beneath it where it cannot be remounted.
+    hidden = sorted(dict.fromkeys(hidden), key=lambda p: len(p.parts))
     for path in hidden:
-        arguments += ["--tmpfs", str(path)]
+        # LibreOffice writes to /tmp whatever TMPDIR says: a small tmpfs of its own there
+        size = ["--size", str(SCRATCH_TMP)] if path == Path("/tmp") else []
+        arguments += [*size, "--tmpfs", str(path)]
     arguments += ["--bind", str(folder), str(folder), "--chdir", str(folder)]
     for secret in secrets:
         if secret.is_file():  # not /dev/null: on a nodev tmpfs a device reads as EACCES
             arguments += ["--ro-bind", str(_empty(folder.parent)), str(secret.resolve())]
-    # The tmpfs are memory no rlimit counts: read-only, so the one folder is all it writes.
-    for path in [Path("/dev"), *hidden]:
+    # The tmpfs are memory no rlimit counts: read-only but /tmp (a small one, for
+    # LibreOffice), so the one folder is nearly all a reader writes.
+    for path in [Path("/dev"), *(p for p in hidden if p != Path("/tmp"))]:
         arguments += ["--remount-ro", str(path)]
     return arguments
 
