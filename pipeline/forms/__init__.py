@@ -29,6 +29,7 @@ _GRID_READERS: dict[str, Callable[[bytes], Rows]] = {
     "odt": opendocument.read_odt,
     "wps": legacy.read_wps,
     "et": legacy.read_et,
+    "wps-doc": legacy.read_doc_whole,
     "rtf": legacy.read_rtf,
     "html": html.read_html_rows,
     "htm": html.read_html_rows,
@@ -56,7 +57,7 @@ def read(
     if found == "doc" and name.lower().endswith(".wps"):
         # WPS saves Word 97 inside, in a way antiword sometimes cuts short (a wide table
         # kept to its first row): LibreOffice reads WPS's files whole.
-        found = "wps"
+        found = "wps-doc"
     if found in _GRID_READERS:
         return [extract(text.values_only(_GRID_READERS[found](attachment.data)), name, wording)]
     if found == "pdf":

@@ -95,6 +95,12 @@ def read_wps(data: bytes) -> Rows:
     return _via_libreoffice(data, ".wps", "docx", document.read_rows)
 
 
+def read_doc_whole(data: bytes) -> Rows:
+    """Word 97 through LibreOffice, named .doc: named .wps, LibreOffice would try the
+    Microsoft Works filter on it."""
+    return _via_libreoffice(data, ".doc", "docx", document.read_rows)
+
+
 def read_rtf(data: bytes) -> Rows:
     return _via_libreoffice(data, ".rtf", "docx", document.read_rows)
 
