@@ -41,7 +41,10 @@ _THANKS = re.compile(
     r"收到|谢谢|感谢|多谢|好的|已阅|知悉|知道了|明白|thanks?\b|thank you|\bok\b", re.I
 )
 _OUR_LETTER = re.compile(r"回执：|旬报催报|催报：")
-_SHORT_NOTE = 20  # characters of the sender's own words in a thank-you
+_SHORT_NOTE = 20
+_BROKEN_HEAD = (
+    "MissingHeaderBodySeparatorDefect"  # characters of the sender's own words in a thank-you
+)
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,13 @@ class Intake:
         not_a_report = self._not_a_report(mail)
         if not_a_report:
             return self._ignore(base, not_a_report)
-        registered = self.directory.by_sender(mail.sender) is not None
+        if _BROKEN_HEAD in mail.defects:
+            # A bare CR or a missing blank line ended the headers early: what reads as the
+            # body began inside them (a figure smuggled in through the Subject, say).
+            return self._hold(
+                base, "邮件头格式异常（头部与正文之间缺少空行），内容可能被篡改，请人工查看"
+            )
+        registered = bool(self.directory.units_of_sender(mail.sender))
         judged = senders.judge(self.config.mailbox, mail, raw.raw, registered)
         base = _with(base, detail={**base.detail, "vouched": judged.vouched})
         if judged.held:
