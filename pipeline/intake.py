@@ -60,6 +60,7 @@ class Intake:
         self.ledger = ledger
         self.directory = Directory(config)
         self.wording = forms.wording_of(config.form)
+        self._reads: dict[int, dict[str, fields.Figure]] = {}
         self._salt: bytes | None = None  # for the name lists' hashes, read when first needed
         # what the reader needs of each metric; the single metric's labels are the form's
         self.metrics = [
@@ -176,6 +177,7 @@ class Intake:
         return None
 
     def _judge(self, base: Entry, mail: Mail, read: ReadMail) -> Assessment:
+        self._reads = {}  # this message's forms, each read once
         readings, unreadable = read.readings, read.unreadable
         grids = [r.rows for r in readings] + read.lists  # where a name list may be
         if not readings and not mail.attachments and (note := _acknowledgement(mail)):
@@ -345,8 +347,11 @@ class Intake:
         return found
 
     def _read(self, reading: forms.Reading) -> dict[str, fields.Figure]:
-        """metric key → (value, problem) as read from one form, for every campaign alike."""
-        return fields.figures(reading, self.metrics, self.wording).figures
+        """metric key → (value, problem) as read from one form, for every campaign alike;
+        once per form and message (the register's description and the judgement ask)."""
+        if id(reading) not in self._reads:
+            self._reads[id(reading)] = fields.figures(reading, self.metrics, self.wording).figures
+        return self._reads[id(reading)]
 
     def _describe(self, readings: list[forms.Reading], unreadable: list[str]) -> dict[str, object]:
         """What was read, kept for the clerk (`review show`) and for `review approve`."""

@@ -7,6 +7,7 @@ form, never a number picked out of the text.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -25,6 +26,7 @@ _NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.0+)?|\d+(?:\.\d+)?")
 _CN_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千万壹贰叁肆伍陆柒捌玖拾佰仟]+")
 
 
+@functools.lru_cache(maxsize=8192)  # a form's cells repeat from mail to mail
 def parse_figure(text: str) -> Figure:
     """The cell's figure, or (None, why); an empty cell is (None, None)."""
     shown = unicodedata.normalize("NFKC", text).strip()

@@ -13,6 +13,7 @@ one holding only a dash or 无, leaves that metric unreported: a blank is not 0.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -102,6 +103,7 @@ def flat(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
+@functools.lru_cache(maxsize=4096)
 def head_role(cell: str) -> Role | None:
     text = _BRACKETS.sub("", flat(cell)).rstrip(":：")
     if not text or len(text) > _HEAD_CHARS or _is_number(text):
@@ -119,6 +121,7 @@ def _is_number(text: str) -> bool:
     return parse_figure(text)[0] is not None
 
 
+@functools.lru_cache(maxsize=4096)
 def label_key(text: str) -> str:
     """A row label as compared: no numbering, brackets, spaces or measure word at the end."""
     text = _BRACKETS.sub("", flat(text))
@@ -127,9 +130,13 @@ def label_key(text: str) -> str:
 
 
 def match_metric(label: str, metrics: Sequence[MetricSpec]) -> MetricSpec | None:
+    return _match(label_key(label), tuple(metrics))
+
+
+@functools.lru_cache(maxsize=4096)
+def _match(key: str, metrics: tuple[MetricSpec, ...]) -> MetricSpec | None:
     """The metric a row label names: an exact label first, else the longest label the
     row's contains; two metrics tied name none."""
-    key = label_key(label)
     if len(key) < 2:
         return None
     best: list[tuple[int, MetricSpec]] = []

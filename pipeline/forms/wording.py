@@ -48,13 +48,29 @@ class Wording:
         return tuple(label for group in every for label in group) + self.totals + self.others
 
     def with_labels(self, labels: Iterable[str]) -> Wording:
-        return replace(self, others=self.others + tuple(_compact(label) for label in labels))
+        added = tuple(_compact(label) for label in labels)
+        found = self._memo.get(("with", "\n".join(added)))
+        if isinstance(found, Wording):
+            return found  # the same wording (and its memo) for every form of a campaign
+        made = replace(self, others=self.others + added)
+        self._memo[("with", "\n".join(added))] = made
+        return made
+
+    @cached_property
+    def _memo(self) -> dict[tuple[str, str], object]:
+        """Answers about cells already seen: a form's cells repeat from mail to mail."""
+        return {}
 
     def normal(self, text: str) -> str:
-        text = unicodedata.normalize("NFKC", text)
+        found = self._memo.get(("normal", text))
+        if isinstance(found, str):
+            return found
+        shown = unicodedata.normalize("NFKC", text)
         for word, meant in self.synonyms.items():
-            text = text.replace(word, meant)
-        return text
+            shown = shown.replace(word, meant)
+        if len(self._memo) < 20000:
+            self._memo[("normal", text)] = shown
+        return shown
 
     def after_label(self, cell: str, label: str) -> str | None:
         """The text after `label` if the cell holds it as a label, else None.
@@ -81,6 +97,15 @@ class Wording:
 
     def is_bare_label(self, cell: str) -> bool:
         """A cell that is only a label (with its hint in brackets), such as a column head."""
+        found = self._memo.get(("bare", cell))
+        if isinstance(found, bool):
+            return found
+        answer = self._is_bare_label(cell)
+        if len(self._memo) < 20000:
+            self._memo[("bare", cell)] = answer
+        return answer
+
+    def _is_bare_label(self, cell: str) -> bool:
         flat = _compact(self.normal(cell)).rstrip(":：")
         for label in self.labels:
             if flat.startswith(label):
