@@ -199,3 +199,50 @@ def test_liaison_sends_two_units_forms_in_one_mail(intake: Intake) -> None:
         "SELECT unit, value FROM reports WHERE message = ? ORDER BY unit", (number,)
     ).fetchall()
     assert [tuple(r) for r in rows] == [("峨眉山市", 5120), ("峨眉山景区管委会", 180)]
+
+
+@pytest.fixture(scope="module")
+def writer_pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Two PDFs printed by LibreOffice Writer: the figure with a note in a table's value
+    cell, and a text-flow form with the figure written in the label's blank."""
+    folder = tmp_path_factory.mktemp("pdf")
+    table = (
+        "<html><body><p>农民工入会集中行动旬报表</p><table border=1>"
+        "<tr><td>报送单位</td><td>五通桥区总工会</td></tr>"
+        "<tr><td>报送时间</td><td>2015年10月20日</td></tr>"
+        "<tr><td>已完成目标任务数</td><td>6,892 名（完成目标任务的69.1%）</td></tr>"
+        "<tr><td>主要工作举措</td><td>（一）深入企业宣传。</td></tr></table></body></html>"
+    )
+    flow = (
+        "<html><body><p>农民工入会集中行动旬报表</p>"
+        "<p>报送单位：沐川县总工会　　报送时间：2015年10月20日</p>"
+        "<p>已完成目标任务数（新增 1,245 名农民工入会）</p>"
+        "<p>主要工作举措（300字左右）：（一）召开推进会。</p></body></html>"
+    )
+    for name, html in (("table", table), ("flow", flow)):
+        (folder / f"{name}.html").write_text(html, "utf-8")
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation={(folder / 'p').as_uri()}",
+            "--headless",
+            "--convert-to",
+            "pdf:writer_web_pdf_Export",
+            "--outdir",
+            str(folder),
+            str(folder / "table.html"),
+            str(folder / "flow.html"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    return {name: (folder / f"{name}.pdf").read_bytes() for name in ("table", "flow")}
+
+
+@pytest.mark.parametrize(
+    ("name", "unit", "value"), [("table", "五通桥区总工会", 6892), ("flow", "沐川县总工会", 1245)]
+)
+def test_writer_pdfs(writer_pdfs: dict[str, bytes], name: str, unit: str, value: int) -> None:
+    (reading,) = forms.read(Attachment("旬报表.pdf", "application/pdf", writer_pdfs[name]))
+    assert (reading.unit, reading.value, reading.problem) == (unit, value, None)
