@@ -41,6 +41,20 @@ class UnitYear:
 
 
 @dataclass(frozen=True)
+class MetricYear:
+    """One metric of a multi-metric campaign over the year: the city's figure per column."""
+
+    name: str
+    measure: str
+    target: int | None  # None: a duty with no number (shown, never rated)
+    figures: tuple[int, ...]
+
+    @property
+    def rate(self) -> float | None:
+        return self.figures[-1] / self.target if self.target else None
+
+
+@dataclass(frozen=True)
 class Summary:
     year: int
     monthly: bool
@@ -50,6 +64,7 @@ class Summary:
     city: tuple[tuple[int, float, float], ...]  # per column: completed, rate, expected
     target: int
     goal: float | None  # the city's growth goal against the base year, e.g. 0.22
+    metrics: tuple[MetricYear, ...] = ()  # every metric, in a multi-metric campaign
 
     @property
     def last(self) -> Period:
@@ -107,7 +122,16 @@ def summarise(config: Config, ledger: Ledger, year: int, until: Period, monthly:
     if goal is None and config.campaign.base:
         goal = config.campaign.target / config.campaign.base
     labels = tuple(f"{p.end.month}月" if monthly else _dekad_label(p) for p in columns)
-    return Summary(year, monthly, tuple(columns), labels, units, city, final.target, goal)
+    metrics = tuple(
+        MetricYear(
+            name=m.metric.name if m.metric else "",
+            measure=m.metric.measure if m.metric else "",
+            target=m.target or None,
+            figures=tuple(tables[p].metrics[i].completed for p in columns),
+        )
+        for i, m in enumerate(final.metrics)
+    )
+    return Summary(year, monthly, tuple(columns), labels, units, city, final.target, goal, metrics)
 
 
 def _month_last(dekads: list[Period], i: int) -> bool:

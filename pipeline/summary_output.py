@@ -27,7 +27,7 @@ def workbook(config: Config, summary: Summary, path: Path) -> Path:
     columns = [
         Column("排名", 6, center=True),
         Column("单位", 16),
-        Column(f"{base_year}年会员数", 10, THOUSANDS),
+        Column(f"{base_year}年会员数", 10, THOUSANDS),  # dropped below when no unit has one
         Column("目标任务数", 10, THOUSANDS),
         *(Column(label, 9, THOUSANDS) for label in summary.labels),
         Column("完成率", 8, PERCENT),
@@ -64,6 +64,11 @@ def workbook(config: Config, summary: Summary, path: Path) -> Path:
             sum(u.escalated for u in summary.units),
         ]
     )
+    if not any(u.base is not None for u in summary.units) and not base:
+        # a campaign with no base year (the 2019 work points): no empty 会员数/增长 columns
+        drop = {2, 4 + len(summary.labels) + 1}
+        columns = [c for i, c in enumerate(columns) if i not in drop]
+        rows = [[v for i, v in enumerate(row) if i not in drop] for row in rows]
     expected = summary.city[-1][2]
     marks: list[str | None] = ["lagging" if u.rate < expected else None for u in summary.units]
     goal = f"全市增长目标 {summary.goal:.0%}；" if summary.goal is not None else ""
@@ -77,7 +82,41 @@ def workbook(config: Config, summary: Summary, path: Path) -> Path:
         marks=[*marks, "total"],
         note="底色：完成率低于时间进度的单位。各列为该旬（月）末的累计完成数；排名按全年完成率。",
     )
-    return sheets.write_workbook(path, [sheet])
+    return sheets.write_workbook(path, [sheet, *_metrics_sheet(config, summary)])
+
+
+def _metrics_sheet(config: Config, summary: Summary) -> list[sheets.Sheet]:
+    """A multi-metric campaign's every metric, the city's figure at each column."""
+    if not summary.metrics:
+        return []
+    columns = [
+        Column("指标", 24),
+        Column("计量单位", 7, center=True),
+        Column("全年目标", 9, THOUSANDS),
+        *(Column(label, 9, THOUSANDS) for label in summary.labels),
+        Column("完成率", 8, PERCENT),
+    ]
+    rows: list[list[object]] = [
+        [
+            m.name,
+            m.measure,
+            m.target if m.target is not None else "无量化目标",
+            *m.figures,
+            m.rate if m.rate is not None else "—",
+        ]
+        for m in summary.metrics
+    ]
+    return [
+        sheets.Sheet(
+            name="各项指标",
+            title=title(config, summary),
+            subtitle=f"{config.circular.issuer}　截至 {summary.last}　全市各项指标",
+            columns=columns,
+            rows=rows,
+            marks=[None] * len(rows),
+            note="各列为全市该旬（月）末的完成数；累计指标取各单位最新数之和，本旬指标逐旬相加。",
+        )
+    ]
 
 
 def pdf(config: Config, summary: Summary, path: Path) -> Path:
@@ -101,6 +140,7 @@ def pdf(config: Config, summary: Summary, path: Path) -> Path:
         "goal": summary.goal,
         "monthly": summary.monthly,
         "units": summary.units,
+        "metrics": summary.metrics,
         "summoned": sum(u.summoned for u in summary.units),
         "escalated": sum(u.escalated for u in summary.units),
     }

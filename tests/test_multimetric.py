@@ -390,3 +390,35 @@ def test_recheck_counts_held_reports_with_every_figure(tmp_path: Path) -> None:
     assert reports(wrong) == reports(right)
     (held,) = json.loads(xunbao(wrong, "review", "--json"))
     assert "约200" in held["reason"]  # 夹江县's doubtful figure still needs a person
+
+
+def test_year_summary_covers_every_metric(example_run: Path) -> None:
+    """summary --year: a sheet of every metric's city figure per dekad, and no empty
+    base-year columns in a campaign that has no base year."""
+    import openpyxl
+
+    path = example_run.parent.parent / "2019.yaml"
+    out = example_run.parent.parent / "summary"
+    done = subprocess.run(
+        [str(XUNBAO), "summary", "--year", "2019", "--config", str(path), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    book = openpyxl.load_workbook(out / "summary-2019" / "summary.xlsx")
+    rows = {r[0]: r for r in book["各项指标"].iter_rows(values_only=True) if r[0]}
+    for name, total, target, measure in EXPECTED.values():
+        assert rows[name][1] == measure and rows[name][-2] == total, name
+        assert rows[name][2] == (target if target else "无量化目标"), name
+    heads = [
+        c.value for c in next(r for r in book.worksheets[0].iter_rows() if r[0].value == "排名")
+    ]
+    assert not any("会员数" in str(h) or "增长" in str(h) for h in heads)
+    text = subprocess.run(
+        ["pdftotext", str(out / "summary-2019" / "summary.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "全市农民工安全教育和技能培训545人次" in "".join(text.split())
