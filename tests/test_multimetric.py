@@ -422,3 +422,40 @@ def test_year_summary_covers_every_metric(example_run: Path) -> None:
         check=True,
     ).stdout
     assert "全市农民工安全教育和技能培训545人次" in "".join(text.split())
+
+
+def test_desk_approves_each_metric(tmp_path: Path) -> None:
+    """The desk's approval form has one field per metric, prefilled as the form was read;
+    the clerk gives the doubtful headline (夹江县 wrote 约200) and each figure counts."""
+    from desk_support import client, csrf_of
+
+    from pipeline import accounts
+    from pipeline.ledger import Ledger
+
+    path = example_copy(tmp_path)
+    run = [str(XUNBAO), "run", "--period", PERIOD, "--no-send", "--config", str(path)]
+    assert subprocess.run(run, capture_output=True, timeout=300).returncode == 0
+    ledger_path = tmp_path / "data" / "2019.sqlite"
+    with Ledger(ledger_path) as ledger:
+        accounts.add(ledger, "李经办", "clerk", "desk-pass-2019")
+        (held,) = [m.id for m in ledger.messages() if m.outcome == "review"]
+    desk = client(path)
+    token = csrf_of(desk.get("/login").text)
+    login = {"csrf": token, "name": "李经办", "password": "desk-pass-2019"}
+    assert desk.post("/login", data=login).status_code == 303
+    page = desk.get(f"/queue/{PERIOD}/{held}").text
+    assert 'name="value_new_members"' in page and 'name="value_training"' in page
+    assert re.search(r'name="value_contract_workers"[^>]*value="30"', page)  # prefilled
+    form = {"csrf": csrf_of(page), "unit": "夹江县", "value_new_members": "200"}
+    form |= {"value_contract_workers": "30", "value_group_projects": "1", "value_training": "12"}
+    response = desk.post(f"/queue/{PERIOD}/{held}/approve", data=form)
+    assert response.status_code == 303, response.text
+    rows = sqlite3.connect(ledger_path).execute(
+        "SELECT metric, value FROM reports WHERE unit = '夹江县'"
+    )
+    assert sorted(rows) == [
+        ("contract_workers", 30),
+        ("group_projects", 1),
+        ("new_members", 200),
+        ("training", 12),
+    ]

@@ -61,6 +61,7 @@ def item(context: Context) -> Response:
         value=row.value if row.value is not None else reading.get("value"),
         units=[u.name for u in context.config.reporting_units],
         metrics=context.config.campaign.metrics,
+        figures=reading.get("figures") or {},
         **view(context, row),
     )
 
@@ -85,13 +86,16 @@ def approve(context: Context) -> Response:
     except NotFound as exc:
         return context.refuse(str(exc), 404)
     form = context.form
+    metrics = context.config.campaign.metrics
+    # a multi-metric form: one field per metric, each figure as the clerk left it
+    given = {m.key: _figure(form.get(f"value_{m.key}", "")) for m in metrics}
     review.approve(
         context.config,
         context.ledger,
         number,
         form.get("unit") or None,
-        _figure(form.get("value", "")),
-        form.get("metric") or None,
+        None if metrics else _figure(form.get("value", "")),
+        values={key: value for key, value in given.items() if value is not None} or None,
     )
     return _next(context, period, number)
 
