@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import XUNBAO, Account, needs_dovecot, run_cli, write_config
 from servers import SAMPLES
 
@@ -107,6 +108,7 @@ def kill_somewhere(
             process.wait()
 
 
+@pytest.mark.slow  # an end-to-end run of xunbao; the fast lane has the unit tests
 def test_kill_9_at_random_points_then_the_ledger_equals_the_truth(
     tmp_path: Path, account: Account, sample_mail: list[bytes]
 ) -> None:

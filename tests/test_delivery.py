@@ -56,6 +56,7 @@ def attachments(message: Any) -> dict[str, bytes]:
     return {part.get_filename(): part.get_content() for part in message.iter_attachments()}
 
 
+@pytest.mark.slow  # an end-to-end run of xunbao; the fast lane has the unit tests
 def test_smtp_down_then_up_sends_one_circular_per_recipient(
     tmp_path: Path, smtp: MakeServer, certificate: tuple[Path, Path]
 ) -> None:

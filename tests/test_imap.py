@@ -293,6 +293,7 @@ def twelve_messages(
     return account, config, ledger, ImapSource(config, ledger)
 
 
+@pytest.mark.slow  # an end-to-end run of xunbao; the fast lane has the unit tests
 def test_server_restarted_mid_poll_is_retried(
     tmp_path: Path,
     private_dovecot: Dovecot,

@@ -198,6 +198,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow  # an end-to-end run of xunbao; the fast lane has the unit tests
 def test_example_standings_json(example_run: Path) -> None:
     data = json.loads((example_run / "standings.json").read_text(encoding="utf-8"))
     assert data["total"] == {"target": 9460, "completed": 3273, "rate": 0.346}  # headline
@@ -221,6 +222,7 @@ def test_example_standings_json(example_run: Path) -> None:
     assert "夹江县" in data["pending"]  # 夹江县's report is held: 待核实, not 未报送
 
 
+@pytest.mark.slow  # an end-to-end run of xunbao; the fast lane has the unit tests
 def test_example_messages_json_carries_every_metric(example_run: Path) -> None:
     path = example_run.parent.parent / "2019.yaml"
     done = subprocess.run(
@@ -242,6 +244,7 @@ def test_example_messages_json_carries_every_metric(example_run: Path) -> None:
     assert rows["<20190410-1120-jiajiang@example.lszgh>"]["values"] is None  # held
 
 
+@pytest.mark.slow  # an end-to-end run of xunbao; the fast lane has the unit tests
 def test_example_circular_pdf_names_every_metric_and_total(example_run: Path) -> None:
     text = subprocess.run(
         ["pdftotext", str(example_run / "circular.pdf"), "-"],
@@ -271,6 +274,7 @@ def test_example_inbox_is_the_builder_output() -> None:
             assert written == builder.mail(report, None)
 
 
+@pytest.mark.slow  # an end-to-end run of xunbao; the fast lane has the unit tests
 def test_clerk_enters_figures_per_metric(tmp_path: Path) -> None:
     path = example_copy(tmp_path)
     out = tmp_path / "out"
@@ -310,6 +314,7 @@ def test_clerk_enters_figures_per_metric(tmp_path: Path) -> None:
     assert totals["training"] == EXPECTED["training"][1] + 1
 
 
+@pytest.mark.slow  # an end-to-end run of xunbao; the fast lane has the unit tests
 def test_a_held_report_is_approved_with_all_its_figures(tmp_path: Path) -> None:
     """夹江县 wrote 约200 for the headline: held. The clerk gives that one figure; the
     others read from the same form (合同 30, 八大群体 1) are counted with it, one row per
@@ -351,6 +356,7 @@ def test_approve_values_are_checked(tmp_path: Path) -> None:
         assert done.returncode != 0 and said in done.stdout + done.stderr, given
 
 
+@pytest.mark.slow  # an end-to-end run of xunbao; the fast lane has the unit tests
 def test_recheck_counts_held_reports_with_every_figure(tmp_path: Path) -> None:
     """Two units' addresses were mistyped: their reports are held. Once the config is right,
     recheck reads the kept originals again and counts them with all their figures, exactly
@@ -392,6 +398,7 @@ def test_recheck_counts_held_reports_with_every_figure(tmp_path: Path) -> None:
     assert "约200" in held["reason"]  # 夹江县's doubtful figure still needs a person
 
 
+@pytest.mark.slow  # an end-to-end run of xunbao; the fast lane has the unit tests
 def test_year_summary_covers_every_metric(example_run: Path) -> None:
     """summary --year: a sheet of every metric's city figure per dekad, and no empty
     base-year columns in a campaign that has no base year."""
@@ -424,6 +431,7 @@ def test_year_summary_covers_every_metric(example_run: Path) -> None:
     assert "全市农民工安全教育和技能培训545人次" in "".join(text.split())
 
 
+@pytest.mark.slow  # an end-to-end run of xunbao; the fast lane has the unit tests
 def test_desk_approves_each_metric(tmp_path: Path) -> None:
     """The desk's approval form has one field per metric, prefilled as the form was read;
     the clerk gives the doubtful headline (夹江县 wrote 约200) and each figure counts."""

@@ -31,11 +31,13 @@ def test_zoo_covers_every_layout_format_and_writing() -> None:
     assert len(pairs) == 12 * 10, "every format meets every way of writing the figure"
 
 
+@pytest.mark.slow  # reads all 294 forms once (the module's verdicts)
 def test_no_zoo_form_is_read_wrong(verdicts: list[Verdict]) -> None:
     wrong = [f"{v.name}: {v.detail}" for v in verdicts if v.outcome == "wrong"]
     assert wrong == []
 
 
+@pytest.mark.slow  # reads all 294 forms once (the module's verdicts)
 def test_blank_and_doubtful_figures_are_held_with_a_reason(verdicts: list[Verdict]) -> None:
     aided = [v for v in verdicts if v.aided]
     assert aided and all(v.outcome == "held" and v.detail for v in aided)
@@ -43,6 +45,7 @@ def test_blank_and_doubtful_figures_are_held_with_a_reason(verdicts: list[Verdic
     assert all("不是确切数字" in v.detail for v in doubtful), doubtful
 
 
+@pytest.mark.slow  # reads all 294 forms once (the module's verdicts)
 def test_zoo_unaided_share_is_at_least_98_percent(verdicts: list[Verdict]) -> None:
     meant = [v for v in verdicts if not v.aided]
     outcomes = Counter(v.outcome for v in meant)
@@ -50,6 +53,7 @@ def test_zoo_unaided_share_is_at_least_98_percent(verdicts: list[Verdict]) -> No
     assert outcomes["right"] / len(meant) >= 0.98, held
 
 
+@pytest.mark.slow  # reads all 294 forms once (the module's verdicts)
 def test_the_held_kinds_of_issue_12_are_read_unaided(verdicts: list[Verdict]) -> None:
     # A horizontal form (heads, values below) in .doc .docx .xls .xlsx; a .doc whose
     # figure is in the label's blank (新增 402 名); a two-column PDF with a plain 4,188.
