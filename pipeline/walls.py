@@ -94,7 +94,16 @@ def _bwrap_arguments(folder: Path, storage: Path, secrets: Sequence[Path] = ()) 
     # Parents first: a folder inside another hidden one (HOME under the storage, say) gets
     # its tmpfs on top of its parent's, not buried beneath it where it cannot be remounted.
     hidden = sorted(dict.fromkeys(hidden), key=lambda p: len(p.parts))
-    for path in hidden:
+    # The interpreter and xunbao's code stay visible (read-only) even where they live in a
+    # hidden folder (a checkout under /tmp): bound back in, deeper mounts above them.
+    shown = [p for p in _code_paths() if any(h == p or h in p.parents for h in hidden)]
+    mounts = sorted(
+        [(p, "hide") for p in hidden] + [(p, "show") for p in shown], key=lambda m: len(m[0].parts)
+    )
+    for path, how in mounts:
+        if how == "show":
+            arguments += ["--ro-bind", str(path), str(path)]
+            continue
         # LibreOffice writes to /tmp whatever TMPDIR says: a small tmpfs of its own there
         size = ["--size", str(SCRATCH_TMP)] if path == Path("/tmp") else []
         arguments += [*size, "--tmpfs", str(path)]
@@ -118,10 +127,14 @@ def _empty(place: Path) -> Path:
     return empty
 
 
+def _code_paths() -> list[Path]:
+    """What a reader must see: the interpreter, its virtualenv and xunbao's code."""
+    return list(dict.fromkeys([Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), CODE]))
+
+
 def _holds_code(path: Path) -> bool:
     """Whether hiding `path` would hide the interpreter or xunbao's code."""
-    needed = (Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), CODE)
-    return any(p == path or path in p.parents for p in needed)
+    return any(p == path or path in p.parents for p in _code_paths())
 
 
 def _unshare_arguments() -> list[str]:
