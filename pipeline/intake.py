@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from .sandbox import Read
 
 REASON_CHARS = 300
-Grid = tuple[tuple[str, ...], ...]  # a form's cells, where a name list may be
+Cells = tuple[tuple[str, ...], ...]  # a form's cells, where a name list may be
 
 _AUTO_SUBJECT = re.compile(
     r"^\s*(自动回复|自动答复|Auto(matic)?\s*(reply|回复)|Auto:|Out of Office|休假|外出)", re.I
@@ -212,7 +212,7 @@ class Intake:
         return Assessment(_with(entry, reason=bounded(said)), first, tuple(reports[1:]))
 
     def _one_unit(
-        self, base: Entry, mail: Mail, readings: list[forms.Reading], grids: list[Grid]
+        self, base: Entry, mail: Mail, readings: list[forms.Reading], grids: list[Cells]
     ) -> Assessment:
         chosen = self._figures(readings)
         if isinstance(chosen, str):
@@ -249,7 +249,7 @@ class Intake:
         base: Entry,
         mail: Mail,
         chosen: dict[str, tuple[int, forms.Reading]],
-        grids: list[Grid],
+        grids: list[Cells],
         unit: str,
     ) -> tuple[Report, str] | str:
         """The unit's report from the figures chosen, and the register's line; or why
@@ -286,7 +286,7 @@ class Intake:
 
     def _roster(
         self,
-        grids: list[Grid],
+        grids: list[Cells],
         unit: str,
         period: str,
         metric: Metric,

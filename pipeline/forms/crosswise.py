@@ -31,6 +31,7 @@ from .table import (
 )
 
 IsLabel = Callable[[str], bool]
+_ROLE_THEN_FIGURE = re.compile(r"(\D+?)[:：]?([\d—\-－].*|无)?$")
 _SEGMENT = re.compile(r"[，,；;、。\s]+")
 
 
@@ -186,14 +187,12 @@ def inline_roles(text: str, metric: MetricSpec) -> Figure | None:
     parts = [p for p in _SEGMENT.split(text.strip()) if p]
     said: dict[Role, str] = {}
     for part in parts:
-        match = re.match(
-            r"(本旬数?|本期数?|本旬新增|累计数?|累计完成|截至本旬累计)[:：]?(.*)$", flat(part)
-        )
-        if match is None:
+        # the words before the figure are a column head (本旬, 累计数, 截至本旬累计…)
+        match = _ROLE_THEN_FIGURE.match(flat(part))
+        role = head_role(match.group(1)) if match else None
+        if match is None or role not in (Role.DEKAD, Role.TOTAL):
             return None
-        role = head_role(match.group(1))
-        if role is not None:
-            said[role] = match.group(2)
+        said[role] = match.group(2) or ""
     if not said or metric.column is None:
         return None
     written = said.get(metric.column, "")
