@@ -31,7 +31,6 @@ from .table import (
 )
 
 IsLabel = Callable[[str], bool]
-_ROLE_THEN_FIGURE = re.compile(r"(\D+?)[:：]?([\d—\-－].*|无)?$")
 _SEGMENT = re.compile(r"[，,；;、。\s]+")
 
 
@@ -187,12 +186,16 @@ def inline_roles(text: str, metric: MetricSpec) -> Figure | None:
     parts = [p for p in _SEGMENT.split(text.strip()) if p]
     said: dict[Role, str] = {}
     for part in parts:
-        # the words before the figure are a column head (本旬, 累计数, 截至本旬累计…)
-        match = _ROLE_THEN_FIGURE.match(flat(part))
-        role = head_role(match.group(1)) if match else None
-        if match is None or role not in (Role.DEKAD, Role.TOTAL):
+        # Its own words, not head_role's: "新增2480名农民工入会" (the 2015 form's blank) is
+        # a figure, though 新增 heads a dekad column in a table.
+        match = re.match(
+            r"(本旬数?|本期数?|本旬新增|累计数?|累计完成|截至本旬累计)[:：]?(.*)$", flat(part)
+        )
+        if match is None:
             return None
-        said[role] = match.group(2) or ""
+        role = head_role(match.group(1))
+        if role is not None:
+            said[role] = match.group(2)
     if not said or metric.column is None:
         return None
     written = said.get(metric.column, "")
