@@ -74,6 +74,7 @@ class PeriodState:
     signature: Signature | None  # a signature covering the standings as they are now
     send_by: datetime | None  # auto: when it goes out even with messages held
     waiting: int = 0  # recipients whose server has not yet accepted the latest version
+    sending: bool = True  # a mail server is configured (delivery.host)
 
     @property
     def correction_due(self) -> bool:
@@ -87,7 +88,10 @@ class PeriodState:
     @property
     def label(self) -> str:
         text = PHASE_LABELS[self.phase]
-        if self.latest is not None and self.waiting and self.phase in ("issued", "corrected"):
+        if self.latest is not None and not self.sending and self.phase in ("issued", "corrected"):
+            # finalised, but with no mail server nothing went out: never say 已发出
+            text = f"第 {self.latest.version} 版已定稿；未设置发送邮件的服务器，没有发出"
+        elif self.latest is not None and self.waiting and self.phase in ("issued", "corrected"):
             text = f"第 {self.latest.version} 版已定稿，{self.waiting} 位收件人尚未送达"
         elif self.latest is not None and self.correction_due:
             text += (
@@ -138,7 +142,10 @@ def state(
         from .delivery_state import copies
 
         waiting = len(copies(config, ledger, str(period), latest.version).waiting)
-    return PeriodState(period, phase, held, pending, fingerprint, latest, signature, wait, waiting)
+    sending = bool(config.delivery.host)
+    return PeriodState(
+        period, phase, held, pending, fingerprint, latest, signature, wait, waiting, sending
+    )
 
 
 def _outline(

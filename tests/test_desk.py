@@ -454,6 +454,8 @@ def test_a_leader_signs_the_draft_and_it_becomes_version_one(workspace: Path) ->
     assert [(v.version, v.signed_by) for v in versions] == [(1, "王科长")]
     shown = leader.client.get(signed.headers["location"]).text
     assert "第 1 版" in shown and "王科长" in shown and "签发（王科长）" not in shown
+    # no mail server configured: the state never says it went out
+    assert "没有发出" in shown and "已发出（第 1 版）" not in shown
     again = leader.client.post(f"/circular/{PERIOD}/sign", data={"csrf": leader.csrf()})
     assert again.status_code == 400 and "内容没有变化" in again.text
 
