@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from pipeline import forms
+from pipeline.forms import ocr
 from pipeline.mail import Attachment
 
 FORMS = Path(__file__).parent / "fixtures" / "forms"
@@ -77,3 +78,11 @@ def test_scan_fed_in_turned_is_read_or_held_never_wrong(
         assert reading.problem or reading.unit is None
     else:
         assert reading.unit == "乐山市交通工会"
+
+
+def test_a_large_photo_is_scaled_down_before_recognition() -> None:
+    photo = Image.new("RGB", (8000, 6000), "white")
+    small = ocr.capped(photo)
+    assert small.size == (ocr.MAX_SIDE, ocr.MAX_SIDE * 3 // 4)
+    ordinary = Image.new("RGB", (1240, 1754), "white")
+    assert ocr.capped(ordinary) is ordinary

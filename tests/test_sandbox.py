@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import XUNBAO, write_config
 from messages import to_mailbox
+from PIL import Image
 
 from pipeline import config as config_module
 from pipeline import job
@@ -356,3 +357,28 @@ def test_every_message_is_read_when_the_read_ahead_drains_at_once(tmp_path: Path
             seen.append(key)
             time.sleep(0.01)  # the caller judges each message meanwhile
     assert seen == list(range(100))
+
+
+@pytest.mark.slow
+def test_a_48_megapixel_phone_photo_is_read_within_the_default_limits(
+    tmp_path: Path,
+) -> None:
+    """A phone's 48-megapixel photo is scaled down before recognition: it reads under the
+    ordinary memory and time limits instead of being held for overrunning them."""
+    page = tmp_path / "page"
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", str(FORMS / "form.pdf"), str(page)],
+        check=True,
+    )
+    scan = Image.open(page.with_suffix(".png")).convert("RGB")
+    photo = scan.resize((scan.width * 4, scan.height * 4), Image.Resampling.BICUBIC)
+    assert photo.width * photo.height >= 30_000_000
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=90)
+    messages = [("photo", mail_with("IMG_20150918_101522.jpg", buffer.getvalue()))]
+    with Pool(Limits(workers=1), tmp_path) as pool:
+        (result,) = pool.read(messages, lambda _: None)
+    read = result[1]
+    assert isinstance(read, ReadMail), read
+    assert read.unreadable == []
+    assert (read.readings[0].unit, read.readings[0].value) == ("乐山市交通工会", 20)
