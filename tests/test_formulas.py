@@ -298,4 +298,4 @@ def test_ods_saved_value_is_used_as_it_is() -> None:
         _formula("of:=[.D5]+[.D6]", saved), unit=f"{text}<text:p>市中区</text:p></table:table-cell>"
     )
     assert read(data, "旬报.ods").value == 2600
-    assert uncached.read_rows(data, str) is None  # calamine reads it, as any honest file
+    assert uncached.read_workbook(data, str) is None  # calamine reads it, as any honest file

@@ -15,6 +15,7 @@ import pytest
 from pipeline import config
 from pipeline.errors import ConfigError
 from pipeline.forms import fields
+from pipeline.forms.cells import plain
 from pipeline.forms.table import MetricSpec, Role
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +105,7 @@ SPECS = [
 
 
 def _figures(rows: list[list[str]]) -> dict[str, tuple[int | None, str | None]]:
-    return fields.figures(fields.extract(rows, "form.xlsx"), SPECS).figures
+    return fields.figures(fields.extract(plain(rows), "form.xlsx"), SPECS).figures
 
 
 def test_table_read_by_column_roles() -> None:
@@ -121,7 +122,7 @@ def test_table_read_by_column_roles() -> None:
         ["主要工作举措", "（一）……", "", ""],
         ["填报人：王丽", "", "联系电话：0833-2123456", ""],
     ]
-    found = fields.figures(fields.extract(rows, "form.xlsx"), SPECS)
+    found = fields.figures(fields.extract(plain(rows), "form.xlsx"), SPECS)
     assert found.figures == {
         "new_members": (545, None),
         "contract_workers": (59, None),
@@ -161,7 +162,7 @@ def test_figures_from_a_body_text_and_a_doubtful_one() -> None:
         ["专项集体合同覆盖农民工（人）：约200人"],
         ["开展公益法律服务活动（场）：1场"],
     ]
-    found = fields.figures(fields.extract(body, "邮件正文"), SPECS).figures
+    found = fields.figures(fields.extract(plain(body), "邮件正文"), SPECS).figures
     assert found["legal_events"] == (1, None)
     value, problem = found["contract_workers"]
     assert value is None and problem and "约200" in problem

@@ -1,4 +1,4 @@
-"""Form readers, one per format, all ending in `fields.extract`.
+"""Form readers, one per format, each giving a `cells.Sheet`, all ending in `fields.extract`.
 
 `read(attachment)` returns the forms found in a file (none for a file that is not a form
 format, such as a logo) or raises `FormUnreadable` with a reason a clerk understands.
@@ -12,29 +12,30 @@ from collections.abc import Callable
 from ..config import Limits
 from ..mail import Attachment
 from . import archive, document, guards, html, legacy, ocr, opendocument, pdf, spreadsheet, text
-from .fields import Reading, Rows, extract
+from .cells import Rows, Sheet, plain
+from .fields import Reading, extract
 from .kinds import kind
 from .spreadsheet import FormUnreadable
 from .wording import DEFAULT_WORDING, Wording, wording_of
 
 __all__ = ["FormUnreadable", "Reading", "Wording", "grid", "read", "read_body", "wording_of"]
 
-_GRID_READERS: dict[str, Callable[[bytes], Rows]] = {
-    "xlsx": spreadsheet.read_rows,
-    "xlsm": spreadsheet.read_rows,
-    "xls": spreadsheet.read_rows,
-    "ods": spreadsheet.read_rows,
-    "docx": document.read_rows,
+_GRID_READERS: dict[str, Callable[[bytes], Sheet]] = {
+    "xlsx": spreadsheet.read_workbook,
+    "xlsm": spreadsheet.read_workbook,
+    "xls": spreadsheet.read_workbook,
+    "ods": spreadsheet.read_workbook,
+    "docx": document.read_docx,
     "doc": legacy.read_doc,
     "odt": opendocument.read_odt,
     "wps": legacy.read_wps,
     "et": legacy.read_et,
     "wps-doc": legacy.read_doc_whole,
     "rtf": legacy.read_rtf,
-    "html": html.read_html_rows,
-    "htm": html.read_html_rows,
-    "csv": text.read_csv_rows,
-    "txt": text.read_text_rows,
+    "html": html.read_html,
+    "htm": html.read_html,
+    "csv": text.read_csv,
+    "txt": text.read_text,
 }
 _IMAGE_TYPES = {"image/jpeg", "image/png", "image/bmp", "image/tiff", "image/gif", "image/webp"}
 _ARCHIVES = {
@@ -78,8 +79,8 @@ def read(
 def grid(attachment: Attachment) -> Rows | None:
     """The cells of a spreadsheet, document or text file (for showing it), else None."""
     reader = _GRID_READERS.get(kind(attachment.data, attachment.filename))
-    return reader(attachment.data) if reader else None
+    return reader(attachment.data).texts() if reader else None
 
 
 def read_body(body: str, wording: Wording = DEFAULT_WORDING) -> Reading:
-    return extract(text.values_only(text.text_rows(body)), "邮件正文", wording)
+    return extract(text.values_only(plain(text.text_rows(body))), "邮件正文", wording)

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import io
 import zipfile
+from dataclasses import replace
 
 from docx import Document
 from docx.opc.exceptions import PackageNotFoundError
 from docx.oxml.ns import qn
 from docx.oxml.xmlchemy import BaseOxmlElement
 
-from .fields import Rows
+from .cells import COVERED, MAX_SPAN, Cell, Sheet
 from .spreadsheet import FormUnreadable
 
 _P, _T, _TBL, _TR, _TC = (qn(f"w:{tag}") for tag in ("p", "t", "tbl", "tr", "tc"))
 _BR, _TAB = qn("w:br"), qn("w:tab")
-_TCPR, _SPAN, _VAL = qn("w:tcPr"), qn("w:gridSpan"), qn("w:val")
+_TCPR, _SPAN, _VMERGE, _VAL = (qn(f"w:{tag}") for tag in ("tcPr", "gridSpan", "vMerge", "val"))
+Rows = list[list[Cell]]
 
 
-def read_rows(data: bytes) -> Rows:
+def read_docx(data: bytes) -> Sheet:
     try:
         document = Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError):
@@ -33,23 +35,36 @@ def read_rows(data: bytes) -> Rows:
         if block.tag == _TBL:
             rows.extend(_table_rows(block))
         elif text := _paragraph_text(block).strip():
-            rows.append([text])
-    return rows
+            rows.append([Cell(text)])
+    return Sheet("", tuple(tuple(row) for row in rows))
 
 
 def _table_rows(table: BaseOxmlElement) -> Rows:
-    # A vertically merged continuation is an empty <w:tc>: it adds nothing. A cell
-    # spanning n grid columns is followed by n - 1 empty cells, so that a value stays in
-    # its head's column.
+    # Word writes every grid position: a cell spanning n columns is one <w:tc> with its
+    # gridSpan, and a vertically merged cell continues as an empty <w:tc> marked vMerge
+    # in each row below. Both become covered positions of the first cell.
     rows: Rows = []
+    merging: dict[int, tuple[int, int]] = {}  # grid column → where its merge started
     for tr in table.iterchildren(_TR):
-        cells = []
+        line: list[Cell] = []
+        started = []
         for tc in tr.iterchildren(_TC):
-            cells.append("\n".join(_paragraph_text(p) for p in tc.iterchildren(_P)))
-            cells.extend([""] * (_span(tc) - 1))
+            column, span, merge = len(line), _span(tc), _vmerge(tc)
+            if merge == "continue" and column in merging:
+                i, j = merging[column]
+                rows[i][j] = replace(rows[i][j], down=rows[i][j].down + 1)
+                line.extend([COVERED] * span)
+            else:
+                text = "\n".join(_paragraph_text(p) for p in tc.iterchildren(_P))
+                line.append(Cell(text, across=span))
+                line.extend([COVERED] * (span - 1))
+                merging.pop(column, None)
+                if merge == "restart":
+                    started.append(column)
             for nested in tc.iterchildren(_TBL):
                 rows.extend(_table_rows(nested))
-        rows.append(cells)
+        rows.append(line)
+        merging.update({column: (len(rows) - 1, column) for column in started})
     return rows
 
 
@@ -57,7 +72,16 @@ def _span(tc: BaseOxmlElement) -> int:
     props = tc.find(_TCPR)
     span = props.find(_SPAN) if props is not None else None
     value = span.get(_VAL) if span is not None else None
-    return int(value) if value and value.isdigit() else 1
+    return min(int(value), MAX_SPAN) if value and value.isdigit() and int(value) > 0 else 1
+
+
+def _vmerge(tc: BaseOxmlElement) -> str | None:
+    """'restart' for the first cell of a vertical merge, 'continue' below it, else None."""
+    props = tc.find(_TCPR)
+    merge = props.find(_VMERGE) if props is not None else None
+    if merge is None:
+        return None
+    return "restart" if merge.get(_VAL) == "restart" else "continue"
 
 
 def _paragraph_text(paragraph: BaseOxmlElement) -> str:

@@ -1,6 +1,8 @@
 """Find the 旬报表's fields in a grid of cells, whatever format the grid came from.
 
-Every reader turns its file into rows of cell texts (a body text is rows of one cell).
+Every reader turns its file into a `cells.Sheet`; this reads its texts (`Sheet.texts()`:
+a merged value in its first position, the covered ones blank; a body text is rows of one
+cell).
 A label's value is looked for in two dimensions: in its own cell (after a colon, inside
 the blank of "新增 ___ 名", or on the cell's next line), else in the next filled cell to
 its right, else — when the right is another label, as in a form whose labels are column
@@ -16,12 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from .cells import Rows, Sheet
 from .crosswise import inline_roles, other_mentions, read_crosswise
 from .numbers import Figure, parse_figure
 from .table import MetricSpec, read_table
 from .wording import DEFAULT_WORDING, Wording
 
-Rows = list[list[str]]
 _ABSENT: Figure = (None, None)
 
 
@@ -35,6 +37,7 @@ class Reading:
     measures: str
     ocr_text: str = ""  # what OCR saw, kept for the clerk
     rows: tuple[tuple[str, ...], ...] = ()  # the grid, for a multi-metric campaign's `figures`
+    source: str = ""  # where in the file the form was: a sheet's name, 第 n 页
 
     @property
     def is_form(self) -> bool:
@@ -147,8 +150,8 @@ def _is_head(row: list[str], wording: Wording) -> bool:
     return len(row) == 1 and not row[0].endswith((":", "：")) and wording.is_bare_label(row[0])
 
 
-def extract(rows: Rows, origin: str, wording: Wording = DEFAULT_WORDING) -> Reading:
-    grid = Grid(rows, wording)
+def extract(sheet: Sheet, origin: str, wording: Wording = DEFAULT_WORDING) -> Reading:
+    grid = Grid(sheet.texts(), wording)
     value, problem = _figure(grid, wording.figure)
     return Reading(
         origin=origin,
@@ -158,6 +161,7 @@ def extract(rows: Rows, origin: str, wording: Wording = DEFAULT_WORDING) -> Read
         problem=problem,
         measures=_measures(grid),
         rows=tuple(tuple(row) for row in grid.rows),
+        source=sheet.source,
     )
 
 

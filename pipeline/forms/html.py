@@ -2,8 +2,8 @@
 exported as an HTML table, a form pasted into a webmail's rich-text editor.
 
 Parsed with lxml's HTML parser, which never fetches what the page links to. A table
-becomes rows of cells in their columns (a cell spanning n columns is followed by n - 1
-empty ones, as the other readers do); text outside tables becomes one-cell rows.
+becomes rows of cells in their grid positions (`cells.placed` fills in the positions a
+colspan or rowspan covers); text outside tables becomes one-cell rows.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import re
 import lxml.html
 from lxml import etree
 
-from .fields import Rows
+from .cells import MAX_SPAN, Cell, Sheet, placed
 from .spreadsheet import FormUnreadable
+
+Rows = list[list[Cell]]
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.I)
 _BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section"}
 _SKIP = {"script", "style", "head", "title", "xml", "template", "noscript"}
-_MAX_SPAN = 50  # a colspan of 10,000 must not become 10,000 cells
 
 
 def decode(data: bytes) -> str:
@@ -41,7 +42,7 @@ def decode(data: bytes) -> str:
         return data.decode("gb18030", "replace")
 
 
-def read_html_rows(data: bytes) -> Rows:
+def read_html(data: bytes) -> Sheet:
     text = decode(data)
     if not text.strip():
         raise FormUnreadable("网页文件是空的")
@@ -53,7 +54,7 @@ def read_html_rows(data: bytes) -> Rows:
     line: list[str] = []
     _walk(root, rows, line)
     _flush(rows, line)
-    return rows
+    return Sheet("", tuple(tuple(row) for row in rows))
 
 
 def _walk(element: etree._Element, rows: Rows, line: list[str]) -> None:
@@ -62,7 +63,7 @@ def _walk(element: etree._Element, rows: Rows, line: list[str]) -> None:
         return
     if tag.lower() == "table":
         _flush(rows, line)
-        rows.extend(_table(element))
+        rows.extend(list(row) for row in placed(_table(element)))
         _tail(element, line)
         return
     if tag.lower() in _BLOCKS:
@@ -84,25 +85,26 @@ def _tail(element: etree._Element, line: list[str]) -> None:
 def _flush(rows: Rows, line: list[str]) -> None:
     text = re.sub(r"[ \t\r\n\u00a0]+", " ", "".join(line)).strip()
     if text:
-        rows.append([text])
+        rows.append([Cell(text)])
     line.clear()
 
 
 def _table(table: etree._Element) -> Rows:
+    """The table's rows as HTML writes them (a spanned position left out); a nested table's
+    rows follow the row that holds it."""
     rows: Rows = []
     for tr in table.iter("tr"):
         if _owner(tr) is not table:
             continue  # a nested table's row: read where that table stands
-        cells: list[str] = []
+        cells: list[Cell] = []
         for cell in tr:
             if not isinstance(cell.tag, str) or cell.tag.lower() not in ("td", "th"):
                 continue
-            cells.append(_cell_text(cell))
-            cells.extend([""] * (_span(cell) - 1))
+            cells.append(Cell(_cell_text(cell), _span(cell, "colspan"), _span(cell, "rowspan")))
         rows.append(cells)
         for nested in tr.iter("table"):
             if _owner(nested) is table:
-                rows.extend(_table(nested))
+                rows.extend(list(row) for row in placed(_table(nested)))
     return rows
 
 
@@ -128,6 +130,6 @@ def _cell_text(cell: etree._Element) -> str:
     return "\n".join(x for x in lines if x)
 
 
-def _span(cell: etree._Element) -> int:
-    value = str(cell.get("colspan") or "1").strip()
-    return min(int(value), _MAX_SPAN) if value.isdigit() and int(value) > 0 else 1
+def _span(cell: etree._Element, attribute: str) -> int:
+    value = str(cell.get(attribute) or "1").strip()
+    return min(int(value), MAX_SPAN) if value.isdigit() and int(value) > 0 else 1

@@ -6,17 +6,16 @@ its example row ("示例：新发展农民工会员 本旬数 50 累计数 200")
 
 from __future__ import annotations
 
-from .fields import Rows
+from .cells import Rows, Sheet, joined
 
 _INSTRUCTIONS = ("填表说明", "填报说明", "说明", "示例", "样表", "填写说明", "例表", "范例")
 
 
-def form_sheets(sheets: list[tuple[str, Rows]]) -> Rows:
-    """The rows of every sheet but those of instructions (填表说明, 示例): an example
+def form_sheets(sheets: list[Sheet]) -> Sheet:
+    """Every sheet but those of instructions (填表说明, 示例), read as one: an example
     figure there is never a unit's. A workbook of instructions only is read whole."""
-    forms = [grid for name, grid in sheets if not _instructions(name, grid)]
-    chosen = forms or [grid for _, grid in sheets]
-    return [row for grid in chosen for row in grid]
+    forms = [sheet for sheet in sheets if not _instructions(sheet.source, sheet.texts())]
+    return joined(forms or sheets)
 
 
 def _instructions(name: str, grid: Rows) -> bool:

@@ -18,11 +18,11 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from . import document, spreadsheet
-from .fields import Rows
+from .cells import Rows, Sheet, plain
 from .spreadsheet import FormUnreadable
 
 _TIMEOUT = 120
-Reader = Callable[[bytes], Rows]
+Reader = Callable[[bytes], Sheet]
 _SOFFICE_BIN = Path("/usr/lib/libreoffice/program/soffice.bin")
 _RESTART = 81  # soffice.bin asks to be started again once it has made a new profile
 
@@ -39,11 +39,11 @@ def _soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def read_doc(data: bytes) -> Rows:
+def read_doc(data: bytes) -> Sheet:
     """antiword's DocBook output keeps the tables as rows and entries, so a figure stays
     in the cell it was typed in however the text would wrap."""
     if shutil.which("antiword") is None:
-        return _via_libreoffice(data, ".doc", "docx", document.read_rows)
+        return _via_libreoffice(data, ".doc", "docx", document.read_docx)
     with tempfile.NamedTemporaryFile(suffix=".doc") as file:
         file.write(data)
         file.flush()
@@ -55,16 +55,16 @@ def read_doc(data: bytes) -> Rows:
             timeout=_TIMEOUT,
         )
     if done.returncode != 0:
-        return _via_libreoffice(data, ".doc", "docx", document.read_rows)
+        return _via_libreoffice(data, ".doc", "docx", document.read_docx)
     try:
         rows = docbook_rows(done.stdout)
     except ElementTree.ParseError:
-        return _via_libreoffice(data, ".doc", "docx", document.read_rows)
+        return _via_libreoffice(data, ".doc", "docx", document.read_docx)
     if any(" | |" in cell for row in rows for cell in row):
         # antiword gave up on this table's layout and flattened it into one paragraph
         # ("a |b | |c |d"): LibreOffice keeps its rows and columns.
-        return _via_libreoffice(data, ".doc", "docx", document.read_rows)
-    return rows
+        return _via_libreoffice(data, ".doc", "docx", document.read_docx)
+    return plain(rows)  # antiword's DocBook keeps no spans: merged cells come out unmerged
 
 
 def docbook_rows(xml: bytes) -> Rows:
@@ -91,25 +91,25 @@ def _lines(element: ElementTree.Element) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def read_wps(data: bytes) -> Rows:
-    return _via_libreoffice(data, ".wps", "docx", document.read_rows)
+def read_wps(data: bytes) -> Sheet:
+    return _via_libreoffice(data, ".wps", "docx", document.read_docx)
 
 
-def read_doc_whole(data: bytes) -> Rows:
+def read_doc_whole(data: bytes) -> Sheet:
     """Word 97 through LibreOffice, named .doc: named .wps, LibreOffice would try the
     Microsoft Works filter on it."""
-    return _via_libreoffice(data, ".doc", "docx", document.read_rows)
+    return _via_libreoffice(data, ".doc", "docx", document.read_docx)
 
 
-def read_rtf(data: bytes) -> Rows:
-    return _via_libreoffice(data, ".rtf", "docx", document.read_rows)
+def read_rtf(data: bytes) -> Sheet:
+    return _via_libreoffice(data, ".rtf", "docx", document.read_docx)
 
 
-def read_et(data: bytes) -> Rows:
-    return _via_libreoffice(data, ".et", "xlsx", spreadsheet.read_rows)
+def read_et(data: bytes) -> Sheet:
+    return _via_libreoffice(data, ".et", "xlsx", spreadsheet.read_workbook)
 
 
-def _via_libreoffice(data: bytes, suffix: str, target: str, reader: Reader) -> Rows:
+def _via_libreoffice(data: bytes, suffix: str, target: str, reader: Reader) -> Sheet:
     soffice = _soffice()
     if soffice is None:
         raise FormUnreadable(f"读取 {suffix} 文件需要 LibreOffice，本机未安装")

@@ -16,12 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .fields import Reading, Rows, extract
+from .cells import Box, Cell, Sheet
+from .fields import Reading, extract
 from .spreadsheet import FormUnreadable
 from .table import FIGURE_ROLES, head_role
 from .wording import DEFAULT_WORDING, Wording
 
 MIN_SCORE = 0.9
+Rows = list[list[Cell]]
 # A phone photo is 12 MP or more; the form's smallest print stays legible at this size, and
 # recognising at full size cost a 2-core server 4× the time and 1.2 GB for the same figures.
 MAX_SIDE = 2400
@@ -82,11 +84,13 @@ def _read_upright(image: Any, origin: str, wording: Wording) -> Reading:
         hook()
     result = _engine()(np.asarray(image))
     if result.txts is None or result.boxes is None:
-        return extract([], f"{origin}（图片识别）", wording)
+        return extract(Sheet("", ()), f"{origin}（图片识别）", wording)
     lines = list(zip(result.txts, result.scores, result.boxes, strict=True))
     rows, scores = _rows(lines)
-    reading = extract(rows, f"{origin}（图片识别）", wording)
-    text = "\n".join(" ".join(row) for row in rows)
+    reading = extract(
+        Sheet("", tuple(tuple(row) for row in rows)), f"{origin}（图片识别）", wording
+    )
+    text = "\n".join(" ".join(cell.text for cell in row) for row in rows)
     reading = replace(reading, ocr_text=text)
     if reading.value is None or reading.problem:
         return reading
@@ -161,21 +165,44 @@ class _Box:
     def x(self) -> float:
         return (self.x0 + self.x1) / 2
 
+    def cell(self) -> Cell:
+        """In the page's own (deskewed) frame."""
+        return Cell(
+            self.text, box=(self.x0, self.y - self.height / 2, self.x1, self.y + self.height / 2)
+        )
+
+
+def _beside(a: Cell, b: Cell, gap: str = "") -> Cell:
+    """Two recognised pieces as one cell: their texts joined, their boxes united."""
+    if not a.text:
+        return b
+    if not b.text:
+        return a
+    box: Box | None = None
+    if a.box and b.box:
+        box = (
+            min(a.box[0], b.box[0]),
+            min(a.box[1], b.box[1]),
+            max(a.box[2], b.box[2]),
+            max(a.box[3], b.box[3]),
+        )
+    return Cell(f"{a.text}{gap}{b.text}", box=box or a.box or b.box)
+
 
 def _aligned(rows: list[list[_Box]]) -> Rows:
     """Rows of texts; those under a head row (序号 | 工作项目 | 本旬数 | 累计数) in the head's
     columns, with a label wrapped onto a second line joined to its row."""
     head = next((i for i, row in enumerate(rows) if _is_head(row)), None)
     if head is None:
-        return [[b.text for b in row] for row in rows]
+        return [[b.cell() for b in row] for row in rows]
     centres = [b.x for b in rows[head]]
     figures = {j for j, b in enumerate(rows[head]) if head_role(b.text) in FIGURE_ROLES}
-    out: Rows = [[b.text for b in row] for row in rows[: head + 1]]
+    out: Rows = [[b.cell() for b in row] for row in rows[: head + 1]]
     for row in rows[head + 1 :]:
-        cells = [""] * len(centres)
+        cells = [Cell("")] * len(centres)
         for b in row:
             j = min(range(len(centres)), key=lambda k: abs(centres[k] - b.x))
-            cells[j] = f"{cells[j]} {b.text}".strip()
+            cells[j] = _beside(cells[j], b.cell(), " ")
         out.append(cells)
     return out[: head + 1] + _joined(out[head + 1 :], figures)
 
@@ -192,18 +219,18 @@ def _joined(rows: Rows, figures: set[int]) -> Rows:
     out: Rows = []
     waiting = False  # the last line is a label with no figures yet
     for row in rows:
-        label = "".join(cell for j, cell in enumerate(row) if j not in figures)
-        bare = not any(row[j] for j in figures)
+        label = "".join(cell.text for j, cell in enumerate(row) if j not in figures)
+        bare = not any(row[j].text for j in figures)
         if out and waiting and not bare and len(label) <= 3:
             out[-1] = [
-                a + b if j not in figures else b
+                _beside(a, b) if j not in figures else b
                 for j, (a, b) in enumerate(zip(out[-1], row, strict=True))
             ]
             waiting = False
             continue
         if out and bare and 0 < len(label) <= 3:
             out[-1] = [
-                a + b if j not in figures else a
+                _beside(a, b) if j not in figures else a
                 for j, (a, b) in enumerate(zip(out[-1], row, strict=True))
             ]
             continue

@@ -1,8 +1,8 @@
 """OpenDocument text (.odt) read directly from its content.xml: paragraphs and tables.
 
 Reading the XML ourselves instead of converting through LibreOffice takes milliseconds
-rather than seconds. A cell spanning n columns is followed by its n - 1 covered cells,
-which are empty, so values stay under their heads.
+rather than seconds. ODF writes every grid position: a cell spanning n columns is followed
+by its n - 1 covered cells, which stay covered positions of the cell.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import io
 import zipfile
 from xml.etree import ElementTree
 
-from .fields import Rows
+from .cells import COVERED, MAX_SPAN, Cell, Sheet
 from .spreadsheet import FormUnreadable
+
+Rows = list[list[Cell]]
 
 _TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 _TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
@@ -21,10 +23,12 @@ _P, _H, _S = f"{{{_TEXT}}}p", f"{{{_TEXT}}}h", f"{{{_TEXT}}}s"
 _TAB, _BREAK = f"{{{_TEXT}}}tab", f"{{{_TEXT}}}line-break"
 _TBL, _ROW, _CELL = f"{{{_TABLE}}}table", f"{{{_TABLE}}}table-row", f"{{{_TABLE}}}table-cell"
 _COVERED = f"{{{_TABLE}}}covered-table-cell"
+_ACROSS = f"{{{_TABLE}}}number-columns-spanned"
+_DOWN = f"{{{_TABLE}}}number-rows-spanned"
 _MAX_XML = 20 * 1024 * 1024
 
 
-def read_odt(data: bytes) -> Rows:
+def read_odt(data: bytes) -> Sheet:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
             info = package.getinfo("content.xml")
@@ -37,14 +41,14 @@ def read_odt(data: bytes) -> Rows:
     rows: Rows = []
     if body is not None:
         _walk(body, rows)
-    return rows
+    return Sheet("", tuple(tuple(row) for row in rows))
 
 
 def _walk(element: ElementTree.Element, rows: Rows) -> None:
     for child in element:
         if child.tag in (_P, _H):
             if text := _paragraph(child).strip():
-                rows.append([text])
+                rows.append([Cell(text)])
         elif child.tag == _TBL:
             _table(child, rows)
         else:
@@ -56,11 +60,16 @@ def _table(table: ElementTree.Element, rows: Rows) -> None:
         cells = []
         for cell in row:
             if cell.tag == _COVERED:
-                cells.append("")
+                cells.append(COVERED)
             elif cell.tag == _CELL:
                 paras = [_paragraph(p) for p in cell.iter(_P)]
-                cells.append("\n".join(paras))
+                cells.append(Cell("\n".join(paras), _span(cell, _ACROSS), _span(cell, _DOWN)))
         rows.append(cells)
+
+
+def _span(cell: ElementTree.Element, attribute: str) -> int:
+    value = cell.get(attribute, "1")
+    return min(int(value), MAX_SPAN) if value.isdigit() and int(value) > 0 else 1
 
 
 def _paragraph(p: ElementTree.Element) -> str:

@@ -5,17 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import replace
 
-from .fields import Rows
+from .cells import Rows, Sheet, plain
 
 FORMULA = "（公式，不是数值）"
 _FORMULA = re.compile(r"^\s*(=|[+\-@]\s*[A-Za-z_(])")
 
 
-def values_only(rows: Rows) -> Rows:
+def values_only(sheet: Sheet) -> Sheet:
     """A cell that is a formula's text (a .csv, a text cell in Excel, a body line) is not a
     value: it is replaced by a marker holding no digit, so no figure is ever read from it."""
-    return [[FORMULA if _FORMULA.match(cell) else cell for cell in row] for row in rows]
+    rows = tuple(
+        tuple(replace(cell, text=FORMULA) if _FORMULA.match(cell.text) else cell for cell in row)
+        for row in sheet.rows
+    )
+    return Sheet(sheet.source, rows)
 
 
 def text_rows(body: str) -> Rows:
@@ -34,9 +39,9 @@ def decode(data: bytes) -> str:
         return data.decode("gb18030", "replace")
 
 
-def read_text_rows(data: bytes) -> Rows:
-    return text_rows(decode(data))
+def read_text(data: bytes) -> Sheet:
+    return plain(text_rows(decode(data)))
 
 
-def read_csv_rows(data: bytes) -> Rows:
-    return [list(row) for row in csv.reader(io.StringIO(decode(data)))]
+def read_csv(data: bytes) -> Sheet:
+    return plain(csv.reader(io.StringIO(decode(data))))

@@ -23,7 +23,8 @@ from xml.etree import ElementTree
 
 from python_calamine import CalamineError, CalamineWorkbook
 
-from .fields import Rows
+from . import cells
+from .cells import Rows
 from .formulas import Budget, Cell, Sheet, from_odf, position, reference
 from .instructions import form_sheets
 from .text import FORMULA
@@ -52,7 +53,7 @@ class Unreadable(Exception):
     """The workbook has formulas without values and cannot be read with them."""
 
 
-def read_rows(data: bytes, cell_text: CellText) -> Rows | None:
+def read_workbook(data: bytes, cell_text: CellText) -> cells.Sheet | None:
     """The workbook's rows if it holds formulas without a value to trust, else None (it
     is then read by calamine like every other file)."""
     try:
@@ -77,7 +78,7 @@ def read_rows(data: bytes, cell_text: CellText) -> Rows | None:
     return _read_xlsx(data, stale, cell_text) if ods is None else _read_ods(data, ods, cell_text)
 
 
-def _read_xlsx(data: bytes, stale: bool, cell_text: CellText) -> Rows:
+def _read_xlsx(data: bytes, stale: bool, cell_text: CellText) -> cells.Sheet:
     from openpyxl import load_workbook  # only for such a file: slow to import and to read
 
     try:
@@ -88,7 +89,14 @@ def _read_xlsx(data: bytes, stale: bool, cell_text: CellText) -> Rows:
     budget = Budget()
     return form_sheets(
         [
-            (sheet.title, _xlsx_sheet(sheet, saved[sheet.title], stale, budget, cell_text))
+            cells.merged(
+                _xlsx_sheet(sheet, saved[sheet.title], stale, budget, cell_text),
+                [
+                    (r.min_row - 1, r.min_col - 1, r.max_row - 1, r.max_col - 1)
+                    for r in sheet.merged_cells.ranges
+                ],
+                sheet.title,
+            )
             for sheet in written.worksheets
         ]
     )
@@ -134,13 +142,13 @@ def _ods_formulas(content: bytes) -> dict[str, dict[tuple[int, int], str]]:
     for table in root.iter(f"{_T}table"):
         cells: dict[tuple[int, int], str] = {}
         r = 0
-        for row in _rows(table):
-            down = _repeat(row, "number-rows-repeated")
+        for row in table_rows(table):
+            down = repeat(row, "number-rows-repeated")
             c = 0
             for cell in row:
                 if cell.tag not in _CELLS:
                     continue
-                across = _repeat(cell, "number-columns-repeated")
+                across = repeat(cell, "number-columns-repeated")
                 formula = cell.get(f"{_T}formula")
                 if formula is not None and not _saved(cell):
                     count += down * across
@@ -156,15 +164,15 @@ def _ods_formulas(content: bytes) -> dict[str, dict[tuple[int, int], str]]:
     return found
 
 
-def _rows(table: ElementTree.Element) -> Iterator[ElementTree.Element]:
+def table_rows(table: ElementTree.Element) -> Iterator[ElementTree.Element]:
     for child in table:
         if child.tag == f"{_T}table-row":
             yield child
         elif child.tag in _ROW_GROUPS:
-            yield from _rows(child)
+            yield from table_rows(child)
 
 
-def _repeat(element: ElementTree.Element, attribute: str) -> int:
+def repeat(element: ElementTree.Element, attribute: str) -> int:
     try:
         return max(1, int(element.get(f"{_T}{attribute}", "1")))
     except ValueError:
@@ -177,7 +185,9 @@ def _saved(cell: ElementTree.Element) -> bool:
     return any(a in cell.attrib for a in _SAVED) or cell.get(f"{_O}value-type") == "string"
 
 
-def _read_ods(data: bytes, found: dict[str, dict[tuple[int, int], str]], text: CellText) -> Rows:
+def _read_ods(
+    data: bytes, found: dict[str, dict[tuple[int, int], str]], text: CellText
+) -> cells.Sheet:
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError):
@@ -187,7 +197,7 @@ def _read_ods(data: bytes, found: dict[str, dict[tuple[int, int], str]], text: C
     for name in book.sheet_names:
         # From A1 (not from the first filled cell): the formulas' positions count from there.
         values = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        sheets.append((name, _ods_sheet(values, found.get(name, {}), budget, text)))
+        sheets.append(cells.plain(_ods_sheet(values, found.get(name, {}), budget, text), name))
     return form_sheets(sheets)
 
 
