@@ -19,7 +19,7 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from . import atomic, circular_docx, fonts
+from . import atomic, circular_docx, fonts, resources
 from .chart import rate_chart
 from .config import Config
 from .corrections import doc_number
@@ -29,7 +29,7 @@ from .standings import Standings
 if TYPE_CHECKING:
     from .corrections import Correction
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = resources.templates()
 RED = "#e60012"
 # role → (config attribute, Chinese name for messages)
 ROLES = {

@@ -23,6 +23,7 @@ zh.install()  # before any command module builds its options
 
 # name → ("module:attribute", short help shown by `xunbao --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("init:init", "新建一个运行目录：示例配置和样例邮件。"),
     "check-config": ("service:check_config", "检查配置文件。"),
     "run": ("cycle:run", "收取邮件、记账、汇总并生成通报。"),
     "messages": ("register:messages", "收件登记簿：每封邮件及其处理结果。"),

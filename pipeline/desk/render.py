@@ -3,17 +3,17 @@ times shown in the campaign's zone."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import jinja2
 from starlette.responses import HTMLResponse
 
+from .. import resources
 from ..config import Config
 from ..periods import local_text
 from ..rules import STATUS_LABELS
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "desk"
+TEMPLATES = resources.templates() / "desk"
 OUTCOMES = {"counted": "计入", "review": "待审核", "ignored": "忽略"}
 ACTIONS = {
     "approve": "审核通过",
