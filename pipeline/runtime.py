@@ -3,7 +3,6 @@ temporary folder under xunbao's storage."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import time
@@ -11,7 +10,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from filelock import FileLock, Timeout
 
 from .errors import XunbaoError
 
@@ -45,45 +46,47 @@ class SystemClock:
 
 
 # ── one server per ledger ──────────────────────────────────────
-def _lock_file(path: Path) -> Any:
-    """A lock file beside the ledger, 0600 whatever the umask (others could hold it)."""
-    return open(path, "a", opener=lambda name, flags: os.open(name, flags, 0o600))
+def _lock(path: Path) -> FileLock:
+    """An flock on a file beside the ledger (filelock), 0600 whatever the umask: others
+    could hold it. The file stays after release, so a process waiting on it never ends
+    up holding a file that was removed and made again."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(path, mode=0o600, thread_local=False, preserve_lock_file=True)
 
 
 class ServeLock:
-    """An flock beside the ledger: two schedulers on one ledger would run periods twice."""
+    """One `serve` per ledger: two schedulers on one ledger would run periods twice."""
 
     def __init__(self, ledger_path: Path) -> None:
         self.path = ledger_path.with_name(ledger_path.name + ".serve.lock")
-        self._file: Any = None
+        self._lock: FileLock | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        file = _lock_file(self.path)
+        lock = _lock(self.path)
         try:
-            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            file.close()
+            lock.acquire(timeout=0)
+        except Timeout:
             raise XunbaoError(
                 f"另一个 xunbao serve 正在使用台账 {self.path.parent}（锁文件 {self.path}）。"
                 "同一个台账只能运行一个服务，请先停止另一个（systemctl stop xunbao）。"
             ) from None
-        self._file = file
+        self._lock = lock
 
     def release(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._lock is not None:
+            self._lock.release(force=True)
+            self._lock = None
 
     def held_elsewhere(self) -> bool:
         """True when some other process holds the lock (a running `serve`)."""
         if not self.path.exists():
             return False
-        with _lock_file(self.path) as file:
-            try:
-                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
+        probe = _lock(self.path)
+        try:
+            probe.acquire(timeout=0)
+        except Timeout:
+            return True
+        probe.release(force=True)
         return False
 
 
@@ -95,15 +98,16 @@ def one_cycle_at_a_time(config: Config, say: Callable[[str], None]) -> Iterator[
     same circular and wait on each other's ledger transactions. The flock is released when
     the process ends, however it ends."""
     ledger_path = config.resolve(config.storage.path)
-    path = ledger_path.with_name(ledger_path.name + ".cycle.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _lock_file(path) as file:
-        try:
-            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            say("另一个 xunbao 正在处理同一个台账，等它结束后再继续……")
-            fcntl.flock(file, fcntl.LOCK_EX)
+    lock = _lock(ledger_path.with_name(ledger_path.name + ".cycle.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        say("另一个 xunbao 正在处理同一个台账，等它结束后再继续……")
+        lock.acquire()
+    try:
         yield
+    finally:
+        lock.release(force=True)
 
 
 # ── temporary files ────────────────────────────────────────────
