@@ -322,6 +322,7 @@ def test_server_gone_stops_with_an_error_and_the_next_run_resumes(
     certificate: tuple[Path, Path],
     sample_mail: list[bytes],
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     account, config, ledger, source = twelve_messages(
         tmp_path,
@@ -334,6 +335,9 @@ def test_server_gone_stops_with_an_error_and_the_next_run_resumes(
     )
     with pytest.raises(SourceError, match=r"已重试 2 次.*下次运行会从中断处继续"):
         job.ingest(config, ledger, KillAfter(source, 7, private_dovecot.kill))
+    # each retry said, with its wait doubling from retry_delay
+    assert "（服务器断开了连接），0.05 秒后第 1 次重试" in caplog.text
+    assert "（连接被拒绝，服务器未运行或端口不对），0.1 秒后第 2 次重试" in caplog.text
     source.close()
     ledger.close()
     # The batch in hand (UIDs 6-10) was fetched before the server died: 10 are recorded.

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
+import tenacity
 from imapclient import DELETED, SEEN, IMAPClient, SocketTimeout
 from imapclient.exceptions import CapabilityError, LoginError
 
@@ -142,27 +143,37 @@ class ImapSource:
 
     # ── connection ─────────────────────────────────────────────
     def _retrying(self, operation: Callable[[IMAPClient], T]) -> T:
-        attempt = 0
-        while True:
-            try:
-                return operation(self._connected())
-            except ssl.SSLCertVerificationError as exc:
-                self._drop()
-                raise SourceError(self._certificate_problem(exc)) from None
-            except _TRANSIENT as exc:
-                self._drop()
-                if attempt >= self.settings.retries:
-                    raise SourceError(self._gave_up(exc, attempt)) from None
-                delay = self.settings.retry_delay * 2**attempt
-                attempt += 1
-                log.warning(
-                    "与邮件服务器 %s 的连接失败或中断（%s），%g 秒后第 %d 次重试。",
-                    self._where(),
-                    describe(exc, self.settings.timeout),
-                    delay,
-                    attempt,
-                )
-                self._sleep(delay)
+        """`operation` on a live connection; a dropped or refused connection is made again
+        after `retry_delay`, doubling each time, `retries` times. A certificate that does
+        not verify is never retried: waiting does not make it trustworthy."""
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_TRANSIENT)
+            & tenacity.retry_if_not_exception_type(ssl.SSLCertVerificationError),
+            stop=tenacity.stop_after_attempt(self.settings.retries + 1),
+            wait=tenacity.wait_exponential(multiplier=self.settings.retry_delay, min=0),
+            sleep=self._sleep,
+            before_sleep=self._reconnecting,
+            reraise=True,
+        )
+        try:
+            return retrying(lambda: operation(self._connected()))
+        except ssl.SSLCertVerificationError as exc:
+            self._drop()
+            raise SourceError(self._certificate_problem(exc)) from None
+        except _TRANSIENT as exc:
+            self._drop()
+            raise SourceError(self._gave_up(exc, self.settings.retries)) from None
+
+    def _reconnecting(self, state: tenacity.RetryCallState) -> None:
+        self._drop()
+        failed = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "与邮件服务器 %s 的连接失败或中断（%s），%g 秒后第 %d 次重试。",
+            self._where(),
+            describe(failed, self.settings.timeout) if failed else "",
+            state.upcoming_sleep,
+            state.attempt_number,
+        )
 
     def _connected(self) -> IMAPClient:
         if self._client is None:
