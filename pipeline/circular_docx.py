@@ -7,11 +7,18 @@ wording), walked block by block. Layout as the PDF: A4, text block 156 × 225 mm
 characters, red issuer mark and rule, 二号 title, 黑体 and 楷体 headings, ruled tables with the
 header repeated, page numbers "— n —" outside (odd right, even left), 版记 between rules.
 Fonts are named as the PDF's (the families `fonts` chose, 仿宋_GB2312 where installed).
-The chart is left out: Word cannot show SVG, and the clerk edits text, not figures.
+The chart is the PDF's own SVG drawn to a PNG (WeasyPrint lays it out, pdftoppm rasterises
+it): WPS and older Word cannot show SVG. The last paragraph, the issuer and the date are
+kept on one page (GB/T 9704 7.3.5: the 落款 never stands alone on a page).
 """
 
 from __future__ import annotations
 
+import base64
+import io
+import re
+import subprocess
+import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -31,12 +38,14 @@ from docx.text.paragraph import Paragraph
 LINE = Pt(28.95)  # 22 lines in 225 mm
 INDENT = Pt(31.58)  # two characters of 16 pt on the 15.79 pt pitch
 TAB = "\x00"  # a tab kept through whitespace folding
+CHART_DPI = 200  # sharp in print at the chart's 156 mm
+_SVG_DATA = "data:image/svg+xml;base64,"
 
 
 @dataclass
 class Block:
-    kind: str  # mark, docno, rule, title, p, addressees, note, h2, h3, table, issuer, date…
-    text: str = ""
+    kind: str  # mark, docno, rule, title, p, addressees, note, h2, h3, table, chart, issuer…
+    text: str = ""  # a chart's: its SVG
     rows: list[Row] = field(default_factory=list)
 
 
@@ -48,7 +57,7 @@ class Row:
 
 
 class _Blocks(HTMLParser):
-    """The circular's HTML as a list of blocks, in reading order (the chart skipped)."""
+    """The circular's HTML as a list of blocks, in reading order."""
 
     KINDS: ClassVar = {
         "mark": "mark",
@@ -78,8 +87,14 @@ class _Blocks(HTMLParser):
             self.current.text += TAB  # 印发机关 left, 印发日期 right
         if tag == "br" and self.cell is not None:
             self.cell.append("\n")  # a second line in a cell (实名登记 under the unit)
-        if tag in ("style", "title", "figcaption", "script"):
+        source = dict(attrs).get("src") or ""
+        if tag == "img" and "chart" in classes and source.startswith(_SVG_DATA):
+            svg = base64.b64decode(source[len(_SVG_DATA) :]).decode("utf-8")
+            self.blocks.append(Block("chart", svg))
+        if tag in ("style", "title", "script"):
             self.skip += 1
+        elif tag == "figcaption":
+            self.current = Block("caption")
         elif tag == "table":
             self.current = Block("table")
         elif tag == "tr" and self.current is not None:
@@ -95,8 +110,10 @@ class _Blocks(HTMLParser):
                     self._close()
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("style", "title", "figcaption", "script"):
+        if tag in ("style", "title", "script"):
             self.skip -= 1
+        elif tag == "figcaption":
+            self._close()
         elif tag in ("td", "th") and self.cell is not None and self.row is not None:
             self.row.cells.append(("".join(self.cell).strip(), self.cell_class))
             self.cell = None
@@ -139,8 +156,9 @@ def write(html: str, fonts: dict[str, str], red: str, path: Path) -> Path:
     document = Document()
     _page(document, fonts["serif"])
     body = _Body(document, fonts, RGBColor.from_string(red.lstrip("#").upper()))
-    for block in blocks(html):
-        body.add(block)
+    found = blocks(html)
+    for block, after in zip(found, [*found[1:], None], strict=True):
+        body.add(block, signed_next=after is not None and after.kind == "issuer")
     path.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(path))
     return path
@@ -199,9 +217,13 @@ class _Body:
     def __init__(self, document: DocxDocument, fonts: dict[str, str], red: RGBColor) -> None:
         self.document, self.fonts, self.red = document, fonts, red
 
-    def add(self, block: Block) -> None:
+    def add(self, block: Block, signed_next: bool = False) -> None:
+        """`signed_next`: the issuer follows, and this paragraph stays on its page."""
         if block.kind == "table":
             self._table(block)
+            return
+        if block.kind == "chart":
+            self._chart(block.text)
             return
         if block.kind == "rule":
             self._rule()
@@ -210,27 +232,29 @@ class _Body:
         run = paragraph.add_run(block.text)
         fmt = paragraph.paragraph_format
         fmt.first_line_indent = INDENT if block.kind in ("p", "h2", "h3") else None
-        fmt.keep_with_next = block.kind in ("h2", "h3", "mark", "docno")  # CSS break-after: avoid
+        # CSS break-after: avoid; and the 落款 with the paragraph above it
+        fmt.keep_with_next = block.kind in ("h2", "h3", "mark", "docno", "issuer") or signed_next
         role, size = {
             "mark": ("title", 40),
             "title": ("title", 22),
             "h2": ("heading", 16),
             "h3": ("kai", 16),
             "note": ("serif", 10.5),
+            "caption": ("serif", 11),
             "cc": ("serif", 14),
             "printed": ("serif", 14),
         }.get(block.kind, ("serif", 16))
         run.font.size = Pt(size)
         _font(run._r.get_or_add_rPr(), self.fonts[role])
-        if block.kind in ("mark", "docno", "title"):
+        if block.kind in ("mark", "docno", "title", "caption"):
             paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
         if block.kind == "mark":
             run.font.bold, run.font.color.rgb = True, self.red
             fmt.line_spacing, fmt.space_before, fmt.space_after = Pt(40), Pt(97), Pt(58)
         if block.kind == "title":
             run.font.bold = True
-            fmt.space_after = LINE
-        if block.kind == "note":
+            fmt.space_before, fmt.space_after = 2 * LINE, LINE  # two lines under the red rule
+        if block.kind in ("note", "caption"):
             fmt.line_spacing = Pt(15)
         if block.kind == "issuer":
             paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
@@ -244,6 +268,16 @@ class _Body:
             if block.kind == "printed":
                 _border(paragraph, "bottom", "000000", 8)
                 fmt.tab_stops.add_tab_stop(Mm(156) - Pt(28), WD_TAB_ALIGNMENT.RIGHT)
+
+    def _chart(self, svg: str) -> None:
+        paragraph = self.document.add_paragraph()
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        paragraph.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+        width = re.search(r'width="([\d.]+)pt"', svg)
+        png = chart_png(svg)
+        paragraph.add_run().add_picture(
+            io.BytesIO(png), width=Pt(float(width.group(1))) if width else Mm(156)
+        )
 
     def _rule(self) -> None:
         paragraph = self.document.add_paragraph()
@@ -282,6 +316,31 @@ class _Body:
                 if {"lagging", "missing"} & set(source.classes.split()):
                     run.font.color.rgb = self.red
         self.document.add_paragraph().paragraph_format.line_spacing = Pt(8)
+
+
+def chart_png(svg: str) -> bytes:
+    """The chart's SVG as a PNG, drawn with the fonts the PDF uses."""
+    from weasyprint import HTML  # heavy: only when a circular is written
+
+    size = re.search(r'width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    width, height = (size.group(1), size.group(2)) if size else ("442", "300")
+    encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    page = (
+        f"<style>@page {{ size: {width}pt {height}pt; margin: 0 }} body {{ margin: 0 }}</style>"
+        f'<img style="display:block;width:{width}pt;height:{height}pt" '
+        f'src="{_SVG_DATA}{encoded}">'
+    )
+    with tempfile.TemporaryDirectory(prefix="xunbao-chart-") as folder:
+        pdf = Path(folder) / "chart.pdf"
+        HTML(string=page).write_pdf(pdf)
+        out = Path(folder) / "chart"
+        subprocess.run(
+            ["pdftoppm", "-r", str(CHART_DPI), "-png", "-singlefile", str(pdf), str(out)],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        return out.with_suffix(".png").read_bytes()
 
 
 def _widths(rows: list[Row], count: int) -> list[Mm]:
