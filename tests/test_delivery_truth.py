@@ -6,6 +6,7 @@ each copy exactly once and everything says 已送达."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,8 @@ def test_a_sign_off_with_smtp_down_is_reported_unsent_then_delivered_once(
     assert {r["state"] for r in version["recipients"]} == {"重试中"}
     listed = xunbao(config, "circulars").stdout
     assert "发出时间" not in listed and "已送达 0/2" in listed
+    # times in the campaign's local time, as people read them, not the ledger's UTC
+    assert "+00:00" not in listed and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", listed)
 
     server.start()
     again = xunbao(config, "run", "--period", PERIOD)
