@@ -9,10 +9,11 @@ dekad so far × `rules.jump_factor`, or the fixed `rules.max_jump`), with the co
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from itertools import pairwise
 
 from .config import Config
-from .errors import UsageError
+from .errors import NeedsConfirmation, UsageError
 from .ledger import Ledger
 from .periods import Period, is_deadline, nearest, window
 
@@ -23,7 +24,7 @@ def period(config: Config, text: str) -> Period:
         chosen = Period.parse(text)
     except ValueError:
         raise UsageError(
-            f"--period 的格式应为 YYYY-MM-DD，例如 2015-09-20（收到 {text!r}）"
+            f"旬的写法应为 YYYY-MM-DD，例如 2015-09-20（收到“{text}”）。", "bad_period"
         ) from None
     schedule = config.schedule
     if not is_deadline(chosen.end, schedule):
@@ -41,27 +42,46 @@ def period(config: Config, text: str) -> Period:
 
 
 def plausible(
-    config: Config, ledger: Ledger, unit: str, period: str, value: int, metric: str, force: bool
+    config: Config,
+    ledger: Ledger,
+    unit: str,
+    period: str,
+    value: int,
+    metric: str,
+    force: bool,
+    confirmed: Collection[str] = (),
 ) -> None:
     """Refuse, unless forced, a figure above target × rules.plausible_factor or (cumulative)
-    below the unit's figure of an earlier period."""
+    below the unit's figure of an earlier period. `confirmed` holds the keys of the checks a
+    person has already confirmed one by one (the desk's 仍然计入)."""
     if value < 0:
-        raise UsageError(f"完成数不能为负数（{value}）。")
+        raise UsageError(f"完成数不能为负数（{value}）。", "negative")
     if force:
         return
+    label = f"（{metric}）" if metric else ""
     chosen = next(m for m in config.metrics if m.key == metric)
     target = config.unit_target(config.unit(unit), chosen) or 0
     factor = config.rules.plausible_factor
-    if target and value > target * factor:
-        raise UsageError(
-            f"{unit} 的完成数 {value:,} 超过其目标任务数 {target:,} 的 {factor:g} 倍，"
-            "很可能填错了。请核实；确认无误请加 --force。"
+    if target and value > target * factor and f"too_high:{metric}" not in confirmed:
+        raise NeedsConfirmation(
+            f"{unit} 的完成数{label} {value:,} 超过其目标任务数 {target:,} 的 {factor:g} 倍，"
+            "很可能填错了，请核实。",
+            "too_high",
+            (
+                ("本次数字", f"{value:,}"),
+                ("目标任务数", f"{target:,}"),
+                (f"目标的 {factor:g} 倍", f"{target * factor:,.0f}"),
+            ),
+            f"too_high:{metric}",
         )
     previous = ledger.previous_value(unit, period, metric)
-    if chosen.cumulative and previous is not None and value < previous:
-        raise UsageError(
-            f"{unit} 的累计完成数 {value:,} 低于此前已确认的 {previous:,}，请核实；"
-            "确认无误请加 --force。"
+    below = chosen.cumulative and previous is not None and value < previous
+    if below and previous is not None and f"below_previous:{metric}" not in confirmed:
+        raise NeedsConfirmation(
+            f"{unit} 的累计完成数{label} {value:,} 低于此前已确认的 {previous:,}，请核实。",
+            "below_previous",
+            (("本次累计数", f"{value:,}"), ("此前已确认", f"{previous:,}")),
+            f"below_previous:{metric}",
         )
 
 
@@ -91,7 +111,7 @@ def _jump_limit(config: Config, ledger: Ledger, period: str, metric: str) -> tup
     """The largest believable increase in one dekad, and what it is, in words."""
     rules = config.rules
     if rules.max_jump:
-        return rules.max_jump, f"设定的单旬增幅上限 {rules.max_jump:,}（rules.max_jump）"
+        return rules.max_jump, f"设定的单旬增幅上限 {rules.max_jump:,}"
     latest: dict[tuple[str, str], int] = {}  # (unit, period) → its latest figure
     for r in ledger.active_reports():
         if r.metric == metric and r.period < period:

@@ -100,6 +100,9 @@ class PeriodState:
             )
         elif self.latest is not None:
             text += f"（第 {self.latest.version} 版）"
+        elif self.phase == "ready" and self.held:
+            # never 可以发送 while mail is held: it goes out with their units as 待核实
+            text = f"仍有 {self.held} 封邮件待审核（已过等待时间，发送时其单位列为待核实）"
         return text
 
 
@@ -305,7 +308,7 @@ def _notify(config: Config, ledger: Ledger, found: PeriodState) -> bool:
             f"：{found.held} 封邮件待审核，审核完即发送，最迟 {when} 发送（待审核单位列为待核实）"
         )
     elif found.phase == "awaiting_sign_off":
-        what += f"：请领导运行 xunbao sign --period {found.period} --by 姓名 签发"
+        what += "：请领导签发（审核台“通报”页，或 xunbao sign）"
     _log.warning(what)
     if not config.delivery.host or not config.delivery.clerk:
         return False
@@ -320,14 +323,17 @@ def sign(config: Config, ledger: Ledger, period: Period, by: str, now: datetime)
     """A leader signs the circular as it stands now, and it is sent."""
     signers = config.delivery.signers
     if config.delivery.sign_off != "required":
-        raise UsageError("delivery.sign_off 为 auto，通报不需要签发，会自动发送。")
+        raise UsageError("按配置通报无需签发，会自动发送。", "sign_off_auto")
     if by not in signers:
-        raise UsageError(f"{by} 不在 delivery.signers 中（可签发：{'、'.join(signers)}）。")
+        raise UsageError(f"{by} 不是登记的签发人（可签发：{'、'.join(signers)}）。", "not_signer")
     found = state(config, ledger, period, now)
     if found.phase == "collecting":
-        raise UsageError(f"{period} 的截止时间未到，不能签发。")
+        raise UsageError(f"{period} 的截止时间未到，不能签发。", "too_early")
     if found.phase in ("issued", "corrected"):
-        raise UsageError(f"{period} 的通报已发出（第 {found.next_version - 1} 版），内容没有变化。")
+        raise UsageError(
+            f"{period} 的通报已发出（第 {found.next_version - 1} 版），内容没有变化。",
+            "unchanged",
+        )
     ledger.sign(str(period), found.fingerprint, by)
     return settle_period(config, ledger, period, now)
 
@@ -336,7 +342,7 @@ def reissue(config: Config, ledger: Ledger, period: Period, now: datetime) -> Se
     """Send the correction of an issued circular now (or finish an interrupted sending)."""
     found = state(config, ledger, period, now)
     if found.latest is None:
-        raise UsageError(f"{period} 的通报尚未发出过，请用 xunbao run（或 xunbao sign）发出。")
+        raise UsageError(f"{period} 的通报尚未发出过。", "never_issued", period=str(period))
     return _send_now(config, ledger, found, now)
 
 
@@ -345,18 +351,15 @@ def send_now(config: Config, ledger: Ledger, period: Period, now: datetime) -> S
     shown as 待核实; the clerk decided), send its correction, or finish an interrupted
     sending. Recipients who have the version already are skipped."""
     if not config.delivery.host:
-        raise UsageError("未配置发送服务器（config.yaml 的 delivery.host），无法发送。")
+        raise UsageError("未配置发送通报的邮件服务器，无法发送。", "no_mail_server")
     return _send_now(config, ledger, state(config, ledger, period, now), now)
 
 
 def _send_now(config: Config, ledger: Ledger, found: PeriodState, now: datetime) -> Settled:
     if found.phase == "collecting":
-        raise UsageError(f"{found.period} 的截止时间未到，不能发送。")
+        raise UsageError(f"{found.period} 的截止时间未到，不能发送。", "too_early")
     if found.phase == "awaiting_sign_off":
-        raise UsageError(
-            f"通报须先签发：xunbao sign --period {found.period} --by 姓名"
-            "（或在审核台“通报”页签发）。"
-        )
+        raise UsageError("通报须先由领导签发。", "unsigned", period=str(found.period))
     return settle_period(config, ledger, found.period, now, publish=False, send_now=True)
 
 

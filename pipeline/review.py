@@ -8,16 +8,17 @@ these functions and show their typed results.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from . import inputs, roster
 from .config import Config
-from .errors import UsageError
+from .errors import NeedsConfirmation, UsageError
 from .ledger import Ledger, MessageRecord, Report
 from .periods import Period
 from .records import ReportRecord
+from .register import OUTCOME_NAMES
 from .units import Directory
 
 
@@ -42,7 +43,7 @@ class Recorded:
 
 
 def actor(by: str | None) -> str:
-    """Who acts: the name given (--by), else '' and the ledger's own actor (the desk
+    """Who acts: the name given, else '' and the ledger's own actor (the desk
     account, or the CLI's system user)."""
     return (by or "").strip()
 
@@ -51,8 +52,10 @@ def held(ledger: Ledger, message: int) -> MessageRecord:
     row = found(ledger, message)
     if row.outcome != "review":
         raise UsageError(
-            f"第 {message} 号邮件不在待审核队列中（当前结果：{row.outcome}）。"
-            f"如需重新审核，请先运行 xunbao review reopen {message} --reason 理由。"
+            f"第 {message} 号邮件不在待审核队列中"
+            f"（当前结果：{OUTCOME_NAMES.get(row.outcome, row.outcome)}），可能已由他人处理。",
+            "not_held",
+            message=message,
         )
     return row
 
@@ -60,14 +63,14 @@ def held(ledger: Ledger, message: int) -> MessageRecord:
 def found(ledger: Ledger, message: int) -> MessageRecord:
     row = ledger.message(message)
     if row is None:
-        raise UsageError(f"没有编号为 {message} 的邮件。请用 xunbao messages 查看邮件编号。")
+        raise UsageError(f"没有编号为 {message} 的邮件。", "no_message")
     return row
 
 
 def canonical_unit(config: Config, written: str) -> str:
     match = Directory(config).match(written)
     if match.unit is None:
-        raise UsageError(f"{match.problem}。请写 config.yaml 中登记的单位名称。")
+        raise UsageError(f"{match.problem}。请写登记的单位名称。", "unknown_unit")
     return match.unit
 
 
@@ -77,12 +80,12 @@ def metric_key(config: Config, given: str | None) -> str:
     keys = [m.key for m in config.campaign.metrics]
     if not keys:
         if given:
-            raise UsageError("本活动只有一个统计指标，不需要 --metric。")
+            raise UsageError("本活动只有一个统计指标，不需要指定指标。", "single_metric")
         return ""
     if given is None:
         return keys[0]
     if given not in keys:
-        raise UsageError(f"没有指标 {given!r}。可用的指标：{'、'.join(keys)}。")
+        raise UsageError(f"没有指标 {given!r}。可用的指标：{'、'.join(keys)}。", "unknown_metric")
     return given
 
 
@@ -93,34 +96,47 @@ def approve(
     unit: str | None,
     value: int | None,
     metric: str | None = None,
-    values: Mapping[str, int] | None = None,
+    values: Mapping[str, int | None] | None = None,
     *,
     by: str | None = None,
     why: str = "",
     force: bool = False,
+    confirmed: Collection[str] = (),
+    dry_run: bool = False,
 ) -> Approved:
-    """Count a held message; `value` (for `metric`) and `values` (metric key → figure)
-    override what the form was read as, metric by metric. A figure outside what is
-    plausible, or replacing another counted report of the unit and period, needs `force`."""
+    """Count a held message (`dry_run`: only check it, store nothing). `value` (for
+    `metric`) and `values` (metric key → figure) override what the form was read as,
+    metric by metric (a metric given as None: the clerk emptied it, not reported this
+    dekad). A figure outside what is plausible, or replacing another counted report of
+    the unit and period, needs `force` (or its check's key in `confirmed`, one check at a
+    time)."""
     row = held(ledger, message)
     reading = row.reading
     chosen_unit = canonical_unit(config, unit) if unit else row.unit or reading.get("unit")
     figures = chosen_figures(config, row, value, metric, values)
     if chosen_unit is None or not figures:
-        missing = "单位（--unit）" if chosen_unit is None else "完成数（--value）"
-        raise UsageError(f"第 {message} 号邮件没有可用的{missing}，请在命令中写明。")
+        missing = "单位" if chosen_unit is None else "完成数"
+        code = "unit_missing" if chosen_unit is None else "figure_missing"
+        raise UsageError(f"第 {message} 号邮件没有可用的{missing}，请写明。", code)
     if chosen_unit not in {u.name for u in config.reporting_units}:
         chosen_unit = canonical_unit(config, chosen_unit)
     if row.period is None or row.arrival is None:
-        raise UsageError(f"第 {message} 号邮件没有到达时间，无法确定所属旬；请改用 xunbao record。")
-    for key, figure in figures:
-        inputs.plausible(config, ledger, chosen_unit, row.period, figure, key, force)
-    others = tuple(ledger.active_reports(chosen_unit, row.period))
-    if others and not force:
-        shown = "、".join(_described(r) for r in others)
         raise UsageError(
+            f"第 {message} 号邮件没有到达时间，无法确定所属旬；请改为手工录入该单位的数字。",
+            "no_arrival",
+        )
+    for key, figure in figures:
+        inputs.plausible(config, ledger, chosen_unit, row.period, figure, key, force, confirmed)
+    others = tuple(ledger.active_reports(chosen_unit, row.period))
+    if others and not force and "replaces" not in confirmed:
+        shown = "、".join(_described(r) for r in others)
+        compared = tuple((_described(r).rsplit(" ", 1)[0], f"{r.value:,}") for r in others)
+        compared += ((f"第 {message} 号邮件", "、".join(f"{v:,}" for _, v in figures)),)
+        raise NeedsConfirmation(
             f"{chosen_unit} 在 {row.period} 已有计入的报表（{shown}）。通过第 {message} 号邮件"
-            "将以到达时间较晚者为准；确认请加 --force。"
+            "后将以到达时间较晚者为准。",
+            "replaces",
+            compared,
         )
     names = roster.of_original(config, row.sha256)
     report = Report(
@@ -142,7 +158,8 @@ def approve(
         reason += f"；实名登记 {names.valid} 名"
     if why.strip():
         reason += f"；说明：{why.strip()}"
-    ledger.settle(message, "counted", reason, report, actor(by))
+    if not dry_run:
+        ledger.settle(message, "counted", reason, report, actor(by))
     return Approved(message, report, others)
 
 
@@ -151,10 +168,13 @@ def chosen_figures(
     row: MessageRecord,
     value: int | None,
     metric: str | None,
-    values: Mapping[str, int] | None,
+    values: Mapping[str, int | None] | None,
 ) -> tuple[tuple[str, int], ...]:
-    """One figure per metric, in the campaign's order: the clerk's, else the form's."""
-    given = {metric_key(config, key or None): v for key, v in (values or {}).items()}
+    """One figure per metric, in the campaign's order: the clerk's, else the form's. A
+    metric the clerk emptied (None) is not reported: it never falls back to the form."""
+    given: dict[str, int | None] = {
+        metric_key(config, key or None): v for key, v in (values or {}).items()
+    }
     if value is not None:
         given[metric_key(config, metric)] = value
     read = dict(row.reading.get("figures", {}))
@@ -162,7 +182,7 @@ def chosen_figures(
         fallback = row.value if row.value is not None else row.reading.get("value")
         if fallback is not None:
             read[""] = fallback
-    chosen = ((m.key, given.get(m.key, read.get(m.key))) for m in config.metrics)
+    chosen = ((m.key, given[m.key] if m.key in given else read.get(m.key)) for m in config.metrics)
     return tuple((key, int(v)) for key, v in chosen if v is not None)
 
 
@@ -175,7 +195,7 @@ def confirm(config: Config, ledger: Ledger, message: int, *, by: str | None = No
 def reject(ledger: Ledger, message: int, why: str, *, by: str | None = None) -> MessageRecord:
     held(ledger, message)
     if not why.strip():
-        raise UsageError("驳回时请用 --reason 写明理由。")
+        raise UsageError("驳回时请写明理由。", "reason_required")
     ledger.settle(message, "ignored", f"人工驳回：{why.strip()}", None, actor(by))
     return found(ledger, message)
 
@@ -186,7 +206,7 @@ def reopen(ledger: Ledger, message: int, why: str, *, by: str | None = None) -> 
     if row.outcome == "review":
         raise UsageError(f"第 {message} 号邮件已在待审核队列中。")
     if not why.strip():
-        raise UsageError("重新审核时请用 --reason 写明理由。")
+        raise UsageError("重新审核时请写明理由。", "reason_required")
     withdrawn = ledger.reopen(message, row.period, actor(by), why.strip())
     return Reopened(message, row.outcome, tuple(withdrawn))
 
@@ -202,13 +222,14 @@ def record(
     *,
     by: str | None = None,
     force: bool = False,
+    confirmed: Collection[str] = (),
 ) -> Recorded:
     """A figure given by phone or on paper; it counts as arriving at the period's cutoff,
     so it is the period's last word but never overtakes a later period's reports."""
     checked = inputs.period(config, str(period))
     key = metric_key(config, metric)
     name = canonical_unit(config, unit)
-    inputs.plausible(config, ledger, name, str(checked), value, key, force)
+    inputs.plausible(config, ledger, name, str(checked), value, key, force, confirmed)
     report = Report(
         unit=name,
         period=str(checked),
@@ -225,11 +246,11 @@ def withdraw(ledger: Ledger, number: int, why: str, *, by: str | None = None) ->
     """Take back a figure recorded by hand; the row stays, marked withdrawn."""
     found_report = ledger.report(number)
     if found_report is None or found_report.origin != "recorded":
-        raise UsageError(f"没有编号为 {number} 的手工录入记录。请用 xunbao records 查看编号。")
+        raise UsageError(f"没有编号为 {number} 的手工录入记录。", "no_record")
     if found_report.withdrawn_at:
         raise UsageError(f"第 {number} 号手工录入记录已于 {found_report.withdrawn_at} 撤回。")
     if not why.strip():
-        raise UsageError("撤回时请用 --reason 写明理由。")
+        raise UsageError("撤回时请写明理由。", "reason_required")
     return ledger.withdraw(number, actor(by), why.strip())
 
 
