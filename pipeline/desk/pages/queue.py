@@ -1,20 +1,35 @@
 """待审核: the review queue of a period, one message per screen, approve / reject.
 
-Each action calls the same library function as `xunbao review approve|reject`; the route
-only reads the form and moves on to the next held message.
+Each action calls the same library function as `xunbao review approve|reject`. A check the
+CLI overrides with its force flag is a second step here: the page comes back with the
+check's reason, the figures it compared, a required note and 仍然计入, the clerk's input
+kept. Any other refusal also re-shows the form as typed, the message beside its field.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ... import review
-from ...errors import UsageError
+from ...errors import NeedsConfirmation, UsageError
 from ...records import MessageRecord
 from ..auth import Context, route
 from .common import chosen_period
 from .messages import NotFound, message_row, view
+
+# which field an error belongs beside (the rest go above the forms)
+FIELDS = {
+    "unit_missing": "unit",
+    "unknown_unit": "unit",
+    "figure_missing": "value",
+    "negative": "value",
+    "bad_figure": "value",
+    "reason_required": "reason",
+    "note_required": "note",
+}
 
 
 def _queue(context: Context, period: str) -> list[int]:
@@ -40,28 +55,48 @@ def _held_in(context: Context, period: str, number: int) -> MessageRecord:
 
 
 def item(context: Context) -> Response:
-    period = chosen_period(context, context.request.path_params["period"])
+    period = str(chosen_period(context, context.request.path_params["period"]))
     number = int(context.request.path_params["number"])
     try:
-        row = _held_in(context, str(period), number)
+        row = _held_in(context, period, number)
     except NotFound as exc:
         return context.refuse(str(exc), 404)
+    return _page(context, row)
+
+
+def _page(context: Context, row: MessageRecord, status: int = 200, **given: Any) -> Response:
+    """The message and its decision panel; `given` holds what the clerk typed and the error
+    or check to show with it, when a POST comes back."""
+    period = chosen_period(context, str(row.period))
     held = _queue(context, str(period))
-    position = held.index(number) if number in held else None
+    position = held.index(row.id) if row.id in held else None
     reading = row.detail.get("reading", {})
+    read_figures = {k: str(v) for k, v in (reading.get("figures") or {}).items()}
+    value = row.value if row.value is not None else reading.get("value")
+    values: dict[str, Any] = {
+        "unit": row.unit or reading.get("unit") or "",
+        "value": "" if value is None else str(value),
+        "figures": read_figures,
+        "error": "",
+        "field": "",
+        "check": None,
+        "confirmed": "",
+        "note": "",
+        "reason": "",
+    }
+    values.update(given)
     return context.render(
         "queue.html",
+        status,
         nav="queue",
         period=period,
         held=held,
         position=position,
         previous=held[position - 1] if position else None,
         following=held[position + 1] if position is not None and position + 1 < len(held) else None,
-        unit=row.unit or reading.get("unit") or "",
-        value=row.value if row.value is not None else reading.get("value"),
         units=[u.name for u in context.config.reporting_units],
         metrics=context.config.campaign.metrics,
-        figures=reading.get("figures") or {},
+        **values,
         **view(context, row),
     )
 
@@ -73,50 +108,113 @@ def _next(context: Context, period: str, after: int) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
-def _acted_on(context: Context) -> tuple[str, int]:
+def _acted_on(context: Context) -> tuple[str, MessageRecord]:
     period = str(chosen_period(context, context.request.path_params["period"]))
     number = int(context.request.path_params["number"])
-    _held_in(context, period, number)
-    return period, number
+    return period, _held_in(context, period, number)
 
 
 def approve(context: Context) -> Response:
     try:
-        period, number = _acted_on(context)
+        period, row = _acted_on(context)
     except NotFound as exc:
         return context.refuse(str(exc), 404)
     form = context.form
     metrics = context.config.campaign.metrics
-    # a multi-metric form: one field per metric, each figure as the clerk left it
-    given = {m.key: _figure(form.get(f"value_{m.key}", "")) for m in metrics}
-    review.approve(
-        context.config,
-        context.ledger,
-        number,
-        form.get("unit") or None,
-        None if metrics else _figure(form.get("value", "")),
-        values={key: value for key, value in given.items() if value is not None} or None,
-    )
-    return _next(context, period, number)
+    figures = {m.key: form.get(f"value_{m.key}", "") for m in metrics}
+    typed: dict[str, Any] = {
+        "unit": form.get("unit", ""),
+        "value": form.get("value", ""),
+        "figures": figures,
+        "note": form.get("note", ""),
+    }
+    # checks confirmed in earlier steps of this approval, one key each
+    confirmed = [c for c in form.get("confirmed", "").split() if c]
+    try:
+        # a multi-metric form: one field per metric, an emptied one is not reported
+        given = {m.key: _figure(form.get(f"value_{m.key}", "")) for m in metrics}
+        confirming = form.get("confirm", "")
+        if confirming:
+            if not str(typed["note"]).strip():
+                raise UsageError("仍然计入时请写明核实情况。", "note_required")
+            confirmed.append(confirming)
+        review.approve(
+            context.config,
+            context.ledger,
+            row.id,
+            str(typed["unit"]) or None,
+            None if metrics else _figure(str(typed["value"])),
+            values=given or None,
+            by=context.account.name,
+            why=str(typed["note"]),
+            confirmed=confirmed,
+        )
+    except NeedsConfirmation as check:
+        return _page(context, row, 409, **typed, check=check, confirmed=" ".join(confirmed))
+    except UsageError as exc:
+        # a confirmation sent without its note stays on screen
+        shown = _check_of(context, row, typed, confirmed) if exc.code == "note_required" else None
+        return _page(
+            context,
+            row,
+            400,
+            **typed,
+            error=str(exc),
+            field=FIELDS.get(exc.code, ""),
+            check=shown,
+            confirmed=" ".join(confirmed),
+        )
+    return _next(context, period, row.id)
+
+
+def _check_of(
+    context: Context, row: MessageRecord, typed: dict[str, Any], confirmed: list[str]
+) -> NeedsConfirmation | None:
+    """The check the approval stopped at, found again by a dry run (nothing stored)."""
+    metrics = context.config.campaign.metrics
+    try:
+        review.approve(
+            context.config,
+            context.ledger,
+            row.id,
+            typed["unit"] or None,
+            None if metrics else _figure(typed["value"]),
+            values={m.key: _figure(typed["figures"][m.key]) for m in metrics} or None,
+            confirmed=confirmed,
+            dry_run=True,
+        )
+    except NeedsConfirmation as check:
+        return check
+    except UsageError:
+        return None
+    return None
 
 
 def confirm(context: Context) -> Response:
     """数字已核实: the same `review.confirm` as `xunbao review confirm`."""
     try:
-        period, number = _acted_on(context)
+        period, row = _acted_on(context)
     except NotFound as exc:
         return context.refuse(str(exc), 404)
-    review.confirm(context.config, context.ledger, number)
-    return _next(context, period, number)
+    try:
+        review.confirm(context.config, context.ledger, row.id, by=context.account.name)
+    except UsageError as exc:
+        return _page(context, row, 400, error=str(exc))
+    return _next(context, period, row.id)
 
 
 def reject(context: Context) -> Response:
     try:
-        period, number = _acted_on(context)
+        period, row = _acted_on(context)
     except NotFound as exc:
         return context.refuse(str(exc), 404)
-    review.reject(context.ledger, number, context.form.get("reason", ""))
-    return _next(context, period, number)
+    reason = context.form.get("reason", "")
+    try:
+        review.reject(context.ledger, row.id, reason, by=context.account.name)
+    except UsageError as exc:
+        field = FIELDS.get(exc.code, "")
+        return _page(context, row, 400, reason=reason, error=str(exc), field=field)
+    return _next(context, period, row.id)
 
 
 def _figure(text: str) -> int | None:
@@ -126,7 +224,7 @@ def _figure(text: str) -> int | None:
     try:
         return int(cleaned)
     except ValueError:
-        raise UsageError(f"完成数应为整数（收到 {text!r}）。") from None
+        raise UsageError(f"完成数应为整数（收到“{text}”）。", "bad_figure") from None
 
 
 ROUTES = [
