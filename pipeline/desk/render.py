@@ -15,6 +15,8 @@ from ..rules import STATUS_LABELS
 
 TEMPLATES = resources.templates() / "desk"
 OUTCOMES = {"counted": "计入", "review": "待审核", "ignored": "忽略"}
+# what a clerk calls the clock an arrival time was taken from (mail header names are jargon)
+BASES = {"Received 头": "途经邮件服务器记录的时间", "Date 头": "发件人电脑上的日期"}
 ACTIONS = {
     "approve": "审核通过",
     "reject": "驳回",
@@ -38,6 +40,7 @@ class Templates:
         )
         self.environment.filters["local"] = lambda value: local_text(value, config.schedule)
         self.environment.filters["outcome"] = lambda o: OUTCOMES.get(o, o)
+        self.environment.filters["basis"] = lambda b: BASES.get(b, b)
         self.environment.filters["action"] = lambda k: ACTIONS.get(k, k)
         self.environment.filters["status"] = lambda s: STATUS_LABELS.get(s, s)
         self.environment.filters["percent"] = lambda x: f"{x * 100:.1f}%"
