@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import accounts
+from .. import config as config_module
 from ..accounts import Account, Role, Session
 from ..config import Config
 from ..errors import NotFound, XunbaoError
@@ -27,11 +28,30 @@ LOGIN_COOKIE = "xunbao_login"  # the login form's CSRF token, before there is a 
 
 @dataclass
 class Desk:
-    """What the whole application shares: the config, loaded once, and the templates."""
+    """What the whole application shares: the config and the templates. An edit of
+    config.yaml is picked up on the next request when the file checks out; a file with
+    errors leaves the desk on the config it has (the 配置 page lists the errors)."""
 
     config: Config
     config_path: Path
     templates: Templates
+    stamp: tuple[int, int] = (0, 0)
+
+    def __post_init__(self) -> None:
+        self.stamp = _stamp(self.config_path)
+
+    def refresh(self) -> None:
+        stamp = _stamp(self.config_path)
+        if stamp == self.stamp:
+            return
+        self.stamp = stamp
+        try:
+            fresh = config_module.load(self.config_path).config
+        except XunbaoError:
+            return
+        # where it listens and which host names it answers are fixed at start (app.Gate)
+        fresh = fresh.model_copy(update={"desk": self.config.desk})
+        self.config, self.templates = fresh, Templates(fresh)
 
     def ledger(self, actor: str = "") -> Ledger:
         return Ledger(self.config.resolve(self.config.storage.path), actor=actor or "审核台")
@@ -84,6 +104,7 @@ def route(handler: Handler, role: Role | None = None) -> Callable[[Request], Awa
 def _handle(
     handler: Handler, role: Role | None, request: Request, desk: Desk, form: dict[str, str]
 ) -> Response:
+    desk.refresh()
     with desk.ledger() as lookup:
         session = accounts.session(lookup, request.cookies.get(COOKIE, ""))
     if session is None:
@@ -103,3 +124,11 @@ def _handle(
             return handler(context)
         except XunbaoError as exc:  # the library's Chinese message, shown as it is
             return context.refuse(str(exc), 404 if isinstance(exc, NotFound) else 400)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return (0, 0)
+    return (stat.st_mtime_ns, stat.st_size)

@@ -58,7 +58,8 @@ def draft(context: Context, period: Period) -> Draft:
         pdf = composed.pdf()
         return Draft(table, composed, pdf, inert.pdf_pages(pdf))
 
-    return _drafts.get((fingerprint(context.ledger), str(period)), compose)
+    key = (fingerprint(context.ledger), context.config.digest, str(period))
+    return _drafts.get(key, compose)
 
 
 def _period(context: Context) -> Period:
@@ -71,6 +72,7 @@ def circular_page(context: Context) -> Response:
     versions = context.ledger.versions(str(period))
     copies = [delivery_state.of_version(context.config, context.ledger, v) for v in versions]
     now = datetime.now(UTC)
+    found = issuance.state(context.config, context.ledger, period, now, made.table)
     return context.render(
         "circular.html",
         nav="circular",
@@ -84,10 +86,42 @@ def circular_page(context: Context) -> Response:
         recipients=context.config.delivery.recipients,
         done=context.request.query_params.get("done", ""),
         failed=context.request.query_params.get("failed", ""),
-        state=issuance.state(context.config, context.ledger, period, now, made.table),
+        state=found,
+        offer=offer(context, found),
         versions=versions,
         sign_off=context.config.delivery.sign_off,
     )
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The one action the period's state allows the signed-in account, if any."""
+
+    action: str  # "sign", "send", "correct", "complete" or ""
+    note: str  # what the page says instead of (or beside) the button
+
+
+def offer(context: Context, found: issuance.PeriodState) -> Offer:
+    leader = context.account.role == "leader"
+    mail = bool(context.config.delivery.host)
+    if found.phase == "collecting":
+        return Offer("", "截止时间未到，截止后才能签发或发送。")
+    if found.phase == "awaiting_sign_off":
+        return Offer("sign", "") if leader else Offer("", "等待签发领导签发。")
+    if not mail:
+        return Offer("", "未设置发送通报的邮件服务器，不能从这里发送。")
+    if found.phase in ("issued", "corrected"):
+        if found.waiting:
+            action, note = "complete", f"{found.waiting} 位收件人尚未收到，可补发给他们。"
+        else:
+            return Offer("", "已发出，内容没有变化，无需再发。")
+    elif found.latest is not None:
+        action, note = "correct", f"数字与已发出的第 {found.latest.version} 版不同，可发送更正。"
+    else:
+        action, note = "send", ""
+    if not leader:
+        return Offer("", note + "发送通报须由签发领导操作。")
+    return Offer(action, note)
 
 
 def page_image(context: Context) -> Response:

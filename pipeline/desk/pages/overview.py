@@ -21,7 +21,7 @@ def standings_of(context: Context, period: Period) -> standings.Standings:
     """The period's standings exactly as `xunbao run` computes them (held units 待核实),
     kept while the ledger stays the same."""
     return _standings.get(
-        (fingerprint(context.ledger), str(period)),
+        (fingerprint(context.ledger), context.config.digest, str(period)),
         lambda: issuance.standings_for(context.config, context.ledger, period),
     )
 

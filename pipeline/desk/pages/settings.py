@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from starlette.responses import Response
@@ -13,14 +14,21 @@ from ..auth import Context, route
 from ..cache import Memo
 
 _checks: Memo[tuple[list[str], list[str]]] = Memo(4)
+# "第 106 行，键 groups[2].units[1]：" — the line number is what a person edits by; the key
+# path is the CLI's way of saying it
+_KEY = re.compile(r"[，,]\s*键\s*[\w\[\].]+")
+
+
+def plain(text: str) -> str:
+    return _KEY.sub("", text)
 
 
 def check(path: Path) -> tuple[list[str], list[str]]:
     """(problems, warnings) of the file as it is on disk now, as `xunbao check-config`."""
     try:
-        return [], config_module.load(path).warnings
+        return [], [plain(w) for w in config_module.load(path).warnings]
     except ConfigError as exc:
-        return list(exc.problems), []
+        return [plain(p) for p in exc.problems], []
 
 
 def settings_page(context: Context) -> Response:
