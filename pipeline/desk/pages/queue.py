@@ -94,7 +94,7 @@ def _page(context: Context, row: MessageRecord, status: int = 200, **given: Any)
         position=position,
         previous=held[position - 1] if position else None,
         following=held[position + 1] if position is not None and position + 1 < len(held) else None,
-        units=[u.name for u in context.config.reporting_units],
+        units=[u.name for u in context.config.units],
         metrics=context.config.campaign.metrics,
         **values,
         **view(context, row),
