@@ -88,6 +88,16 @@ def csrf_of(page: str) -> str:
     return found.group(1)
 
 
+def standing(page: str, unit: str) -> list[str]:
+    """The cells of `unit`'s row in the 通报 page's table (#standings), as text."""
+    table = page.split('id="standings"', 1)[1].split("</table>", 1)[0]
+    for row in table.split("<tr")[1:]:
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        if len(cells) > 1 and cells[1] == unit:
+            return cells
+    raise AssertionError(f"{unit} is not in the standings")
+
+
 def client(config_path: Path) -> TestClient:
     config = config_module.load(config_path).config
     # the desk answers only its own host names (desk/app.py, Gate): not TestClient's "testserver"

@@ -17,3 +17,8 @@ document.addEventListener("DOMContentLoaded", () => {
     else target.focus();
   });
 });
+// A page restored from the back/forward cache shows forms for a state that has moved on
+// (a message approved since): load it afresh instead of letting it be sent again.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) window.location.reload();
+});
