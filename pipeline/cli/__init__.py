@@ -1,6 +1,6 @@
 """The `xunbao` command: a thin click layer over the library; `main` maps errors to exit codes.
 
-Exit codes: 0 ok, 1 the run failed, 2 bad config or usage.
+Exit codes: 0 ok, 1 the run failed, 2 bad config or usage, 3 the desk cannot listen.
 
 Each command lives in a small module of this package and is imported only when it runs, so
 `xunbao --help` and the light commands never load pandas or WeasyPrint. A new command is one
