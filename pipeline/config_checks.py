@@ -274,7 +274,8 @@ def machine_checks(config: Config, at: Locator) -> list[str]:
         errors.append(f"{at.where(('mailbox', 'host'))}：source 为 imap 时须填写 host。")
     for section, settings, used in (
         ("mailbox", box, box.source == "imap"),
-        ("delivery", config.delivery, bool(config.delivery.host)),
+        # a relay that takes mail without logging in (no username) needs no password
+        ("delivery", config.delivery, bool(config.delivery.host and config.delivery.username)),
     ):
         if used:
             env, file = settings.password_env, settings.password_file

@@ -138,9 +138,11 @@ def send(config: Config, ledger: Ledger, due: list[Outgoing]) -> tuple[int, list
     if not due:
         return 0, []
     settings = config.delivery
-    password = secret(
-        settings.password_env, _resolved(config, settings.password_file), "SMTP 授权码"
-    )
+    password = ""
+    if settings.username:  # a relay without login (no username) needs no password
+        password = secret(
+            settings.password_env, _resolved(config, settings.password_file), "SMTP 授权码"
+        )
     sent, failures = 0, []
     try:
         session = _session(config, password)
