@@ -5,6 +5,7 @@ The CLI's `xunbao messages` and the desk's 收件登记 page both read it from h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -43,8 +44,10 @@ def rows(
     outcome: str | None = None,
     unit: str | None = None,
     page: tuple[int, int] | None = None,
+    notes: Mapping[int, str] | None = None,
 ) -> list[Row]:
-    """The register's rows (one page of them: `page` = (limit, offset))."""
+    """The register's rows (one page of them: `page` = (limit, offset)); `notes` adds to a
+    message's reason (sendback.notes: 退回 → 已重报)."""
     found = ledger.messages(period=period, outcome=outcome, unit=unit, page=page)
     figures = ledger.figures_of([r.id for r in found])
     return [
@@ -58,7 +61,9 @@ def rows(
             unit=r.unit,
             value=r.value,
             period=r.period,
-            reason=r.reason + (f"；已被第 {r.superseded_by} 号邮件取代" if r.superseded_by else ""),
+            reason=r.reason
+            + (f"；已被第 {r.superseded_by} 号邮件取代" if r.superseded_by else "")
+            + (notes or {}).get(r.id, ""),
             values=figures.get(r.id),
         )
         for r in found

@@ -208,6 +208,7 @@ def reopen(ledger: Ledger, message: int, why: str, *, by: str | None = None) -> 
     if not why.strip():
         raise UsageError("重新审核时请写明理由。", "reason_required")
     withdrawn = ledger.reopen(message, row.period, actor(by), why.strip())
+    ledger.clear_setting(f"sendback:{message}")  # a send-back reopened is no longer open
     return Reopened(message, row.outcome, tuple(withdrawn))
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .. import register
+from .. import register, sendback
 from .. import review as review_actions
 from ..config import Config
 from ..ledger import open_ledger
@@ -62,7 +62,9 @@ def messages(config_path: Path, period: str | None, json_out: bool, xlsx: Path |
     chosen = parse_period(config, period)
     wanted = str(chosen) if chosen else None
     with open_ledger(config) as ledger:
-        found = register.rows(ledger, period=wanted) + register.recorded(ledger, wanted)
+        notes = sendback.notes(config, ledger)
+        found = register.rows(ledger, period=wanted, notes=notes)
+        found += register.recorded(ledger, wanted)
     found.sort(key=lambda r: (r.arrival or "", r.kind, r.id))
     if json_out:
         click.echo(as_json(config, found))

@@ -174,6 +174,35 @@ def review_reject(message: int, reason: str, by: str | None, config_path: Path) 
     hint_reissue(row.period)
 
 
+@review.command("send-back")
+@reasoned("message", "退回理由（会写进给单位的通知）")
+@click.option("--unit", required=True, help="退回给哪个报送单位")
+@click.option("--resend", default="", help="请单位重新报送的内容（默认：更正后的旬报表）")
+@click.option("--no-notice", is_flag=True, help="只退回，不给单位发通知")
+def review_send_back(
+    message: int,
+    reason: str,
+    by: str | None,
+    config_path: Path,
+    unit: str,
+    resend: str,
+    no_notice: bool,
+) -> None:
+    """退回修改：不计数，并通知单位退回的理由、重报内容和期限。"""
+    from datetime import UTC, datetime
+
+    from .. import sendback
+
+    config = load_config(config_path)
+    with open_ledger(config) as ledger:
+        done = sendback.send_back(
+            config, ledger, message, unit, reason, datetime.now(UTC),
+            resend=resend, notify=not no_notice, by=by,
+        )  # fmt: skip
+    said = f"通知已发往 {done.notified}。" if done.notified else f"{done.not_sent}。"
+    console.print(f"第 {message} 号邮件已退回 {done.unit}（限 {done.by_when} 前重报）；{said}")
+
+
 @review.command("reopen")
 @reasoned("message", "重新审核的理由")
 def review_reopen(message: int, reason: str, by: str | None, config_path: Path) -> None:

@@ -20,6 +20,7 @@ BASES = {"Received 头": "途经邮件服务器记录的时间", "Date 头": "�
 ACTIONS = {
     "approve": "审核通过",
     "reject": "驳回",
+    "sendback": "退回修改",
     "record": "电话录入",
     "reopen": "重新审核",
     "reread": "重新读取",

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ... import issuance, standings
+from ... import issuance, sendback, standings
 from ...chart import rate_chart
 from ...periods import Period
 from ..auth import Context, route
@@ -45,6 +45,9 @@ def overview(context: Context) -> Response:
         reported=[s for s in table.units if s.reported],
         missing=table.having("missing"),
         queue=queue,
+        sent_back=[
+            o for o in sendback.open_ones(context.config, context.ledger) if o.answered_by is None
+        ],
     )
 
 

@@ -8,14 +8,17 @@ kept. Any other refusal also re-shows the form as typed, the message beside its 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ... import review
+from ... import review, sendback
 from ...errors import NeedsConfirmation, UsageError
 from ...records import MessageRecord
+from ...units import Directory
 from ..auth import Context, route
 from .common import chosen_period
 from .messages import NotFound, message_row, view
@@ -42,7 +45,8 @@ def start(context: Context) -> Response:
     held = _queue(context, str(period))
     if held:
         return RedirectResponse(f"/queue/{period}/{held[0]}", status_code=303)
-    return context.render("queue_empty.html", nav="queue", period=period)
+    said = context.request.query_params.get("said", "")
+    return context.render("queue_empty.html", nav="queue", period=period, said=said)
 
 
 def _held_in(context: Context, period: str, number: int) -> MessageRecord:
@@ -83,6 +87,9 @@ def _page(context: Context, row: MessageRecord, status: int = 200, **given: Any)
         "confirmed": "",
         "note": "",
         "reason": "",
+        # a notice is offered ticked only to a sender registered for a unit
+        "notify": Directory(context.config).by_sender(row.sender) is not None,
+        "said": context.request.query_params.get("said", ""),
     }
     values.update(given)
     return context.render(
@@ -101,10 +108,12 @@ def _page(context: Context, row: MessageRecord, status: int = 200, **given: Any)
     )
 
 
-def _next(context: Context, period: str, after: int) -> Response:
+def _next(context: Context, period: str, after: int, said: str = "") -> Response:
     held = _queue(context, period)
     later = [n for n in held if n > after] or held
     target = f"/queue/{period}/{later[0]}" if later else f"/queue?period={period}"
+    if said:
+        target += ("&" if "?" in target else "?") + urlencode({"said": said})
     return RedirectResponse(target, status_code=303)
 
 
@@ -204,17 +213,41 @@ def confirm(context: Context) -> Response:
 
 
 def reject(context: Context) -> Response:
+    """驳回, or with 通知单位 ticked 退回修改 (`sendback.send_back`): the unit is told the
+    reason, what to resend and by when; the page after says whether the notice went."""
     try:
         period, row = _acted_on(context)
     except NotFound as exc:
         return context.refuse(str(exc), 404)
-    reason = context.form.get("reason", "")
+    form = context.form
+    reason = form.get("reason", "")
+    notify = form.get("notify") == "1"
     try:
-        review.reject(context.ledger, row.id, reason, by=context.account.name)
+        if notify:
+            done = sendback.send_back(
+                context.config,
+                context.ledger,
+                row.id,
+                form.get("back_unit", ""),
+                reason,
+                datetime.now(UTC),
+                resend=form.get("resend", ""),
+                by=context.account.name,
+            )
+        else:
+            review.reject(context.ledger, row.id, reason, by=context.account.name)
     except UsageError as exc:
-        field = FIELDS.get(exc.code, "")
-        return _page(context, row, 400, reason=reason, error=str(exc), field=field)
-    return _next(context, period, row.id)
+        field = "reason" if exc.code == "reason_required" else ""
+        field = "back_unit" if exc.code in ("unit_missing", "unknown_unit") else field
+        return _page(context, row, 400, reason=reason, error=str(exc), field=field, notify=notify)
+    if not notify:
+        return _next(context, period, row.id)
+    said = f"第 {row.id} 号邮件已退回 {done.unit}，" + (
+        f"通知已发往 {done.notified}（限 {done.by_when} 前重报）。"
+        if done.notified
+        else f"但{done.not_sent}。"
+    )
+    return _next(context, period, row.id, said)
 
 
 def _figure(text: str) -> int | None:

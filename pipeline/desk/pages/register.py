@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ... import register
+from ... import register, sendback
 from ...errors import UsageError
 from ..auth import Context, route
 from ..render import OUTCOMES
@@ -34,6 +34,7 @@ def _rows(context: Context, chosen: dict[str, str], page: int | None = None) -> 
         outcome=given["outcome"],
         unit=given["unit"],
         page=(PAGE_SIZE, (page - 1) * PAGE_SIZE) if page else None,
+        notes=sendback.notes(context.config, context.ledger),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ... import register
+from ... import register, sendback
 from ..auth import Context, route
 
 
@@ -34,7 +34,9 @@ def unit_page(context: Context) -> Response:
         nav="units",
         unit=unit,
         trend=trend,
-        messages=register.rows(context.ledger, unit=unit.name),
+        messages=register.rows(
+            context.ledger, unit=unit.name, notes=sendback.notes(context.config, context.ledger)
+        ),
         actions=[a for a in context.ledger.actions() if a.unit == unit.name],
     )
 
