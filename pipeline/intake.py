@@ -188,7 +188,10 @@ class Intake:
                 or "邮件中没有找到旬报表（附件和正文都没有“已完成目标任务数”等栏目）"
             )
             return self._hold(base, why)
-        base = _with(base, detail={**base.detail, **self._describe(readings, unreadable)})
+        described = self._describe(readings, unreadable)
+        # whether a name list is there, so approving need not read the original again
+        described["name_list"] = roster_list.find(grids, b"") is not None
+        base = _with(base, detail={**base.detail, **described})
         groups = self._by_unit(mail.sender, readings)
         if groups is None:
             return self._one_unit(base, mail, readings, grids)

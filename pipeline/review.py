@@ -138,7 +138,10 @@ def approve(
             "replaces",
             compared,
         )
-    names = roster.of_original(config, row.sha256)
+    # intake noted whether the mail holds a name list: only then is it read again (in the
+    # sandbox, which costs a reader process); mail from before that note is read again
+    listed = row.detail.get("name_list", True)
+    names = roster.of_original(config, row.sha256) if listed and not dry_run else None
     report = Report(
         unit=chosen_unit,
         period=row.period,
