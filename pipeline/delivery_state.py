@@ -123,9 +123,11 @@ def describe(config: Config, settled: Settled, send: bool) -> list[str]:
         number = settled.issued.version
         what = f"第 {number} 版（更正）" if number > 1 else "第 1 版"
         if not config.delivery.host:
-            lines.append(f"通报{what}已定稿；未配置 delivery.host，未发送邮件。")
+            lines.append(f"通报{what}已定稿；未设置发送邮件的服务器，未发送邮件。")
         if settled.issued.correction:
             lines.append(f"更正说明：{settled.issued.correction}")
+    elif found.phase in ("issued", "corrected") and settled.sent:
+        pass  # the same version completed for those who lacked it: said once, below
     elif found.phase in ("issued", "corrected"):
         lines.append(f"通报与已发出的第 {found.next_version - 1} 版相同，不重复发送。")
     else:

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from ... import circular, delivery_state, exports, issuance, runtime, standings
 from ...corrections import doc_number
-from ...errors import DeliveryError
+from ...errors import DeliveryError, UsageError
 from ...periods import Period
 from .. import inert
 from ..auth import Context, route
@@ -168,6 +168,8 @@ def send(context: Context) -> Response:
             settled = issuance.send_now(context.config, context.ledger, period, datetime.now(UTC))
         except DeliveryError as exc:
             return _failed(period, delivery_state.not_sent(exc, signed=False))
+        except UsageError as exc:  # the state moved on: back to the page, saying why
+            return _failed(period, str(exc))
     return _done(context, settled)
 
 
@@ -181,6 +183,8 @@ def sign(context: Context) -> Response:
             )
         except DeliveryError as exc:  # signed and issued: the page says what did not go
             return _failed(period, delivery_state.not_sent(exc, signed=True))
+        except UsageError as exc:
+            return _failed(period, str(exc))
     return _done(context, settled, f"已由 {context.account.name} 签发。")
 
 

@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ... import originals, recheck, review
-from ...errors import NotFound
+from ...errors import NotFound, UsageError
 from ...records import MessageRecord
 from .. import previews
 from ..auth import Context, route
@@ -53,7 +53,7 @@ def message_page(context: Context) -> Response:
         row = message_row(context, int(context.request.path_params["number"]))
     except NotFound as exc:
         return context.refuse(str(exc), 404)
-    return context.render("message.html", nav="register", **view(context, row))
+    return context.render("message.html", nav="register", error="", reason="", **view(context, row))
 
 
 def original(context: Context) -> Response:
@@ -108,9 +108,19 @@ def reread(context: Context) -> Response:
 
 def reopen(context: Context) -> Response:
     """重新审核: the same `review.reopen` as the CLI; its figures stop counting."""
-    number = int(context.request.path_params["number"])
-    review.reopen(context.ledger, number, context.form.get("reason", ""), by=context.account.name)
-    return RedirectResponse(f"/messages/{number}", status_code=303)
+    try:
+        row = message_row(context, int(context.request.path_params["number"]))
+    except NotFound as exc:
+        return context.refuse(str(exc), 404)
+    reason = context.form.get("reason", "")
+    try:
+        review.reopen(context.ledger, row.id, reason, by=context.account.name)
+    except UsageError as exc:  # the page again, the reason as typed, the message beside it
+        page = view(context, row)
+        return context.render(
+            "message.html", 400, nav="register", error=str(exc), reason=reason, **page
+        )
+    return RedirectResponse(f"/messages/{row.id}", status_code=303)
 
 
 ROUTES = [
