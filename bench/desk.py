@@ -32,6 +32,8 @@ from pipeline.schedule import campaign_window
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "inbox_samples" / "0919-2031-unknown-mabian.eml"
 PERIODS = 20
+TARGET_MS = 200
+CONFIRMED = "replaces too_high: below_previous:"  # every check, as after 仍然计入
 
 
 def workspace(folder: Path) -> Path:
@@ -87,14 +89,39 @@ def fill(config_path: Path, count: int) -> list[str]:
     return [
         f"/overview?period={last}",
         f"/register?period={last}",
+        f"/register?period={last}&outcome=review",
         "/register",
         f"/queue/{last}/{held}",
         f"/messages/{held}",
-        "/phone",
+        f"/phone?period={last}",
+        "/units",
         "/units/市中区",
         "/settings",
         f"/circular?period={last}",
     ]
+
+
+def actions(client: TestClient, pages: list[str]) -> None:
+    """The clerk's actions on the big ledger, each one POST (the redirect not followed):
+    approve, reopen, reject, record by phone, withdraw it."""
+    period = pages[0].split("=")[1]
+    held = int(pages[4].rsplit("/", 1)[1])
+    token = client.get("/phone").text.split('name="csrf" value="')[1].split('"')[0]
+    steps = [
+        (
+            "approve (checks confirmed)",
+            f"/queue/{period}/{held}/approve",
+            {"unit": "市中区", "value": "16000", "note": "基准测试", "confirmed": CONFIRMED},
+        ),
+        ("reopen", f"/messages/{held}/reopen", {"reason": "基准测试"}),
+        ("reject", f"/queue/{period}/{held}/reject", {"reason": "基准测试"}),
+        ("record", "/phone", {"period": period, "unit": "其他", "value": "1"}),
+    ]
+    for name, url, data in steps:
+        start = time.perf_counter()
+        response = client.post(url, data={"csrf": token, **data})
+        took = (time.perf_counter() - start) * 1000
+        print(f"{'POST ' + name:40} {took:8.1f}   → {response.status_code}")
 
 
 def _last(config: config_module.Config) -> Period:
@@ -121,17 +148,23 @@ def main() -> None:
         took = time.perf_counter() - start
         print(f"ledger: {count} messages over {PERIODS} periods in {took:.1f} s")
         config = config_module.load(config_path).config
-        client = TestClient(create_app(config, config_path))
+        # the desk answers only its own host names (desk/app.py, Gate)
+        client = TestClient(create_app(config, config_path), base_url="http://127.0.0.1")
         login = client.get("/login").text
         token = login.split('name="csrf" value="')[1].split('"')[0]
         client.post("/login", data={"csrf": token, "name": "bench", "password": "bench-password-1"})
         cold = measure(client, pages[-1], 1)[0]
         print(f"{'page':40} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+        over = []
         for url in pages:
             times = measure(client, url, repeat)
             p95 = statistics.quantiles(times, n=20)[-1]
             print(f"{url:40} {statistics.median(times):8.1f} {p95:8.1f} {max(times):8.1f}")
+            if p95 > TARGET_MS:
+                over.append(url)
         print(f"{'circular page, cold (compose + PDF)':40} {cold:8.1f}")
+        actions(client, pages)
+        print("every page ≤ 200 ms at p95" if not over else f"over 200 ms at p95: {over}")
 
 
 if __name__ == "__main__":
