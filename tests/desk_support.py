@@ -175,9 +175,11 @@ def ingest_mail(config_path: Path, raw: bytes, message_id: str) -> int:
     from pipeline import job
     from pipeline.sources.directory import DirectorySource
 
-    inbox = config_path.parent / f"inbox-{hashlib.sha256(raw).hexdigest()[:8]}"
+    name = hashlib.sha256(raw).hexdigest()[:8]
+    inbox = config_path.parent / f"inbox-{name}"
     inbox.mkdir()
-    (inbox / "mail.eml").write_bytes(raw)
+    # a name of its own: the source knows a message by its file name
+    (inbox / f"mail-{name}.eml").write_bytes(raw)
     config = config_module.load(config_path).config
     with job.open_ledger(config) as ledger:
         job.ingest(config, ledger, DirectorySource(inbox))
