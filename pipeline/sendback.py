@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from . import letters, review
 from .config import Config
@@ -71,7 +71,14 @@ def send_back(
     by_when = _by_when(config, row.period, now)
     reason = f"退回修改（{name}）：{why.strip()}"
     ledger.settle(message, "ignored", reason, None, review.actor(by), kind="sendback")
-    record = {"unit": name, "period": row.period or "", "why": why.strip(), "by_when": by_when}
+    at = now.astimezone(UTC).isoformat(timespec="seconds")  # as the ledger writes times
+    record = {
+        "unit": name,
+        "period": row.period or "",
+        "why": why.strip(),
+        "by_when": by_when,
+        "at": at,
+    }
     ledger.set_setting(f"{KEY}{message}", json.dumps(record, ensure_ascii=False))
     if not notify:
         return SentBack(message, name, by_when, "", "未选择通知单位")
@@ -141,7 +148,8 @@ def _by_when(config: Config, period: str | None, now: datetime) -> str:
 
 
 def open_ones(config: Config, ledger: Ledger) -> list[Open]:
-    """Every send-back, oldest first, each with the unit's report that answered it."""
+    """Every send-back, oldest first, each with the unit's report that answered it: the
+    first of its mail received after the send-back, not ignored."""
     keys = sorted(ledger.settings(KEY), key=lambda k: int(k.removeprefix(KEY)))
     if not keys:
         return []
@@ -162,6 +170,7 @@ def open_ones(config: Config, ledger: Ledger) -> list[Open]:
                 m.id
                 for m in later
                 if m.id > number
+                and m.recorded_at >= data.get("at", "")  # received after the send-back
                 and (m.period or "") >= period
                 and unit in {m.unit, m.reading.get("unit"), directory.by_sender(m.sender)}
             ),
