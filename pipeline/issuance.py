@@ -100,8 +100,7 @@ class PeriodState:
             )
         elif self.latest is not None:
             text += f"（第 {self.latest.version} 版）"
-        elif self.phase == "ready" and self.held:
-            # never 可以发送 while mail is held: it goes out with their units as 待核实
+        elif self.phase == "ready" and self.held:  # never 可以发送 while mail is held
             text = f"仍有 {self.held} 封邮件待审核（已过等待时间，发送时其单位列为待核实）"
         return text
 
@@ -330,10 +329,8 @@ def sign(config: Config, ledger: Ledger, period: Period, by: str, now: datetime)
     if found.phase == "collecting":
         raise UsageError(f"{period} 的截止时间未到，不能签发。", "too_early")
     if found.phase in ("issued", "corrected"):
-        raise UsageError(
-            f"{period} 的通报已发出（第 {found.next_version - 1} 版），内容没有变化。",
-            "unchanged",
-        )
+        shown = f"第 {found.next_version - 1} 版"
+        raise UsageError(f"{period} 的通报已发出（{shown}），内容没有变化。", "unchanged")
     ledger.sign(str(period), found.fingerprint, by)
     return settle_period(config, ledger, period, now)
 
