@@ -116,7 +116,9 @@ def circulars(config_path: Path, period: str | None, as_json: bool) -> None:
         Shown("issued_at", "定稿时间"),
         Shown("correction", "更正说明", fill=True, wrap=True),
     ]
-    print_table("通报版本", rows, columns)
+    # times in the campaign's zone, as everywhere a person reads them (JSON keeps ISO)
+    local = [r | {"issued_at": local_text(str(r["issued_at"]), config.schedule)} for r in rows]
+    print_table(f"通报版本（时间为 {config.schedule.timezone}）", local, columns)
     for row in rows:  # each recipient: 待发送 / 重试中 / 已送达
         shown = f"{row['period']} 第 {row['version']} 版送达情况：{row['delivery']}"
         console.print(shown, highlight=False)

@@ -125,7 +125,16 @@ def records(ctx: click.Context, config_path: Path, as_json: bool) -> None:
         Shown("by", "录入人"),
         Shown("withdrawn_at", "撤回时间"),
     ]
-    print_table(f"手工录入（{len(rows)} 条）", rows, columns)
+    # times in the campaign's zone, as everywhere a person reads them (JSON keeps ISO)
+    shown = [
+        r | {"withdrawn_at": local_text(_text(r["withdrawn_at"]), config.schedule)} for r in rows
+    ]
+    title = f"手工录入（{len(rows)} 条；时间为 {config.schedule.timezone}）"
+    print_table(title, shown, columns)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 @records.command("withdraw")
