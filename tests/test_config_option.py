@@ -27,6 +27,7 @@ ARGS: dict[tuple[str, ...], list[str]] = {
     ("review", "confirm"): ["1"],
     ("review", "reject"): ["1", "--reason", "x"],
     ("review", "reopen"): ["1", "--reason", "x"],
+    ("review", "send-back"): ["1", "--reason", "x", "--unit", "沐川县"],
     ("review", "show"): ["1"],
     ("record",): ["--unit", "沐川县", "--period", PERIOD, "--value", "1"],
     ("records",): [],
