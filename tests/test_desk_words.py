@@ -64,11 +64,45 @@ def workspace(desk_sample: Path, tmp_path: Path) -> Path:
 def test_no_page_shows_cli_words(workspace: Path) -> None:
     require_sign_off(workspace, "王科长")
     found: list[str] = []
+    start = ["/overview", "/register", f"/register?period={PERIOD}", "/settings"]
     for who in ("小李", "王科长"):
         desk = Desk(client(workspace), workspace)
         assert login(desk.client, who) == 303
-        pages = crawl(desk, ["/overview", "/register", f"/register?period={PERIOD}", "/settings"])
+        pages = crawl(desk, start)
         assert len(pages) > 40, sorted(pages)
+        for url, page in pages.items():
+            found += problems(url, page)
+    assert not found, "\n".join(found)
+
+
+def test_no_page_shows_cli_words_after_a_dekads_work(workspace: Path) -> None:
+    """The same crawl once the clerk has decided, sent back, recorded and withdrawn, and
+    the leader has signed: the pages then carry the actions' own words."""
+    require_sign_off(workspace, "王科长")
+    clerk = Desk(client(workspace), workspace)
+    assert login(clerk.client, "小李") == 303
+    queue = f"/queue/{PERIOD}"
+    for url, data in (
+        (f"{queue}/{MABIAN}/approve", {"unit": "马边县", "value": "1000"}),
+        (f"{queue}/26/approve", {"unit": "峨边县", "value": "200", "confirm": "replaces",
+                                 "note": "代报"}),
+        (f"{queue}/15/reject", {"reason": "没有旬报表", "notify": "1", "back_unit": "市中区"}),
+        ("/phone", {"period": PERIOD, "unit": "其他", "value": "40"}),
+    ):  # fmt: skip
+        done = clerk.client.post(url, data={"csrf": clerk.csrf(), **data})
+        assert done.status_code == 303, (url, done.text[-2000:])
+    page = clerk.client.get(f"/phone?period={PERIOD}").text
+    number = re.search(r'action="/phone/(\d+)/withdraw"', page)
+    assert number
+    clerk.client.post(
+        f"/phone/{number.group(1)}/withdraw", data={"csrf": clerk.csrf(), "reason": "报错了"}
+    )
+    leader = Desk(client(workspace), workspace)
+    assert login(leader.client, "王科长") == 303
+    signed = leader.client.post(f"/circular/{PERIOD}/sign", data={"csrf": leader.csrf()})
+    found: list[str] = []
+    for desk, extra in ((clerk, []), (leader, [signed.headers["location"]])):
+        pages = crawl(desk, [*extra, "/overview", f"/register?period={PERIOD}", "/phone"])
         for url, page in pages.items():
             found += problems(url, page)
     assert not found, "\n".join(found)
