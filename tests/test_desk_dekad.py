@@ -305,3 +305,12 @@ def test_the_clerk_and_the_leader_do_the_whole_dekad(dekad: dict[str, Any]) -> N
     walk.shot("通报-已送达")
     circulars = [r for r, m in server.received() if "通报" in str(m["Subject"])]
     assert sorted(circulars) == sorted(RECIPIENTS)
+    # the pages not walked above: none scrolls sideways either
+    for path, name in (
+        ("/units", "单位"),
+        ("/units/市中区", "单位-市中区"),
+        (f"/messages/{NO_FORM}", "邮件详情-退回"),
+        ("/settings", "配置"),
+    ):
+        walk.go(path)
+        walk.shot(name)
