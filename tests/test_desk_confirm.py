@@ -128,3 +128,12 @@ def test_the_domain_says_no_flag_and_the_cli_adds_it() -> None:
 
     check = NeedsConfirmation("数字偏大，请核实。", "too_high", (("本次", "1"),), "too_high:")
     assert "--" not in str(check) and hinted(check).endswith("确认无误请加 --force。")
+
+
+def test_a_refusal_links_back_to_the_page_it_came_from(clerk: Desk) -> None:
+    other = "2015-09-10"  # the message is not of that period: refused, with a way back
+    response = clerk.client.post(
+        f"/queue/{other}/{MABIAN}/approve", data={"csrf": clerk.csrf(), "unit": "马边县"}
+    )
+    assert response.status_code == 404
+    assert f'href="/queue/{other}/{MABIAN}">返回刚才的页面' in response.text

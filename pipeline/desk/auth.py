@@ -81,7 +81,10 @@ class Context:
         )
 
     def refuse(self, message: str, status_code: int = 400) -> HTMLResponse:
-        return self.render("refused.html", status_code, message=message)
+        """A refusal page with a way back to where the person was: after a POST to
+        /queue/P/N/approve that is /queue/P/N (the form), not only 本旬概况."""
+        back = _back(self.request.url.path) if self.request.method == "POST" else ""
+        return self.render("refused.html", status_code, message=message, back=back)
 
 
 Handler = Callable[[Context], Response]
@@ -124,6 +127,16 @@ def _handle(
             return handler(context)
         except XunbaoError as exc:  # the library's Chinese message, shown as it is
             return context.refuse(str(exc), 404 if isinstance(exc, NotFound) else 400)
+
+
+def _back(path: str) -> str:
+    """The page a POST to `path` was sent from."""
+    parts = path.strip("/").split("/")
+    if parts[0] == "circular" and len(parts) > 1:
+        return f"/circular?period={parts[1]}"
+    if parts[0] in ("queue", "messages") and len(parts) > 2:
+        return "/" + "/".join(parts[:-1])
+    return "/phone" if parts[0] == "phone" else ""
 
 
 def _stamp(path: Path) -> tuple[int, int]:
