@@ -137,3 +137,14 @@ def test_a_refusal_links_back_to_the_page_it_came_from(clerk: Desk) -> None:
     )
     assert response.status_code == 404
     assert f'href="/queue/{other}/{MABIAN}">返回刚才的页面' in response.text
+
+
+def test_the_state_says_可以发送_only_when_nothing_is_held() -> None:
+    from pipeline.issuance import PeriodState
+    from pipeline.periods import Period
+
+    period = Period.parse(PERIOD)
+    held = PeriodState(period, "ready", 3, ("马边县",), "f", None, None, None)
+    assert "可以发送" not in held.label and "仍有 3 封邮件待审核" in held.label
+    clear = PeriodState(period, "ready", 0, (), "f", None, None, None)
+    assert clear.label == "可以发送"
