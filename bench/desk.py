@@ -159,12 +159,16 @@ def main() -> None:
         token = login.split('name="csrf" value="')[1].split('"')[0]
         client.post("/login", data={"csrf": token, "name": "bench", "password": "bench-password-1"})
         cold = measure(client, pages[-1], 1)[0]
-        print(f"{'page':40} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+        print(f"{'page':40} {'first':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
         over = []
         for url in pages:
+            # the first view of a mail makes its preview in the sandbox, once (kept on
+            # disk): shown apart, the percentiles are of the views after it
+            first = measure(client, url, 1)[0]
             times = measure(client, url, repeat)
             p95 = statistics.quantiles(times, n=20)[-1]
-            print(f"{url:40} {statistics.median(times):8.1f} {p95:8.1f} {max(times):8.1f}")
+            shown = f"{statistics.median(times):8.1f} {p95:8.1f} {max(times):8.1f}"
+            print(f"{url:40} {first:8.1f} {shown}")
             if p95 > TARGET_MS:
                 over.append(url)
         print(f"{'circular page, cold (compose + PDF)':40} {cold:8.1f}")
