@@ -441,7 +441,8 @@ def bounded(parts: list[str], what: str = "项", limit: int = REASON_CHARS) -> s
     shown: list[str] = []
     for number, part in enumerate(parts):
         rest = len(parts) - number
-        tail = f"；等 {rest} {what}（详见 xunbao review show）" if len(parts) > 1 else ""
+        # no command named: the register's reason is read in the desk too
+        tail = f"；等 {rest} {what}（详见该邮件的详情）" if len(parts) > 1 else ""
         if len("；".join([*shown, part])) + len(tail) > limit:
             if not shown:
                 return part[: max(limit - len(tail) - 1, 20)] + "…" + tail
