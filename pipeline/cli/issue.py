@@ -104,15 +104,11 @@ def circulars(config_path: Path, period: str | None, as_json: bool) -> None:
     if not rows:
         console.print("还没有发出过通报。")
         return
-    for row in rows:  # the ledger keeps UTC; people read the campaign's local time
-        row["signed_at"] = local_text(row["signed_at"], config.schedule) if row["signed_at"] else ""
-        row["issued_at"] = local_text(row["issued_at"], config.schedule)
     columns = [
         Shown("period", "所属旬"),
         Shown("version", "版本", justify="right"),
         Shown("doc_number", "文号"),
         Shown("signed_by", "签发人"),
-        Shown("signed_at", "签发时间"),
         Shown("issued_at", "定稿时间"),
         Shown("correction", "更正说明", fill=True, wrap=True),
     ]
