@@ -2,8 +2,9 @@
 
 In a checkout they sit beside the package (the design card keeps `templates/` at the top
 level); an installed wheel carries the same files as data under `<prefix>/share/xunbao`
-(pyproject's `data-files`). `start_site` copies the starter config and the sample inbox
-into a folder, so that `xunbao run` works there with nothing else (`xunbao init`).
+(pyproject's `data-files`). `start_site` writes the starter config where a new site's
+config is to be, and the sample inbox beside it, so that `xunbao run` works there with
+nothing else (`xunbao init`).
 """
 
 from __future__ import annotations
@@ -31,23 +32,21 @@ def templates() -> Path:
     return shared("templates")
 
 
-def start_site(folder: Path) -> list[Path]:
-    """Copy config.yaml and the sample inbox into `folder`; the paths written.
-
-    Refuses when either is already there: a site's own config is never overwritten."""
-    folder.mkdir(parents=True, exist_ok=True)
-    taken = [name for name in _STARTER if (folder / name).exists()]
+def start_site(config: Path) -> list[Path]:
+    """Write the starter config to `config` and the sample inbox beside it; the paths
+    written. Refuses when either is already there: a site's own files are never
+    overwritten."""
+    targets = [config, config.parent / _STARTER[1]]
+    taken = [str(path) for path in targets if path.exists()]
     if taken:
-        raise UsageError(f"{folder} 中已有 {'、'.join(taken)}，为免覆盖现有配置，未做任何改动。")
-    written = []
-    for name in _STARTER:
+        raise UsageError(f"已有 {'、'.join(taken)}，为免覆盖现有配置，未做任何改动。")
+    config.parent.mkdir(parents=True, exist_ok=True)
+    for name, target in zip(_STARTER, targets, strict=True):
         source = shared(name)
         if not source.exists():
             raise UsageError(f"找不到 xunbao 自带的 {name}：安装可能不完整，请重新安装。")
-        target = folder / name
         if source.is_dir():
             shutil.copytree(source, target)
         else:
             shutil.copyfile(source, target)
-        written.append(target)
-    return written
+    return targets

@@ -71,8 +71,20 @@ def placements(path: tuple[str, ...], config: str) -> Iterator[list[str]]:
         yield [*path[:cut], "--config", config, *path[cut:], *rest]
 
 
+MAKES_CONFIG = [("init",)]  # --config names the file it writes, so it may not exist yet
+
+
 def test_every_command_is_listed() -> None:
-    assert sorted(commands()) == sorted(ARGS)
+    assert sorted(commands()) == sorted([*ARGS, *MAKES_CONFIG])
+
+
+def test_init_writes_the_named_config_and_the_inbox_beside_it(tmp_path: Path) -> None:
+    named = tmp_path / "site" / "lsszgh.yaml"
+    result = CliRunner().invoke(cli, ["init", "--config", str(named)])
+    assert result.exit_code == 0, result.output
+    assert named.exists() and (named.parent / "inbox_samples").is_dir()
+    again = CliRunner().invoke(cli, ["init", "--config", str(named)])
+    assert again.exception is not None and "未做任何改动" in str(again.exception)
 
 
 @pytest.mark.parametrize("path", sorted(ARGS), ids=" ".join)

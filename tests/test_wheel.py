@@ -27,9 +27,12 @@ def test_the_built_wheel_runs_the_demo_outside_the_checkout(tmp_path: Path) -> N
     (wheel,) = wheels.glob("xunbao-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    # The dependencies are this environment's (installing them again would take minutes);
-    # a .pth path line adds them without running this environment's editable-install hook,
-    # so `pipeline` can only come from the wheel.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-index"]
+    subprocess.run([*pip, str(wheel)], check=True, capture_output=True, timeout=300, env=env)
+    # The dependencies are this environment's (installing them again would take minutes),
+    # added after the install so that pip never sees this checkout's editable xunbao; a .pth
+    # path line does not run that install's import hook, so `pipeline` comes from the wheel.
     found = subprocess.run(
         [
             str(venv / "bin" / "python"),
@@ -39,14 +42,12 @@ def test_the_built_wheel_runs_the_demo_outside_the_checkout(tmp_path: Path) -> N
         check=True,
         capture_output=True,
         text=True,
+        env=env,
     )
     packages = Path(found.stdout.strip())
     (packages / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-index"]
-    subprocess.run([*pip, str(wheel)], check=True, capture_output=True, timeout=300)
 
     site = tmp_path / "site"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     xunbao = str(venv / "bin" / "xunbao")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-"""`xunbao init`: a new site's folder with the starter config and the sample inbox."""
+"""`xunbao init`: a new site's config and the sample inbox beside it."""
 
 from __future__ import annotations
 
@@ -7,16 +7,22 @@ from pathlib import Path
 import click
 
 from .. import resources
+from ..config import DEFAULT_CONFIG
 from .output import console
 
 
 @click.command()
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
-def init(folder: Path) -> None:
-    """在指定目录（默认当前目录）放入示例配置 config.yaml 和样例邮件目录 inbox_samples。"""
-    for path in resources.start_site(folder):
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    help="要新建的配置文件路径（样例邮件目录 inbox_samples 放在它旁边）",
+)
+def init(config_path: Path) -> None:
+    """新建一个运行目录：写入示例配置，并在旁边放入样例邮件目录 inbox_samples。"""
+    for path in resources.start_site(config_path):
         console.print(f"已写入 {path}", highlight=False)
-    console.print(
-        "下一步：编辑 config.yaml（单位、目标、邮箱），然后在该目录运行 xunbao run。",
-        highlight=False,
-    )
+    console.print(f"下一步：编辑 {config_path}（单位、目标、邮箱），", highlight=False)
+    console.print(f"然后运行 xunbao run --config {config_path}。", highlight=False)
