@@ -6,13 +6,16 @@ own PID namespace (xunbao's processes and their /proc/<pid>/environ are out of s
 read-only view of the system with the places that hold xunbao's data or other users'
 files (the storage folder, /tmp, /run, home) hidden behind empty tmpfs, the password files
 config.yaml names shown empty, and one writable folder of its own. Its environment is
-built here from nothing: no password, no `XUNBAO_*`. Every converter it starts
-(LibreOffice, antiword, pdftoppm) inherits all of it, and the hard resource limits the
-reader sets on itself before it reads anything.
+built here from nothing: no password, no `XUNBAO_*`. It may execute only the programs in
+CONVERTERS and the interpreter (Landlock, set up by exec_list.py before the reader starts):
+a shell, a compiler, ldconfig, a binary written into its folder all fail. Every converter
+it starts (LibreOffice, antiword, pdftoppm) inherits all of it, and the hard resource
+limits the reader sets on itself before it reads anything.
 
 Where bubblewrap is missing, `unshare` still takes the network away (as root, or through
 a user namespace); where neither works the reader runs with the environment and limits
-alone, and `missing()` says which wall is not there (`xunbao status`, `check-config`).
+alone, and `missing()` says which wall is not there (`xunbao status`, `check-config`);
+likewise where the kernel has no Landlock (or a unit's SystemCallFilter forbids it).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import functools
 import logging
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -31,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pipeline
+from pipeline import exec_list
 
 if TYPE_CHECKING:
     from .config import Config
@@ -38,10 +43,23 @@ if TYPE_CHECKING:
 CODE = Path(pipeline.__file__).resolve().parent.parent  # what the reader imports
 PATH = "/usr/local/bin:/usr/bin:/bin"
 SCRATCH_TMP = 64 << 20  # bytes of the reader's own /tmp (memory no rlimit counts)
+# The only programs a reader (and a preview process) may execute, besides the interpreter
+# and its dynamic loader: what the readers really start. Found on the readers' PATH.
+CONVERTERS = (
+    "setpriv",  # starts each converter below with PDEATHSIG (forms.legacy.child_command)
+    "antiword",  # Word 97 .doc
+    "/usr/lib/libreoffice/program/soffice.bin",  # .wps .et .rtf, a .doc antiword refuses
+    "unar",  # .rar, through rarfile
+    "pdfinfo",  # the desk's page sizes, before rendering
+    "pdftoppm",  # the desk's page images
+)
 # Places that hold other processes' data: hidden from a reader behind an empty tmpfs.
 HIDDEN = (Path("/tmp"), Path("/var/tmp"), Path("/run"), Path("/var/run"), Path("/dev/shm"))
 NO_NETWORK = "读取进程可以访问网络（未安装 bubblewrap，且无法创建网络命名空间）"
 NO_VIEW = "读取进程能看到整个文件系统和其他进程（未安装 bubblewrap：apt-get install bubblewrap）"
+NO_EXEC = (
+    "读取进程可以执行任何程序（内核未启用 Landlock，或 systemd 单元的 SystemCallFilter 禁止了它）"
+)
 NO_USE = (
     "读取进程能看到整个文件系统和其他进程（bubblewrap 无法建立沙箱：用户命名空间被禁用，"
     "或 systemd 单元设置了 ProtectKernelTunables、ProtectKernelLogs、ProcSubset）"
@@ -53,6 +71,7 @@ class Kind:
     """How readers are walled in: "bwrap", "unshare" or "" (environment and limits only)."""
 
     tool: str
+    listed: bool = False  # exec only CONVERTERS (Landlock)
 
     @property
     def own_pid_namespace(self) -> bool:
@@ -137,6 +156,42 @@ def _holds_code(path: Path) -> bool:
     return any(p == path or path in p.parents for p in _code_paths())
 
 
+def programs() -> list[str]:
+    """The files a walled process may execute: CONVERTERS found here, the interpreter and
+    the dynamic loader each of them names (the kernel opens it to start any program)."""
+    found = [shutil.which(name, path=PATH) for name in CONVERTERS]
+    files = [Path(p).resolve() for p in [sys.executable, *found] if p]
+    loaders = [loader for f in files if (loader := _elf_interpreter(f))]
+    return [str(p) for p in dict.fromkeys(files + loaders)]
+
+
+def _elf_interpreter(path: Path) -> Path | None:
+    """PT_INTERP of a 64-bit little-endian ELF file (x86_64, aarch64), resolved."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(64)
+            if head[:4] != b"\x7fELF" or head[4:6] != b"\x02\x01":
+                return None
+            (table,) = struct.unpack_from("<Q", head, 0x20)  # e_phoff
+            size, count = struct.unpack_from("<HH", head, 0x36)  # e_phentsize, e_phnum
+            for index in range(count):
+                file.seek(table + index * size)
+                kind, _, offset, _, _, length = struct.unpack("<IIQQQQ", file.read(40))
+                if kind == 3:  # PT_INTERP
+                    file.seek(offset)
+                    name = file.read(length).rstrip(b"\0").decode()
+                    return Path(name).resolve()
+    except (OSError, struct.error, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _listed(argv: list[str]) -> list[str]:
+    """`argv` started by exec_list.py, after which only programs() can be executed."""
+    launcher = str(Path(exec_list.__file__).resolve())
+    return [sys.executable, "-I", "-S", launcher, *programs(), "--", *argv]
+
+
 def _unshare_arguments() -> list[str]:
     user = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
     return ["--net", *user, "--"]
@@ -148,6 +203,8 @@ def command(
     """`argv` behind the walls `kind` offers, dying with this process (PDEATHSIG)."""
     setpriv = shutil.which("setpriv")
     first = [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
+    if kind.listed:
+        argv = _listed(argv)
     if kind.tool == "bwrap":
         bwrap = shutil.which("bwrap") or "bwrap"
         return [*first, bwrap, *_bwrap_arguments(folder, storage, secrets), "--", *argv]
@@ -170,7 +227,7 @@ def available() -> Kind:
     """The strongest walls this machine can build (tried once per process); short of all
     of them, the log says which are missing (a unit with ProtectKernelTunables, say)."""
     kind = _strongest()
-    if kind.tool != "bwrap":
+    if missing(kind):
         logging.getLogger("xunbao.sandbox").warning(summary_of(kind))
     return kind
 
@@ -178,23 +235,30 @@ def available() -> Kind:
 def _strongest() -> Kind:
     """Tried with the very programs `command` will start (found on this process's PATH)."""
     true = shutil.which("true") or "/bin/true"
+    listed = _listed([])  # builds the exec wall and exits
     if bwrap := shutil.which("bwrap"):
         with tempfile.TemporaryDirectory(prefix="xunbao-walls-") as probe:
             arguments = _bwrap_arguments(Path(probe), Path(probe))
+            if _works([bwrap, *arguments, "--", *listed]):
+                return Kind("bwrap", listed=True)
             if _works([bwrap, *arguments, "--", true]):
                 return Kind("bwrap")
-    if (unshare := shutil.which("unshare")) and _works([unshare, *_unshare_arguments(), true]):
-        return Kind("unshare")
-    return Kind("")
+    if unshare := shutil.which("unshare"):
+        if _works([unshare, *_unshare_arguments(), *listed]):
+            return Kind("unshare", listed=True)
+        if _works([unshare, *_unshare_arguments(), true]):
+            return Kind("unshare")
+    return Kind("", listed=_works(listed))
 
 
 def missing(kind: Kind | None = None) -> list[str]:
     """The walls a reader would lack here, in Chinese; empty when all are up."""
-    tool = (kind or available()).tool
-    if tool == "bwrap":
-        return []
+    kind = kind or available()
+    lacking = [] if kind.listed else [NO_EXEC]
+    if kind.tool == "bwrap":
+        return lacking
     view = NO_USE if shutil.which("bwrap") else NO_VIEW
-    return [view] if tool == "unshare" else [NO_NETWORK, view]
+    return [view, *lacking] if kind.tool == "unshare" else [NO_NETWORK, view, *lacking]
 
 
 def summary() -> str:
@@ -204,7 +268,7 @@ def summary() -> str:
 def summary_of(kind: Kind) -> str:
     lacking = missing(kind)
     if not lacking:
-        walled = "无网络、只读系统、独立临时目录、无密码、硬性资源限制"
+        walled = "无网络、只读系统、独立临时目录、无密码、只能执行清单内的转换程序、硬性资源限制"
         return f"读取沙箱：完整（bubblewrap：{walled}）。"
     return f"读取沙箱：不完整——{'；'.join(lacking)}。"
 
