@@ -6,16 +6,18 @@ own PID namespace (xunbao's processes and their /proc/<pid>/environ are out of s
 read-only view of the system with the places that hold xunbao's data or other users'
 files (the storage folder, /tmp, /run, home) hidden behind empty tmpfs, the password files
 config.yaml names shown empty, and one writable folder of its own. Its environment is
-built here from nothing: no password, no `XUNBAO_*`. It may execute only the programs in
-CONVERTERS and the interpreter (Landlock, set up by exec_list.py before the reader starts):
-a shell, a compiler, ldconfig, a binary written into its folder all fail. Every converter
+built here from nothing: no password, no `XUNBAO_*`. The kernel confines it (confine.py,
+before the reader starts): it may execute only the programs in CONVERTERS and the
+interpreter (Landlock: a shell, a compiler, ldconfig, a binary written into its folder all
+fail), and may not open a network socket at all (seccomp), so nothing even tries. Every converter
 it starts (LibreOffice, antiword, pdftoppm) inherits all of it, and the hard resource
 limits the reader sets on itself before it reads anything.
 
 Where bubblewrap is missing, `unshare` still takes the network away (as root, or through
 a user namespace); where neither works the reader runs with the environment and limits
 alone, and `missing()` says which wall is not there (`xunbao status`, `check-config`);
-likewise where the kernel has no Landlock (or a unit's SystemCallFilter forbids it).
+likewise where the kernel has no Landlock or seccomp (or a unit's SystemCallFilter forbids
+them).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pipeline
-from pipeline import exec_list
+from pipeline import confine
 
 if TYPE_CHECKING:
     from .config import Config
@@ -57,8 +59,9 @@ CONVERTERS = (
 HIDDEN = (Path("/tmp"), Path("/var/tmp"), Path("/run"), Path("/var/run"), Path("/dev/shm"))
 NO_NETWORK = "读取进程可以访问网络（未安装 bubblewrap，且无法创建网络命名空间）"
 NO_VIEW = "读取进程能看到整个文件系统和其他进程（未安装 bubblewrap：apt-get install bubblewrap）"
-NO_EXEC = (
-    "读取进程可以执行任何程序（内核未启用 Landlock，或 systemd 单元的 SystemCallFilter 禁止了它）"
+NO_CONFINE = (
+    "读取进程可以执行任何程序、尝试网络连接（内核未启用 Landlock 或 seccomp，"
+    "或 systemd 单元的 SystemCallFilter 禁止了它们）"
 )
 NO_USE = (
     "读取进程能看到整个文件系统和其他进程（bubblewrap 无法建立沙箱：用户命名空间被禁用，"
@@ -71,7 +74,7 @@ class Kind:
     """How readers are walled in: "bwrap", "unshare" or "" (environment and limits only)."""
 
     tool: str
-    listed: bool = False  # exec only CONVERTERS (Landlock)
+    confined: bool = False  # exec only CONVERTERS (Landlock), no network socket (seccomp)
 
     @property
     def own_pid_namespace(self) -> bool:
@@ -186,9 +189,9 @@ def _elf_interpreter(path: Path) -> Path | None:
     return None
 
 
-def _listed(argv: list[str]) -> list[str]:
-    """`argv` started by exec_list.py, after which only programs() can be executed."""
-    launcher = str(Path(exec_list.__file__).resolve())
+def _confined(argv: list[str]) -> list[str]:
+    """`argv` started by confine.py: only programs() can be executed, no socket opened."""
+    launcher = str(Path(confine.__file__).resolve())
     return [sys.executable, "-I", "-S", launcher, *programs(), "--", *argv]
 
 
@@ -203,8 +206,8 @@ def command(
     """`argv` behind the walls `kind` offers, dying with this process (PDEATHSIG)."""
     setpriv = shutil.which("setpriv")
     first = [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
-    if kind.listed:
-        argv = _listed(argv)
+    if kind.confined:
+        argv = _confined(argv)
     if kind.tool == "bwrap":
         bwrap = shutil.which("bwrap") or "bwrap"
         return [*first, bwrap, *_bwrap_arguments(folder, storage, secrets), "--", *argv]
@@ -235,26 +238,26 @@ def available() -> Kind:
 def _strongest() -> Kind:
     """Tried with the very programs `command` will start (found on this process's PATH)."""
     true = shutil.which("true") or "/bin/true"
-    listed = _listed([])  # builds the exec wall and exits
+    confined = _confined([])  # builds the kernel's walls and exits
     if bwrap := shutil.which("bwrap"):
         with tempfile.TemporaryDirectory(prefix="xunbao-walls-") as probe:
             arguments = _bwrap_arguments(Path(probe), Path(probe))
-            if _works([bwrap, *arguments, "--", *listed]):
-                return Kind("bwrap", listed=True)
+            if _works([bwrap, *arguments, "--", *confined]):
+                return Kind("bwrap", confined=True)
             if _works([bwrap, *arguments, "--", true]):
                 return Kind("bwrap")
     if unshare := shutil.which("unshare"):
-        if _works([unshare, *_unshare_arguments(), *listed]):
-            return Kind("unshare", listed=True)
+        if _works([unshare, *_unshare_arguments(), *confined]):
+            return Kind("unshare", confined=True)
         if _works([unshare, *_unshare_arguments(), true]):
             return Kind("unshare")
-    return Kind("", listed=_works(listed))
+    return Kind("", confined=_works(confined))
 
 
 def missing(kind: Kind | None = None) -> list[str]:
     """The walls a reader would lack here, in Chinese; empty when all are up."""
     kind = kind or available()
-    lacking = [] if kind.listed else [NO_EXEC]
+    lacking = [] if kind.confined else [NO_CONFINE]
     if kind.tool == "bwrap":
         return lacking
     view = NO_USE if shutil.which("bwrap") else NO_VIEW

@@ -128,7 +128,7 @@ def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_this_machine_has_every_wall() -> None:
-    assert walls.available() == walls.Kind("bwrap", listed=True)
+    assert walls.available() == walls.Kind("bwrap", confined=True)
     assert walls.missing() == []
 
 

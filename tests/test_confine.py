@@ -1,10 +1,12 @@
-"""The readers' exec wall: behind walls.command only walls.CONVERTERS and the interpreter
-can be executed (Landlock), and every converter still does its job for a real reader, under
-the hard limits the reader set (LibreOffice included)."""
+"""The kernel's walls around a reader (confine.py): behind walls.command only
+walls.CONVERTERS and the interpreter can be executed (Landlock), no network socket can be
+opened (seccomp), and every converter still does its job for a real reader, under the hard
+limits the reader set (LibreOffice included)."""
 
 from __future__ import annotations
 
 import ctypes.util
+import errno
 import shutil
 import subprocess
 import sys
@@ -44,8 +46,8 @@ print("find_library", ctypes.util.find_library("m"))
 
 
 def test_this_machine_builds_the_exec_wall() -> None:
-    assert walls.available().listed
-    assert walls.NO_EXEC not in walls.missing()
+    assert walls.available().confined
+    assert walls.NO_CONFINE not in walls.missing()
     listed = walls.programs()
     assert str(Path(sys.executable).resolve()) in listed
     assert any("ld-linux" in p for p in listed), listed  # the loader every program needs
@@ -93,6 +95,43 @@ def test_the_exec_wall_cannot_be_left_by_a_child(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.stdout.strip() == "refused", done.stderr
+
+
+SOCKETS = """
+import socket
+for family in (socket.AF_INET, socket.AF_INET6, socket.AF_PACKET, socket.AF_UNIX):
+    try:
+        socket.socket(family, socket.SOCK_DGRAM).close()
+        print(family.name, "opened")
+    except OSError as exc:
+        print(family.name, exc.errno)
+"""
+
+
+@pytest.mark.parametrize("tool", ["bwrap", "unshare"])
+def test_a_walled_process_cannot_open_a_network_socket(tool: str, tmp_path: Path) -> None:
+    """Not even a connection attempt: socket() itself fails, behind bubblewrap and behind
+    unshare alike (a machine without bubblewrap keeps this wall)."""
+    storage = tmp_path / "storage"
+    folder = storage / "tmp" / "1" / "w"
+    folder.mkdir(parents=True)
+    kind = walls.Kind(tool, confined=True)
+    done = subprocess.run(
+        walls.command(kind, [sys.executable, "-c", SOCKETS], folder, storage),
+        env=walls.environment(folder),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    said = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    unsupported = str(errno.EAFNOSUPPORT)
+    assert said == {
+        "AF_INET": unsupported,
+        "AF_INET6": unsupported,
+        "AF_PACKET": unsupported,
+        "AF_UNIX": "opened",  # LibreOffice's own pipe
+    }
 
 
 @pytest.mark.slow
