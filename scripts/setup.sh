@@ -2,7 +2,7 @@
 # Installs everything xunbao needs on Debian/Ubuntu: system packages (CJK fonts, poppler,
 # LibreOffice/antiword for old Office formats, unar for .rar, bubblewrap walling in the
 # reader processes) and a virtualenv in .venv.
-# `--dev` adds what only the tests need (Dovecot, the test Python packages).
+# `--dev` adds what only the tests need (Dovecot, chromium, strace, the test Python packages).
 # Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +14,9 @@ APT_PACKAGES=(
 )
 DEV=0
 [ "${1:-}" = "--dev" ] && DEV=1
-# Browser tests drive Debian's chromium through chromium-driver (no browser download).
-[ $DEV -eq 1 ] && APT_PACKAGES+=(dovecot-imapd chromium chromium-driver)
+# Browser tests drive Debian's chromium through chromium-driver (no browser download);
+# strace watches the hostile corpus for network calls and stray writes (test_hostile_trace).
+[ $DEV -eq 1 ] && APT_PACKAGES+=(dovecot-imapd chromium chromium-driver strace)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
