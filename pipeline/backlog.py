@@ -57,7 +57,7 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
     kept = originals.folder(config)
     unacknowledged: list[RawMessage] = []
     storage = config.resolve(config.storage.path).parent
-    secrets = walls.secret_files(config)
+    secrets = walls.private(config)
     with Pool(config.limits, storage, intake.wording, secrets) as pool, ledger.unsynced():
         upcoming = _Upcoming(source.poll(), lambda raw: _kind(ledger, raw))
         for raw, read in _reads(ledger, pool, upcoming, kept):

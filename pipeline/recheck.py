@@ -86,7 +86,7 @@ def _judge(
     results = []
     storage = config.resolve(config.storage.path).parent
     limits = config.limits.model_copy(update={"workers": workers or config.limits.workers})
-    with Pool(limits, storage, intake.wording, walls.secret_files(config)) as pool:
+    with Pool(limits, storage, intake.wording, walls.private(config)) as pool:
         reads = pool.read(found, lambda _: None)
         for (row, read), (_, raw) in zip(reads, found, strict=True):
             judged = intake.assess(_as_received(row, raw), read, registered_as=row.id)

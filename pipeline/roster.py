@@ -89,7 +89,7 @@ def of_original(config: Config, sha256: str) -> Roster | None:
         return None
     storage = config.resolve(config.storage.path).parent
     one = config.limits.model_copy(update={"workers": 1})
-    with Pool(one, storage, secrets=walls.secret_files(config)) as pool:
+    with Pool(one, storage, secrets=walls.private(config)) as pool:
         ((_, read),) = pool.read([(sha256, raw)], lambda _: None)
     if not isinstance(read, ReadMail):
         return None

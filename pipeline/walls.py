@@ -4,7 +4,8 @@ A reader runs inside bubblewrap: its own network namespace (a loopback with noth
 it, so no name lookup, no connection to the office LAN or to xunbao's own listeners), its
 own PID namespace (xunbao's processes and their /proc/<pid>/environ are out of sight), a
 read-only view of the system with the places that hold xunbao's data or other users'
-files (the storage folder, /tmp, /run, home) hidden behind empty tmpfs, the password files
+files (the storage folder, /tmp, /run, home; the originals, a directory mailbox and the
+outputs wherever config.yaml puts them) hidden behind empty tmpfs, the password files
 config.yaml names shown empty, and one writable folder of its own. Its environment is
 built here from nothing: no password, no `XUNBAO_*`. The kernel confines it (confine.py,
 before the reader starts): it may execute only the programs in CONVERTERS and the
@@ -99,13 +100,24 @@ def environment(folder: Path) -> dict[str, str]:
     return env
 
 
-def secret_files(config: Config) -> list[Path]:
-    """The password files config.yaml names: a reader sees them empty."""
+def private(config: Config) -> list[Path]:
+    """What a reader must not read besides the storage folder: the password files
+    config.yaml names (it sees them empty) and the folders holding mail or what was made of
+    it wherever config.yaml puts them (hidden behind an empty tmpfs): the originals, a
+    directory mailbox (the other mails in it), the outputs."""
     named = (config.mailbox.password_file, config.delivery.password_file)
-    return [config.resolve(p) for p in named if p is not None]
+    files = [config.resolve(p) for p in named if p is not None]
+    ledger = config.resolve(config.storage.path)
+    originals = config.storage.originals
+    folders = [config.resolve(originals) if originals else ledger.parent / "originals"]
+    folders.append(config.resolve(config.output.dir))
+    if config.mailbox.source == "directory" and config.mailbox.path:
+        folders.append(config.resolve(config.mailbox.path))
+    return files + folders
 
 
 def _bwrap_arguments(folder: Path, storage: Path, secrets: Sequence[Path] = ()) -> list[str]:
+    """`secrets`: walls.private's paths, files shown empty, folders hidden."""
     arguments = ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
     arguments += ["--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session"]
     hidden = [p for p in HIDDEN if p.is_dir() and not p.is_symlink()]
@@ -113,6 +125,8 @@ def _bwrap_arguments(folder: Path, storage: Path, secrets: Sequence[Path] = ()) 
     if home != Path("/") and not _holds_code(home):
         hidden.append(home)
     hidden.append(storage.resolve())
+    # The private folders (walls.private) too, unless the code is in one (a checkout's root).
+    hidden += [p.resolve() for p in secrets if p.is_dir() and not _holds_code(p.resolve())]
     # Parents first: a folder inside another hidden one (HOME under the storage, say) gets
     # its tmpfs on top of its parent's, not buried beneath it where it cannot be remounted.
     hidden = sorted(dict.fromkeys(hidden), key=lambda p: len(p.parts))

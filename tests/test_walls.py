@@ -5,9 +5,11 @@ reader (or the LibreOffice it starts) must never reach."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ import pytest
 from conftest import XUNBAO, write_config
 from test_sandbox import SAMPLES, mail_with
 
+from pipeline import config as config_module
 from pipeline import walls
 from pipeline.config import Limits
 from pipeline.reading import ReadMail
@@ -314,3 +317,44 @@ def test_a_bubblewrap_that_cannot_build_the_sandbox_is_named(tmp_path: Path) -> 
     assert walls.NO_USE in done.stdout, done.stdout + done.stderr
     assert walls.NO_NETWORK not in done.stdout  # unshare still takes the network away
     assert "读取沙箱" in done.stderr  # and the log says so too
+
+
+def test_mail_kept_outside_the_storage_is_hidden_too(tmp_path: Path) -> None:
+    """Originals, a directory mailbox and the outputs that config.yaml puts elsewhere are
+    hidden from a reader like the storage folder: it reads the one mail it is given. They
+    are put beside the code, not under /tmp (hidden as a whole anyway)."""
+    elsewhere = Path(tempfile.mkdtemp(prefix=".walls-test-", dir=walls.CODE))
+    try:
+        _hidden_elsewhere(tmp_path, elsewhere)
+    finally:
+        shutil.rmtree(elsewhere)
+
+
+def _hidden_elsewhere(tmp_path: Path, elsewhere: Path) -> None:
+    places = {name: elsewhere / name for name in ("originals", "inbox", "out")}
+    for place in places.values():
+        place.mkdir()
+        (place / "other.eml").write_text("Subject: someone else's mail")
+    path = write_config(
+        tmp_path / "run",
+        mailbox={"source": "directory", "path": str(places["inbox"])},
+        output={"dir": str(places["out"])},
+        edit=lambda tree: tree["storage"].update(originals=str(places["originals"])),
+    )
+    config = config_module.load(path).config
+    storage = tmp_path / "run"
+    folder = storage / "tmp" / "1" / "w"
+    folder.mkdir(parents=True)
+    assert set(places.values()) <= set(walls.private(config))
+    script = "import os, sys\nfor place in sys.argv[1:]:\n    print(sorted(os.listdir(place)))"
+    argv = [sys.executable, "-c", script, *map(str, places.values())]
+    done = subprocess.run(
+        walls.command(walls.available(), argv, folder, storage, walls.private(config)),
+        env=walls.environment(folder),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:3] == ["[]", "[]", "[]"]
+    assert (places["inbox"] / "other.eml").exists()  # hidden, not touched

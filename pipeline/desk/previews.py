@@ -108,7 +108,7 @@ def _run(config: Config, raw: bytes, request: list[str]) -> bytes | None:
         argv = [sys.executable, "-m", "pipeline.desk.previews", *settings, *request]
         try:
             done = subprocess.run(
-                walls.command(walls.available(), argv, folder, storage, walls.secret_files(config)),
+                walls.command(walls.available(), argv, folder, storage, walls.private(config)),
                 input=raw,
                 capture_output=True,
                 env=walls.environment(folder),
