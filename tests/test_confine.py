@@ -183,3 +183,13 @@ def test_every_converter_still_reads_behind_the_list(tmp_path: Path) -> None:
         assert limit(soffice_limits, "Max address space") == memory
         soft, hard = limit(soffice_limits, "Max cpu time")
         assert hard != "unlimited" and int(soft) <= int(hard) <= limits.seconds * 100 + 1000
+
+
+def test_a_missing_confinement_is_named() -> None:
+    """Where the kernel refuses Landlock or seccomp (an old kernel, a unit's filter), status
+    and check-config say so, whichever other walls stand."""
+    for tool in ("bwrap", "unshare", ""):
+        assert walls.NO_CONFINE in walls.missing(walls.Kind(tool))
+        assert walls.NO_CONFINE not in walls.missing(walls.Kind(tool, confined=True))
+    assert walls.missing(walls.Kind("bwrap", confined=True)) == []
+    assert "不完整" in walls.summary_of(walls.Kind("bwrap"))
