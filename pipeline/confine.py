@@ -29,7 +29,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import platform
 import struct
 import sys
 
@@ -111,7 +110,7 @@ class _Program(ctypes.Structure):
 
 
 def forbid_network(libc: ctypes.CDLL) -> None:
-    machine = platform.machine()
+    machine = os.uname().machine
     if machine not in ARCHITECTURES:
         raise Refused(errno.ENOSYS, f"no seccomp filter for {machine}")
     code = network_filter(machine)
