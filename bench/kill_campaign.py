@@ -135,7 +135,7 @@ def workspace(folder: Path, inbox: Inbox) -> Workspace:
 
 def run(place: Workspace, kill_after: float | None, in_reader: bool = False) -> bool:
     """One `xunbao run`; killed after `kill_after` s if given, or (`in_reader`) as soon as
-    a reader has begun a message. True if it was killed."""
+    a reader has begun a message. True if it was killed before it ended."""
     config = place.config
     command = [str(XUNBAO), "run", "--config", str(config), "--period", PERIOD, "--no-send"]
     process = subprocess.Popen(
@@ -220,8 +220,9 @@ def campaign(base: Path, inbox: Inbox, rounds: int, kills: int, seed: int = 24) 
             # The first kill of a round as soon as a reader has begun a message (the
             # reading is a short part of a run), so that every round has a message to
             # read alone; the others at a random moment within the shorter run.
-            moment = chance.uniform(0.2, min(lengths))
-            if run(place, moment, in_reader=attempt == 0):
+            aimed = attempt == 0
+            moment = None if aimed else chance.uniform(0.2, min(lengths))
+            if run(place, moment, in_reader=aimed):
                 landed += 1
                 result.in_reader += in_hand(place.config) > 0
         result.kills += landed
