@@ -57,6 +57,9 @@ class Campaign(Model):
     cumulative: bool = True
     start: date
     end: date
+    # The start of the target's own period (an annual target: 1 January), when dekad
+    # reporting began later; time progress is measured from here. None: `start`.
+    progress_from: date | None = None
     target: int = Field(ge=0)
     base: int | None = Field(default=None, ge=0)
     growth_goal: float | None = Field(default=None, ge=0)  # e.g. 0.22; None: target / base
@@ -72,6 +75,11 @@ class Campaign(Model):
         pairs = {"metric": "name", "measure": "measure", "cumulative": "cumulative"}
         headline = {k: first[f] for k, f in pairs.items() if f in first}
         return {**headline, "target": first.get("target") or 0, **data}
+
+    @property
+    def progress_start(self) -> date:
+        """The day time progress (时间进度) counts from."""
+        return self.progress_from or self.start
 
 
 class Unit(Model):

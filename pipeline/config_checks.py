@@ -197,6 +197,12 @@ def cross_check(config: Config, at: Locator) -> tuple[list[str], list[str]]:
         errors.append(
             f"{at.where(('campaign', 'end'))}：结束日期须晚于开始日期 {config.campaign.start}。"
         )
+    since = config.campaign.progress_from
+    if since is not None and not since <= config.campaign.start < config.campaign.end:
+        errors.append(
+            f"{at.where(('campaign', 'progress_from'))}：目标任务的起算日期 {since} 须不晚于"
+            f"活动开始日期 {config.campaign.start}（年度目标通常写当年 1 月 1 日）。"
+        )
     return errors, warnings
 
 

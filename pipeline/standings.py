@@ -101,7 +101,7 @@ class Example:
 class Standings:
     period: Period
     campaign: str
-    expected: float  # share of the campaign's time elapsed at the cutoff
+    expected: float  # share of the target's time (campaign.progress_from…end) at the cutoff
     target: int
     completed: int
     units: list[Standing]
@@ -195,7 +195,7 @@ class Standings:
 
 def expected_progress(config: Config, period: Period) -> float:
     zone = config.schedule.zone
-    start = datetime.combine(config.campaign.start, time(0), tzinfo=zone)
+    start = datetime.combine(config.campaign.progress_start, time(0), tzinfo=zone)
     end = datetime.combine(config.campaign.end + timedelta(days=1), time(0), tzinfo=zone)
     return rules.expected_share(start, end, period.cutoff(config.schedule))
 
