@@ -91,6 +91,8 @@ class Output(Model):
 
 class Rules(Model):
     lagging_count: int = Field(default=3, ge=0)
+    # True: only units behind time progress can be 末位 (the stricter, pre-issue-25 reading).
+    lagging_only_behind: bool = False
     behind_margin: float = Field(default=1.0, gt=0)
     summon: list[Literal["lagging", "missing"]] = ["lagging", "missing"]
     escalate_after: int = Field(default=2, ge=1)

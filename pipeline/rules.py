@@ -7,8 +7,10 @@ groups' figures come out. Nothing here reads files, mail or the clock.
 - completed: completed ≥ target;
 - behind: not completed and rate < expected progress × `behind_margin`;
 - lagging (末位): the bottom `lagging_count` by rate among units that reported this period and
-  are behind (ties at the boundary are all included); units that did not report are listed
-  as missing instead and take no lagging place;
+  have not completed (ties at the boundary are all included) — the seed's 处于末位 is a place
+  in the ranking, not a distance from time progress; `lagging_only_behind` keeps the stricter
+  reading (only units behind schedule can be last); units that did not report are listed as
+  missing instead and take no lagging place;
 - missing (未报送): no accepted report in this period (non-reporting buckets are not in the table);
 - pending (待核实): no accepted report, but a message of the unit waits in the review queue:
   never summoned for that period, and its streaks neither grow nor reset;
@@ -56,7 +58,8 @@ def classify(table: pd.DataFrame, expected: float, rules: Rules) -> pd.DataFrame
     out["rank"] = out["rate"].rank(ascending=False, method="min").astype(int)
     out["done"] = out["completed"] >= out["target"]
     out["behind"] = ~out["done"] & (out["rate"] < expected * rules.behind_margin)
-    candidates = out[out["behind"] & out["reported"]]
+    pool = out["reported"] & ~out["done"]
+    candidates = out[pool & out["behind"]] if rules.lagging_only_behind else out[pool]
     bottom = candidates.nsmallest(rules.lagging_count, "rate", keep="all").index
     out["status"] = "on_track"
     out.loc[out.index.isin(bottom), "status"] = "lagging"

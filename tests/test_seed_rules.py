@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from pipeline import config, standings
+from pipeline import config, rules, standings
+from pipeline.config import Rules
 from pipeline.periods import Period
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,3 +51,60 @@ def test_progress_from_after_the_start_is_refused(tmp_path: Path):
     path = edited(tmp_path, "progress_from: 2015-01-01", "progress_from: 2015-10-01")
     [problem] = problems(path)
     assert "campaign.progress_from" in problem and "不晚于" in problem
+
+
+# ── 2. 末位 are the last places by completion rate ────────────
+
+
+def _table(completed: dict[str, int], reported: set[str]) -> pd.DataFrame:
+    units = ["甲", "乙", "丙", "丁", "戊", "己"]
+    return pd.DataFrame(
+        {
+            "target": [100] * len(units),
+            "completed": [completed.get(u, 0) for u in units],
+            "reported": [u in reported for u in units],
+            "measures": [""] * len(units),
+        },
+        index=pd.Index(units, name="unit"),
+    )
+
+
+def test_lagging_are_the_last_places_even_when_ahead_of_time():
+    # Everyone who reported is ahead of 20 %: the seed's 末位 are still the last three;
+    # 己 did not report (未报送), 甲 has completed (never last).
+    table = _table(
+        {"甲": 100, "乙": 90, "丙": 40, "丁": 30, "戊": 30}, {"甲", "乙", "丙", "丁", "戊"}
+    )
+    classified = rules.classify(table, 0.2, Rules(lagging_count=2))
+    lagging = set(classified.index[classified["status"] == "lagging"])
+    assert lagging == {"丁", "戊"}  # tied at 30 %: both, and 丙 is third from the bottom
+    assert classified.loc["己", "status"] == "missing"
+    three = rules.classify(table, 0.2, Rules(lagging_count=3))
+    assert set(three.index[three["status"] == "lagging"]) == {"丙", "丁", "戊"}
+    # The stricter reading: nobody is behind 20 %, so nobody is last.
+    strict = rules.classify(table, 0.2, Rules(lagging_count=3, lagging_only_behind=True))
+    assert "lagging" not in set(strict["status"])
+    # … and only those behind (丁 and 戊 below 35 %) are, when some are.
+    strict = rules.classify(table, 0.35, Rules(lagging_count=3, lagging_only_behind=True))
+    assert set(strict.index[strict["status"] == "lagging"]) == {"丁", "戊"}
+
+
+def test_seed_config_names_the_last_three_on_0910():
+    # The 09-10 figures: 乐电 10.0 %, 夹江 12.4 %, 五通桥 14.2 % were last.
+    sent = {"乐电公司": 20, "夹江县": 797, "五通桥区": 1196, "市中区": 1500, "犍为县": 3900}
+    frame = pd.DataFrame(
+        [
+            {
+                "id": i + 1,
+                "unit": unit,
+                "period": "2015-09-10",
+                "value": value,
+                "measures": "",
+                "arrival": pd.Timestamp("2015-09-10 08:00", tz="UTC"),
+            }
+            for i, (unit, value) in enumerate(sent.items())
+        ]
+    )
+    table = standings.compute(CONFIG, frame, Period.parse("2015-09-10"))
+    lagging = [(s.unit, round(s.rate * 100, 1)) for s in table.having("lagging")]
+    assert sorted(lagging) == sorted([("乐电公司", 10.0), ("夹江县", 12.4), ("五通桥区", 14.2)])

@@ -80,30 +80,33 @@ def test_totals_and_json_contract():
 
 
 def test_escalation_over_three_periods():
+    # Time progress runs from 2015-01-01 (69 % at 09-10); 末位 are the last three reporting
+    # units by rate, behind or not (issue 25).
     first = by_unit(at("2015-09-10"))
     assert first["市中区"].status == "on_track" and not first["市中区"].summoned
     assert first["嘉阳集团"].status == "lagging" and first["嘉阳集团"].summoned
+    assert first["峨边县"].status == "lagging"  # 20.1 %: third from the bottom
     assert first["沐川县"].status == "missing" and first["沐川县"].summoned_streak == 1
     assert not any(s.escalated for s in first.values())
 
     second = at("2015-09-20")
     units = by_unit(second)
-    assert units["峨边县"].status == "missing"  # reported in 09-10, not in 09-20
-    assert units["峨边县"].summoned_streak == 1 and not units["峨边县"].escalated
+    assert units["峨边县"].status == "missing"  # last in 09-10, silent in 09-20: two in a row
+    assert units["峨边县"].summoned_streak == 2 and units["峨边县"].escalated
     assert units["嘉阳集团"].escalated and units["嘉阳集团"].lagging_streak == 2
-    assert {s.unit for s in second.escalated} >= {"沐川县", "嘉阳集团"}
-    assert "峨边县" not in {s.unit for s in second.escalated}
+    assert units["市中区"].status == "lagging" and not units["市中区"].escalated
+    assert {s.unit for s in second.escalated} >= {"沐川县", "嘉阳集团", "犍为县", "峨边县"}
 
     third = by_unit(at("2015-09-30"))
-    assert third["犍为县"].status == "on_track" and third["犍为县"].summoned_streak == 0
-    assert third["峨边县"].summoned_streak == 0 and not third["峨边县"].escalated
+    assert third["市中区"].status == "on_track" and third["市中区"].summoned_streak == 0
+    assert third["峨边县"].summoned_streak == 3 and third["峨边县"].escalated
     assert third["沐川县"].summoned_streak == 3 and third["沐川县"].escalated
 
 
 def test_examples_are_top_reporting_units_with_excerpts():
     table = at("2015-09-20")
-    # 犍为县 and 嘉阳集团 reported too but lag behind schedule: no examples.
-    assert [e.unit for e in table.examples] == ["高新区", "市中区"]
+    # The others reported too but are behind the year's time progress (72 %): no examples.
+    assert [e.unit for e in table.examples] == ["高新区"]
     assert table.examples[0].excerpt == "高新区召开专题会议。深入工地宣传。"
     assert table.examples[0].rate == pytest.approx(330 / 319)
 
@@ -141,7 +144,7 @@ def test_a_held_report_makes_its_unit_pending_not_missing():
     assert len(table.units) == table.reported_count + table.unreported_count + 1
     # The streak neither grows nor resets: 09-10 summoned (missing? no: reported) stays as it was.
     third = by_unit(at("2015-09-30", facts))
-    assert third["峨边县"].summoned_streak == 0
+    assert third["峨边县"].summoned_streak == 2
 
 
 def test_other_bucket_counts_in_the_total_as_its_own_row():
