@@ -112,6 +112,7 @@ def standings_for(config: Config, ledger: Ledger, period: Period) -> Standings:
         review.pending_units(config, ledger),
         ledger.issued_periods(),
         ledger.registered(str(period)),
+        ledger.issued_summons(),
     )
     return standings.compute(config, ledger.reports(str(period)), period, facts)
 
@@ -179,6 +180,7 @@ def _inputs_digest(config: Config, ledger: Ledger, period: Period) -> str:
         {p: sorted(units) for p, units in held.items()},
         sorted(ledger.issued_periods()),
         ledger.registered(str(period)),
+        {p: sorted(units) for p, units in ledger.issued_summons().items()},
         [hashlib.sha256((_HERE / name).read_bytes()).hexdigest() for name in _STANDINGS_CODE],
     ]
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()

@@ -138,6 +138,11 @@ class ClerkBook:
     def issued_periods(self) -> frozenset[str]:
         return frozenset(r[0] for r in self.db.execute("SELECT DISTINCT period FROM circulars"))
 
+    def issued_summons(self) -> dict[str, frozenset[str]]:
+        """Per issued period, the units its latest version summoned (约谈): a streak counts
+        what the circulars said, not what a later approval would make of that dekad."""
+        return {r.period: frozenset(r.standings.get("summoned", [])) for r in self.versions()}
+
     def add_version(
         self,
         period: str,

@@ -13,9 +13,11 @@ groups' figures come out. Nothing here reads files, mail or the clock.
   missing instead and take no lagging place;
 - missing (未报送): no accepted report in this period (non-reporting buckets are not in the table);
 - pending (待核实): no accepted report, but a message of the unit waits in the review queue:
-  never summoned for that period, and its streaks neither grow nor reset;
+  never summoned for that period;
 - summoned (约谈): the units whose status is in `summon` (lagging and/or missing);
-- escalated (在全市工会进行通报): summoned in `escalate_after` consecutive periods or more;
+- escalated (在全市工会进行通报): summoned in `escalate_after` consecutive periods or more —
+  the seed's 连续两次被约谈: a period that did not summon the unit (待核实 included) ends the
+  streak, because the circular of that period named it as not summoned;
 - good examples (先进典型): the top `examples_count` by rate among units that reported
   measures this period and are not behind schedule.
 """
@@ -79,25 +81,19 @@ class Streaks:
     summoned: Mapping[str, int] = field(default_factory=dict)
 
     def advance(self, classified: pd.DataFrame) -> Streaks:
-        """The streaks after one more period; a period without the mark resets it to 0,
-        a pending one (待核实) leaves it as it was."""
+        """The streaks after one more period; a period without the mark resets it to 0."""
         lagging = classified["status"] == "lagging"
-        held = classified["status"] == "pending"
         return Streaks(
-            lagging=_count(self.lagging, lagging, held),
-            summoned=_count(self.summoned, classified["summoned"], held),
+            lagging=_count(self.lagging, lagging),
+            summoned=_count(self.summoned, classified["summoned"]),
         )
 
     def escalated(self, rules: Rules) -> set[str]:
         return {unit for unit, n in self.summoned.items() if n >= rules.escalate_after}
 
 
-def _count(previous: Mapping[str, int], marked: pd.Series, held: pd.Series) -> dict[str, int]:
-    before = {str(u): previous.get(str(u), 0) for u in marked.index}
-    return {
-        u: before[u] if h else before[u] + 1 if m else 0
-        for u, m, h in zip(before, marked, held, strict=True)
-    }
+def _count(previous: Mapping[str, int], marked: pd.Series) -> dict[str, int]:
+    return {str(u): previous.get(str(u), 0) + 1 if m else 0 for u, m in marked.items()}
 
 
 def good_examples(classified: pd.DataFrame, rules: Rules) -> list[str]:

@@ -86,6 +86,8 @@ class Facts:
     held: Mapping[str, frozenset[str]] = field(default_factory=dict)
     issued: frozenset[str] = frozenset()
     registered: Mapping[str, int] = field(default_factory=dict)  # 实名登记 (counts only)
+    # Per issued period, whom its circular summoned: earlier periods' streaks use these.
+    summons: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,8 @@ def _compute(
     for i, each in enumerate(_counted_periods(config, period, facts)):
         held = facts.held.get(str(each), frozenset())
         table = _classified(config, reports[reports["period"] <= str(each)], each, metric, held)
+        if each != period and str(each) in facts.summons:
+            table = table.assign(summoned=table.index.isin(facts.summons[str(each)]))
         if i or config.rules.count_first_circular:
             streaks = streaks.advance(table)
     escalated = streaks.escalated(config.rules)

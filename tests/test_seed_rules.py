@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import config, rules, standings
+from pipeline import circular, config, rules, standings
 from pipeline.config import Rules
 from pipeline.periods import Period
 
@@ -108,3 +108,66 @@ def test_seed_config_names_the_last_three_on_0910():
     table = standings.compute(CONFIG, frame, Period.parse("2015-09-10"))
     lagging = [(s.unit, round(s.rate * 100, 1)) for s in table.having("lagging")]
     assert sorted(lagging) == sorted([("乐电公司", 10.0), ("夹江县", 12.4), ("五通桥区", 14.2)])
+
+
+# ── 3. 连续两次被约谈 over the issued circulars ───────────────
+
+
+def _frame(sent: dict[str, dict[str, int]]) -> pd.DataFrame:
+    rows = []
+    for period, figures in sent.items():
+        for unit, value in figures.items():
+            arrival = pd.Timestamp(f"{period} 08:00", tz="Asia/Shanghai").tz_convert("UTC")
+            rows.append(
+                {
+                    "id": len(rows) + 1,
+                    "unit": unit,
+                    "period": period,
+                    "value": value,
+                    "measures": "",
+                    "arrival": arrival,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+EVERYONE = {u.name: u.target for u in CONFIG.reporting_units}
+
+
+def _all_but(period: str, share: float, low: dict[str, int]) -> dict[str, dict[str, int]]:
+    return {period: {u: int(t * share) for u, t in EVERYONE.items()} | low}
+
+
+def test_a_circular_that_did_not_summon_ends_the_streak():
+    # 五通桥区 is last on 09-20 and 10-10; its 09-30 report was held (待核实) when the 09-30
+    # circular was issued and approved later. The issued 09-30 circular did not summon it.
+    sent = {
+        **_all_but("2015-09-20", 0.8, {"五通桥区": 100}),
+        **_all_but("2015-09-30", 0.85, {"五通桥区": 200}),
+        **_all_but("2015-10-10", 0.9, {"五通桥区": 300}),
+    }
+    frame = _frame(sent)
+    issued = frozenset({"2015-09-20", "2015-09-30"})
+    as_issued = {"2015-09-20": frozenset({"五通桥区"}), "2015-09-30": frozenset()}
+    facts = standings.Facts(issued=issued, summons=as_issued)
+    table = standings.compute(CONFIG, frame, Period.parse("2015-10-10"), facts)
+    wtq = next(s for s in table.units if s.unit == "五通桥区")
+    assert wtq.summoned and wtq.summoned_streak == 1 and not wtq.escalated
+    # Had the 09-30 circular summoned it, 10-10 would be the third in a row: 全市通报.
+    summoned = {**as_issued, "2015-09-30": frozenset({"五通桥区"})}
+    again = standings.compute(
+        CONFIG, frame, Period.parse("2015-10-10"), standings.Facts(issued=issued, summons=summoned)
+    )
+    wtq = next(s for s in again.units if s.unit == "五通桥区")
+    assert wtq.summoned_streak == 3 and wtq.escalated
+    # The escalation sentence names the exact count.
+    html = circular.compose(CONFIG, again).html
+    assert "五通桥区已连续三次被约谈" in html and "现在全市工会进行通报" in html
+    # A dekad without an issued circular is not counted (nor does it break the streak).
+    skipped = standings.Facts(issued=frozenset({"2015-09-20"}), summons=as_issued)
+    wtq = next(
+        s
+        for s in standings.compute(CONFIG, frame, Period.parse("2015-10-10"), skipped).units
+        if s.unit == "五通桥区"
+    )
+    assert wtq.summoned_streak == 2

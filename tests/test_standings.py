@@ -142,9 +142,10 @@ def test_a_held_report_makes_its_unit_pending_not_missing():
     assert "峨边县" in table.to_json()["pending"]
     # 应报送 = 按时报送 + 未报送 + 待核实
     assert len(table.units) == table.reported_count + table.unreported_count + 1
-    # The streak neither grows nor resets: 09-10 summoned (missing? no: reported) stays as it was.
+    # 待核实 is not summoned: the 09-20 circular ends 峨边县's streak from 09-10 (last place),
+    # so its 09-30 summons is a first one again (issue 25).
     third = by_unit(at("2015-09-30", facts))
-    assert third["峨边县"].summoned_streak == 2
+    assert third["峨边县"].summoned_streak == 1 and not third["峨边县"].escalated
 
 
 def test_other_bucket_counts_in_the_total_as_its_own_row():
