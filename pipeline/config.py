@@ -31,6 +31,7 @@ from .config_checks import (
     secret_checks,
 )
 from .config_sections import (
+    BaseGroup,
     CircularSettings,
     Desk,
     FormWording,
@@ -243,6 +244,7 @@ class Config(Model):
     campaign: Campaign
     units: list[Unit]
     groups: list[Group] = []
+    base_groups: list[BaseGroup] = []  # bases shared by several units (merged cells)
     # Factories, not instances: an instance made here would build its validator at import.
     schedule: Schedule = Field(default_factory=Schedule)
     mailbox: Mailbox = Field(default_factory=Mailbox)

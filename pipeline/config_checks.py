@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from . import config_seed_checks as seed_checks
+
 if TYPE_CHECKING:
     from yaml.nodes import Node
 
@@ -174,6 +176,7 @@ def cross_check(config: Config, at: Locator) -> tuple[list[str], list[str]]:
             seen_in.setdefault(canonical, group.name)
     errors += _check_metrics(config, at)
     errors += _check_reminders(config, at)
+    errors += seed_checks.base_groups(config, at)
     total = sum(u.target for u in config.units)
     if not config.campaign.metrics and total != config.campaign.target:
         warnings.append(

@@ -40,6 +40,15 @@ class Metric(Model):
         return self.column or ("累计" if self.cumulative else "本旬")
 
 
+class BaseGroup(Model):
+    """A base-year figure (2014年会员数) that belongs to several units together: the seed's
+    target table merges one cell (14207) over the whole 市属基层 block."""
+
+    name: str
+    base: int = Field(ge=0)
+    units: list[str]  # names or aliases; a bucket such as 其他 may be one
+
+
 class Limits(Model):
     """Hard limits for reading one attachment, and cheap checks made before reading it."""
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import standings as standings_module
-from .config import Config
+from .config import Config, iter_unit_names
+from .config_sections import BaseGroup
 from .ledger import Ledger
 from .periods import Period, between
 from .standings import Standings
@@ -34,6 +35,29 @@ class UnitYear:
     rank: int
     summoned: int  # issued circulars that summoned it (约谈)
     escalated: int  # issued circulars that named it before the whole city
+
+    @property
+    def growth(self) -> float | None:
+        return self.completed / self.base if self.base else None
+
+
+@dataclass(frozen=True)
+class GroupYear:
+    """A base shared by several units (config base_groups): their figures summed."""
+
+    name: str
+    units: tuple[str, ...]
+    base: int
+    target: int
+    figures: tuple[int, ...]
+
+    @property
+    def completed(self) -> int:
+        return self.figures[-1] if self.figures else 0
+
+    @property
+    def rate(self) -> float:
+        return self.completed / self.target if self.target else 0.0
 
     @property
     def growth(self) -> float | None:
@@ -65,6 +89,7 @@ class Summary:
     target: int
     goal: float | None  # the city's growth goal against the base year, e.g. 0.22
     metrics: tuple[MetricYear, ...] = ()  # every metric, in a multi-metric campaign
+    groups: tuple[GroupYear, ...] = ()  # bases shared by several units
 
     @property
     def last(self) -> Period:
@@ -131,7 +156,30 @@ def summarise(config: Config, ledger: Ledger, year: int, until: Period, monthly:
         )
         for i, m in enumerate(final.metrics)
     )
-    return Summary(year, monthly, tuple(columns), labels, units, city, final.target, goal, metrics)
+    groups = tuple(_group_year(config, g, columns, tables) for g in config.base_groups)
+    return Summary(
+        year, monthly, tuple(columns), labels, units, city, final.target, goal, metrics, groups
+    )
+
+
+def _group_year(
+    config: Config, group: BaseGroup, columns: list[Period], tables: dict[Period, Standings]
+) -> GroupYear:
+    """The group's members (units and buckets alike) summed at each column."""
+    canonical = dict(iter_unit_names(config))
+    members = tuple(dict.fromkeys(canonical.get(m, m) for m in group.units))
+
+    def rows(table: Standings) -> list[standings_module.Standing]:
+        return [s for s in [*table.units, *table.others] if s.unit in members]
+
+    final = rows(tables[columns[-1]])
+    return GroupYear(
+        name=group.name,
+        units=members,
+        base=group.base,
+        target=sum(s.target for s in final),
+        figures=tuple(sum(s.completed for s in rows(tables[p])) for p in columns),
+    )
 
 
 def _month_last(dekads: list[Period], i: int) -> bool:

@@ -49,6 +49,10 @@ def workbook(config: Config, summary: Summary, path: Path) -> Path:
         ]
         for u in summary.units
     ]
+    rows += [
+        ["", f"{g.name}（合计）", g.base, g.target, *g.figures, g.rate, g.growth or "", "", ""]
+        for g in summary.groups
+    ]
     base = config.campaign.base
     completed = summary.city[-1][0]
     rows.append(
@@ -71,6 +75,7 @@ def workbook(config: Config, summary: Summary, path: Path) -> Path:
         rows = [[v for i, v in enumerate(row) if i not in drop] for row in rows]
     expected = summary.city[-1][2]
     marks: list[str | None] = ["lagging" if u.rate < expected else None for u in summary.units]
+    marks += [None] * len(summary.groups)
     goal = f"全市增长目标 {summary.goal:.0%}；" if summary.goal is not None else ""
     sheet = sheets.Sheet(
         name=f"{summary.year}年{'逐月' if summary.monthly else '逐旬'}",
@@ -80,9 +85,19 @@ def workbook(config: Config, summary: Summary, path: Path) -> Path:
         columns=columns,
         rows=rows,
         marks=[*marks, "total"],
-        note="底色：完成率低于时间进度的单位。各列为该旬（月）末的累计完成数；排名按全年完成率。",
+        note="底色：完成率低于时间进度的单位。各列为该旬（月）末的累计完成数；排名按全年完成率。"
+        + _groups_note(summary),
     )
     return sheets.write_workbook(path, [sheet, *_metrics_sheet(config, summary)])
+
+
+def _groups_note(summary: Summary) -> str:
+    """Which units a shared base covers: their growth is the group's, not their own."""
+    return "".join(
+        f"“{g.name}（合计）”含{'、'.join(g.units)}，{g.name}的会员数在任务分解表中合并为一格，"
+        "增长按合计计算。"
+        for g in summary.groups
+    )
 
 
 def _metrics_sheet(config: Config, summary: Summary) -> list[sheets.Sheet]:
@@ -140,6 +155,8 @@ def pdf(config: Config, summary: Summary, path: Path) -> Path:
         "goal": summary.goal,
         "monthly": summary.monthly,
         "units": summary.units,
+        "groups": summary.groups,
+        "groups_note": _groups_note(summary),
         "metrics": summary.metrics,
         "summoned": sum(u.summoned for u in summary.units),
         "escalated": sum(u.escalated for u in summary.units),

@@ -171,3 +171,24 @@ def test_a_circular_that_did_not_summon_ends_the_streak():
         if s.unit == "五通桥区"
     )
     assert wtq.summoned_streak == 2
+
+
+# ── 4. the 2014 base of a group of units ──────────────────────
+
+
+def test_a_base_group_is_checked(tmp_path: Path):
+    assert [g.base for g in CONFIG.base_groups] == [14207]
+    assert CONFIG.unit("峨眉山景区管委会").base is None
+    twice = edited(
+        tmp_path, "嘉阳集团, 立事达公司, 和邦集团, 嘉华集团, 其他]", "嘉阳集团, 嘉阳集团]"
+    )
+    [problem] = problems(twice)
+    assert "base_groups[0].units[7]" in problem and "只能计入一处" in problem
+    unknown = edited(tmp_path, "嘉华集团, 其他]", "嘉华集团, 其它公司]")
+    assert any("其它公司 不是已登记的单位" in p for p in problems(unknown))
+    own = edited(
+        tmp_path,
+        "{name: 市直机关工会, section: 市属基层, target: 150,",
+        "{name: 市直机关工会, section: 市属基层, base: 10, target: 150,",
+    )
+    assert any("另有 base" in p for p in problems(own))

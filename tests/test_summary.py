@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from pipeline.config import load
 from pipeline.ledger import Ledger
 from tests.test_cli import TRUTH, make_config, xunbao
 
@@ -23,6 +24,10 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert first.returncode == 0, first.stderr
     assert (folder / "out" / "summary-2015" / "summary.pdf").stat().st_size > 0
     return config
+
+
+def load_config(path: Path):
+    return load(path).config
 
 
 def pdf_text(path: Path) -> str:
@@ -70,6 +75,13 @@ def test_year_summary_per_dekad(ran: Path) -> None:
     assert (rows["马边县"][12], rows["马边县"][13]) == (2, 1)
     assert (rows["沐川县"][12], rows["沐川县"][13]) == (2, None)
     assert rows["合计"][12] == 4
+    # The seed's merged cell: 14207 is the whole 市属基层 block's base, not 峨眉山景区管委会's.
+    assert rows["峨眉山景区管委会"][2] is None and rows["峨眉山景区管委会"][11] is None
+    block = rows["市属基层（合计）"]
+    city_level = [u.name for u in load_config(ran).units if u.section == "市属基层"]
+    assert block[2] == 14207 and block[3] == 2000
+    assert block[9] == sum(latest.get(u, 0) for u in city_level)
+    assert block[11] == pytest.approx(block[9] / 14207)
     text = pdf_text(folder / "summary.pdf")
     assert "2015年乐山市农民工入会集中行动完成情况汇总" in text
     assert "比2014年农民工会员数324,039名增长" in text and "全市目标为增长22.0%" in text

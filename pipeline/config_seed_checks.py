@@ -1,0 +1,39 @@
+"""Checks of the keys that carry the seed's own rules (issue 25): bases shared by a group of
+units, the enterprises listed under the supervision groups, the 约谈 settings. Each returns
+Chinese error sentences that name the line and the fix."""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .config_checks import Locator
+
+
+def base_groups(config: Config, at: Locator) -> list[str]:
+    """Each member is a registered unit, in one base group at most, without a base of its own."""
+    names = {n: u.name for u in config.units for n in [u.name, *u.aliases]}
+    errors: list[str] = []
+    owner: dict[str, str] = {}
+    for g, group in enumerate(config.base_groups):
+        for k, member in enumerate(group.units):
+            where = at.where(("base_groups", g, "units", k))
+            canonical = names.get(member)
+            if canonical is None:
+                close = difflib.get_close_matches(member, list(names), n=1, cutoff=0.5)
+                hint = f"是否想写 {close[0]}？" if close else "请先在 units 中登记该单位。"
+                errors.append(f"{where}：{member} 不是已登记的单位。{hint}")
+            elif canonical in owner:
+                errors.append(
+                    f"{where}：{canonical} 已属于合并基数“{owner[canonical]}”，"
+                    "一个单位的2014年会员数只能计入一处。请删去一处。"
+                )
+            elif config.unit(canonical).base is not None:
+                errors.append(
+                    f"{where}：{canonical} 在 units 中另有 base，与合并基数“{group.name}”重复。"
+                    "请删去该单位的 base 或把它移出本组。"
+                )
+            owner.setdefault(canonical or member, group.name)
+    return errors
