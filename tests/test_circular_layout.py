@@ -29,7 +29,7 @@ def reports() -> pd.DataFrame:
     for n, unit in enumerate(
         u for u in CONFIG.reporting_units if u.name not in {"沐川县", "嘉阳集团"}
     ):
-        for period, share in (("2015-09-10", 0.05), ("2015-09-20", 0.12)):
+        for period, share in (("2015-09-10", 0.3), ("2015-09-20", 0.45)):
             value = round(unit.target * share * (0.2 + (n % 7) / 3))
             arrival = pd.Timestamp(f"{period} 09:{n:02d}", tz="Asia/Shanghai").tz_convert("UTC")
             rows.append(
