@@ -35,6 +35,7 @@ from .config_sections import (
     CircularSettings,
     Desk,
     FormWording,
+    Group,
     Limits,
     Metric,
     Model,
@@ -95,6 +96,16 @@ class Unit(Model):
     section: str = ""
     reporting: bool = True
     since: date | None = None  # joined mid-campaign: not in the standings before this day
+    # An enterprise that reports into a bucket (其他): its latest figure is one term of the
+    # bucket's sum; it has no target of its own and takes no rank. Implies reporting: false.
+    part_of: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _part(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("part_of"):
+            return {"reporting": False, **data}
+        return data
 
     @field_validator("senders")
     @classmethod
@@ -105,27 +116,6 @@ class Unit(Model):
     def addresses(self) -> list[str]:
         """The registered senders that are whole addresses (a domain "@x.cn" is not)."""
         return [s for s in self.senders if not s.startswith("@")]
-
-
-class Group(Model):
-    """A supervision group (督促指导推进组): its people, its units, and who takes copies."""
-
-    name: str
-    leaders: list[str] = []  # 组长
-    members: list[str] = []  # 成员
-    departments: list[str] = []  # 责任部门
-    email: str = ""  # the group's contact address; empty: the group gets no mail
-    copies: list[Literal["reminders", "circular"]] = ["reminders", "circular"]
-    units: list[str]
-    others: list[str] = []
-
-    @field_validator("email")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        value = value.strip().lower()
-        if value and ("@" not in value or value.startswith("@")):
-            raise ValueError(f"{value!r} 不是完整的邮箱地址，例如 dudao1@lszgh.example")
-        return value
 
 
 class Schedule(Model):

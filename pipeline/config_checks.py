@@ -177,6 +177,7 @@ def cross_check(config: Config, at: Locator) -> tuple[list[str], list[str]]:
     errors += _check_metrics(config, at)
     errors += _check_reminders(config, at)
     errors += seed_checks.base_groups(config, at)
+    errors += seed_checks.parts(config, at)
     total = sum(u.target for u in config.units)
     if not config.campaign.metrics and total != config.campaign.target:
         warnings.append(
@@ -218,7 +219,7 @@ def _check_metrics(config: Config, at: Locator) -> list[str]:
         if not k or keys.index(k) != i
     ]
     for i, unit in enumerate(config.units):
-        if not metrics and "target" not in unit.model_fields_set:
+        if not metrics and "target" not in unit.model_fields_set and not unit.part_of:
             errors.append(f"{at.where(('units', i))}：缺少必填的键 target。请补上。")
         for key in unit.targets:
             if key not in keys:

@@ -40,6 +40,27 @@ class Metric(Model):
         return self.column or ("累计" if self.cumulative else "本旬")
 
 
+class Group(Model):
+    """A supervision group (督促指导推进组): its people, its units, and who takes copies."""
+
+    name: str
+    leaders: list[str] = []  # 组长
+    members: list[str] = []  # 成员
+    departments: list[str] = []  # 责任部门
+    email: str = ""  # the group's contact address; empty: the group gets no mail
+    copies: list[Literal["reminders", "circular"]] = ["reminders", "circular"]
+    units: list[str]
+    others: list[str] = []
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value and ("@" not in value or value.startswith("@")):
+            raise ValueError(f"{value!r} 不是完整的邮箱地址，例如 dudao1@lszgh.example")
+        return value
+
+
 class BaseGroup(Model):
     """A base-year figure (2014年会员数) that belongs to several units together: the seed's
     target table merges one cell (14207) over the whole 市属基层 block."""

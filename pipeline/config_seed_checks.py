@@ -37,3 +37,25 @@ def base_groups(config: Config, at: Locator) -> list[str]:
                 )
             owner.setdefault(canonical or member, group.name)
     return errors
+
+
+def parts(config: Config, at: Locator) -> list[str]:
+    """An enterprise's `part_of` names a bucket (reporting: false, not itself a part), and
+    the enterprise does not report on its own."""
+    buckets = {u.name for u in config.units if not u.reporting and not u.part_of}
+    errors: list[str] = []
+    for i, unit in enumerate(config.units):
+        if unit.part_of is None:
+            continue
+        if unit.part_of not in buckets:
+            known = "、".join(sorted(buckets)) or "无（请先登记 reporting: false 的单位，如 其他）"
+            errors.append(
+                f"{at.where(('units', i, 'part_of'))}：{unit.part_of} 不是不单独报送的汇总单位。"
+                f"可写：{known}。"
+            )
+        if unit.reporting:
+            errors.append(
+                f"{at.where(('units', i, 'reporting'))}：计入 {unit.part_of} 的企业不单独排名，"
+                "请删去 reporting: true。"
+            )
+    return errors

@@ -96,6 +96,13 @@ def _units(page: sheets.Sheet, units: list[Standing], totals: Standings | None) 
         for s in ranked
     ]
     marks: list[str | None] = [s.status if s.status in _MARKED else None for s in ranked]
+    for i, s in reversed(list(enumerate(ranked))):  # a bucket's enterprises under it
+        at = i + 1
+        rows[at:at] = [
+            ["", f"　其中：{name}", "", "", n, "", "", "", "", "", "", "", ""]
+            for name, n in s.parts
+        ]
+        marks[at:at] = [None] * len(s.parts)
     target = totals.target if totals else sum(s.target for s in units)
     completed = totals.completed if totals else sum(s.completed for s in units)
     reported = sum(s.reported for s in units if s.status != "bucket")

@@ -7,7 +7,8 @@ pending    = no accepted report, but a message of the unit is held for review (`
 Statuses, summons, escalation, good examples and group figures come from `rules`; every
 period since the campaign began is classified in turn so that streaks carry over (by
 default only periods whose circular was issued count: `Facts.issued`, `rules.streaks`).
-Non-reporting buckets (其他) are rows of their own (`others`) that count in the total.
+Non-reporting buckets (其他) are rows of their own (`others`) that count in the total; a
+bucket's figure is the sum of its enterprises' (units with `part_of`) latest figures.
 Reports stored under a unit's old name count for it while the old name is an alias.
 
 A multi-metric campaign (campaign.metrics) gets these standings once per metric; the first
@@ -72,6 +73,8 @@ class Standing:
     summoned_streak: int = 0
     escalated: bool = False
     registered: int | None = None  # 实名登记: people on its name lists so far, if any
+    # A bucket's enterprises (units with part_of) and each one's latest figure: its sum.
+    parts: tuple[tuple[str, int], ...] = ()
 
     @property
     def status_label(self) -> str:
@@ -333,24 +336,38 @@ def _figures(
 def _others(
     config: Config, reports: pd.DataFrame, period: Period, metric: Metric
 ) -> list[Standing]:
+    """Buckets (其他): their own figure, if any was filed under them, plus each of their
+    enterprises' latest figure."""
     table, _, _ = _figures(config, reports, period, metric, reporting=False)
-    return [
-        Standing(
-            unit=str(unit),
-            section=str(row["section"]),
-            target=int(row["target"]),
-            completed=int(row["completed"]),
-            rate=row["completed"] / row["target"] if row["target"] else 0.0,
-            rank=0,
-            reported=bool(row["reported"]),
-            status="bucket",
-            behind=False,
-            lagging_streak=0,
-            measures="",
-            corrected=False,
+    part_of = {u.name: u.part_of for u in config.units if u.part_of}
+    result = []
+    for unit, row in table.iterrows():
+        if unit in part_of:
+            continue
+        parts = tuple(
+            (str(p), int(table.loc[p, "completed"]))
+            for p in table.index
+            if part_of.get(str(p)) == unit
         )
-        for unit, row in table.iterrows()
-    ]
+        completed = int(row["completed"]) + sum(n for _, n in parts)
+        result.append(
+            Standing(
+                unit=str(unit),
+                section=str(row["section"]),
+                target=int(row["target"]),
+                completed=completed,
+                rate=completed / row["target"] if row["target"] else 0.0,
+                rank=0,
+                reported=bool(row["reported"]),
+                status="bucket",
+                behind=False,
+                lagging_streak=0,
+                measures="",
+                corrected=False,
+                parts=parts,
+            )
+        )
+    return result
 
 
 def _classified(

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 
-from pipeline import circular, config, rules, standings
+from pipeline import circular, config, exports, rules, standings
 from pipeline.config import Rules
 from pipeline.periods import Period
 
@@ -192,3 +193,40 @@ def test_a_base_group_is_checked(tmp_path: Path):
         "{name: 市直机关工会, section: 市属基层, base: 10, target: 150,",
     )
     assert any("另有 base" in p for p in problems(own))
+
+
+# ── 5. 其他 is the sum of the listed enterprises ─────────────
+
+
+def test_other_is_the_sum_of_its_enterprises_latest_figures(tmp_path: Path):
+    sent = {
+        "2015-09-10": {"国网乐山供电公司": 100, "市中区": 1000},
+        "2015-09-20": {"国网乐山供电公司": 180, "东风电机公司": 50, "市中区": 2000},
+        "2015-09-30": {"市中区": 2500},
+    }
+    frame = _frame(sent)
+    table = standings.compute(CONFIG, frame, Period.parse("2015-09-30"))
+    [other] = table.others
+    assert other.unit == "其他" and other.target == 600
+    assert other.completed == 180 + 50  # each enterprise's latest, summed; not the last report
+    assert other.parts[:2] == (("国网乐山供电公司", 180), ("东风电机公司", 50))
+    assert len(other.parts) == 19  # every enterprise the seed lists under the groups
+    assert table.completed == 2500 + 230
+    # The enterprises are not units of the ranking and never 未报送.
+    assert {"国网乐山供电公司", "东风电机公司"}.isdisjoint(s.unit for s in table.units)
+    assert len(table.units) == 22
+    # The xlsx shows 其他 with its members under it.
+    path = exports.write_xlsx(table, tmp_path / "standings.xlsx")
+    sheet = load_workbook(path).worksheets[0]
+    names = [row[1] for row in sheet.iter_rows(values_only=True)]
+    at = names.index("其他")
+    assert names[at + 1] == "　其中：国网乐山供电公司"
+    row = next(r for r in sheet.iter_rows(values_only=True) if r[1] == "　其中：东风电机公司")
+    assert row[4] == 50
+
+
+def test_a_part_must_name_a_bucket(tmp_path: Path):
+    wrong = edited(
+        tmp_path, "{name: 东风电机公司, part_of: 其他,", "{name: 东风电机公司, part_of: 市中区,"
+    )
+    assert any("units[" in p and "不是不单独报送的汇总单位" in p for p in problems(wrong))
