@@ -121,6 +121,9 @@ def choose_fonts(config: Config, draft_html: str) -> dict[str, fonts.Choice]:
 
 
 def _context(config: Config, standings: Standings, number: str) -> dict[str, Any]:
+    from . import annual as annual_module
+
+    annual = annual_module.of(config, standings)
     end = standings.period.end
     units = standings.units
     return {
@@ -142,6 +145,8 @@ def _context(config: Config, standings: Standings, number: str) -> dict[str, Any
         "behind": [s for s in units if s.behind and s.status == "on_track"],
         "summoned": standings.summoned,
         "escalated": standings.escalated,
+        "annual": annual,
+        "title": config.circular.final_title if annual and config.circular.final_title else None,
     }
 
 

@@ -122,6 +122,9 @@ class Schedule(Model):
     days: list[int] = [10, 20, 30]
     time: dt.time = dt.time(18, 0)
     timezone: str = "Asia/Shanghai"
+    # The year's last period ends at 24:00 on 31 December instead of December's last
+    # deadline: a report sent up to the year's end counts in that year (an annual target).
+    year_end: bool = False
 
     @field_validator("days")
     @classmethod

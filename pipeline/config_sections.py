@@ -146,6 +146,7 @@ class CircularSettings(Model):
     doc_number: str = "乐工组〔{year}〕{seq}号"
     first_seq: int = Field(default=1, ge=1)
     title: str = "关于全市农民工入会集中行动进展情况的通报"
+    final_title: str = ""  # the campaign's last (年度) circular; empty: `title`
     addressees: str = (
         "各县（市、区）总工会，乐山高新区工会，峨眉山景区、乐山大佛景区管委会工会，"
         "市级系统工会，部分企业工会"

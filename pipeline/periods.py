@@ -2,7 +2,9 @@
 
 A period is named by its deadline day (e.g. 2015-09-20). Deadline days come from the
 config (10, 20, 30); a day past the month's end becomes the month's last day, so
-February's third period ends on the 28th or 29th and the 31st belongs to the next month.
+February's third period ends on the 28th or 29th and the 31st belongs to the next month —
+except with `schedule.year_end`, where December's last period ends at 24:00 on the 31st, so
+that a report sent up to the year's end counts in that year.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from .config import Schedule
 
@@ -27,6 +29,8 @@ class Period:
         return cls(date.fromisoformat(text))
 
     def cutoff(self, schedule: Schedule) -> datetime:
+        if schedule.year_end and (self.end.month, self.end.day) == (12, 31):
+            return datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=schedule.zone)
         return datetime.combine(self.end, schedule.time, tzinfo=schedule.zone)
 
     def label(self) -> str:
@@ -45,7 +49,10 @@ def local_text(when: datetime | str | None, schedule: Schedule, seconds: bool = 
 
 def _deadlines_in_month(year: int, month: int, schedule: Schedule) -> list[date]:
     last = calendar.monthrange(year, month)[1]
-    return sorted({date(year, month, min(day, last)) for day in schedule.days})
+    days = sorted({date(year, month, min(day, last)) for day in schedule.days})
+    if schedule.year_end and month == 12:
+        days[-1] = date(year, 12, 31)  # the year's last period runs to its very end
+    return days
 
 
 def deadlines(start: date, schedule: Schedule) -> Iterator[date]:

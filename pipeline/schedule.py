@@ -84,6 +84,7 @@ class Server:
         self.once = False
         self._triggers(self.config)
         self._announced: Wake | None = None
+        self._told = False  # whether anything was announced yet (None means: nothing more)
         self._poll_error: str | None = None  # the last poll's fault, until one succeeds
 
     # signals only set flags; the loop acts on them between runs
@@ -307,9 +308,9 @@ class Server:
         shown = wake if wake is not None and wake.why == "retry" else None
         if shown is None and upcoming is not None:
             shown = Wake(upcoming[0], "cutoff", upcoming[1])
-        if shown == self._announced:
+        if self._told and shown == self._announced:
             return
-        self._announced = shown
+        self._announced, self._told = shown, True
         if shown is None:
             logs.event(log, logging.WARNING, "run.campaign_over", self._campaign_over())
             return

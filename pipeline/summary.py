@@ -97,8 +97,9 @@ class Summary:
 
 
 def _final(config: Config) -> Period | None:
-    every = between(config.campaign.start, Period(config.campaign.end), config.schedule)
-    return every[-1] if every else None
+    from .annual import final_period
+
+    return final_period(config)
 
 
 def last_period(config: Config, latest: Period) -> Period:

@@ -34,7 +34,13 @@ from pipeline.timetable import due_periods, next_run, next_runs
 ROOT = Path(__file__).resolve().parent.parent
 XUNBAO = Path(sys.executable).parent / "xunbao"
 # The simulated dates fall in 2016: give the sample campaign that year (the seed's ends in 2015).
-CAMPAIGN_2016 = {"start: 2015-09-01": "start: 2015-12-01", "end: 2015-12-31": "end: 2016-12-31"}
+# These simulations test the plain dekad calendar: December's last cutoff on the 30th
+# (schedule.year_end, tested below on the seed's own dates, moves it to the year's end).
+CAMPAIGN_2016 = {
+    "start: 2015-09-01": "start: 2015-12-01",
+    "end: 2015-12-31": "end: 2016-12-31",
+    "year_end: true": "year_end: false",
+}
 # Months of simulated time: the circulars alone (polling every 30 minutes is tested below).
 NO_POLLING = {"poll_minutes: 30": "poll_minutes: 0"}
 
@@ -296,8 +302,9 @@ def test_after_the_campaign_ends_nothing_more_is_run(
     calls: list[Call] = []
     caplog.set_level("INFO", logger="xunbao")
     serve(tmp_path, at("2016-01-09 09:00"), at("2016-03-01 00:00"), calls)
-    # The period holding 31 December is the campaign's last circular; then silence.
-    assert [c[1:] for c in calls] == [("2015-12-30", "catchup"), ("2016-01-10", "schedule")]
+    # With schedule.year_end the report of 31 December is in the period ending at the
+    # year's end: the campaign's last (年度) circular, caught up; then silence (issue 25).
+    assert [c[1:] for c in calls] == [("2015-12-31", "catchup")]
     assert any("已于 2015-12-31 结束" in r.getMessage() for r in caplog.records)
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from pipeline import circular, config, exports, rules, standings
+from pipeline import annual, circular, config, exports, periods, rules, standings
 from pipeline.config import Rules
 from pipeline.periods import Period
 
@@ -230,3 +231,37 @@ def test_a_part_must_name_a_bucket(tmp_path: Path):
         tmp_path, "{name: 东风电机公司, part_of: 其他,", "{name: 东风电机公司, part_of: 市中区,"
     )
     assert any("units[" in p and "不是不单独报送的汇总单位" in p for p in problems(wrong))
+
+
+# ── 6. the year's end and the final 年度 circular ─────────────
+
+
+def test_a_report_sent_on_new_years_eve_counts_in_that_year():
+    zone = CONFIG.schedule.zone
+    late = datetime(2015, 12, 31, 21, 30, tzinfo=zone)
+    assert periods.period_of(late, CONFIG.schedule) == Period.parse("2015-12-31")
+    assert periods.period_of(datetime(2015, 12, 25, tzinfo=zone), CONFIG.schedule) == Period.parse(
+        "2015-12-31"
+    )
+    after = datetime(2016, 1, 1, 0, 0, 1, tzinfo=zone)
+    assert periods.period_of(after, CONFIG.schedule) == Period.parse("2016-01-10")
+    assert Period.parse("2015-12-31").cutoff(CONFIG.schedule) == datetime(2016, 1, 1, tzinfo=zone)
+    # Without year_end, December's last deadline is the 30th as before.
+    plain = CONFIG.schedule.model_copy(update={"year_end": False})
+    assert periods.period_of(late, plain) == Period.parse("2016-01-10")
+    assert annual.final_period(CONFIG, 2015) == Period.parse("2015-12-31")
+    assert annual.final_period(CONFIG, 2016) is None
+
+
+def test_the_final_circular_is_the_years():
+    sent = {"2015-12-31": {u: t for u, t in EVERYONE.items()} | {"国网乐山供电公司": 700}}
+    table = standings.compute(CONFIG, _frame(sent), Period.parse("2015-12-31"))
+    html = circular.compose(CONFIG, table).html
+    assert "关于2015年全市农民工入会集中行动完成情况的通报" in html
+    assert "2015年度完成情况" in html
+    # 70400 + 其他 700 = 71100; against 2014's 324039: 21.9 %, short of 22 %.
+    assert "全市新增农民工入会71,100名" in html and "增长21.9%" in html and "尚未达到" in html
+    # 市属基层: the units' targets 1400 + 其他 700 = 2100 over 14207.
+    assert "市属基层（2014年基数合并计算）完成2,100名，增长14.8%" in html
+    september = standings.compute(CONFIG, _frame(sent), Period.parse("2015-09-10"))
+    assert "年度完成情况" not in circular.compose(CONFIG, september).html

@@ -211,9 +211,10 @@ def test_no_circular_yet_and_no_next_run_after_the_campaign(tmp_path: Path) -> N
     data = status.collect(config, at("2015-09-15 12:00"))
     assert "通报发送：尚未生成通报。" in data["summary"]
     assert "已生成的通报都已送达" not in "".join(data["summary"])
-    last = status.collect(config, at("2016-01-10 18:00"))  # the campaign's last cutoff
+    # The campaign's last cutoff: 24:00 on 31 December (schedule.year_end, issue 25).
+    last = status.collect(config, at("2016-01-01 00:00"))
     assert last["next_run"] is None and not last["campaign_over"]  # its own run is due
-    after = status.collect(config, at("2016-01-11 09:00"))
+    after = status.collect(config, at("2016-01-01 09:00"))
     assert after["next_run"] is None and after["campaign_over"]
     assert not any(line.startswith("下次运行") for line in after["summary"])
 

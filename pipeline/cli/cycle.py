@@ -7,6 +7,9 @@ from pathlib import Path
 import click
 
 from .. import job
+from ..config import Config
+from ..errors import UsageError
+from ..periods import Period
 from .common import config_option, load_config, parse_period
 from .output import console
 
@@ -20,12 +23,21 @@ from .output import console
         "台账开始收信之前截止的旬、没有收到报表的旬，只在这里写明时才生成通报）"
     ),
 )
+@click.option(
+    "--final",
+    type=int,
+    metavar="YEAR",
+    help="生成该年的年度通报（活动在该年的最后一旬，年底截止时到 12 月 31 日 24 时）",
+)
 @click.option("--no-send", is_flag=True, help="只生成通报，不发送邮件")
 @click.option("--out", type=click.Path(path_type=Path), help="输出目录（默认取配置 output.dir）")
-def run(config_path: Path, period: str | None, no_send: bool, out: Path | None) -> None:
+def run(
+    config_path: Path, period: str | None, final: int | None, no_send: bool, out: Path | None
+) -> None:
     """收取邮件、记账、汇总并生成通报。"""
     config = load_config(config_path)
-    chosen = parse_period(config, period) or job.default_period(config)
+    chosen = _final(config, final) if final else None
+    chosen = chosen or parse_period(config, period) or job.default_period(config)
     job.cycle(
         config,
         chosen,
@@ -33,5 +45,17 @@ def run(config_path: Path, period: str | None, no_send: bool, out: Path | None) 
         out=out,
         trigger="manual",
         echo=console.print,
-        asked=period is not None,
+        asked=period is not None or final is not None,
     )
+
+
+def _final(config: Config, year: int) -> Period:
+    from ..annual import final_period
+
+    found = final_period(config, year)
+    if found is None:
+        raise UsageError(
+            f"活动“{config.campaign.name}”在 {year} 年没有报送旬"
+            f"（{config.campaign.start} 至 {config.campaign.end}）。"
+        )
+    return found
