@@ -19,7 +19,7 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from . import atomic, circular_docx, fonts, resources
+from . import atomic, circular_docx, fonts, resources, spans
 from .chart import rate_chart
 from .config import Config
 from .corrections import doc_number
@@ -134,7 +134,8 @@ def _context(config: Config, standings: Standings, number: str) -> dict[str, Any
         "s": standings,
         "doc_number": number,
         "date_cn": f"{end.year}年{end.month}月{end.day}日",
-        "period_label": standings.period.label(),
+        "period_label": spans.label(config, standings.period),
+        "term": spans.term(config, standings.period),  # 本旬, 本月 (monthly) or 本期 (ad hoc)
         "reported_count": standings.reported_count,
         "unreported_count": standings.unreported_count,
         "completed": standings.having("completed"),

@@ -147,6 +147,8 @@ class CircularSettings(Model):
     first_seq: int = Field(default=1, ge=1)
     title: str = "关于全市农民工入会集中行动进展情况的通报"
     final_title: str = ""  # the campaign's last (年度) circular; empty: `title`
+    # One circular each dekad, or one each month at the month's last dekad (每月通报).
+    every: Literal["dekad", "month"] = "dekad"
     addressees: str = (
         "各县（市、区）总工会，乐山高新区工会，峨眉山景区、乐山大佛景区管委会工会，"
         "市级系统工会，部分企业工会"

@@ -18,8 +18,9 @@ from .ledger import Ledger
 from .periods import Period, is_deadline, nearest, window
 
 
-def period(config: Config, text: str) -> Period:
-    """A real cutoff of the campaign, or a UsageError naming the nearest ones."""
+def period(config: Config, text: str, adhoc: bool = False) -> Period:
+    """A real cutoff of the campaign, or a UsageError naming the nearest ones; with `adhoc`,
+    any day of the campaign (an ad-hoc circular: 不定期通报)."""
     try:
         chosen = Period.parse(text)
     except ValueError:
@@ -27,7 +28,7 @@ def period(config: Config, text: str) -> Period:
             f"旬的写法应为 YYYY-MM-DD，例如 2015-09-20（收到“{text}”）。", "bad_period"
         ) from None
     schedule = config.schedule
-    if not is_deadline(chosen.end, schedule):
+    if not adhoc and not is_deadline(chosen.end, schedule):
         before, after = nearest(chosen.end, schedule)
         raise UsageError(
             f"{chosen} 不是报送截止日。最近的截止日是 {before}（{before.label()}）和 "

@@ -12,8 +12,7 @@ Sending is allowed under `delivery.sign_off`:
 - `auto`: at the cutoff when nothing of the period is held for review; otherwise the
   clerk is told and the circular waits until the queue is empty or `review_wait_hours`
   after the cutoff, when it goes out with the held units as 待核实;
-- `required`: only once a leader named in `delivery.signers` has signed (xunbao sign)
-  these very standings.
+- `required`: only once a leader in `delivery.signers` has signed these standings (sign).
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from . import corrections
+from . import corrections, spans
 from .config import Config
 from .corrections import Correction
 from .delivery_state import describe
@@ -46,7 +45,7 @@ _WAITING = "circular-waiting:"  # settings key: a period whose circular was held
 _SETTLED = "circulars-settled"  # settings key: the ledger and config as last settled
 _MEMO = "standings-outline:"  # settings key: a period's fingerprint under its inputs' digest
 _HERE = Path(__file__).parent
-_STANDINGS_CODE = ("standings.py", "rules.py", "corrections.py", "periods.py")
+_STANDINGS_CODE = ("standings.py", "rules.py", "corrections.py", "periods.py", "spans.py")
 
 Phase = Literal[
     "collecting", "awaiting_review", "awaiting_sign_off", "ready", "issued", "corrected"
@@ -108,13 +107,11 @@ class PeriodState:
 def standings_for(config: Config, ledger: Ledger, period: Period) -> Standings:
     from . import review, standings  # pandas: only when standings are computed
 
-    facts = standings.Facts(
-        review.pending_units(config, ledger),
-        ledger.issued_periods(),
-        ledger.registered(str(period)),
-        ledger.issued_summons(),
-    )
-    return standings.compute(config, ledger.reports(str(period)), period, facts)
+    summons = ledger.issued_summons()  # by issued period: whom each circular summoned
+    held, registered = review.pending_units(config, ledger), ledger.registered(str(period))
+    facts = standings.Facts(held, frozenset(summons), registered, summons)
+    reports = ledger.reports(str(spans.reach(config, period)))  # ad hoc: its dekad's too
+    return standings.compute(config, reports, period, facts)
 
 
 def state(
@@ -176,11 +173,10 @@ def _inputs_digest(config: Config, ledger: Ledger, period: Period) -> str:
     inputs = [
         str(period),
         config.digest,
-        ledger.reports_digest(str(period)),
+        ledger.reports_digest(str(spans.reach(config, period))),
         {p: sorted(units) for p, units in held.items()},
-        sorted(ledger.issued_periods()),
+        {p: sorted(units) for p, units in ledger.issued_summons().items()},  # issued, as said
         ledger.registered(str(period)),
-        {p: sorted(units) for p, units in ledger.issued_summons().items()},
         [hashlib.sha256((_HERE / name).read_bytes()).hexdigest() for name in _STANDINGS_CODE],
     ]
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()

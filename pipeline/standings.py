@@ -2,7 +2,8 @@
 
 completed  = the unit's latest accepted cumulative figure (by arrival) up to the cutoff,
              or, for per-period campaigns, the sum of each period's latest figure;
-reported   = an accepted report arrived in this very period;
+reported   = an accepted report arrived in the circular's span (`spans`: this dekad, the
+             month's dekads for a monthly circular, the last dekad and since for an ad-hoc one);
 pending    = no accepted report, but a message of the unit is held for review (`Facts.held`).
 Statuses, summons, escalation, good examples and group figures come from `rules`; every
 period since the campaign began is classified in turn so that streaks carry over (by
@@ -25,9 +26,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import rules
+from . import rules, spans
 from .config import Config, Metric, iter_unit_names
-from .periods import Period, between
+from .periods import Period
 from .rules import STATUS_LABELS, GroupFigures
 
 __all__ = [
@@ -218,22 +219,15 @@ def compute(
     return replace(each[0], metrics=tuple(each)) if config.campaign.metrics else each[0]
 
 
-def _counted_periods(config: Config, period: Period, facts: Facts) -> list[Period]:
-    """The periods whose classification feeds the streaks, ending with `period` itself."""
-    earlier = between(config.campaign.start, period, config.schedule)[:-1]
-    if config.rules.streaks == "circulars":
-        earlier = [p for p in earlier if str(p) in facts.issued]
-    return [*earlier, period]
-
-
 def _compute(
     config: Config, reports: pd.DataFrame, period: Period, metric: Metric, facts: Facts
 ) -> Standings:
     streaks = rules.Streaks()
     table = pd.DataFrame()
-    for i, each in enumerate(_counted_periods(config, period, facts)):
-        held = facts.held.get(str(each), frozenset())
-        table = _classified(config, reports[reports["period"] <= str(each)], each, metric, held)
+    for i, each in enumerate(spans.counted(config, period, facts.issued)):
+        seen = spans.relabel(config, reports, each)
+        seen = seen[seen["period"] <= str(each)]
+        table = _classified(config, seen, each, metric, spans.held(config, facts.held, each))
         if each != period and str(each) in facts.summons:
             table = table.assign(summoned=table.index.isin(facts.summons[str(each)]))
         if i or config.rules.count_first_circular:
@@ -246,7 +240,8 @@ def _compute(
         )
         for unit, row in table.iterrows()
     ]
-    others = _others(config, reports[reports["period"] <= str(period)], period, metric)
+    seen = spans.relabel(config, reports, period)
+    others = _others(config, seen[seen["period"] <= str(period)], period, metric)
     split = sum(s.target for s in [*units, *others])
     return Standings(
         period=period,
@@ -326,8 +321,9 @@ def _figures(
         completed = ordered.groupby("unit")["value"].last()
     else:
         completed = ordered.groupby(["unit", "period"])["value"].last().groupby("unit").sum()
-    sent = everything[everything["period"] == str(period)]  # any metric
-    current = ordered[ordered["period"] == str(period)]
+    low = str(spans.since(config, period))  # the circular's span: a dekad, a month…
+    sent = everything[(everything["period"] > low) & (everything["period"] <= str(period))]
+    current = ordered[(ordered["period"] > low) & (ordered["period"] <= str(period))]
     table["completed"] = completed.reindex(table.index).fillna(0).astype(int)
     table["reported"] = table.index.isin(sent["unit"])
     return table, sent, current

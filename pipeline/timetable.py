@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from . import spans
 from .config import Config, Schedule
 from .ledger import Ledger
 from .periods import Period, between, following, latest_closed, period_of, window
@@ -83,6 +84,10 @@ def unasked(config: Config, ledger: Ledger, period: Period, first: datetime | No
     A dekad that closed before the ledger first read the mailbox (`first`; None: this is the
     first read) was never watched, and one for which nothing was received would name every
     unit 未报送: neither goes out by itself."""
+    if spans.kind(config, period) == "adhoc":
+        return None  # made only when asked for: never scheduled
+    if not spans.wanted(config, period):
+        return "不是月末一旬（按配置每月通报一次）"
     if first is None or period.cutoff(config.schedule) <= first:
         return "在台账开始收信之前已截止"
     reports = ledger.active_reports(period=str(period))

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from pipeline import annual, circular, config, exports, periods, rules, standings
+from pipeline import annual, circular, config, exports, inputs, periods, rules, spans, standings
 from pipeline.config import Rules
+from pipeline.errors import UsageError
 from pipeline.periods import Period
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -265,3 +266,83 @@ def test_the_final_circular_is_the_years():
     assert "市属基层（2014年基数合并计算）完成2,100名，增长14.8%" in html
     september = standings.compute(CONFIG, _frame(sent), Period.parse("2015-09-10"))
     assert "年度完成情况" not in circular.compose(CONFIG, september).html
+
+
+# ── 8. monthly and ad-hoc circulars ──────────────────────────
+
+
+def _monthly() -> config.Config:
+    every = CONFIG.circular.model_copy(update={"every": "month"})
+    return CONFIG.model_copy(update={"circular": every})
+
+
+def test_a_monthly_circular_aggregates_the_months_dekads():
+    cfg = _monthly()
+    sent = {
+        "2015-09-10": {"市中区": 3500, "犍为县": 8000},
+        "2015-09-20": {"市中区": 3900},
+        "2015-09-30": {"五通桥区": 6000},
+        "2015-10-10": {"犍为县": 9000},
+    }
+    frame = _frame(sent)
+    month = standings.compute(
+        cfg, frame[frame["period"] <= "2015-09-30"], Period.parse("2015-09-30")
+    )
+    units = {s.unit: s for s in month.units}
+    # Each sent a form in some dekad of September: reported; 沙湾区 sent none: 未报送.
+    assert units["市中区"].reported and units["犍为县"].reported and units["五通桥区"].reported
+    assert units["市中区"].completed == 3900 and units["犍为县"].completed == 8000
+    assert units["沙湾区"].status == "missing"
+    assert month.reported_count == 3
+    html = circular.compose(cfg, month).html
+    assert "（2015年9月）" in html and "本月应报送单位22个，按时报送3个" in html
+    assert "本旬" not in html
+    # The dekads inside the month have no circular of their own.
+    assert spans.wanted(cfg, Period.parse("2015-09-30"))
+    assert not spans.wanted(cfg, Period.parse("2015-09-20"))
+    assert spans.counted(cfg, Period.parse("2015-10-31"), frozenset()) == [
+        Period.parse("2015-10-31")
+    ]
+    # The dekad circular (the default) of 09-30 counts only 09-30's forms.
+    dekad = standings.compute(
+        CONFIG, frame[frame["period"] <= "2015-09-30"], Period.parse("2015-09-30")
+    )
+    assert dekad.reported_count == 1
+
+
+def test_an_ad_hoc_circular_counts_what_arrived_by_its_date():
+    sent = {"2015-09-20": {"市中区": 3500, "犍为县": 8000}}
+    frame = _frame(sent)
+    early = pd.Timestamp("2015-09-24 10:00", tz="Asia/Shanghai").tz_convert("UTC")
+    late = pd.Timestamp("2015-09-26 10:00", tz="Asia/Shanghai").tz_convert("UTC")
+    extra = pd.DataFrame(
+        [
+            {
+                "id": 90,
+                "unit": "市中区",
+                "period": "2015-09-30",
+                "value": 4000,
+                "measures": "",
+                "arrival": early,
+            },
+            {
+                "id": 91,
+                "unit": "沙湾区",
+                "period": "2015-09-30",
+                "value": 3000,
+                "measures": "",
+                "arrival": late,
+            },
+        ]
+    )
+    table = standings.compute(CONFIG, pd.concat([frame, extra]), Period.parse("2015-09-25"))
+    units = {s.unit: s for s in table.units}
+    assert units["市中区"].completed == 4000  # arrived on the 24th: in
+    assert units["沙湾区"].completed == 0  # arrived on the 26th: after the circular's date
+    assert units["犍为县"].reported  # reported in the last closed dekad
+    assert table.completed == 4000 + 8000
+    html = circular.compose(CONFIG, table).html
+    assert "（2015年9月25日）" in html and "本期应报送单位" in html
+    assert inputs.period(CONFIG, "2015-09-25", adhoc=True) == Period.parse("2015-09-25")
+    with pytest.raises(UsageError):
+        inputs.period(CONFIG, "2015-09-25")

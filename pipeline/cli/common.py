@@ -79,10 +79,13 @@ def reasoned(argument: str, reason: str) -> Callable[[F], F]:
     return decorate
 
 
-def parse_period(config: config_module.Config, text: str | None) -> Period | None:
-    """A real cutoff of the campaign (see inputs.period), or None when not given."""
+def parse_period(
+    config: config_module.Config, text: str | None, adhoc: bool = False
+) -> Period | None:
+    """A real cutoff of the campaign (see inputs.period; with `adhoc` any day of it, for an
+    ad-hoc circular), or None when not given."""
     if text is None:
         return None
     from ..inputs import period
 
-    return period(config, text)
+    return period(config, text, adhoc)

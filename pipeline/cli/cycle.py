@@ -20,7 +20,8 @@ from .output import console
     "--period",
     help=(
         "通报的截止日期 YYYY-MM-DD（默认：最近一个已过截止时间的旬。"
-        "台账开始收信之前截止的旬、没有收到报表的旬，只在这里写明时才生成通报）"
+        "台账开始收信之前截止的旬、没有收到报表的旬，只在这里写明时才生成通报；"
+        "写不是截止日的日期时，生成截至该日的临时通报）"
     ),
 )
 @click.option(
@@ -37,7 +38,7 @@ def run(
     """收取邮件、记账、汇总并生成通报。"""
     config = load_config(config_path)
     chosen = _final(config, final) if final else None
-    chosen = chosen or parse_period(config, period) or job.default_period(config)
+    chosen = chosen or parse_period(config, period, adhoc=True) or job.default_period(config)
     job.cycle(
         config,
         chosen,

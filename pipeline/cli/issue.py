@@ -41,7 +41,7 @@ def _show(config_path: Path, settled: issuance.Settled) -> None:
 def sign(config_path: Path, period: str, by: str) -> None:
     """签发通报：记录签发人和时间，随即发送。"""
     config = load_config(config_path)
-    chosen = parse_period(config, period)
+    chosen = parse_period(config, period, adhoc=True)
     assert chosen is not None
     with _locked(config), job.open_ledger(config) as ledger:
         try:
@@ -59,7 +59,7 @@ def sign(config_path: Path, period: str, by: str) -> None:
 def reissue(config_path: Path, period: str) -> None:
     """发送更正：通报发出后数字有变化时，把新版本发给每位收件人（各一次）。"""
     config = load_config(config_path)
-    chosen = parse_period(config, period)
+    chosen = parse_period(config, period, adhoc=True)
     assert chosen is not None
     with _locked(config), job.open_ledger(config) as ledger:
         try:
