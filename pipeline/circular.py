@@ -27,7 +27,10 @@ from .errors import RenderError
 from .standings import Standings
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .corrections import Correction
+    from .talks import FollowUp
 
 TEMPLATES = resources.templates()
 RED = "#e60012"
@@ -59,6 +62,11 @@ def numeral(n: int) -> str:
     return str(cn2an.an2cn(n))
 
 
+def times(n: int) -> str:
+    """2 → 两 (两次), else the numeral: 三次."""
+    return "两" if n == 2 else numeral(n)
+
+
 def templates() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -70,7 +78,7 @@ def templates() -> jinja2.Environment:
     environment.filters["percent"] = lambda x: f"{x * 100:.1f}%"
     environment.filters["thousands"] = lambda x: f"{x:,}"
     environment.filters["numeral"] = numeral
-    environment.filters["times"] = lambda n: "两" if n == 2 else numeral(n)
+    environment.filters["times"] = times
     environment.filters["names"] = lambda units: "、".join(u.unit for u in units)
     return environment
 
@@ -96,11 +104,16 @@ def compose(
     standings: Standings,
     correction: Correction | None = None,
     number: str | None = None,
+    followups: Sequence[FollowUp] = (),
 ) -> Circular:
-    """The circular under `number` (corrections.doc_number; None: as the ledger's first)."""
+    """The circular under `number` (corrections.doc_number; None: as the ledger's first);
+    `followups`: the previous circular's summoned units and their talks (talks.followups)."""
     environment = templates()
     number = number or doc_number(config, standings.period, ())
-    context = _context(config, standings, number) | {"correction": correction}
+    context = _context(config, standings, number) | {
+        "correction": correction,
+        "followups": followups,
+    }
     draft = render(environment, "circular.html.j2", css="", chart="", **context)
     chosen = choose_fonts(config, draft)
     families = {role: Markup(choice.css) for role, choice in chosen.items()}  # CSS, not HTML

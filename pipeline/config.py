@@ -43,6 +43,7 @@ from .config_sections import (
     Reminders,
     Rules,
     Storage,
+    TalkSettings,
 )
 from .errors import ConfigError
 
@@ -96,6 +97,7 @@ class Unit(Model):
     section: str = ""
     reporting: bool = True
     since: date | None = None  # joined mid-campaign: not in the standings before this day
+    leader: str = ""  # the union's 主要负责人, named on a 约谈通知书
     # An enterprise that reports into a bucket (其他): its latest figure is one term of the
     # bucket's sum; it has no target of its own and takes no rank. Implies reporting: false.
     part_of: str | None = None
@@ -250,6 +252,7 @@ class Config(Model):
     reminders: Reminders = Field(default_factory=Reminders)
     desk: Desk = Field(default_factory=Desk)
     form: FormWording = Field(default_factory=FormWording)
+    talks: TalkSettings = Field(default_factory=TalkSettings)
     # Where the file was read from: relative paths in it are relative to its folder.
     root: Path = Path(".")
 

@@ -202,3 +202,14 @@ class FormWording(Model):
         if groups != 1:
             raise ValueError("须有且只有一对圆括号，标出填数字的空，例如 新增(.*?)名")
         return value
+
+
+class TalkSettings(Model):
+    """约谈: the notice (约谈通知书) to a summoned unit's 主要负责人, and where the talk is."""
+
+    title: str = "约谈通知书"
+    basis: str = ""  # the rule the talk rests on, quoted in the notice (the campaign's words)
+    place: str = "市总工会会议室"
+    days_after: int = Field(default=3, ge=0)  # the talk: this many days after the circular
+    time: dt.time = dt.time(9, 30)
+    contact: str = ""  # 联系人及电话, at the notice's end

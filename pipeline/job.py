@@ -52,7 +52,7 @@ def publish(
     correction: Correction | None = None,
 ) -> Published:
     """Write the period's circular (marked 更正 when `correction`), xlsx and json."""
-    from . import circular, exports, summary  # pandas, WeasyPrint: publishing only
+    from . import circular, exports, summary, talks  # pandas, WeasyPrint: publishing only
     from .corrections import doc_number
 
     if table is None:
@@ -61,7 +61,9 @@ def publish(
         table = standings_for(config, ledger, period)
     folder = (out or config.resolve(config.output.dir)) / str(period)
     number = doc_number(config, period, ledger.versions())
-    pdf, _ = circular.write(circular.compose(config, table, correction, number), folder)
+    followed = talks.followups(config, ledger, table)  # the last circular's 约谈, followed up
+    made = circular.compose(config, table, correction, number, followed)
+    pdf, _ = circular.write(made, folder)
     xlsx = exports.write_xlsx(
         table, folder / "standings.xlsx", config.circular.issuer, config.campaign.measure
     )

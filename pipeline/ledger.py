@@ -1,8 +1,7 @@
 """The ledger: one SQLite file holding every message's outcome and every accepted figure.
 
-A message and its report are written in one transaction, so a crash leaves either both
-or neither; `source_ref` is unique, so re-reading a mailbox never adds a row twice.
-The schema is versioned with PRAGMA user_version; migrations only ever append.
+A message and its report are written in one transaction, so a crash leaves either both or
+neither; `source_ref` is unique, so re-reading a mailbox never adds a row twice (schema.py).
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from .atomic import private
 from .ledger_clerk import ClerkBook, now
 from .ledger_letters import LettersLedger
 from .ledger_mailbox import MailboxBook
+from .ledger_talks import TalksBook
 from .records import MessageRecord, Outcome, RunRecord
 from .schema import MIGRATIONS
 
@@ -96,7 +96,7 @@ def open_ledger(config: Config) -> Ledger:
     return Ledger(config.resolve(config.storage.path))
 
 
-class Ledger(ClerkBook, LettersLedger, MailboxBook):
+class Ledger(ClerkBook, LettersLedger, MailboxBook, TalksBook):
     def __init__(self, path: Path, actor: str = "") -> None:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         private(path)

@@ -180,4 +180,18 @@ MIGRATIONS = [
     """
     ALTER TABLE outbox ADD COLUMN error TEXT NOT NULL DEFAULT ''
     """,
+    # 约谈: the record of the talk with a unit a circular summoned (one per period and unit).
+    """
+    CREATE TABLE talks (
+        period TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        held_on TEXT NOT NULL,
+        attendees TEXT NOT NULL DEFAULT '',
+        measures TEXT NOT NULL DEFAULT '',
+        deadline TEXT,
+        recorded_by TEXT NOT NULL DEFAULT '',
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (period, unit)
+    )
+    """,
 ]

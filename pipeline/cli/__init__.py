@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "summary:summary_command",
         "年度汇总：各单位逐旬或逐月的完成情况、增长和约谈次数。",
     ),
+    "talk": ("talk:talk", "约谈：生成约谈通知书、记录约谈情况。"),
     "desk": ("desk:desk", "启动审核台（网页）：收件登记、审核、电话录入、通报签发。"),
     "user": ("account:user", "审核台账号：添加、改密码、列出。"),
 }
