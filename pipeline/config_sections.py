@@ -137,6 +137,7 @@ class Rules(Model):
     jump_factor: float = Field(default=1.0, ge=1)
     max_jump: int = Field(default=0, ge=0)
     roster_tolerance: int = Field(default=0, ge=0)
+    real_name: bool = False  # every new member is to be registered by name: rate and 未附名单
 
 
 class CircularSettings(Model):

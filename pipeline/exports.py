@@ -72,6 +72,7 @@ _UNIT_COLUMNS = [
     Column("连续约谈次数", 8, center=True),
     Column("全市通报", 8, center=True),
     Column("实名登记", 9, THOUSANDS),
+    Column("实名登记率", 9, PERCENT),
 ]
 
 
@@ -91,7 +92,8 @@ def _units(page: sheets.Sheet, units: list[Standing], totals: Standings | None) 
             _YES[s.summoned],
             s.summoned_streak or "",
             _YES[s.escalated],
-            "" if s.registered is None else s.registered,
+            "未附名单" if s.registered is None and s.completed else s.registered or "",
+            "" if s.registered_rate is None else s.registered_rate,
         ]
         for s in ranked
     ]
@@ -99,7 +101,7 @@ def _units(page: sheets.Sheet, units: list[Standing], totals: Standings | None) 
     for i, s in reversed(list(enumerate(ranked))):  # a bucket's enterprises under it
         at = i + 1
         rows[at:at] = [
-            ["", f"　其中：{name}", "", "", n, "", "", "", "", "", "", "", ""]
+            ["", f"　其中：{name}", "", "", n, "", "", "", "", "", "", "", "", ""]
             for name, n in s.parts
         ]
         marks[at:at] = [None] * len(s.parts)
@@ -121,13 +123,15 @@ def _units(page: sheets.Sheet, units: list[Standing], totals: Standings | None) 
             "",
             sum(s.escalated for s in units) or "",
             sum(s.registered or 0 for s in units) or "",
+            "",
         ]
     )
     marks.append("total")
     page.columns, page.rows, page.marks = _UNIT_COLUMNS, rows, marks
     page.note = sheets.legend(marks) + (
         "完成率 = 已完成 ÷ 目标任务数；排名按完成率从高到低；"
-        "实名登记 = 报表所附名单中身份证号有效、去重后的人数。"
+        "实名登记 = 报表所附名单中身份证号有效、去重后的人数（全年累计）；"
+        "实名登记率 = 实名登记 ÷ 已完成；未附名单 = 报了新增人数但从未附实名登记名单。"
     )
     return page
 

@@ -81,6 +81,13 @@ class Standing:
     def status_label(self) -> str:
         return STATUS_LABELS[self.status]
 
+    @property
+    def registered_rate(self) -> float | None:
+        """实名登记 among the new members it claims; None: it never sent a name list."""
+        if self.registered is None:
+            return None
+        return min(self.registered / self.completed, 1.0) if self.completed else 0.0
+
 
 @dataclass(frozen=True)
 class Facts:
@@ -133,6 +140,15 @@ class Standings:
 
     def having(self, status: str) -> list[Standing]:
         return [s for s in self.units if s.status == status]
+
+    @property
+    def unlisted(self) -> list[Standing]:
+        """Units that claim new members but never sent a name list (未附实名登记名单)."""
+        return [s for s in self.units if s.registered is None and s.completed > 0]
+
+    @property
+    def registered(self) -> int:
+        return sum(s.registered or 0 for s in self.units)
 
     @property
     def summoned(self) -> list[Standing]:

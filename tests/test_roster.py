@@ -118,7 +118,9 @@ def test_approved_name_list_is_kept_and_shown_in_circular_and_xlsx(
     assert shown["夹江县"] == 2 and shown["井研县"] is None
     composed = circular.compose(cfg, table)
     html = composed.html
-    assert "实名登记 2 名" in html and html.count("实名登记") == 1
+    # rules.real_name (the 2015 config, issue 25): the rate beside the count, and the city's
+    assert "实名登记 2 名（66.7%）" in html and html.count("实名登记 2 名") == 1
+    assert "共2名，占新增3名的66.7%" in html
     book = load_workbook(exports.write_xlsx(table, tmp_path / "standings.xlsx"))
     sheet = book.worksheets[0]
     cells = [[c.value for c in row] for row in sheet.iter_rows()]
@@ -135,7 +137,7 @@ def test_approved_name_list_is_kept_and_shown_in_circular_and_xlsx(
         t for t in docx.Document(str(made)).tables if "排名" in t.rows[0].cells[0].text
     ]
     names = [row.cells[1].text for row in table_cells.rows]
-    assert "夹江县\n实名登记 2 名" in names  # its own line in the Word copy too
+    assert "夹江县\n实名登记 2 名（66.7%）" in names  # its own line in the Word copy too
     text = html + repr(cells)
     (report,) = ledger.active_reports("夹江县", period)
     ledger.withdraw(report.id, "测试", "撤回")  # a withdrawn report's list no longer counts

@@ -346,3 +346,25 @@ def test_an_ad_hoc_circular_counts_what_arrived_by_its_date():
     assert inputs.period(CONFIG, "2015-09-25", adhoc=True) == Period.parse("2015-09-25")
     with pytest.raises(UsageError):
         inputs.period(CONFIG, "2015-09-25")
+
+
+# ── 7. 实名登记: the rate, and the units that never sent a list ─
+
+
+def test_real_name_rate_and_the_units_without_a_list(tmp_path: Path):
+    sent = {"2015-09-10": {"市中区": 3900, "犍为县": 8000, "沙湾区": 0}}
+    facts = standings.Facts(registered={"市中区": 3000})
+    table = standings.compute(CONFIG, _frame(sent), Period.parse("2015-09-10"), facts)
+    units = {s.unit: s for s in table.units}
+    assert units["市中区"].registered_rate == pytest.approx(3000 / 3900)
+    assert units["犍为县"].registered_rate is None
+    assert [s.unit for s in table.unlisted] == ["犍为县"]  # 沙湾区 claims nobody yet
+    html = circular.compose(CONFIG, table).html
+    assert "实名登记 3,000 名（76.9%）" in html
+    assert "共3,000名，占新增11,900名的25.2%。犍为县未附实名登记名单" in html
+    sheet = load_workbook(exports.write_xlsx(table, tmp_path / "s.xlsx")).worksheets[0]
+    rows = {r[1]: r for r in sheet.iter_rows(values_only=True)}
+    head = next(r for r in sheet.iter_rows(values_only=True) if r[1] == "单位")
+    at, rate = head.index("实名登记"), head.index("实名登记率")
+    assert rows["市中区"][at] == 3000 and rows["市中区"][rate] == pytest.approx(3000 / 3900)
+    assert rows["犍为县"][at] == "未附名单"
