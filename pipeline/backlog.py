@@ -74,6 +74,7 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
     if upcoming.failure:
         raise upcoming.failure
     originals.prune(kept, config.storage.keep_originals_days)
+    originals.mask_ids(kept, config.storage.id_days)  # 实名登记 ID numbers: not kept for long
     return result
 
 

@@ -88,6 +88,7 @@ class Storage(Model):
     path: Path = Path("data/xunbao.sqlite")
     originals: Path | None = None  # None: originals/ beside the ledger
     keep_originals_days: int | None = Field(default=None, ge=1)  # None: never deleted
+    id_days: int = Field(default=90, ge=1)  # then originals keep their ID numbers masked
 
 
 class Desk(Model):

@@ -4,7 +4,9 @@ and downloaded as the .eml it was.
 A message is stored gzip-compressed under its SHA-256 (the `sha256` column of the ledger):
 `<dir>/ab/abcdef….eml.gz`. Writing is idempotent and atomic (temporary file, then rename),
 so a crash never leaves half an original and storing the same bytes twice costs nothing.
-Nothing is deleted unless `storage.keep_originals_days` is set.
+Nothing is deleted unless `storage.keep_originals_days` is set. After `storage.id_days`
+an original is kept only with its ID numbers masked (`<digest>.masked.eml.gz`, masking.py):
+it no longer matches its digest, so it is never taken for the original bytes.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def store(root: Path, raw: bytes, digest: str | None = None) -> str:
     only after the next `settle` (a backlog pays one sync per batch, not per message)."""
     digest = digest or hashlib.sha256(raw).hexdigest()
     target = path_of(root, digest)
-    if target.exists():
+    if target.exists() or _masked(target).exists():  # masked: the ID numbers stay out
         return digest
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
@@ -69,12 +71,21 @@ def settle(root: Path) -> None:
         os.close(folder)
 
 
+def _masked(path: Path) -> Path:
+    return path.with_name(path.name.replace(".eml.gz", ".masked.eml.gz"))
+
+
 def load(root: Path, sha256: str) -> bytes | None:
-    """The original bytes, or None when they were never kept (or retention removed them)."""
+    """The original bytes (after `storage.id_days`: with the ID numbers masked), or None when
+    they were never kept (or retention removed them)."""
+    path = path_of(root, sha256)
     try:
-        data = gzip.decompress(path_of(root, sha256).read_bytes())
+        data = gzip.decompress(path.read_bytes())
     except FileNotFoundError:
-        return None
+        try:
+            return gzip.decompress(_masked(path).read_bytes())
+        except FileNotFoundError:
+            return None
     if hashlib.sha256(data).hexdigest() != sha256:
         raise ValueError(f"原始邮件 {sha256} 已损坏（内容与摘要不符）")
     return data
@@ -91,3 +102,24 @@ def prune(root: Path, keep_days: int | None, now: float | None = None) -> int:
             path.unlink()
             removed += 1
     return removed
+
+
+def mask_ids(root: Path, id_days: int, now: float | None = None) -> int:
+    """Store again, ID numbers masked, every original older than `id_days`; how many."""
+    from .masking import mask_message
+
+    if not root.exists():
+        return 0
+    limit = (now if now is not None else time.time()) - id_days * 86400
+    masked = 0
+    for path in root.glob("??/*.eml.gz"):
+        if path.name.endswith(".masked.eml.gz") or path.stat().st_mtime >= limit:
+            continue
+        raw = gzip.decompress(path.read_bytes())
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        with os.fdopen(handle, "wb") as out:
+            out.write(gzip.compress(mask_message(raw), compresslevel=6, mtime=0))
+        os.replace(temporary, _masked(path))
+        path.unlink()
+        masked += 1
+    return masked
