@@ -132,13 +132,19 @@ def followups(config: Config, ledger: Ledger, standings: Standings) -> list[Foll
             summoned_in=label,
             talk=talks.get(unit),
             then_completed=int(then.get(unit, {}).get("completed", 0)),
-            then_rate=float(then.get(unit, {}).get("rate", 0.0)),
+            then_rate=_rate(then.get(unit, {})),
             now_completed=now[unit].completed,
             now_rate=now[unit].rate,
         )
         for unit in sorted(issued[prior])
         if unit in now
     ]
+
+
+def _rate(issued: dict[str, int]) -> float:
+    """A unit's rate as the issued circular stated it (its snapshot keeps the figures)."""
+    target = issued.get("target", 0)
+    return issued.get("completed", 0) / target if target else 0.0
 
 
 def record(config: Config, ledger: Ledger, talk: Talk) -> Talk:
