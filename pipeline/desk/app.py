@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..config import Config
 from .auth import Desk
 from .pages import circular, login, messages, overview, phone, queue, register, settings, units
+from .pages import talks as talk_pages
 from .render import Templates
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -149,6 +150,7 @@ def routes() -> list[BaseRoute]:
         *phone.ROUTES,
         *units.ROUTES,
         *circular.ROUTES,
+        *talk_pages.ROUTES,
         *settings.ROUTES,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
