@@ -178,6 +178,7 @@ def cross_check(config: Config, at: Locator) -> tuple[list[str], list[str]]:
     errors += _check_reminders(config, at)
     errors += seed_checks.base_groups(config, at)
     errors += seed_checks.parts(config, at)
+    warnings += seed_checks.unregistered_others(config, at)
     total = sum(u.target for u in config.units)
     if not config.campaign.metrics and total != config.campaign.target:
         warnings.append(

@@ -59,3 +59,16 @@ def parts(config: Config, at: Locator) -> list[str]:
                 "请删去 reporting: true。"
             )
     return errors
+
+
+def unregistered_others(config: Config, at: Locator) -> list[str]:
+    """Warnings: an enterprise a supervision group lists (groups[].others) that is not
+    registered as a unit, so its reports cannot count in its bucket."""
+    names = {n for u in config.units for n in [u.name, *u.aliases]}
+    return [
+        f"{at.where(('groups', g, 'others', k))}：{name} 没有在 units 中登记（如 part_of: 其他），"
+        "它的报表会转人工审核，也计不进“其他”。"
+        for g, group in enumerate(config.groups)
+        for k, name in enumerate(group.others)
+        if name not in names
+    ]

@@ -368,3 +368,12 @@ def test_real_name_rate_and_the_units_without_a_list(tmp_path: Path):
     at, rate = head.index("实名登记"), head.index("实名登记率")
     assert rows["市中区"][at] == 3000 and rows["市中区"][rate] == pytest.approx(3000 / 3900)
     assert rows["犍为县"][at] == "未附名单"
+
+
+def test_an_enterprise_a_group_lists_but_nobody_registered_is_pointed_out(tmp_path: Path):
+    renamed = edited(tmp_path, "{name: 斯堪纳公司, part_of: 其他,", "{name: 斯堪纳, part_of: 其他,")
+    warnings = config.load(renamed).warnings
+    assert any(
+        "groups[1].others[3]" in w and "斯堪纳公司 没有在 units 中登记" in w for w in warnings
+    )
+    assert not any("没有在 units 中登记" in w for w in config.load(ROOT / "config.yaml").warnings)
