@@ -377,3 +377,23 @@ def test_an_enterprise_a_group_lists_but_nobody_registered_is_pointed_out(tmp_pa
         "groups[1].others[3]" in w and "斯堪纳公司 没有在 units 中登记" in w for w in warnings
     )
     assert not any("没有在 units 中登记" in w for w in config.load(ROOT / "config.yaml").warnings)
+
+
+def test_run_makes_an_ad_hoc_circular_only_when_asked_for_one(tmp_path: Path):
+    import subprocess
+    import sys
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "config.yaml"
+    path.write_text(text.replace("path: inbox_samples", f"path: {inbox}"), encoding="utf-8")
+    run = [sys.executable, "-m", "pipeline", "--config", str(path), "run", "--no-send"]
+    typo = subprocess.run([*run, "--period", "2015-09-25"], capture_output=True, text=True)
+    assert typo.returncode == 2 and "不是报送截止日" in typo.stderr  # a typo stays a typo
+    asked = subprocess.run(
+        [*run, "--period", "2015-09-25", "--adhoc"], capture_output=True, text=True
+    )
+    assert asked.returncode == 0, asked.stderr
+    page = (tmp_path / "out" / "2015-09-25" / "circular.html").read_text(encoding="utf-8")
+    assert "（2015年9月25日）" in page and "本期应报送单位22个" in page

@@ -20,8 +20,7 @@ from .output import console
     "--period",
     help=(
         "通报的截止日期 YYYY-MM-DD（默认：最近一个已过截止时间的旬。"
-        "台账开始收信之前截止的旬、没有收到报表的旬，只在这里写明时才生成通报；"
-        "写不是截止日的日期时，生成截至该日的临时通报）"
+        "台账开始收信之前截止的旬、没有收到报表的旬，只在这里写明时才生成通报）"
     ),
 )
 @click.option(
@@ -30,15 +29,25 @@ from .output import console
     metavar="YEAR",
     help="生成该年的年度通报（活动在该年的最后一旬，年底截止时到 12 月 31 日 24 时）",
 )
+@click.option(
+    "--adhoc",
+    is_flag=True,
+    help="临时通报：--period 可写活动期间的任一天，计入该日截止时刻前到达的报表",
+)
 @click.option("--no-send", is_flag=True, help="只生成通报，不发送邮件")
 @click.option("--out", type=click.Path(path_type=Path), help="输出目录（默认取配置 output.dir）")
 def run(
-    config_path: Path, period: str | None, final: int | None, no_send: bool, out: Path | None
+    config_path: Path,
+    period: str | None,
+    final: int | None,
+    adhoc: bool,
+    no_send: bool,
+    out: Path | None,
 ) -> None:
     """收取邮件、记账、汇总并生成通报。"""
     config = load_config(config_path)
     chosen = _final(config, final) if final else None
-    chosen = chosen or parse_period(config, period, adhoc=True) or job.default_period(config)
+    chosen = chosen or parse_period(config, period, adhoc) or job.default_period(config)
     job.cycle(
         config,
         chosen,

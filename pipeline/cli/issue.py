@@ -14,7 +14,7 @@ import click
 from .. import delivery_state, issuance, job, runtime
 from ..config import Config
 from ..errors import DeliveryError
-from ..periods import local_text
+from ..periods import Period, is_deadline, local_text
 from .common import config_option, load_config, parse_period
 from .output import Shown, console, print_table
 
@@ -26,6 +26,18 @@ def _period_option(func: click.decorators.FC) -> click.decorators.FC:
 def _locked(config: Config) -> AbstractContextManager[None]:
     """One sender at a time per ledger: a serve tick or a run waits, and so does this."""
     return runtime.one_cycle_at_a_time(config, console.print)
+
+
+def _made(config: Config, text: str) -> Period:
+    """A deadline of the campaign, or the date of an ad-hoc circular already made (a typo
+    must not make a new one)."""
+    chosen = parse_period(config, text, adhoc=True)
+    assert chosen is not None
+    if not is_deadline(chosen.end, config.schedule):
+        with job.open_ledger(config) as ledger:
+            if chosen not in issuance.known_periods(ledger):
+                parse_period(config, text)  # refused as it always was, naming the deadlines
+    return chosen
 
 
 def _show(config_path: Path, settled: issuance.Settled) -> None:
@@ -41,8 +53,7 @@ def _show(config_path: Path, settled: issuance.Settled) -> None:
 def sign(config_path: Path, period: str, by: str) -> None:
     """签发通报：记录签发人和时间，随即发送。"""
     config = load_config(config_path)
-    chosen = parse_period(config, period, adhoc=True)
-    assert chosen is not None
+    chosen = _made(config, period)
     with _locked(config), job.open_ledger(config) as ledger:
         try:
             settled = issuance.sign(config, ledger, chosen, by.strip(), datetime.now(UTC))
@@ -59,8 +70,7 @@ def sign(config_path: Path, period: str, by: str) -> None:
 def reissue(config_path: Path, period: str) -> None:
     """发送更正：通报发出后数字有变化时，把新版本发给每位收件人（各一次）。"""
     config = load_config(config_path)
-    chosen = parse_period(config, period, adhoc=True)
-    assert chosen is not None
+    chosen = _made(config, period)
     with _locked(config), job.open_ledger(config) as ledger:
         try:
             settled = issuance.reissue(config, ledger, chosen, datetime.now(UTC))
