@@ -20,7 +20,7 @@ SYSCALLS = (
 )
 # --decode-pids=pidns: a process forked inside bubblewrap's PID namespace is named by the pid
 # it has here too (what -ff names its log by).
-STRACE = ["strace", "-ff", "-y", "-qq", "-s", "400", "--decode-pids=pidns"]
+STRACE = ["strace", "-ff", "--seccomp-bpf", "-y", "-qq", "-s", "400", "--decode-pids=pidns"]
 STRACE += ["-e", "signal=none", "-e", f"trace={SYSCALLS}"]
 _CALL = re.compile(r"^(\w+)\((.*)\)\s+=\s+(-?\d+|\?)(?: /\* (\d+) in strace's PID NS \*/)?")
 _STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
