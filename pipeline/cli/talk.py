@@ -17,7 +17,8 @@ from .output import Shown, console, print_table
 
 
 @click.group()
-def talk() -> None:
+@config_option
+def talk(config_path: Path) -> None:
     """约谈：生成约谈通知书（notices）、记录约谈情况（record）、列出约谈记录（list）。"""
 
 
