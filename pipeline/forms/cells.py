@@ -34,22 +34,13 @@ COVERED = Cell("", covered=True)
 @dataclass(frozen=True)
 class Sheet:
     """One form as its reader found it. `source` says where in the file: the sheet's
-    name, 正文 for a document's body, 第 n 页 for a PDF."""
+    name or names, 第 n 页 for a PDF, empty for a document, a text or a mail body."""
 
     source: str
     rows: tuple[tuple[Cell, ...], ...]
 
     def texts(self) -> Rows:
         return [[cell.text for cell in row] for row in self.rows]
-
-    def spans(self) -> list[tuple[int, int, Cell]]:
-        """Each merged cell with its row and column."""
-        return [
-            (i, j, cell)
-            for i, row in enumerate(self.rows)
-            for j, cell in enumerate(row)
-            if cell.across > 1 or cell.down > 1
-        ]
 
 
 def plain(rows: Iterable[Sequence[str]], source: str = "") -> Sheet:
