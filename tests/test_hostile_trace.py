@@ -1,5 +1,6 @@
 """The hostile corpus read under strace, by directory and over Dovecot, then opened in a real
-desk process (`xunbao desk`), also under strace: no connect but to the mail server, the
+desk process (`xunbao desk`), also under strace: nothing counted and every message in the
+register with a Chinese reason (test_hostile.check_register), no connect but to the mail server, the
 listener at TRAP never called, no file written outside the storage and temp folders, the
 intake's whole process tree ≤ 768 MB and the desk's (its own process and its preview
 processes; not pytest's) ≤ 1 GB, no 5xx. Memory is the peak of the tree's summed PSS
@@ -27,16 +28,15 @@ import pytest
 from conftest import XUNBAO, Account, needs_dovecot
 from servers import free_port, wait_for_port
 from strace_log import STRACE, Tree, read
-from test_hostile import _rss, _tree, corpus, hostile_config, trap
+from test_hostile import _rss, _tree, check_register, corpus, hostile_config, trap
 
 from pipeline import accounts
 from pipeline import config as config_module
 from pipeline.ledger import Ledger
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not shutil.which("strace"), reason="strace is not installed"),
-]
+# No skip without strace: these are the only runs over the hostile corpus, and
+# `scripts/setup.sh --dev` installs strace.
+pytestmark = pytest.mark.slow
 # Issue 24 asks 768 MiB. Intake's tree measures 649-699 MiB PSS in most runs, but a fresh
 # clone's CI run peaked at 848 MiB (two readers in OCR at once): the target is not met
 # reliably yet, so this guards against growth only and issue 24 stays open on it.
@@ -128,6 +128,8 @@ def intake(folder: Path, config: Path, env: dict[str, str], mail_server: str | N
     output, _ = process.communicate(timeout=1200)
     peak = memory.stop()
     assert process.returncode == 0, output
+    for name in ("home", "tmpdir"):
+        assert list((folder / name).iterdir()) == [], f"intake wrote in its {name}"
     print(output, f"intake: peak memory of the process tree {peak / 2**20:.0f} MiB")
     assert peak <= INTAKE_LIMIT
     tree = traced_tree(folder)
@@ -183,10 +185,13 @@ def test_hostile_corpus_traced_over_the_directory_source(tmp_path: Path, trap: l
     inbox.mkdir()
     for path in corpus():
         shutil.copyfile(path, inbox / path.name)
+    before = sorted(p.name for p in inbox.iterdir())
     folder = tmp_path / "run"
     config = hostile_config(folder, {"source": "directory", "path": str(inbox)})
     intake(folder, config, dict(os.environ), None)
     assert trap == []
+    assert sorted(p.name for p in inbox.iterdir()) == before, "the inbox folder changed"
+    check_register(folder / "ledger.sqlite", [path.read_bytes() for path in corpus()])
     peak = desk(folder, config, dict(os.environ))
     print(f"desk: peak memory of its process tree {peak / 2**20:.0f} MiB")
     assert peak <= DESK_LIMIT
@@ -197,15 +202,20 @@ def test_hostile_corpus_traced_over_the_directory_source(tmp_path: Path, trap: l
 def test_hostile_corpus_traced_over_dovecot(
     tmp_path: Path, account: Account, trap: list[str]
 ) -> None:
+    sent = []
     for path in corpus():
         try:
             account.append([path.read_bytes()])
         except Exception as exc:  # Dovecot refuses some (NUL bytes): not ours to read
             print(f"Dovecot refused {path.name}: {exc}")
+            continue
+        sent.append(path.read_bytes())
+    assert len(sent) >= len(corpus()) - 3
     folder = tmp_path / "run"
     config = hostile_config(folder, account.mailbox_config(processed_folder="已处理"))
     intake(folder, config, account.env(), f"127.0.0.1:{account.server.imaps_port}")
     assert trap == []
+    check_register(folder / "ledger.sqlite", sent)
     assert account.contents("INBOX") == {}
     peak = desk(folder, config, account.env())
     print(f"desk: peak memory of its process tree {peak / 2**20:.0f} MiB")
