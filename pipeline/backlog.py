@@ -7,7 +7,6 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from . import originals, walls
@@ -58,19 +57,24 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
     unacknowledged: list[RawMessage] = []
     storage = config.resolve(config.storage.path).parent
     secrets = walls.private(config)
-    with Pool(config.limits, storage, intake.wording, secrets) as pool, ledger.unsynced():
+    with (
+        Pool(config.limits, storage, intake.wording, secrets) as pool,
+        originals.Keeper(kept) as keeper,
+        ledger.unsynced(),
+    ):
         upcoming = _Upcoming(source.poll(), lambda raw: _kind(ledger, raw))
-        for raw, read in _reads(ledger, pool, upcoming, kept):
+        for raw, read in _reads(ledger, pool, upcoming, keeper):
             if read is _KNOWN:
                 result.already_known += 1
             else:
+                keeper.stored(raw.sha256)  # the original is on file before the ledger names it
                 assessment = _assess(intake, raw, read)
                 ledger.record(assessment.entry, assessment.report, assessment.also)
                 result.outcomes[assessment.entry.outcome] += 1
             unacknowledged.append(raw)
             if len(unacknowledged) >= config.mailbox.batch_size:
-                _acknowledge(ledger, source, unacknowledged, kept)
-        _acknowledge(ledger, source, unacknowledged, kept)
+                _acknowledge(ledger, source, unacknowledged, keeper)
+        _acknowledge(ledger, source, unacknowledged, keeper)
     if upcoming.failure:
         raise upcoming.failure
     originals.prune(kept, config.storage.keep_originals_days)
@@ -96,7 +100,7 @@ def _kind(ledger: Ledger, raw: RawMessage) -> Kind:
 
 
 def _reads(
-    ledger: Ledger, pool: Pool, upcoming: _Upcoming, kept: Path
+    ledger: Ledger, pool: Pool, upcoming: _Upcoming, kept: originals.Keeper
 ) -> Iterator[tuple[RawMessage, Read | None]]:
     """Each message in the source's order with what the readers made of it (None: too
     large to read). Each is noted as it goes to a reader and as a reader begins it. A
@@ -127,7 +131,7 @@ def _reads(
 
 
 def _plain_run(
-    ledger: Ledger, upcoming: _Upcoming, kept: Path
+    ledger: Ledger, upcoming: _Upcoming, kept: originals.Keeper
 ) -> Iterator[tuple[RawMessage, bytes]]:
     """The messages from here on that go to the readers as a stream: new ones, of a size
     to read, never charged with a crash. Drawn as a reader has room."""
@@ -140,15 +144,19 @@ def _plain_run(
 
 
 def _hand_over(
-    ledger: Ledger, raw: RawMessage, upcoming: _Upcoming, kept: Path, isolated: bool = False
+    ledger: Ledger,
+    raw: RawMessage,
+    upcoming: _Upcoming,
+    kept: originals.Keeper,
+    isolated: bool = False,
 ) -> None:
     ledger.note_queued(raw.ref, upcoming.position[raw.ref], isolated)
     _keep(kept, raw)
 
 
-def _keep(kept: Path, raw: RawMessage) -> None:
+def _keep(kept: originals.Keeper, raw: RawMessage) -> None:
     if not raw.too_large:
-        originals.store(kept, raw.raw, raw.sha256)
+        kept.keep(raw.raw, raw.sha256)
 
 
 class _Upcoming:
@@ -182,10 +190,12 @@ class _Upcoming:
         self._back.append((raw, kind))
 
 
-def _acknowledge(ledger: Ledger, source: Source, messages: list[RawMessage], kept: Path) -> None:
+def _acknowledge(
+    ledger: Ledger, source: Source, messages: list[RawMessage], kept: originals.Keeper
+) -> None:
     """On disk first (originals, then the ledger), then acknowledged (moved to the
     processed folder, the mark raised)."""
-    originals.settle(kept)
+    kept.settle()
     ledger.sync()
     for raw in messages:
         source.acknowledge(raw)
