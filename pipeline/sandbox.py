@@ -5,7 +5,9 @@ the walls of walls.py (no network, no secrets, a read-only system, one writable 
 its own) under hard RLIMIT_AS and RLIMIT_CPU (a per-attachment soft allowance under a hard
 lifetime budget, after which the worker retires), and the pool adds a wall-clock deadline. A worker
 that dies, aborts or runs out of time is killed with its process group and replaced; its
-message gets a Chinese reason naming the attachment it was reading. Workers ask the kernel
+message gets a Chinese reason naming the attachment it was reading. One reader at a time
+runs OCR (its engine is the largest thing a reader loads): the others wait for their turn,
+so the readers together stay within what one OCR and the plain readers need. Workers ask the kernel
 to kill them when xunbao dies (PR_SET_PDEATHSIG), and start their own children
 (LibreOffice, antiword) through `setpriv --pdeathsig KILL`, so a kill -9 leaves no orphan.
 Temporary files live in a folder of each worker's own in the pool's under `<storage>/tmp/<pid>`
@@ -22,6 +24,7 @@ import contextlib
 import ctypes
 import io
 import logging
+import math
 import os
 import pickle
 import queue
@@ -191,6 +194,8 @@ class Pool:
         self.size = limits.workers or os.cpu_count() or 1
         self.workers: list[_Worker] = []
         self.selector = selectors.DefaultSelector()
+        self.ocr: _Worker | None = None  # the one reader allowed to run OCR now
+        self.ocr_queue: deque[_Worker] = deque()  # readers waiting for their turn
 
     def __enter__(self) -> Pool:
         return self
@@ -249,7 +254,7 @@ class Pool:
 
     def _wait(self, begun: Callable[[int], None]) -> Iterator[tuple[int, Read]]:
         busy = [w for w in self.workers if w.tasks]
-        timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+        timeout = min(max(0.0, min(w.deadline for w in busy) - time.monotonic()), STARTUP)
         for key, _ in self.selector.select(timeout):
             worker: _Worker = key.data
             chunk = os.read(worker.inbox.fileno(), 1 << 20)
@@ -263,6 +268,12 @@ class Pool:
                             begun(worker.tasks[0][0])
                         worker.at, worker.fresh = frame[1], False
                         worker.deadline = time.monotonic() + worker.seconds
+                    elif frame[0] == "ocr" and worker is self.ocr:
+                        worker.send(("go", None))  # it has the turn already
+                    elif frame[0] == "ocr":
+                        worker.deadline = math.inf  # waiting for its turn is not reading
+                        self.ocr_queue.append(worker)
+                        self._next_ocr()
                     elif frame[0] == "retired":
                         yield from self._lost(worker, retired=True)
                         break
@@ -287,6 +298,7 @@ class Pool:
             )
         worker.kill()
         shutil.rmtree(worker.folder, ignore_errors=True)
+        self._next_ocr()
         queued = list(worker.tasks)
         if queued and not retired:
             task, _ = queued.pop(0)
@@ -294,6 +306,20 @@ class Pool:
         for number, raw in queued:
             replacement = self._free() or self.workers[0]
             replacement.start(number, raw)
+
+    def _next_ocr(self) -> None:
+        """Give the OCR turn to the next waiting reader once its holder has ended (a reader
+        retires after its OCR message: its engine stays mapped)."""
+        if self.ocr in self.workers:
+            return
+        self.ocr = None
+        while self.ocr_queue:
+            worker = self.ocr_queue.popleft()
+            if worker in self.workers:
+                self.ocr = worker
+                worker.deadline = time.monotonic() + worker.seconds
+                worker.send(("go", None))
+                return
 
 
 _ALLOWED = {
@@ -338,11 +364,16 @@ def _worker(parent: int) -> None:
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
 
-    def receive() -> Any:
+    def frame() -> Any:
         head = tasks.read(4)
         if len(head) < 4:
             sys.exit(0)
         return pickle.loads(tasks.read(struct.unpack(">I", head)[0]))
+
+    early: deque[Any] = deque()  # messages queued while this reader waited for its OCR turn
+
+    def receive() -> Any:
+        return early.popleft() if early else frame()
 
     def answer(message: object) -> None:
         data = pickle.dumps(message)
@@ -368,6 +399,13 @@ def _worker(parent: int) -> None:
     widened: list[bool] = []
 
     def widen() -> None:
+        if widened:  # a second photo, or a scanned PDF's next page: the turn is this one's
+            return
+        # One reader in OCR at a time (its engine is the biggest thing a reader loads):
+        # xunbao says when it is this one's turn, its clock stopped meanwhile.
+        answer(("ocr", None))
+        while (told := frame())[0] != "go":
+            early.append(told)
         # OCR's own limit; once its engine has mapped that much the process stays that
         # big, so it ends after this message and a fresh reader takes over.
         resource.setrlimit(resource.RLIMIT_AS, (widest, widest))

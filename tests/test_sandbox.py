@@ -6,6 +6,8 @@ it until memory runs out), an .xlsx declaring A1:XFD1048576 (calamine aborts the
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
 import os
 import signal
@@ -13,6 +15,7 @@ import sqlite3
 import struct
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -382,3 +385,67 @@ def test_a_48_megapixel_phone_photo_is_read_within_the_default_limits(
     assert isinstance(read, ReadMail), read
     assert read.unreadable == []
     assert (read.readings[0].unit, read.readings[0].value) == ("乐山市交通工会", 20)
+
+
+def _widened_readers(root: int, ordinary_mb: int) -> int:
+    """How many reader processes under `root` now have an address-space limit above the
+    ordinary one: those are in OCR (a reader widens its limit only for OCR's engine)."""
+    from test_hostile import _tree
+
+    count = 0
+    for pid in _tree(root):
+        try:
+            limits = Path(f"/proc/{pid}/limits").read_text()
+        except OSError:
+            continue
+        for line in limits.splitlines():
+            if line.startswith("Max address space"):
+                soft = line.split()[3]
+                count += soft.isdigit() and int(soft) > ordinary_mb * 2**20
+    return count
+
+
+def test_one_reader_at_a_time_runs_ocr(tmp_path: Path) -> None:
+    """Three photographed forms on two readers: OCR's engine is the largest thing a reader
+    loads, so the readers take turns at it (the process tree's memory stays within one
+    engine), and every photo is still read."""
+    page = tmp_path / "page"
+    subprocess.run(
+        ["pdftoppm", "-r", "110", "-png", "-singlefile", str(FORMS / "form.pdf"), str(page)],
+        check=True,
+    )
+    buffer = io.BytesIO()
+    Image.open(page.with_suffix(".png")).convert("RGB").save(buffer, "JPEG", quality=90)
+    photos = [(n, mail_with(f"IMG_{n}.jpg", buffer.getvalue(), n=n)) for n in range(3)]
+    # A mail with two photos asks for its turn twice: it has it already.
+    twice = email.message_from_bytes(photos[0][1], policy=email.policy.default)
+    twice.add_attachment(buffer.getvalue(), maintype="image", subtype="jpeg", filename="IMG_b.jpg")
+    photos[0] = (0, twice.as_bytes())
+    limits = Limits(workers=2)
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            seen.append(_widened_readers(os.getpid(), limits.memory_mb))
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
+    results: list[tuple[int, object]] = []
+
+    def read() -> None:
+        with Pool(limits, tmp_path) as pool:
+            results.extend(pool.read(photos, lambda _: None))
+
+    reading = threading.Thread(target=read, daemon=True)
+    reading.start()
+    reading.join(timeout=240)
+    stop.set()
+    watcher.join()
+    assert not reading.is_alive(), "the readers wait for an OCR turn that never comes"
+    assert len(results) == 3
+    for _, read in results:
+        assert isinstance(read, ReadMail), read
+        assert (read.readings[0].unit, read.readings[0].value) == ("乐山市交通工会", 20)
+    assert max(seen) == 1, f"readers in OCR at once: {max(seen)}"
