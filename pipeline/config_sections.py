@@ -73,7 +73,7 @@ class BaseGroup(Model):
 class Limits(Model):
     """Hard limits for reading one attachment, and cheap checks made before reading it."""
 
-    memory_mb: int = Field(default=768, ge=128)  # address space of a reader process
+    memory_mb: int = Field(default=512, ge=128)  # address space of a reader process
     ocr_memory_mb: int = Field(default=2048, ge=256)  # the same while OCR runs (ONNX runtime)
     seconds: float = Field(default=60.0, gt=0)  # CPU and wall-clock time per attachment
     workers: int = Field(default=0, ge=0)  # reader processes; 0: one per core
