@@ -3,7 +3,7 @@ goal, and each shared base's group (base_groups) — the campaign's last period 
 
 The last period of a campaign (with `schedule.year_end`, the one ending at 24:00 on
 31 December) is the year-end one: its circular carries `circular.final_title` and this
-section, and the year's summary follows it (summary.after_final)."""
+section, and the year's summary follows it (summary_output.after_final)."""
 
 from __future__ import annotations
 

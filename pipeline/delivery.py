@@ -38,7 +38,7 @@ from .ledger import Ledger, circular_kind
 from .periods import Period
 
 if TYPE_CHECKING:
-    from .job import Published
+    from .outputs import Published
     from .records import VersionRecord
 
 _log = logging.getLogger("xunbao.delivery")
@@ -51,6 +51,16 @@ class Delivered:
     sent: int = 0  # messages sent by this run
     skipped: int = 0  # recipients who had the circular already
     failures: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StepResult:
+    """What one sending step (receipts, reminders, the circular's settling) sent, and what
+    it failed to send (each failure a Chinese sentence)."""
+
+    sent: int = 0
+    failures: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # for the clerk's console and the log
 
 
 @dataclass(frozen=True)

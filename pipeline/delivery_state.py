@@ -6,15 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from .config import Config
 from .errors import DeliveryError
 from .ledger import Ledger, circular_kind
 from .records import VersionRecord
-
-if TYPE_CHECKING:
-    from .issuance import Settled
 
 State = Literal["pending", "retrying", "delivered"]
 STATE_NAMES: dict[State, str] = {"pending": "待发送", "retrying": "重试中", "delivered": "已送达"}
@@ -114,24 +111,4 @@ def not_sent(exc: DeliveryError, signed: bool) -> str:
     return f"{head}发送失败（{exc.reason}）；下次运行时重试。"
 
 
-def describe(config: Config, settled: Settled, send: bool) -> list[str]:
-    """What a settling did, in Chinese lines for the CLI and the log."""
-    found, lines = settled.state, []
-    if not send:
-        return ["未发送通报（--no-send）。"]
-    if settled.issued is not None:
-        number = settled.issued.version
-        what = f"第 {number} 版（更正）" if number > 1 else "第 1 版"
-        if not config.delivery.host:
-            lines.append(f"通报{what}已定稿；未设置发送邮件的服务器，未发送邮件。")
-        if settled.issued.correction:
-            lines.append(f"更正说明：{settled.issued.correction}")
-    elif found.phase in ("issued", "corrected") and settled.sent:
-        pass  # the same version completed for those who lacked it: said once, below
-    elif found.phase in ("issued", "corrected"):
-        lines.append(f"通报与已发出的第 {found.next_version - 1} 版相同，不重复发送。")
-    else:
-        lines.append(f"通报暂不发送：{found.label}。")
-    if config.delivery.host and settled.sent is not None:
-        lines.append(f"通报已发送给 {settled.sent} 位收件人（此前已发送 {settled.skipped} 位）。")
-    return lines
+# END

@@ -18,19 +18,11 @@ from datetime import datetime
 from typing import Any
 
 from .config import Config
+from .delivery import StepResult
 from .errors import XunbaoError
 from .ledger import Ledger
 
 _log = logging.getLogger("xunbao.followup")
-
-
-@dataclass
-class StepResult:
-    """What one step sent, and what it failed to send (each failure a Chinese sentence)."""
-
-    sent: int = 0
-    failures: list[str] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)  # for the clerk's console and the log
 
 
 @dataclass(frozen=True)
@@ -70,13 +62,26 @@ class FollowUp:
 
 
 def steps() -> list[Step]:
-    from . import issuance, receipts, reminders  # imported late: they pull in the SMTP side
+    from . import receipts, reminders  # imported late: they pull in the SMTP side
 
     return [
         Step("receipts", "回执", receipts.send_due),
         Step("reminders", "催报", reminders.send_due),
-        Step("circulars", "通报", issuance.settle_step),
+        Step("circulars", "通报", circulars),
     ]
+
+
+def circulars(config: Config, ledger: Ledger, now: datetime) -> StepResult:
+    """`issuance.settle` as an after-poll step: the circulars that wait or changed."""
+    from . import issuance  # imported late: it pulls in rendering and the SMTP side
+
+    result = StepResult()
+    for settled in issuance.settle(config, ledger, now):
+        result.sent += settled.sent or 0
+        if settled.issued is not None or settled.notified:
+            label = f"{settled.period.label()}通报："
+            result.lines += [label + line for line in issuance.describe(config, settled, send=True)]
+    return result
 
 
 def follow_up(

@@ -29,15 +29,13 @@ from typing import TYPE_CHECKING, Literal
 from . import corrections, spans
 from .config import Config
 from .corrections import Correction
-from .delivery_state import describe
 from .errors import UsageError
 from .ledger import Ledger
 from .periods import Period
 from .records import Signature, VersionRecord
 
 if TYPE_CHECKING:
-    from . import job
-    from .followup import StepResult
+    from . import outputs
     from .standings import Standings
 
 _log = logging.getLogger("xunbao.issuance")
@@ -187,7 +185,7 @@ def _inputs_digest(config: Config, ledger: Ledger, period: Period) -> str:
 class Settled:
     period: Period
     state: PeriodState  # as found, before anything was sent
-    published: job.Published | None = None
+    published: outputs.Published | None = None
     issued: VersionRecord | None = None  # the version this call issued
     sent: int | None = None  # copies sent by this call; None: nothing went out
     skipped: int = 0  # recipients who had the version already
@@ -217,20 +215,20 @@ def settle_period(
         _finish(config, ledger, found.latest, result)  # a version cut off mid-way
     correction = _correction(config, found, table)
     if publish or found.phase == "ready":
-        from . import job  # rendering: only a settling that composes loads it
+        from . import outputs  # rendering: only a settling that composes loads it
 
-        result.published = job.publish(
-            config, ledger, period, out, table=table, correction=correction
+        result.published = outputs.publish(
+            config, ledger, period, table=table, out=out, correction=correction
         )
     if not send or found.phase in ("collecting", "issued", "corrected"):
         return result
     if found.phase == "ready":
         assert result.published is not None
         version = issue(config, ledger, found, table, correction, result.published)
-        from . import summary
+        from . import summary_output
 
         # The year's summary counts what the issued circulars named: this one's too, now.
-        summary.after_final(config, ledger, period, result.published.folder.parent)
+        summary_output.after_final(config, ledger, period, result.published.folder.parent)
         ledger.clear_setting(_WAITING + str(period))
         result.issued = version
         _finish(config, ledger, version, result)
@@ -255,7 +253,7 @@ def issue(
     found: PeriodState,
     table: Standings,
     correction: Correction | None,
-    published: job.Published,
+    published: outputs.Published,
 ) -> VersionRecord:
     """Record the next version, then keep its files as circular-vN.pdf / standings-vN.xlsx."""
     from .corrections import doc_number
@@ -358,6 +356,29 @@ def _send_now(config: Config, ledger: Ledger, found: PeriodState, now: datetime)
     return settle_period(config, ledger, found.period, now, publish=False, send_now=True)
 
 
+def describe(config: Config, settled: Settled, send: bool) -> list[str]:
+    """What a settling did, in Chinese lines for the CLI and the log."""
+    found, lines = settled.state, []
+    if not send:
+        return ["未发送通报（--no-send）。"]
+    if settled.issued is not None:
+        number = settled.issued.version
+        what = f"第 {number} 版（更正）" if number > 1 else "第 1 版"
+        if not config.delivery.host:
+            lines.append(f"通报{what}已定稿；未设置发送邮件的服务器，未发送邮件。")
+        if settled.issued.correction:
+            lines.append(f"更正说明：{settled.issued.correction}")
+    elif found.phase in ("issued", "corrected") and settled.sent:
+        pass  # the same version completed for those who lacked it: said once, below
+    elif found.phase in ("issued", "corrected"):
+        lines.append(f"通报与已发出的第 {found.next_version - 1} 版相同，不重复发送。")
+    else:
+        lines.append(f"通报暂不发送：{found.label}。")
+    if config.delivery.host and settled.sent is not None:
+        lines.append(f"通报已发送给 {settled.sent} 位收件人（此前已发送 {settled.skipped} 位）。")
+    return lines
+
+
 def settle(config: Config, ledger: Ledger, now: datetime) -> list[Settled]:
     """One tick of `serve`: every period whose circular a cycle held back (waiting for
     review or a signature) and every issued one, each sent, corrected or left waiting as
@@ -376,19 +397,6 @@ def _stamp(config: Config, ledger: Ledger) -> str:
     """What an issued circular depends on: the clerk's actions (not issuing itself), the
     reports and held messages of issued periods, and the config."""
     return f"{ledger.change_mark()}:{config.digest[:16]}"
-
-
-def settle_step(config: Config, ledger: Ledger, now: datetime) -> StepResult:
-    """`settle` as an after-poll step of serve (followup.py)."""
-    from .followup import StepResult
-
-    result = StepResult()
-    for settled in settle(config, ledger, now):
-        result.sent += settled.sent or 0
-        if settled.issued is not None or settled.notified:
-            label = f"{settled.period.label()}通报："
-            result.lines += [label + line for line in describe(config, settled, send=True)]
-    return result
 
 
 def _waiting(ledger: Ledger) -> set[Period]:

@@ -19,8 +19,7 @@ from .sources import open_source
 from .timetable import first_use, unasked
 
 if TYPE_CHECKING:
-    from .corrections import Correction
-    from .standings import Standings
+    from .outputs import Published
 
 # Re-exported: the service loop opens the ledger, and tests ingest, through job.
 __all__ = ["Ingested", "ingest", "open_ledger"]
@@ -28,48 +27,8 @@ __all__ = ["Ingested", "ingest", "open_ledger"]
 _log = logging.getLogger("xunbao.job")
 
 
-@dataclass(frozen=True)
-class Published:
-    period: Period
-    folder: Path
-    pdf: Path
-    xlsx: Path
-    json: Path
-    standings: Standings
-
-
 def default_period(config: Config, now: datetime | None = None) -> Period:
     return latest_closed(now or datetime.now(UTC), config.schedule)
-
-
-def publish(
-    config: Config,
-    ledger: Ledger,
-    period: Period,
-    out: Path | None = None,
-    *,
-    table: Standings | None = None,
-    correction: Correction | None = None,
-) -> Published:
-    """Write the period's circular (marked 更正 when `correction`), xlsx and json."""
-    from . import circular, exports, summary, talks  # pandas, WeasyPrint: publishing only
-    from .corrections import doc_number
-
-    if table is None:
-        from .issuance import standings_for
-
-        table = standings_for(config, ledger, period)
-    folder = (out or config.resolve(config.output.dir)) / str(period)
-    number = doc_number(config, period, ledger.versions())
-    followed = talks.followups(config, ledger, table)  # the last circular's 约谈, followed up
-    made = circular.compose(config, table, correction, number, followed)
-    pdf, _ = circular.write(made, folder)
-    xlsx = exports.write_xlsx(
-        table, folder / "standings.xlsx", config.circular.issuer, config.campaign.measure
-    )
-    data = exports.write_json(table, folder / "standings.json")
-    summary.after_final(config, ledger, period, folder.parent)  # the year, after its last dekad
-    return Published(period, folder, pdf, xlsx, data, table)
 
 
 # ── the whole cycle ────────────────────────────────────────────

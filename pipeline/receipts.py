@@ -23,8 +23,7 @@ from .units import Directory
 _log = logging.getLogger("xunbao.receipts")
 
 if TYPE_CHECKING:
-    from .delivery import Outgoing
-    from .followup import StepResult
+    from .delivery import Outgoing, StepResult
     from .ledger import Ledger
     from .ledger_letters import Received
 
@@ -70,8 +69,7 @@ _DEFAULT_ADVICE = ("需要工作人员人工核实", "核对旬报表中的数�
 
 def send_due(config: Config, ledger: Ledger, now: datetime) -> StepResult:
     """The after-poll step: send the receipts owed since receipts were switched on."""
-    from .delivery import send
-    from .followup import StepResult
+    from .delivery import StepResult, send
 
     result = StepResult()
     since = note_switch(config, ledger, now)

@@ -21,8 +21,7 @@ from .periods import Period, period_of
 from .timetable import campaign_window
 
 if TYPE_CHECKING:
-    from .delivery import Outgoing
-    from .followup import StepResult
+    from .delivery import Outgoing, StepResult
     from .ledger import Ledger
 
 KIND = "reminder:"
@@ -72,8 +71,7 @@ def plan(config: Config, ledger: Ledger, now: datetime) -> Plan | None:
 
 def send_due(config: Config, ledger: Ledger, now: datetime) -> StepResult:
     """The after-poll step: the reminders of the open period, once it is their time."""
-    from .delivery import send
-    from .followup import StepResult
+    from .delivery import StepResult, send
 
     result = StepResult()
     if not (config.reminders.enabled and config.delivery.host):

@@ -4,16 +4,15 @@ rank, growth against its 2014 base and the city's growth goal, and how often it 
 
 `summarise` computes it from the ledger: the standings of every period from its reports,
 and the summons and city-wide namings as the issued circulars (their latest versions) made
-them — a dekad whose circular was never issued named no one. `write` puts it beside the
-circulars as summary.xlsx and a short summary.pdf in the circular's official style, with a
-trend chart of the city's completion.
+them — a dekad whose circular was never issued named no one. `summary_output.write` puts it
+beside the circulars as summary.xlsx and a short summary.pdf in the circular's official
+style, with a trend chart of the city's completion.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import standings as standings_module
 from .config import Config, iter_unit_names
@@ -111,18 +110,6 @@ def last_period(config: Config, latest: Period) -> Period:
 def is_final(config: Config, period: Period) -> bool:
     """The campaign's last period: its circular is followed by the year's summary."""
     return period == _final(config)
-
-
-def after_final(config: Config, ledger: Ledger, period: Period, out: Path) -> Path | None:
-    """With the last period's circular, the year's summary (into `out`/summary-YYYY)."""
-    if not is_final(config, period):
-        return None
-    made = summarise(config, ledger, period.end.year, period, monthly=False)
-    return write(config, made, out / folder_name(made))[1]
-
-
-def folder_name(summary: Summary) -> str:
-    return f"summary-{summary.year}" + ("-monthly" if summary.monthly else "")
 
 
 def periods_of(config: Config, year: int, until: Period) -> list[Period]:
@@ -226,12 +213,3 @@ def _unit_year(
         summoned=named[0][name],
         escalated=named[1][name],
     )
-
-
-def write(config: Config, summary: Summary, folder: Path) -> tuple[Path, Path]:
-    from . import summary_output  # openpyxl, jinja2 and WeasyPrint: only when writing
-
-    folder.mkdir(parents=True, exist_ok=True)
-    xlsx = summary_output.workbook(config, summary, folder / "summary.xlsx")
-    pdf = summary_output.pdf(config, summary, folder / "summary.pdf")
-    return xlsx, pdf

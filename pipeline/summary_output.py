@@ -10,8 +10,10 @@ from markupsafe import Markup
 from . import atomic, circular, sheets
 from .chart import trend_chart
 from .config import Config
+from .ledger import Ledger
+from .periods import Period
 from .sheets import PERCENT, THOUSANDS, Column
-from .summary import Summary
+from .summary import Summary, is_final, summarise
 
 BASE_YEAR_OFFSET = 1  # the base figures are the year before the campaign's
 
@@ -181,3 +183,22 @@ def pdf(config: Config, summary: Summary, path: Path) -> Path:
     with atomic.written(path) as temporary:
         temporary.write_bytes(made.pdf())
     return path
+
+
+def after_final(config: Config, ledger: Ledger, period: Period, out: Path) -> Path | None:
+    """With the last period's circular, the year's summary (into `out`/summary-YYYY)."""
+    if not is_final(config, period):
+        return None
+    made = summarise(config, ledger, period.end.year, period, monthly=False)
+    return write(config, made, out / folder_name(made))[1]
+
+
+def folder_name(summary: Summary) -> str:
+    return f"summary-{summary.year}" + ("-monthly" if summary.monthly else "")
+
+
+def write(config: Config, summary: Summary, folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    xlsx = workbook(config, summary, folder / "summary.xlsx")
+    made = pdf(config, summary, folder / "summary.pdf")
+    return xlsx, made

@@ -19,7 +19,7 @@ from conftest import SMTP_PASSWORD, SMTP_USER, XUNBAO, MakeServer, run_cli, writ
 from servers import SAMPLES
 
 from pipeline import config as config_module
-from pipeline import delivery, job, receipts
+from pipeline import delivery, issuance, job, outputs, receipts
 from pipeline.errors import DeliveryError
 from pipeline.ledger import Ledger
 from pipeline.periods import Period
@@ -91,19 +91,21 @@ def test_smtp_down_then_up_sends_one_circular_per_recipient(
         assert path.read_bytes().count(b"filename*0*=utf-8''") == 2
 
 
-def publish(folder: Path, **sections: Any) -> tuple[config_module.Config, job.Published]:
+def publish(folder: Path, **sections: Any) -> tuple[config_module.Config, outputs.Published]:
     """Ingest the samples and publish the period in-process; the ledger stays on disk."""
     path = write_config(folder, mailbox=directory_mailbox(), **sections)
     config = config_module.load(path).config
     ledger = job.open_ledger(config)
     try:
         job.ingest(config, ledger, DirectorySource(SAMPLES))
-        return config, job.publish(config, ledger, Period.parse(PERIOD))
+        period = Period.parse(PERIOD)
+        table = issuance.standings_for(config, ledger, period)
+        return config, outputs.publish(config, ledger, period, table=table)
     finally:
         ledger.close()
 
 
-def deliver(config: config_module.Config, published: job.Published) -> delivery.Delivered:
+def deliver(config: config_module.Config, published: outputs.Published) -> delivery.Delivered:
     ledger = job.open_ledger(config)
     try:
         return delivery.deliver(config, ledger, published)

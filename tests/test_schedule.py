@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 from fakeclock import SHANGHAI, FakeClock, at
 
-from pipeline import circular, followup, job, periods
+from pipeline import circular, followup, job, outputs, periods
 from pipeline import config as config_module
-from pipeline.followup import StepResult
+from pipeline.delivery import StepResult
 from pipeline.schedule import Server
 from pipeline.timetable import due_periods, next_run, next_runs
 
@@ -173,7 +173,7 @@ def light_publish(
     period: periods.Period,
     out: Path | None = None,
     **_: Any,
-) -> job.Published:
+) -> outputs.Published:
     """37 real circulars take ~20 s even without PDFs; the catch-up test makes real ones."""
     folder = (out or config.resolve(config.output.dir)) / str(period)
     folder.mkdir(parents=True, exist_ok=True)
@@ -181,13 +181,13 @@ def light_publish(
     (folder / "standings.xlsx").write_bytes(b"PK test\n")
     (folder / "standings.json").write_text(json.dumps({"period": str(period)}), "utf-8")
     pdf, xlsx, data = folder / "circular.pdf", folder / "standings.xlsx", folder / "standings.json"
-    return job.Published(period, folder, pdf, xlsx, data, None)  # type: ignore[arg-type]
+    return outputs.Published(period, folder, pdf, xlsx, data, None)  # type: ignore[arg-type]
 
 
 def test_a_year_left_alone_runs_every_period_on_time(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(job, "publish", light_publish)
+    monkeypatch.setattr(outputs, "publish", light_publish)
     calls: list[Call] = []
     serve(workspace, at("2016-01-01 00:00"), at("2017-01-01 00:00"), calls)
     first, *scheduled = calls

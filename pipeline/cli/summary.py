@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .. import job, summary
+from .. import job, summary, summary_output
 from ..ledger import open_ledger
 from .common import config_option, load_config
 from .output import console
@@ -24,8 +24,8 @@ def summary_command(config_path: Path, year: int | None, monthly: bool, out: Pat
     chosen = year or until.end.year
     with open_ledger(config) as ledger:
         made = summary.summarise(config, ledger, chosen, until, monthly)
-    folder = (out or config.resolve(config.output.dir)) / summary.folder_name(made)
-    xlsx, pdf = summary.write(config, made, folder)
+    folder = (out or config.resolve(config.output.dir)) / summary_output.folder_name(made)
+    xlsx, pdf = summary_output.write(config, made, folder)
     console.print(
         f"{chosen} 年{'逐月' if monthly else '逐旬'}汇总（截至 {made.last}，"
         f"{len(made.units)} 个单位）：{xlsx}、{pdf}",
