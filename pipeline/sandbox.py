@@ -1,6 +1,6 @@
 """Reader processes with hard limits, so one hostile attachment cannot stop the mailbox.
 
-Each worker (`python -m pipeline.sandbox`) reads whole messages (`reading.read_mail`) behind
+Each worker (`python -m pipeline.reader_process`) reads whole messages (`reading.read_mail`) behind
 the walls of walls.py (no network, no secrets, a read-only system, one writable folder of
 its own) under hard RLIMIT_AS and RLIMIT_CPU (a per-attachment soft allowance under a hard
 lifetime budget, after which the worker retires), and the pool adds a wall-clock deadline. A worker
@@ -21,14 +21,12 @@ run code.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import io
 import logging
 import math
 import os
 import pickle
 import queue
-import resource
 import selectors
 import shutil
 import signal
@@ -57,13 +55,10 @@ Secrets = Sequence[Path]
 _log = logging.getLogger("xunbao.sandbox")
 CRASHED = "读取时超出内存或时间限制，文件可能已损坏"
 QUARANTINED = "多次处理未能完成，已隔离，请人工查看"
-PR_SET_PDEATHSIG = 1
 DEPTH = 4  # messages queued to one worker at a time
 AHEAD = 8  # read-ahead: messages in the pool per worker, begun or read and not yet taken
 ERROR_TAIL = 1000  # bytes of a dead reader's stderr, from each end, put in the log
 STARTUP = 60.0  # seconds a new reader may take to start, on a busy machine
-BROKEN = "邮件结构严重损坏，无法解析，请在邮箱中查看原件"
-LIFETIME = 100  # a worker's hard CPU budget, in attachments' allowances; it retires at half
 
 
 @dataclass(frozen=True)
@@ -99,7 +94,7 @@ class _Worker:
         # In a PID namespace of its own the worker cannot see xunbao's pid: bubblewrap
         # (--die-with-parent, under setpriv --pdeathsig) ends it with xunbao instead.
         parent = 0 if kind.own_pid_namespace else os.getpid()
-        argv = [sys.executable, "-m", "pipeline.sandbox", str(parent)]
+        argv = [sys.executable, "-m", "pipeline.reader_process", str(parent)]
         self.process = subprocess.Popen(
             walls.command(kind, argv, self.folder, storage, secrets),
             stdin=subprocess.PIPE,
@@ -345,95 +340,3 @@ class _Restricted(pickle.Unpickler):
 
 
 # ── the worker process ─────────────────────────────────────────
-def _die_with(parent: int) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if parent and os.getppid() != parent:  # the parent died before the line above
-        os._exit(1)
-
-
-def _worker(parent: int) -> None:
-    _die_with(parent)
-    from .forms import DEFAULT_WORDING, ocr
-    from .reading import read_mail
-
-    tasks = os.fdopen(os.dup(0), "rb")
-    answers = os.fdopen(os.dup(1), "wb")
-    # Libraries that print must not corrupt the frames.
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 0)
-    os.dup2(devnull, 1)
-
-    def frame() -> Any:
-        head = tasks.read(4)
-        if len(head) < 4:
-            sys.exit(0)
-        return pickle.loads(tasks.read(struct.unpack(">I", head)[0]))
-
-    early: deque[Any] = deque()  # messages queued while this reader waited for its OCR turn
-
-    def receive() -> Any:
-        return early.popleft() if early else frame()
-
-    def answer(message: object) -> None:
-        data = pickle.dumps(message)
-        answers.write(struct.pack(">I", len(data)) + data)
-        answers.flush()
-
-    _, settings, tmp, wording = receive()
-    limits = Limits(**settings)
-    # Hard limits, set before any attachment is touched: neither this process nor a
-    # converter it starts (they inherit them) can raise them again.
-    memory, widest = limits.memory_mb * MB, max(limits.memory_mb, limits.ocr_memory_mb) * MB
-    resource.setrlimit(resource.RLIMIT_AS, (memory, widest))
-    budget = _spent() + int(limits.seconds * LIFETIME) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (budget, budget))
-    tempfile.tempdir = tmp  # HOME, TMPDIR and XDG_* are this folder too (walls.environment)
-
-    def at(name: str) -> None:
-        # A fresh CPU allowance per attachment: SIGXCPU ends the process past it.
-        allowance = min(_spent() + int(limits.seconds) + 1, budget)
-        resource.setrlimit(resource.RLIMIT_CPU, (allowance, budget))
-        answer(("at", name))
-
-    widened: list[bool] = []
-
-    def widen() -> None:
-        if widened:  # a second photo, or a scanned PDF's next page: the turn is this one's
-            return
-        # One reader in OCR at a time (its engine is the biggest thing a reader loads):
-        # xunbao says when it is this one's turn, its clock stopped meanwhile.
-        answer(("ocr", None))
-        while (told := frame())[0] != "go":
-            early.append(told)
-        # OCR's own limit; once its engine has mapped that much the process stays that
-        # big, so it ends after this message and a fresh reader takes over.
-        resource.setrlimit(resource.RLIMIT_AS, (widest, widest))
-        walls.quiet_onnxruntime()
-        widened.append(True)
-
-    ocr.before_ocr.append(widen)
-    while not widened:
-        _, raw = receive()
-        if _spent() * 2 > budget:  # a fresh reader takes this message and the rest
-            break
-        at("")  # the message is begun: xunbao records the attempt now
-        try:
-            answer(("done", read_mail(raw, limits, wording or DEFAULT_WORDING, at)))
-        except MemoryError:
-            answer(("done", crashed(None)))
-        except Exception:  # mail-parser gave up on the MIME structure
-            answer(("done", Unread(BROKEN)))
-    answer(("retired", None))
-
-
-def _spent() -> int:
-    used = resource.getrusage(resource.RUSAGE_SELF)
-    return int(used.ru_utime + used.ru_stime)
-
-
-if __name__ == "__main__":
-    # Through the package, so what is pickled names pipeline.sandbox, not __main__.
-    from pipeline.sandbox import _worker as worker
-
-    worker(int(sys.argv[1]))

@@ -143,7 +143,7 @@ def test_a_reader_holds_no_secret_and_its_limits_are_hard(secrets: None, tmp_pat
         assert isinstance(read, ReadMail) and read.readings[0].value == 2650
         (worker,) = pool.workers
         seen = [s for pid in descendants(worker.process.pid) if (s := look(pid))]
-    readers = [s for s in seen if "pipeline.sandbox" in s[0] and "bwrap" not in s[0]]
+    readers = [s for s in seen if "pipeline.reader_process" in s[0] and "bwrap" not in s[0]]
     assert readers, seen
     for _, environ, limits in readers:
         assert_clean(environ)
