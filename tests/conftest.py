@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from imapclient import IMAPClient
@@ -23,6 +23,9 @@ from ruamel.yaml import YAML
 from servers import Dovecot, SmtpServer, make_certificate, samples
 
 from pipeline.sources import header_arrival
+
+if TYPE_CHECKING:
+    from desk_support import Desk
 
 ROOT = Path(__file__).resolve().parent.parent
 XUNBAO = Path(sys.executable).parent / "xunbao"
@@ -219,3 +222,14 @@ def desk_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from desk_support import build_sample
 
     return build_sample(tmp_path_factory.mktemp("desk-sample"))
+
+
+@pytest.fixture
+def clerk(desk_sample: Path, tmp_path: Path) -> Desk:
+    """小李 (the clerk) signed in to the desk on a copy of the sample workspace."""
+    from desk_support import Desk, client, copy_sample, login
+
+    workspace = copy_sample(desk_sample, tmp_path / "ws")
+    desk = Desk(client(workspace), workspace)
+    assert login(desk.client, "小李") == 303
+    return desk

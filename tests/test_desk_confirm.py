@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from desk_support import MABIAN, PERIOD, Desk, client, copy_sample, login
+from desk_support import MABIAN, PERIOD, Desk
 
 from pipeline import config as config_module
 from pipeline import review
@@ -14,14 +13,6 @@ from pipeline.errors import NeedsConfirmation
 from pipeline.records import MessageRecord
 
 ON_BEHALF = 26  # 沐川县's address sends 峨边县's form (200); 峨边县 already counted 180
-
-
-@pytest.fixture
-def clerk(desk_sample: Path, tmp_path: Path) -> Desk:
-    workspace = copy_sample(desk_sample, tmp_path / "ws")
-    desk = Desk(client(workspace), workspace)
-    assert login(desk.client, "小李") == 303
-    return desk
 
 
 def outcome(desk: Desk, number: int) -> tuple[str, str]:

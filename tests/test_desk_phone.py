@@ -4,18 +4,8 @@ and then shown as withdrawn (and no longer counted), an implausible figure is co
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import pytest
-from desk_support import PERIOD, Desk, client, copy_sample, login, standing
-
-
-@pytest.fixture
-def clerk(desk_sample: Path, tmp_path: Path) -> Desk:
-    workspace = copy_sample(desk_sample, tmp_path / "ws")
-    desk = Desk(client(workspace), workspace)
-    assert login(desk.client, "小李") == 303
-    return desk
+from desk_support import PERIOD, Desk, standing
 
 
 def record(desk: Desk, **data: str) -> tuple[int, str]:

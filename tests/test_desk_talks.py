@@ -4,18 +4,8 @@ record of each talk, kept by the same rule as `xunbao talk record`."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
-import pytest
-from desk_support import PERIOD, Desk, client, copy_sample, login
-
-
-@pytest.fixture
-def clerk(desk_sample: Path, tmp_path: Path) -> Desk:
-    workspace = copy_sample(desk_sample, tmp_path / "ws")
-    desk = Desk(client(workspace), workspace)
-    assert login(desk.client, "小李") == 303
-    return desk
+from desk_support import PERIOD, Desk
 
 
 def test_a_talk_is_recorded_for_a_summoned_unit_only(clerk: Desk) -> None:

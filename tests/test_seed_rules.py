@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from test_config import edited, problems
 
 from pipeline import annual, circular, config, exports, inputs, periods, rules, spans, standings
 from pipeline.config import Rules
@@ -16,20 +17,6 @@ from pipeline.periods import Period
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = config.load(ROOT / "config.yaml").config
-
-
-def edited(tmp_path: Path, old: str, new: str) -> Path:
-    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
-    assert old in text, old
-    path = tmp_path / "config.yaml"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return path
-
-
-def problems(path: Path) -> list[str]:
-    with pytest.raises(config.ConfigError) as caught:
-        config.load(path)
-    return caught.value.problems
 
 
 # ── 1. 时间进度 over the target's year ─────────────────────────

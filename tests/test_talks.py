@@ -117,47 +117,15 @@ def test_talk_command_records_and_lists(tmp_path: Path):
     with Ledger(tmp_path / "l.sqlite") as ledger:
         ledger.add_version("2015-09-20", 1, "f", {"summoned": ["五通桥区"]}, "", "x", None)
     xunbao = [sys.executable, "-m", "pipeline", "--config", str(path), "talk"]
-    done = subprocess.run(
-        [
-            *xunbao,
-            "record",
-            "--period",
-            "2015-09-20",
-            "--unit",
-            "五通桥区",
-            "--on",
-            "2015-09-23",
-            "--measures",
-            "包片督导",
-            "--deadline",
-            "2015-09-01",
-            "--by",
-            "鲍学智",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+
+    def talk(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*xunbao, *args], capture_output=True, text=True, cwd=ROOT)
+
+    record = ["record", "--period", "2015-09-20", "--unit", "五通桥区", "--on", "2015-09-23"]
+    record += ["--measures", "包片督导", "--by", "鲍学智"]
+    done = talk(*record, "--deadline", "2015-09-01")
     assert done.returncode == 2 and "整改期限 2015-09-01 早于约谈日期" in done.stderr
-    done = subprocess.run(
-        [
-            *xunbao,
-            "record",
-            "--period",
-            "2015-09-20",
-            "--unit",
-            "五通桥区",
-            "--on",
-            "2015-09-23",
-            "--measures",
-            "包片督导",
-            "--by",
-            "鲍学智",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    done = talk(*record)
     assert done.returncode == 0, done.stderr
-    listed = subprocess.run([*xunbao, "list"], capture_output=True, text=True, cwd=ROOT)
+    listed = talk("list")
     assert "五通桥区" in listed.stdout and "包片督导" in listed.stdout
