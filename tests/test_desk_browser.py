@@ -107,6 +107,28 @@ def browser(desk_server: tuple[str, Path, int]) -> Iterator[Any]:
         driver.quit()
 
 
+# Page images are loading="lazy": as the first ones load they push the rest below the fold,
+# where Chrome waits for a scroll. The wait scrolls to each pending image as a reader would,
+# and an image that failed (complete, no pixels) fails the test at once, naming it.
+PENDING_IMAGES = """
+const pending = [...document.images].filter(i => !(i.complete && i.naturalWidth > 0));
+const broken = pending.filter(i => i.complete);
+if (broken.length) return 'broken: ' + broken.map(i => i.src).join(' ');
+if (pending.length) { pending[0].scrollIntoView(); return 'pending'; }
+window.scrollTo(0, 0);
+return 'loaded';
+"""
+
+
+def images_loaded(browser: Any) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    state = WebDriverWait(browser, 60).until(
+        lambda d: (found := d.execute_script(PENDING_IMAGES)) != "pending" and found
+    )
+    assert state == "loaded", state
+
+
 def screenshot(driver: Any, name: str) -> Path:
     """The whole page, as tall as it is."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -186,11 +208,7 @@ def test_a_leader_clears_a_held_report_signs_and_downloads(
     browser.find_element(By.LINK_TEXT, "通报").click()
     browser.get(f"{base}/circular?period={PERIOD}")
     assert standing_of(browser, "马边县") == "1,000"
-    WebDriverWait(browser, 60).until(
-        lambda d: d.execute_script(
-            "return [...document.images].every(i => i.complete && i.naturalWidth > 0)"
-        )
-    )
+    images_loaded(browser)
     screenshot(browser, "05-通报-审核后")
 
     browser.find_element(By.XPATH, "//button[starts-with(., '签发')]").click()
@@ -236,11 +254,7 @@ def test_hostile_attachments_run_nothing_and_call_nowhere(
     log_in(browser, base, "小李")
     requests_made(browser)  # forget the login's requests
     browser.get(f"{base}/queue/{PERIOD}/{hostile}")
-    WebDriverWait(browser, 60).until(
-        lambda d: d.execute_script(
-            "return [...document.images].every(i => i.complete && i.naturalWidth > 0)"
-        )
-    )
+    images_loaded(browser)
     time.sleep(1)  # give any script that slipped through time to act
     screenshot(browser, "12-恶意附件")
     assert browser.title != "PWNED" and "PWNED" not in browser.title
