@@ -248,7 +248,6 @@ def test_hostile_attachments_run_nothing_and_call_nowhere(
     browser: Any, desk_server: tuple[str, Path, int]
 ) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     base, _, hostile = desk_server
     log_in(browser, base, "小李")
