@@ -90,13 +90,16 @@ Kind = Literal["known", "too large", "quarantined", "suspect", "plain"]
 
 
 def _kind(ledger: Ledger, raw: RawMessage) -> Kind:
-    if _already_known(ledger, raw):
+    past = ledger.history(raw.ref)
+    # The same bytes from the same IMAP folder under an earlier UIDVALIDITY are known too;
+    # a too-large message has no bytes to compare: its ref alone identifies it.
+    if past.recorded or (not raw.too_large and ledger.rediscovered(raw.ref, raw.sha256)):
         return "known"
     if raw.too_large:
         return "too large"
-    if ledger.attempts(raw.ref):  # a run died while it was read alone
+    if past.attempts:  # a run died while it was read alone
         return "quarantined"
-    return "suspect" if ledger.suspected(raw.ref) else "plain"
+    return "suspect" if past.suspect else "plain"
 
 
 def _reads(
@@ -209,10 +212,3 @@ def _assess(intake: Intake, raw: RawMessage, read: Read | None) -> Assessment:
     except Exception:
         _log.exception("处理邮件 %s 时出错", raw.ref)
         return intake.failed(raw)
-
-
-def _already_known(ledger: Ledger, raw: RawMessage) -> bool:
-    if ledger.has_ref(raw.ref):
-        return True
-    # A too-large message has no bytes to compare: its ref alone identifies it.
-    return not raw.too_large and ledger.rediscovered(raw.ref, raw.sha256)

@@ -87,9 +87,16 @@ def plausible(
 
 
 def implausible(
-    config: Config, ledger: Ledger, unit: str, period: str, metric: str, value: int
+    config: Config,
+    ledger: Ledger,
+    unit: str,
+    period: str,
+    metric: str,
+    value: int,
+    previous: int | None,
 ) -> str | None:
-    """Why `value` is not believable without a person's look, with the comparison; None."""
+    """Why `value` is not believable without a person's look, with the comparison; None.
+    `previous`: the unit's figure of an earlier period (`Ledger.previous_value`)."""
     chosen = next(m for m in config.metrics if m.key == metric)
     target = config.unit_target(config.unit(unit), chosen) or 0
     factor = config.rules.plausible_factor
@@ -98,7 +105,6 @@ def implausible(
             f"完成数 {value:,} 超过该单位目标任务数 {target:,} 的 {factor:g} 倍"
             f"（{target * factor:,.0f}），请核实是否填错"
         )
-    previous = ledger.previous_value(unit, period, metric)
     if not chosen.cumulative or previous is None:
         return None
     limit, why = _jump_limit(config, ledger, period, metric)

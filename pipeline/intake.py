@@ -260,10 +260,15 @@ class Intake:
         period = base.period or ""
         metrics = {m.key: m for m in self.config.metrics}
         figures = {key: value for key, (value, _) in chosen.items()}
-        fall = self.fall(unit, period, figures) or _implausible(self, unit, period, figures)
+        # each metric's figure of an earlier period, looked up once for every check
+        previous = {key: self.ledger.previous_value(unit, period, key) for key in figures}
+        fall = _fall(metrics, figures, previous) or _implausible(
+            self, unit, period, figures, previous
+        )
         if fall:
             return fall
-        roster = self._roster(grids, unit, period, metrics[next(iter(figures))], figures)
+        headline = next(iter(figures))
+        roster = self._roster(grids, unit, metrics[headline], figures, previous[headline])
         if isinstance(roster, str):
             return roster
         reading = next(iter(chosen.values()))[1]
@@ -291,9 +296,9 @@ class Intake:
         self,
         grids: list[Cells],
         unit: str,
-        period: str,
         metric: Metric,
         figures: dict[str, int],
+        previous: int | None,
     ) -> roster_list.Roster | str | None:
         """The report's name list (实名登记), or why it falls short of the claimed increase.
 
@@ -306,7 +311,6 @@ class Intake:
         if found is None:
             return None
         claimed = figures[metric.key]
-        previous = self.ledger.previous_value(unit, period, metric.key)
         if metric.cumulative:
             claimed -= previous or 0
         new = found.valid - self.ledger.roster_known(unit, found.hashes)
@@ -382,18 +386,6 @@ class Intake:
             },
         }
 
-    def fall(self, unit: str, period: str, figures: dict[str, int]) -> str | None:
-        """Why a cumulative figure below the unit's earlier one must be held, if it is."""
-        metrics = {m.key: m for m in self.config.metrics}
-        for key, value in figures.items():
-            previous = self.ledger.previous_value(unit, period, key)
-            if metrics[key].cumulative and previous is not None and value < previous:
-                return (
-                    f"{_name(metrics[key], '一栏')}累计完成数 {value} "
-                    f"低于该单位此前已确认的 {previous}，请核实是否填错"
-                )
-        return None
-
     def unit_of(self, sender: str, written: set[str]) -> tuple[str | None, str | None]:
         """The unit of a report from `sender` whose forms name `written`, or why none.
 
@@ -468,11 +460,31 @@ def _name(metric: Metric, then: str) -> str:
     return f"{metric.name}{then}" if metric.key else ""
 
 
-def _implausible(intake: Intake, unit: str, period: str, figures: dict[str, int]) -> str | None:
+def _fall(
+    metrics: dict[str, Metric], figures: dict[str, int], previous: dict[str, int | None]
+) -> str | None:
+    """Why a cumulative figure below the unit's earlier one must be held, if it is."""
+    for key, value in figures.items():
+        before = previous[key]
+        if metrics[key].cumulative and before is not None and value < before:
+            return (
+                f"{_name(metrics[key], '一栏')}累计完成数 {value} "
+                f"低于该单位此前已确认的 {before}，请核实是否填错"
+            )
+    return None
+
+
+def _implausible(
+    intake: Intake,
+    unit: str,
+    period: str,
+    figures: dict[str, int],
+    previous: dict[str, int | None],
+) -> str | None:
     from .inputs import implausible
 
     for key, value in figures.items():
-        why = implausible(intake.config, intake.ledger, unit, period, key, value)
+        why = implausible(intake.config, intake.ledger, unit, period, key, value, previous[key])
         if why:
             return why
     return None

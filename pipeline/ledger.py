@@ -139,24 +139,19 @@ class Ledger(ClerkBook, LettersLedger, MailboxBook, TalksBook):
         self.db.execute("RELEASE nested" if nested else "COMMIT")
 
     # ── messages ───────────────────────────────────────────────
-    def has_ref(self, source_ref: str) -> bool:
-        row = self.db.execute("SELECT 1 FROM messages WHERE source_ref = ?", (source_ref,))
-        return row.fetchone() is not None
-
     def duplicate_of(self, message_id: str, sha256: str, before: int | None = None) -> int | None:
         """The first message with the same Message-ID or bytes (of those before `before`)."""
-        # Two indexed look-ups: an OR across both columns would scan the whole table.
-        found = [
-            row["id"]
-            for column, value in (("sha256", sha256), ("message_id", message_id))
-            if value
-            for row in self.db.execute(
-                f"SELECT min(id) AS id FROM messages WHERE {column} = ? AND (? IS NULL OR id < ?)",
-                (value, before, before),
-            )
-            if row["id"] is not None
-        ]
-        return int(min(found)) if found else None
+        # Two indexed look-ups in one statement: an OR across both columns would scan the
+        # whole table. An empty Message-ID matches nothing.
+        row = self.db.execute(
+            "SELECT (SELECT min(id) FROM messages WHERE sha256 = :sha"
+            "        AND (:before IS NULL OR id < :before)) AS by_bytes,"
+            " (SELECT min(id) FROM messages WHERE message_id = :mid AND :mid != ''"
+            "        AND (:before IS NULL OR id < :before)) AS by_id",
+            {"sha": sha256, "mid": message_id, "before": before},
+        ).fetchone()
+        found = [int(row[k]) for k in ("by_bytes", "by_id") if row[k] is not None]
+        return min(found) if found else None
 
     def record(self, entry: Entry, report: Report | None, also: Sequence[Report] = ()) -> int:
         """Store the outcome and, for a counted message, its report (and other units'

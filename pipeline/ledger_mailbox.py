@@ -12,10 +12,22 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .ledger_clerk import now
+
+
+@dataclass(frozen=True)
+class History:
+    """A message's past in the ledger: recorded already; runs that died while it was read
+    alone (its own reading's doing); a run died waiting on it among others, so it is read
+    alone next."""
+
+    recorded: bool
+    attempts: int
+    suspect: bool
 
 
 class MailboxBook:
@@ -28,19 +40,15 @@ class MailboxBook:
         def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
     # ── poison-message quarantine ──────────────────────────────
-    def attempts(self, source_ref: str) -> int:
-        """Runs that died while this message was read alone (its own reading's doing)."""
+    def history(self, source_ref: str) -> History:
+        """What the ledger knows of a message drawn from the source, in one look-up."""
         row = self.db.execute(
-            "SELECT count FROM attempts WHERE source_ref = ?", (source_ref,)
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE source_ref = :ref) AS recorded,"
+            " (SELECT count FROM attempts WHERE source_ref = :ref) AS attempts,"
+            " (SELECT suspect FROM attempts WHERE source_ref = :ref) AS suspect",
+            {"ref": source_ref},
         ).fetchone()
-        return int(row["count"]) if row else 0
-
-    def suspected(self, source_ref: str) -> bool:
-        """A run died waiting on this message among others: it is read alone next."""
-        row = self.db.execute(
-            "SELECT suspect FROM attempts WHERE source_ref = ?", (source_ref,)
-        ).fetchone()
-        return bool(row and row["suspect"])
+        return History(bool(row["recorded"]), int(row["attempts"] or 0), bool(row["suspect"]))
 
     def note_queued(self, source_ref: str, position: int, isolated: bool = False) -> None:
         """The message goes to a reader, `position` in this run's stream (`isolated`: alone,

@@ -87,8 +87,8 @@ def test_a_dead_run_charges_only_the_message_it_was_reading_alone(tmp_path: Path
         ledger.note_attempt("b")  # read alongside, while "a" waited for a reader
         ledger.note_attempt("c")
         assert ledger.charge_interrupted() is None  # the head was not begun: no one's fault
-        assert [ledger.attempts(r) for r in "abc"] == [0, 0, 0]
-        assert not any(ledger.suspected(r) for r in "abc")
+        assert [ledger.history(r).attempts for r in "abc"] == [0, 0, 0]
+        assert not any(ledger.history(r).suspect for r in "abc")
 
         # Died waiting on "b", read among others: a kill from outside as likely as its own
         # doing. Nothing is charged; "b" is read alone next time.
@@ -97,21 +97,21 @@ def test_a_dead_run_charges_only_the_message_it_was_reading_alone(tmp_path: Path
         ledger.note_attempt("b")
         ledger.note_attempt("c")
         assert ledger.charge_interrupted() == ("b", False)
-        assert [ledger.attempts(r) for r in "bc"] == [0, 0]
-        assert ledger.suspected("b") and not ledger.suspected("c")
+        assert [ledger.history(r).attempts for r in "bc"] == [0, 0]
+        assert ledger.history("b").suspect and not ledger.history("c").suspect
         # Died again, many times, each while "b" was among others: still nothing charged.
         for _ in range(3):
             ledger.note_queued("b", 0)
             ledger.note_attempt("b")
             assert ledger.charge_interrupted() == ("b", False)
-        assert ledger.attempts("b") == 0
+        assert ledger.history("b").attempts == 0
         # Died while "b" was read alone: its own reading's doing.
         ledger.note_queued("b", 0, isolated=True)
         ledger.note_attempt("b")
         assert ledger.charge_interrupted() == ("b", True)
-        assert ledger.attempts("b") == 1
+        assert ledger.history("b").attempts == 1
         assert ledger.charge_interrupted() is None  # charged once per dead run
-        assert ledger.attempts("b") == 1
+        assert ledger.history("b").attempts == 1
 
 
 def test_an_original_lost_after_its_message_was_recorded_is_stored_again(tmp_path: Path) -> None:

@@ -203,7 +203,7 @@ def test_a_run_killed_from_outside_charges_its_message_nothing(tmp_path: Path) -
     _kill_while_reading(path, storage, "poison.eml")
     with Ledger(storage / "ledger.sqlite") as ledger:
         assert ledger.charge_interrupted() == ("dir:0919-0800-poison.eml", False)
-        assert ledger.attempts("dir:0919-0800-poison.eml") == 0
+        assert ledger.history("dir:0919-0800-poison.eml").attempts == 0
     _run(path)
     clean, clean_storage, _ = _slow_inbox(tmp_path / "clean")
     _run(clean)
