@@ -72,13 +72,23 @@ class Wording:
             self._memo[("normal", text)] = shown
         return shown
 
+    def _flat(self, cell: str) -> tuple[str, str]:
+        """The cell's normal text, and that without white space (asked once per label)."""
+        found = self._memo.get(("flat", cell))
+        if isinstance(found, tuple):
+            return found
+        text = self.normal(cell)
+        made = (text, _compact(text))
+        if len(self._memo) < 20000:
+            self._memo[("flat", cell)] = made
+        return made
+
     def after_label(self, cell: str, label: str) -> str | None:
         """The text after `label` if the cell holds it as a label, else None.
 
         A label counts at the start of a cell or line, or anywhere right before a colon;
         at the start it must not run on into prose ("报送单位填错了，现重新发送")."""
-        text = self.normal(cell)
-        flat = _compact(text)
+        text, flat = self._flat(cell)
         pos = flat.find(label)
         if pos < 0:
             return None
@@ -93,7 +103,13 @@ class Wording:
         return rest.strip()
 
     def is_label(self, cell: str) -> bool:
-        return any(self.after_label(cell, label) is not None for label in self.labels)
+        found = self._memo.get(("label", cell))
+        if isinstance(found, bool):
+            return found
+        answer = any(self.after_label(cell, label) is not None for label in self.labels)
+        if len(self._memo) < 20000:
+            self._memo[("label", cell)] = answer
+        return answer
 
     def is_bare_label(self, cell: str) -> bool:
         """A cell that is only a label (with its hint in brackets), such as a column head."""
