@@ -16,6 +16,7 @@ from . import forms, senders
 from . import roster as roster_list
 from .config import Config, Metric
 from .forms import fields
+from .forms.numbers import Figure
 from .forms.table import MetricSpec, Role
 from .ledger import Entry, Ledger, Report
 from .mail import SERVER_TIME, Mail
@@ -60,7 +61,7 @@ class Intake:
         self.ledger = ledger
         self.directory = Directory(config)
         self.wording = forms.wording_of(config.form)
-        self._reads: dict[int, dict[str, fields.Figure]] = {}
+        self._reads: dict[int, dict[str, Figure]] = {}
         self._salt: bytes | None = None  # for the name lists' hashes, read when first needed
         # what the reader needs of each metric; the single metric's labels are the form's
         self.metrics = [
@@ -353,7 +354,7 @@ class Intake:
             return f"找到了旬报表，但主要指标“{headline.name}”一栏是空的"
         return found
 
-    def _read(self, reading: forms.Reading) -> dict[str, fields.Figure]:
+    def _read(self, reading: forms.Reading) -> dict[str, Figure]:
         """metric key → (value, problem) as read from one form, for every campaign alike;
         once per form and message (the register's description and the judgement ask)."""
         if id(reading) not in self._reads:

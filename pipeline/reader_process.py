@@ -40,7 +40,8 @@ def _die_with(parent: int) -> None:
 def serve(parent: int) -> None:
     """Read each message xunbao sends until the CPU budget is half spent or OCR ran."""
     _die_with(parent)
-    from .forms import DEFAULT_WORDING, ocr
+    from .forms import ocr
+    from .forms.wording import DEFAULT_WORDING
     from .reading import read_mail
 
     tasks = os.fdopen(os.dup(0), "rb")

@@ -179,7 +179,8 @@ def _recording(lookup: Dns, failed: list[BaseException]) -> Dns:
 def _dns_timeout(exc: BaseException) -> Exception:
     import dkim
 
-    return dkim.DnsTimeoutError(str(exc))
+    timeout: Exception = dkim.DnsTimeoutError(str(exc))
+    return timeout
 
 
 def _txt(name: bytes, timeout: int = 5, using: object = None) -> bytes:

@@ -20,7 +20,7 @@ from .periods import Period
 from .timetable import next_run
 
 
-class DekadTrigger(BaseTrigger):
+class DekadTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 has no types
     """Fires at each cutoff of the campaign (the 10th, 20th, 30th; February: its last day),
     strictly after `previous` (or `now`); None once campaign.end's period is past."""
 
@@ -37,7 +37,7 @@ class DekadTrigger(BaseTrigger):
         return upcoming[0] if upcoming else None
 
 
-class ReminderTrigger(BaseTrigger):
+class ReminderTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 has no types
     """Fires at each period's reminder moment within the campaign; None when reminders are
     off (or there is no SMTP host to send them with)."""
 

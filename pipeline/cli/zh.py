@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import unicodedata
 from collections.abc import Iterable
+from typing import Any
 
 import click
 import click.types
@@ -101,7 +102,7 @@ PLURALS: dict[str, tuple[str, str]] = {
 }
 
 # Type names appear in help (`--value 整数`) and in conversion errors ('二百' 不是有效的整数).
-TYPE_NAMES: dict[type[click.ParamType], str] = {
+TYPE_NAMES: dict[type[click.ParamType[Any]], str] = {
     click.types.StringParamType: "文字",
     click.types.IntParamType: "整数",
     click.types.IntRange: "整数",

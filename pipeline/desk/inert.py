@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 from PIL import Image, ImageOps
 
 if TYPE_CHECKING:
-    from ..forms.fields import Rows
+    from ..forms.cells import Rows
     from ..mail import Attachment
 
 MAX_PAGES = 12  # pages of a PDF shown; the rest are left to the download

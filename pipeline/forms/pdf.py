@@ -90,7 +90,7 @@ def _box(box: Any) -> Box:
 def _inside(word: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
     x = (word["x0"] + word["x1"]) / 2
     y = (word["top"] + word["bottom"]) / 2
-    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+    return bool(box[0] <= x <= box[2] and box[1] <= y <= box[3])
 
 
 def _lines(words: list[dict[str, Any]]) -> list[tuple[float, list[Cell]]]:

@@ -16,12 +16,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ... import review, sendback
-from ...errors import NeedsConfirmation, UsageError
+from ...errors import NeedsConfirmation, NotFound, UsageError
 from ...records import MessageRecord
 from ...units import Directory
 from ..auth import Context, route
 from .common import chosen_period
-from .messages import NotFound, message_row, view
+from .messages import message_row, view
 
 # which field an error belongs beside (the rest go above the forms)
 FIELDS = {
