@@ -17,13 +17,24 @@ import email.policy
 import io
 import quopri
 import re
+import unicodedata
 import zipfile
-
-from .roster import valid_id
 
 _ASCII = re.compile(rb"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 _WIDE = re.compile(rb"(?:[0-9]\x00){17}[0-9Xx]\x00")
 _DEPTH = 3  # zips inside zips: a .docx in a .zip is two
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
+_ID = re.compile(r"\d{17}[\dX]")
+
+
+def valid_id(text: str) -> str | None:
+    """The ID number in canonical form if it passes the GB 11643 check digit, else None."""
+    number = unicodedata.normalize("NFKC", text).strip().upper().replace(" ", "")
+    if not _ID.fullmatch(number):
+        return None
+    total = sum(int(d) * w for d, w in zip(number[:17], _WEIGHTS, strict=True))
+    return number if _CHECK[total % 11] == number[17] else None
 
 
 def _ascii(match: re.Match[bytes]) -> bytes:

@@ -12,20 +12,18 @@ import hashlib
 import os
 import re
 import secrets
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from .masking import valid_id
 
 if TYPE_CHECKING:
     from .config import Config
 
 _ID_HEADS = ("身份证号", "身份证号码", "公民身份号码", "身份证")
 _NAME_HEADS = ("姓名",)
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
-_ID = re.compile(r"\d{17}[\dX]")
 
 
 @dataclass(frozen=True)
@@ -36,15 +34,6 @@ class Roster:
     @property
     def valid(self) -> int:
         return len(self.hashes)
-
-
-def valid_id(text: str) -> str | None:
-    """The ID number in canonical form if it passes the GB 11643 check digit, else None."""
-    number = unicodedata.normalize("NFKC", text).strip().upper().replace(" ", "")
-    if not _ID.fullmatch(number):
-        return None
-    total = sum(int(d) * w for d, w in zip(number[:17], _WEIGHTS, strict=True))
-    return number if _CHECK[total % 11] == number[17] else None
 
 
 def find(grids: Iterable[Sequence[Sequence[str]]], salt: bytes) -> Roster | None:
