@@ -103,10 +103,11 @@ class PeriodState:
 
 
 def standings_for(config: Config, ledger: Ledger, period: Period) -> Standings:
-    from . import review, standings  # pandas: only when standings are computed
+    from . import standings  # pandas: only when standings are computed
+    from .held import pending_units
 
     summons = ledger.issued_summons()  # by issued period: whom each circular summoned
-    held, registered = review.pending_units(config, ledger), ledger.registered(str(period))
+    held, registered = pending_units(config, ledger), ledger.registered(str(period))
     facts = standings.Facts(held, frozenset(summons), registered, summons)
     reports = ledger.reports(str(spans.reach(config, period)))  # ad hoc: its dekad's too
     return standings.compute(config, reports, period, facts)
@@ -165,9 +166,9 @@ def _outline(
 
 def _inputs_digest(config: Config, ledger: Ledger, period: Period) -> str:
     """Everything `standings_for` reads, and the code that computes from it."""
-    from . import review
+    from .held import pending_units
 
-    held = review.pending_units(config, ledger)
+    held = pending_units(config, ledger)
     inputs = [
         str(period),
         config.digest,

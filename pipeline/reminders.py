@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from . import letters, review
+from . import letters
 from .config import Config, Unit
+from .held import pending_units
 from .periods import Period, period_of
 from .timetable import campaign_window
 
@@ -59,7 +60,7 @@ def plan(config: Config, ledger: Ledger, now: datetime) -> Plan | None:
     first, last = campaign_window(config)
     if not first <= period <= last or not moment(config, period) <= now:
         return None
-    held = review.pending_units(config, ledger).get(str(period), frozenset())
+    held = pending_units(config, ledger).get(str(period), frozenset())
     quiet = ledger.reported_units(str(period)) | held
     due = [
         unit

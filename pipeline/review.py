@@ -19,7 +19,7 @@ from .ledger import Ledger, MessageRecord, Report
 from .periods import Period
 from .records import ReportRecord
 from .register import OUTCOME_NAMES
-from .units import Directory
+from .units import canonical_unit
 
 
 @dataclass(frozen=True)
@@ -65,13 +65,6 @@ def found(ledger: Ledger, message: int) -> MessageRecord:
     if row is None:
         raise UsageError(f"没有编号为 {message} 的邮件。", "no_message")
     return row
-
-
-def canonical_unit(config: Config, written: str) -> str:
-    match = Directory(config).match(written)
-    if match.unit is None:
-        raise UsageError(f"{match.problem}。请写登记的单位名称。", "unknown_unit")
-    return match.unit
 
 
 def metric_key(config: Config, given: str | None) -> str:
@@ -256,19 +249,6 @@ def withdraw(ledger: Ledger, number: int, why: str, *, by: str | None = None) ->
     if not why.strip():
         raise UsageError("撤回时请写明理由。", "reason_required")
     return ledger.withdraw(number, actor(by), why.strip())
-
-
-def pending_units(config: Config, ledger: Ledger) -> dict[str, frozenset[str]]:
-    """period → units with a message held for review: the unit read or matched at intake,
-    the unit the form names, or the unit the sender is registered for."""
-    directory = Directory(config)
-    found_units: dict[str, set[str]] = {}
-    for row in ledger.messages(outcome="review"):
-        if row.period is None:
-            continue
-        named = {row.unit, row.reading.get("unit"), directory.by_sender(row.sender)}
-        found_units.setdefault(row.period, set()).update(str(u) for u in named if u)
-    return {period: frozenset(units) for period, units in found_units.items()}
 
 
 def _described(report: ReportRecord) -> str:

@@ -21,7 +21,7 @@ from .errors import UsageError
 from .ledger import Ledger
 from .periods import Period
 from .records import MessageRecord
-from .units import Directory
+from .units import Directory, canonical_unit
 
 KEY = "sendback:"  # settings key prefix and letter kind prefix
 RESEND = "更正后的旬报表"  # what to resend when the clerk says nothing else
@@ -67,7 +67,7 @@ def send_back(
         raise UsageError("退回时请写明理由。", "reason_required")
     if not unit.strip():
         raise UsageError(f"退回第 {message} 号邮件时请选择报送单位。", "unit_missing")
-    name = review.canonical_unit(config, unit)
+    name = canonical_unit(config, unit)
     by_when = _by_when(config, row.period, now)
     reason = f"退回修改（{name}）：{why.strip()}"
     ledger.settle(message, "ignored", reason, None, review.actor(by), kind="sendback")

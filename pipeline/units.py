@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from .config import Config, FormWording, iter_unit_names
+from .errors import UsageError
 
 
 def normalise(name: str, form: FormWording) -> str:
@@ -83,3 +84,11 @@ class Directory:
         """The sender's unit when it is registered for exactly one."""
         units = self.units_of_sender(address)
         return next(iter(units)) if len(units) == 1 else None
+
+
+def canonical_unit(config: Config, written: str) -> str:
+    """The registered name of the unit `written` names, or a UsageError saying why none."""
+    match = Directory(config).match(written)
+    if match.unit is None:
+        raise UsageError(f"{match.problem}。请写登记的单位名称。", "unknown_unit")
+    return match.unit

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from ... import inputs, review
 from ...errors import NeedsConfirmation, UsageError
 from ...records import ReportRecord
+from ...units import canonical_unit
 from ..auth import Context, route
 from .common import chosen_period, periods
 from .queue import FIELDS, _figure
@@ -117,7 +118,7 @@ def phone_submit(context: Context) -> Response:
 def _check_of(context: Context, period: str, typed: dict[str, str]) -> NeedsConfirmation | None:
     """The check the entry stopped at, found again without storing anything."""
     try:
-        unit = review.canonical_unit(context.config, typed["unit"])
+        unit = canonical_unit(context.config, typed["unit"])
         key = review.metric_key(context.config, typed["metric"] or None)
         value = _figure(typed["value"]) or 0
         inputs.plausible(context.config, context.ledger, unit, period, value, key, False)
