@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .corrections import Correction
-    from .talks import FollowUp
+    from .notices import FollowUp
 
 TEMPLATES = resources.templates()
 RED = "#e60012"
@@ -107,7 +107,7 @@ def compose(
     followups: Sequence[FollowUp] = (),
 ) -> Circular:
     """The circular under `number` (corrections.doc_number; None: as the ledger's first);
-    `followups`: the previous circular's summoned units and their talks (talks.followups)."""
+    `followups`: the previous circular's summoned units and their talks (notices.followups)."""
     environment = templates()
     number = number or doc_number(config, standings.period, ())
     context = _context(config, standings, number) | {

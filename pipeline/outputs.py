@@ -37,12 +37,12 @@ def publish(
     correction: Correction | None = None,
 ) -> Published:
     """Write the period's circular (marked 更正 when `correction`), xlsx and json."""
-    from . import circular, exports, summary_output, talks  # pandas, WeasyPrint: publishing
+    from . import circular, exports, notices, summary_output  # pandas, WeasyPrint: publishing
     from .corrections import doc_number
 
     folder = (out or config.resolve(config.output.dir)) / str(period)
     number = doc_number(config, period, ledger.versions())
-    followed = talks.followups(config, ledger, table)  # the last circular's 约谈, followed up
+    followed = notices.followups(config, ledger, table)  # the last circular's 约谈, followed up
     made = circular.compose(config, table, correction, number, followed)
     pdf, _ = circular.write(made, folder)
     xlsx = exports.write_xlsx(

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from pipeline import config, issuance, job, talks
+from pipeline import config, issuance, job, notices, talks
 from pipeline.ledger_talks import Talk
 from pipeline.periods import Period
 
@@ -308,7 +308,7 @@ def test_the_monthly_circular_and_the_notices(campaign, tmp_path: Path):
         # The month: every unit sent a form in one of September's dekads (五通桥: 09-10, 09-20).
         assert september.reported_count == 22 and dekad.reported_count == 4
         table = issuance.standings_for(cfg, ledger, Period.parse("2015-09-10"))
-    written = talks.write_notices(cfg, table, tmp_path)
+    written = notices.write_notices(cfg, table, tmp_path)
     assert sorted(p.name for p in written) == sorted(
         f"{u}约谈通知书{s}" for u in ("乐电公司", "夹江县", "五通桥区") for s in (".docx", ".pdf")
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from pipeline import circular, config, standings, talks
+from pipeline import circular, config, notices, standings, talks
 from pipeline.errors import UsageError
 from pipeline.ledger import Ledger
 from pipeline.ledger_talks import Talk
@@ -45,7 +45,7 @@ def first() -> standings.Standings:
 def test_the_notice_names_the_leader_the_reason_the_figures_and_the_place(tmp_path: Path):
     table = first()
     assert {s.unit for s in table.summoned} == {"五通桥区", "乐电公司", "金口河区"}
-    written = talks.write_notices(CONFIG, table, tmp_path)
+    written = notices.write_notices(CONFIG, table, tmp_path)
     assert len(written) == 6
     pdf = tmp_path / "五通桥区约谈通知书.pdf"
     text = subprocess.run(
@@ -97,7 +97,7 @@ def test_the_talk_is_recorded_and_the_next_circular_follows_it_up(tmp_path: Path
             Period.parse("2015-09-30"),
             standings.Facts(issued=frozenset({"2015-09-20"}), summons=ledger.issued_summons()),
         )
-        followed = talks.followups(CONFIG, ledger, second)
+        followed = notices.followups(CONFIG, ledger, second)
     assert [f.unit for f in followed] == ["乐电公司", "五通桥区", "金口河区"]
     wtq = next(f for f in followed if f.unit == "五通桥区")
     assert (wtq.then_completed, wtq.now_completed, wtq.gained) == (1196, 2400, 1204)

@@ -30,7 +30,7 @@ def talk(config_path: Path) -> None:
 )
 def notices(config_path: Path, period: str, out: Path | None) -> None:
     """为该期通报约谈的每个单位生成约谈通知书（Word 和 PDF），供领导审定后印发。"""
-    from .. import issuance, talks
+    from .. import issuance, notices
 
     config = load_config(config_path)
     chosen = parse_period(config, period, adhoc=True)
@@ -40,7 +40,7 @@ def notices(config_path: Path, period: str, out: Path | None) -> None:
             raise UsageError(f"{chosen} 的通报尚未发出：通报发出后再生成约谈通知书。")
         table = issuance.standings_for(config, ledger, chosen)
     folder = out or config.resolve(config.output.dir) / str(chosen) / "约谈"
-    written = talks.write_notices(config, table, folder)
+    written = notices.write_notices(config, table, folder)
     if not written:
         console.print(f"{chosen} 的通报没有约谈单位。", highlight=False)
         return
