@@ -18,9 +18,9 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .config import Desk
-from .errors import UsageError
-from .ledger import Ledger
+from pipeline.config import Desk
+from pipeline.errors import UsageError
+from pipeline.ledger import Ledger
 
 Role = Literal["clerk", "leader"]
 ROLE_NAMES: dict[str, str] = {"clerk": "经办人", "leader": "签发领导"}

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import Config, iter_unit_names
-from .periods import Period, between
-from .standings import Standings
+from pipeline.config import Config, iter_unit_names
+from pipeline.periods import Period, between
+from pipeline.standings import Standings
 
 
 @dataclass(frozen=True)

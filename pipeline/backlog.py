@@ -9,16 +9,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from . import originals, walls
-from .config import Config
-from .errors import SourceError
-from .ledger import Ledger
-from .sandbox import QUARANTINED, Pool, Unread
-from .sources import RawMessage, Source
+from pipeline import originals, walls
+from pipeline.config import Config
+from pipeline.errors import SourceError
+from pipeline.ledger import Ledger
+from pipeline.sandbox import QUARANTINED, Pool, Unread
+from pipeline.sources import RawMessage, Source
 
 if TYPE_CHECKING:
-    from .intake import Assessment, Intake
-    from .sandbox import Read
+    from pipeline.intake import Assessment, Intake
+    from pipeline.sandbox import Read
 
 _log = logging.getLogger("xunbao.backlog")
 
@@ -43,7 +43,7 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
     after a crash), or the same bytes from the same IMAP folder under an earlier
     UIDVALIDITY (the server rebuilt the folder) — neither adds a row nor counts again.
     """
-    from .intake import Intake  # the readers load heavy libraries: only ingest needs them
+    from pipeline.intake import Intake  # the readers load heavy libraries: only ingest needs them
 
     intake = Intake(config, ledger)
     if interrupted := ledger.charge_interrupted():

@@ -19,18 +19,18 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from . import atomic, circular_docx, fonts, resources, spans
-from .chart import rate_chart
-from .config import Config
-from .corrections import doc_number
-from .errors import RenderError
-from .standings import Standings
+from pipeline import atomic, circular_docx, fonts, resources, spans
+from pipeline.chart import rate_chart
+from pipeline.config import Config
+from pipeline.corrections import doc_number
+from pipeline.errors import RenderError
+from pipeline.standings import Standings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from .corrections import Correction
-    from .notices import FollowUp
+    from pipeline.corrections import Correction
+    from pipeline.notices import FollowUp
 
 TEMPLATES = resources.templates()
 RED = "#e60012"
@@ -134,7 +134,7 @@ def choose_fonts(config: Config, draft_html: str) -> dict[str, fonts.Choice]:
 
 
 def _context(config: Config, standings: Standings, number: str) -> dict[str, Any]:
-    from . import annual as annual_module
+    from pipeline import annual as annual_module
 
     annual = annual_module.of(config, standings)
     end = standings.period.end

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from . import config_seed_checks as seed_checks
+from pipeline import config_seed_checks as seed_checks
 
 if TYPE_CHECKING:
     from yaml.nodes import Node
 
-    from .config import Config
+    from pipeline.config import Config
 
 
 class Locator:
@@ -29,7 +29,7 @@ class Locator:
         self.root = root  # the model the whole file validates against
 
     def line(self, loc: tuple[int | str, ...]) -> int | None:
-        from .yamlfile import line_of  # only a fault needs a line: a clean load skips YAML
+        from pipeline.yamlfile import line_of  # only a fault needs a line: a clean load skips YAML
 
         return line_of(self.tree, loc)
 
@@ -303,7 +303,7 @@ def _password_check(
     if file is not None:
         path = config.resolve(file)
         if path.is_file() and os.access(path, os.R_OK):
-            from .config import exposed
+            from pipeline.config import exposed
 
             fault = exposed(path, path.stat().st_mode)
             return [f"{at.where((section, 'password_file'))}：{fault}"] if fault else []

@@ -8,8 +8,8 @@ import difflib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .config import Config
-    from .config_checks import Locator
+    from pipeline.config import Config
+    from pipeline.config_checks import Locator
 
 
 def base_groups(config: Config, at: Locator) -> list[str]:

@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .rules import STATUS_LABELS
+from pipeline.rules import STATUS_LABELS
 
 if TYPE_CHECKING:
-    from .config import Config
-    from .periods import Period
-    from .records import VersionRecord
-    from .standings import Standings
+    from pipeline.config import Config
+    from pipeline.periods import Period
+    from pipeline.records import VersionRecord
+    from pipeline.standings import Standings
 
 
 @dataclass(frozen=True)

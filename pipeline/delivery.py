@@ -31,15 +31,15 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Config, Delivery, secret
-from .corrections import doc_number
-from .errors import DeliveryError
-from .ledger import Ledger, circular_kind
-from .periods import Period
+from pipeline.config import Config, Delivery, secret
+from pipeline.corrections import doc_number
+from pipeline.errors import DeliveryError
+from pipeline.ledger import Ledger, circular_kind
+from pipeline.periods import Period
 
 if TYPE_CHECKING:
-    from .outputs import Published
-    from .records import VersionRecord
+    from pipeline.outputs import Published
+    from pipeline.records import VersionRecord
 
 _log = logging.getLogger("xunbao.delivery")
 PDF = "application/pdf"

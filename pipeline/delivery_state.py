@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from .config import Config
-from .errors import DeliveryError
-from .ledger import Ledger, circular_kind
-from .records import VersionRecord
+from pipeline.config import Config
+from pipeline.errors import DeliveryError
+from pipeline.ledger import Ledger, circular_kind
+from pipeline.records import VersionRecord
 
 State = Literal["pending", "retrying", "delivered"]
 STATE_NAMES: dict[State, str] = {"pending": "待发送", "retrying": "重试中", "delivered": "已送达"}

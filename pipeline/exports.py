@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import atomic, sheets
-from .sheets import PERCENT, THOUSANDS, Column
-from .standings import Standing, Standings
+from pipeline import atomic, sheets
+from pipeline.sheets import PERCENT, THOUSANDS, Column
+from pipeline.standings import Standing, Standings
 
 _YES = {True: "是", False: ""}
 _MARKED = ("lagging", "missing", "pending", "completed")

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .config import Config
-from .delivery import StepResult
-from .errors import XunbaoError
-from .ledger import Ledger
+from pipeline.config import Config
+from pipeline.delivery import StepResult
+from pipeline.errors import XunbaoError
+from pipeline.ledger import Ledger
 
 _log = logging.getLogger("xunbao.followup")
 
@@ -62,7 +62,7 @@ class FollowUp:
 
 
 def steps() -> list[Step]:
-    from . import receipts, reminders  # imported late: they pull in the SMTP side
+    from pipeline import receipts, reminders  # imported late: they pull in the SMTP side
 
     return [
         Step("receipts", "回执", receipts.send_due),
@@ -73,7 +73,7 @@ def steps() -> list[Step]:
 
 def circulars(config: Config, ledger: Ledger, now: datetime) -> StepResult:
     """`issuance.settle` as an after-poll step: the circulars that wait or changed."""
-    from . import issuance  # imported late: it pulls in rendering and the SMTP side
+    from pipeline import issuance  # imported late: it pulls in rendering and the SMTP side
 
     result = StepResult()
     for settled in issuance.settle(config, ledger, now):

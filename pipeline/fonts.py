@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from .errors import RenderError
+from pipeline.errors import RenderError
 
 log = logging.getLogger("xunbao.fonts")
 

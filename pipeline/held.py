@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from .config import Config
-from .ledger import Ledger
-from .units import Directory
+from pipeline.config import Config
+from pipeline.ledger import Ledger
+from pipeline.units import Directory
 
 
 def pending_units(config: Config, ledger: Ledger) -> dict[str, frozenset[str]]:

@@ -12,10 +12,10 @@ from collections import defaultdict
 from collections.abc import Collection
 from itertools import pairwise
 
-from .config import Config
-from .errors import NeedsConfirmation, UsageError
-from .ledger import Ledger
-from .periods import Period, is_deadline, nearest, window
+from pipeline.config import Config
+from pipeline.errors import NeedsConfirmation, UsageError
+from pipeline.ledger import Ledger
+from pipeline.periods import Period, is_deadline, nearest, window
 
 
 def period(config: Config, text: str, adhoc: bool = False) -> Period:

@@ -12,22 +12,22 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from . import forms, senders
-from . import roster as roster_list
-from .config import Config, Metric
-from .forms import fields
-from .forms.numbers import Figure
-from .forms.table import MetricSpec, Role
-from .ledger import Entry, Ledger, Report
-from .mail import SERVER_TIME, Mail
-from .periods import period_of
-from .reading import Headline, ReadMail, headline, read_mail
-from .sandbox import Unread
-from .sources import RawMessage
-from .units import Directory
+from pipeline import forms, senders
+from pipeline import roster as roster_list
+from pipeline.config import Config, Metric
+from pipeline.forms import fields
+from pipeline.forms.numbers import Figure
+from pipeline.forms.table import MetricSpec, Role
+from pipeline.ledger import Entry, Ledger, Report
+from pipeline.mail import SERVER_TIME, Mail
+from pipeline.periods import period_of
+from pipeline.reading import Headline, ReadMail, headline, read_mail
+from pipeline.sandbox import Unread
+from pipeline.sources import RawMessage
+from pipeline.units import Directory
 
 if TYPE_CHECKING:
-    from .sandbox import Read
+    from pipeline.sandbox import Read
 
 REASON_CHARS = 300
 Cells = tuple[tuple[str, ...], ...]  # a form's cells, where a name list may be
@@ -482,7 +482,7 @@ def _implausible(
     figures: dict[str, int],
     previous: dict[str, int | None],
 ) -> str | None:
-    from .inputs import implausible
+    from pipeline.inputs import implausible
 
     for key, value in figures.items():
         why = implausible(intake.config, intake.ledger, unit, period, key, value, previous[key])

@@ -26,17 +26,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from . import corrections, spans
-from .config import Config
-from .corrections import Correction
-from .errors import UsageError
-from .ledger import Ledger
-from .periods import Period
-from .records import Signature, VersionRecord
+from pipeline import corrections, spans
+from pipeline.config import Config
+from pipeline.corrections import Correction
+from pipeline.errors import UsageError
+from pipeline.ledger import Ledger
+from pipeline.periods import Period
+from pipeline.records import Signature, VersionRecord
 
 if TYPE_CHECKING:
-    from . import outputs
-    from .standings import Standings
+    from pipeline import outputs
+    from pipeline.standings import Standings
 
 _log = logging.getLogger("xunbao.issuance")
 _WAITING = "circular-waiting:"  # settings key: a period whose circular was held back
@@ -103,8 +103,8 @@ class PeriodState:
 
 
 def standings_for(config: Config, ledger: Ledger, period: Period) -> Standings:
-    from . import standings  # pandas: only when standings are computed
-    from .held import pending_units
+    from pipeline import standings  # pandas: only when standings are computed
+    from pipeline.held import pending_units
 
     summons = ledger.issued_summons()  # by issued period: whom each circular summoned
     held, registered = pending_units(config, ledger), ledger.registered(str(period))
@@ -138,7 +138,7 @@ def state(
         phase = "ready"
     waiting = 0
     if latest is not None and config.delivery.host:
-        from .delivery_state import copies
+        from pipeline.delivery_state import copies
 
         waiting = len(copies(config, ledger, str(period), latest.version).waiting)
     sending = bool(config.delivery.host)
@@ -166,7 +166,7 @@ def _outline(
 
 def _inputs_digest(config: Config, ledger: Ledger, period: Period) -> str:
     """Everything `standings_for` reads, and the code that computes from it."""
-    from .held import pending_units
+    from pipeline.held import pending_units
 
     held = pending_units(config, ledger)
     inputs = [
@@ -216,7 +216,7 @@ def settle_period(
         _finish(config, ledger, found.latest, result)  # a version cut off mid-way
     correction = _correction(config, found, table)
     if publish or found.phase == "ready":
-        from . import outputs  # rendering: only a settling that composes loads it
+        from pipeline import outputs  # rendering: only a settling that composes loads it
 
         result.published = outputs.publish(
             config, ledger, period, table=table, out=out, correction=correction
@@ -226,7 +226,7 @@ def settle_period(
     if found.phase == "ready":
         assert result.published is not None
         version = issue(config, ledger, found, table, correction, result.published)
-        from . import summary_output
+        from pipeline import summary_output
 
         # The year's summary counts what the issued circulars named: this one's too, now.
         summary_output.after_final(config, ledger, period, result.published.folder.parent)
@@ -257,7 +257,7 @@ def issue(
     published: outputs.Published,
 ) -> VersionRecord:
     """Record the next version, then keep its files as circular-vN.pdf / standings-vN.xlsx."""
-    from .corrections import doc_number
+    from pipeline.corrections import doc_number
 
     # Files first: a version recorded is a version whose files exist.
     for path, suffix in ((published.pdf, ".pdf"), (published.xlsx, ".xlsx")):
@@ -283,7 +283,7 @@ def _finish(config: Config, ledger: Ledger, version: VersionRecord, result: Sett
     if not config.delivery.host:
         result.sent = result.sent or 0
         return
-    from . import delivery
+    from pipeline import delivery
 
     folder = config.resolve(config.output.dir) / version.period
     if result.published is not None:
@@ -308,7 +308,7 @@ def _notify(config: Config, ledger: Ledger, found: PeriodState) -> bool:
     _log.warning(what)
     if not config.delivery.host or not config.delivery.clerk:
         return False
-    from . import delivery
+    from pipeline import delivery
 
     kind = f"notice:{found.phase}:v{found.next_version}"
     return delivery.notify_clerk(config, ledger, str(found.period), kind, what) > 0

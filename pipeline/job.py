@@ -10,16 +10,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from . import followup, logs, runtime
-from .backlog import Ingested, ingest
-from .config import Config
-from .ledger import Ledger, open_ledger
-from .periods import Period, latest_closed, period_of
-from .sources import open_source
-from .timetable import first_use, unasked
+from pipeline import followup, logs, runtime
+from pipeline.backlog import Ingested, ingest
+from pipeline.config import Config
+from pipeline.ledger import Ledger, open_ledger
+from pipeline.periods import Period, latest_closed, period_of
+from pipeline.sources import open_source
+from pipeline.timetable import first_use, unasked
 
 if TYPE_CHECKING:
-    from .outputs import Published
+    from pipeline.outputs import Published
 
 # Re-exported: the service loop opens the ledger, and tests ingest, through job.
 __all__ = ["Ingested", "ingest", "open_ledger"]
@@ -177,7 +177,7 @@ def _ingest_mailbox(config: Config, ledger: Ledger, say: Echo, done: dict[str, A
     finally:
         source.close()
     done.update(_ingest_summary(ingested))
-    from .recheck import unsure
+    from pipeline.recheck import unsure
 
     unsure(config, ledger, say)  # senders DNS could not vouch for last time
     o = ingested.outcomes
@@ -199,7 +199,7 @@ def _stages(
     now: datetime,
     ingested: Ingested,
 ) -> CycleResult:
-    from . import issuance
+    from pipeline import issuance
 
     settled = issuance.settle_period(config, ledger, period, now, send=send, out=out)
     assert settled.published is not None

@@ -17,20 +17,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .atomic import private
-from .ledger_clerk import ClerkBook, now
-from .ledger_letters import LettersLedger
-from .ledger_mailbox import MailboxBook
-from .ledger_talks import TalksBook
-from .records import MessageRecord, Outcome, RunRecord
-from .schema import MIGRATIONS
+from pipeline.atomic import private
+from pipeline.ledger_clerk import ClerkBook, now
+from pipeline.ledger_letters import LettersLedger
+from pipeline.ledger_mailbox import MailboxBook
+from pipeline.ledger_talks import TalksBook
+from pipeline.records import MessageRecord, Outcome, RunRecord
+from pipeline.schema import MIGRATIONS
 
 __all__ = ["Entry", "Ledger", "MessageRecord", "Outcome", "Report", "now"]
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .config import Config
+    from pipeline.config import Config
 
 # Accepted reports up to a period (of one unit, or all when the unit is NULL).
 _REPORTS = (

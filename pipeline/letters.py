@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from . import resources
-from .errors import RenderError
+from pipeline import resources
+from pipeline.errors import RenderError
 
 TEMPLATES = resources.templates()
 

@@ -20,10 +20,10 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from .config import Config
+from pipeline.config import Config
 
 if TYPE_CHECKING:  # only named in signatures: `review` and `messages` read no mail
-    from .sources import RawMessage, Source
+    from pipeline.sources import RawMessage, Source
 
 LOGGER = "xunbao"
 MASK = "******"

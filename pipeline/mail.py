@@ -18,8 +18,8 @@ from html.parser import HTMLParser
 
 import mailparser
 
-from . import senders
-from .sources import RawMessage, parse_date, received_time
+from pipeline import senders
+from pipeline.sources import RawMessage, parse_date, received_time
 
 SERVER_TIME = "服务器接收时间"  # the arrival basis of a message its server dated
 

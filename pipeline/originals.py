@@ -22,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
-from .config import Config
+from pipeline.config import Config
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 _libc = ctypes.CDLL(None, use_errno=True)  # syncfs: Linux, as the reader sandbox is
@@ -146,7 +146,7 @@ def prune(root: Path, keep_days: int | None, now: float | None = None) -> int:
 
 def mask_ids(root: Path, id_days: int, now: float | None = None) -> int:
     """Store again, ID numbers masked, every original older than `id_days`; how many."""
-    from .masking import mask_message
+    from pipeline.masking import mask_message
 
     if not root.exists():
         return 0

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import Config
-from .ledger import Ledger
-from .periods import Period
+from pipeline.config import Config
+from pipeline.ledger import Ledger
+from pipeline.periods import Period
 
 if TYPE_CHECKING:
-    from .corrections import Correction
-    from .standings import Standings
+    from pipeline.corrections import Correction
+    from pipeline.standings import Standings
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,13 @@ def publish(
     correction: Correction | None = None,
 ) -> Published:
     """Write the period's circular (marked 更正 when `correction`), xlsx and json."""
-    from . import circular, exports, notices, summary_output  # pandas, WeasyPrint: publishing
-    from .corrections import doc_number
+    from pipeline import (  # pandas, WeasyPrint: publishing
+        circular,
+        exports,
+        notices,
+        summary_output,
+    )
+    from pipeline.corrections import doc_number
 
     folder = (out or config.resolve(config.output.dir)) / str(period)
     number = doc_number(config, period, ledger.versions())

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from .config import Schedule
+from pipeline.config import Schedule
 
 
 @dataclass(frozen=True, order=True)

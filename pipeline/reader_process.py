@@ -21,9 +21,9 @@ import tempfile
 from collections import deque
 from typing import Any
 
-from . import walls
-from .config import Limits
-from .sandbox import MB, Unread, crashed
+from pipeline import walls
+from pipeline.config import Limits
+from pipeline.sandbox import MB, Unread, crashed
 
 PR_SET_PDEATHSIG = 1
 BROKEN = "邮件结构严重损坏，无法解析，请在邮箱中查看原件"
@@ -40,9 +40,9 @@ def _die_with(parent: int) -> None:
 def serve(parent: int) -> None:
     """Read each message xunbao sends until the CPU budget is half spent or OCR ran."""
     _die_with(parent)
-    from .forms import ocr
-    from .forms.wording import DEFAULT_WORDING
-    from .reading import read_mail
+    from pipeline.forms import ocr
+    from pipeline.forms.wording import DEFAULT_WORDING
+    from pipeline.reading import read_mail
 
     tasks = os.fdopen(os.dup(0), "rb")
     answers = os.fdopen(os.dup(1), "wb")

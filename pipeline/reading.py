@@ -14,12 +14,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.parser import BytesHeaderParser
 
-from . import forms
-from .config import Limits
-from .forms.wording import DEFAULT_WORDING, Wording
-from .mail import Attachment, Mail, decode_header, parse
-from .sandbox import CRASHED
-from .sources import parse_date, received_time
+from pipeline import forms
+from pipeline.config import Limits
+from pipeline.forms.wording import DEFAULT_WORDING, Wording
+from pipeline.mail import Attachment, Mail, decode_header, parse
+from pipeline.sandbox import CRASHED
+from pipeline.sources import parse_date, received_time
 
 _log = logging.getLogger("xunbao.reading")
 

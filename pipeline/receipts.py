@@ -15,17 +15,17 @@ import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from . import letters
-from .config import Config
-from .periods import Period
-from .units import Directory
+from pipeline import letters
+from pipeline.config import Config
+from pipeline.periods import Period
+from pipeline.units import Directory
 
 _log = logging.getLogger("xunbao.receipts")
 
 if TYPE_CHECKING:
-    from .delivery import Outgoing, StepResult
-    from .ledger import Ledger
-    from .ledger_letters import Received
+    from pipeline.delivery import Outgoing, StepResult
+    from pipeline.ledger import Ledger
+    from pipeline.ledger_letters import Received
 
 SWITCHED_ON = "receipts_on_at"  # settings: when receipts were switched on (ISO time)
 FROM_MESSAGE = "receipts_after_message"  # settings: the last message before that moment
@@ -69,7 +69,7 @@ _DEFAULT_ADVICE = ("需要工作人员人工核实", "核对旬报表中的数�
 
 def send_due(config: Config, ledger: Ledger, now: datetime) -> StepResult:
     """The after-poll step: send the receipts owed since receipts were switched on."""
-    from .delivery import StepResult, send
+    from pipeline.delivery import StepResult, send
 
     result = StepResult()
     since = note_switch(config, ledger, now)
@@ -137,7 +137,7 @@ def owed(
 
 
 def receipt(config: Config, ledger: Ledger, message: Received, unit: str) -> Outgoing:
-    from .delivery import Outgoing, envelope, header_text
+    from pipeline.delivery import Outgoing, envelope, header_text
 
     # Never the sender's subject or words: a forger's text must not go out under our name.
     period = Period.parse(message.period).label() if message.period else ""

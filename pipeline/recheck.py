@@ -14,13 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import originals, walls
-from .config import Config
-from .ledger import Ledger, MessageRecord, Report
-from .periods import Period
-from .review import actor
-from .sandbox import CRASHED, QUARANTINED, Pool
-from .sources import RawMessage
+from pipeline import originals, walls
+from pipeline.config import Config
+from pipeline.ledger import Ledger, MessageRecord, Report
+from pipeline.periods import Period
+from pipeline.review import actor
+from pipeline.sandbox import CRASHED, QUARANTINED, Pool
+from pipeline.sources import RawMessage
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,9 @@ def _judge(
     kind: str,
     workers: int | None = None,
 ) -> list[Rechecked]:
-    from .intake import Intake  # the readers' code: not loaded by a desk page that only asks
+    from pipeline.intake import (
+        Intake,  # the readers' code: not loaded by a desk page that only asks
+    )
 
     intake = Intake(config, ledger)
     results = []
@@ -104,7 +106,7 @@ def _judge(
 
 def _as_received(row: MessageRecord, raw: bytes) -> RawMessage:
     """The message as its source gave it: with the server's arrival time, if it had one."""
-    from .mail import SERVER_TIME  # mail-parser: not loaded by the desk's own process
+    from pipeline.mail import SERVER_TIME  # mail-parser: not loaded by the desk's own process
 
     server = row.arrival if row.arrival and row.arrival_basis == SERVER_TIME else None
     return RawMessage(row.source_ref, raw, datetime.fromisoformat(server) if server else None)
@@ -113,7 +115,7 @@ def _as_received(row: MessageRecord, raw: bytes) -> RawMessage:
 def unsure(config: Config, ledger: Ledger, say: Callable[[str], None]) -> list[Rechecked]:
     """After each read of the mailbox: messages held because DNS gave no answer about the
     sender's DKIM key are verified again (never left held for good, never counted unseen)."""
-    from .senders import UNSURE
+    from pipeline.senders import UNSURE
 
     if not ledger.count_messages(outcome="review"):
         return []

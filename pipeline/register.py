@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from .config import Config
-from .ledger import Ledger
-from .periods import local_text
+from pipeline.config import Config
+from pipeline.ledger import Ledger
+from pipeline.periods import local_text
 
 OUTCOME_NAMES = {
     "counted": "计入",
@@ -106,7 +106,7 @@ def local_iso(arrival: str | None, config: Config) -> str | None:
 def xlsx(found: list[Row], config: Config, title: str = "收件登记簿") -> bytes:
     """The register as a printable workbook, times in the campaign's zone. Text from mail
     (a subject such as "=HYPERLINK(…)") stays text: `sheets` never writes it as a formula."""
-    from . import sheets  # openpyxl: only for the export, not for listing the register
+    from pipeline import sheets  # openpyxl: only for the export, not for listing the register
 
     columns = [
         sheets.Column("编号", 7),

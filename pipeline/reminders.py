@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from . import letters
-from .config import Config, Unit
-from .held import pending_units
-from .periods import Period, period_of
-from .timetable import campaign_window
+from pipeline import letters
+from pipeline.config import Config, Unit
+from pipeline.held import pending_units
+from pipeline.periods import Period, period_of
+from pipeline.timetable import campaign_window
 
 if TYPE_CHECKING:
-    from .delivery import Outgoing, StepResult
-    from .ledger import Ledger
+    from pipeline.delivery import Outgoing, StepResult
+    from pipeline.ledger import Ledger
 
 KIND = "reminder:"
 LIST = "reminder-list"
@@ -72,7 +72,7 @@ def plan(config: Config, ledger: Ledger, now: datetime) -> Plan | None:
 
 def send_due(config: Config, ledger: Ledger, now: datetime) -> StepResult:
     """The after-poll step: the reminders of the open period, once it is their time."""
-    from .delivery import StepResult, send
+    from pipeline.delivery import StepResult, send
 
     result = StepResult()
     if not (config.reminders.enabled and config.delivery.host):
@@ -97,7 +97,7 @@ def send_due(config: Config, ledger: Ledger, now: datetime) -> StepResult:
 
 
 def letter(config: Config, period: Period, unit: Unit) -> Outgoing:
-    from .delivery import Outgoing, envelope
+    from pipeline.delivery import Outgoing, envelope
 
     first, *others = unit.addresses
     copies = [*others, *group_contacts(config, unit)] if config.reminders.copy_groups else others
@@ -129,7 +129,7 @@ def group_contacts(config: Config, unit: Unit) -> list[str]:
 
 
 def clerk_list(config: Config, found: Plan) -> Outgoing:
-    from .delivery import Outgoing, envelope
+    from pipeline.delivery import Outgoing, envelope
 
     label = found.period.label()
     mail = envelope(config, f"催报名单：{label}尚未报送的单位（{len(found.due)} 个）")

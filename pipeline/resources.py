@@ -13,7 +13,7 @@ import shutil
 import sysconfig
 from pathlib import Path
 
-from .errors import UsageError
+from pipeline.errors import UsageError
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 INSTALLED = Path(sysconfig.get_path("data")) / "share" / "xunbao"

@@ -12,14 +12,14 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import inputs, roster
-from .config import Config
-from .errors import NeedsConfirmation, UsageError
-from .ledger import Ledger, MessageRecord, Report
-from .periods import Period
-from .records import ReportRecord
-from .register import OUTCOME_NAMES
-from .units import canonical_unit
+from pipeline import inputs, roster
+from pipeline.config import Config
+from pipeline.errors import NeedsConfirmation, UsageError
+from pipeline.ledger import Ledger, MessageRecord, Report
+from pipeline.periods import Period
+from pipeline.records import ReportRecord
+from pipeline.register import OUTCOME_NAMES
+from pipeline.units import canonical_unit
 
 
 @dataclass(frozen=True)

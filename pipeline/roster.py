@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .masking import valid_id
+from pipeline.masking import valid_id
 
 if TYPE_CHECKING:
-    from .config import Config
+    from pipeline.config import Config
 
 _ID_HEADS = ("身份证号", "身份证号码", "公民身份号码", "身份证")
 _NAME_HEADS = ("姓名",)
@@ -69,9 +69,9 @@ def digest(number: str, salt: bytes) -> str:
 def of_original(config: Config, sha256: str) -> Roster | None:
     """The name list of a kept original, read again inside the reader sandbox (a clerk
     approving a held report: intake kept only the reading, not the grids)."""
-    from . import originals, walls
-    from .reading import ReadMail
-    from .sandbox import Pool
+    from pipeline import originals, walls
+    from pipeline.reading import ReadMail
+    from pipeline.sandbox import Pool
 
     raw = originals.load(originals.folder(config), sha256) if sha256 else None
     if raw is None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from .config import Rules
+from pipeline.config import Rules
 
 if TYPE_CHECKING:  # pandas is imported where a table is classified, not by every command
     import pandas as pd

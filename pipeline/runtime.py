@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from filelock import FileLock, Timeout
 
-from .errors import XunbaoError
+from pipeline.errors import XunbaoError
 
 if TYPE_CHECKING:
-    from .config import Config
+    from pipeline.config import Config
 
 
 # ── time ───────────────────────────────────────────────────────

@@ -41,13 +41,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from . import walls
-from .config import Limits
-from .runtime import own_scratch
+from pipeline import walls
+from pipeline.config import Limits
+from pipeline.runtime import own_scratch
 
 if TYPE_CHECKING:  # the readers' libraries are heavy: only a reader process imports them
-    from .forms.wording import Wording
-    from .reading import ReadMail
+    from pipeline.forms.wording import Wording
+    from pipeline.reading import ReadMail
 
 MB = 1024 * 1024
 Secrets = Sequence[Path]

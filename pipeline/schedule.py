@@ -23,20 +23,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
 
-from . import config as config_module
-from . import job, logs, receipts
-from .config import Config
-from .errors import ConfigError, XunbaoError
-from .periods import Period, latest_closed, local_text
-from .runtime import Clock, ServeLock, SystemClock
-from .timetable import (
-    RETRY_DELAYS,
-    SCHEDULED,
-    TRIGGER_NAMES,
-    campaign_window,
-    due_periods,
-)
-from .triggers import DekadTrigger, ReminderTrigger, next_poll, poll_trigger
+from pipeline import config as config_module
+from pipeline import job, logs, receipts
+from pipeline.config import Config
+from pipeline.errors import ConfigError, XunbaoError
+from pipeline.periods import Period, latest_closed, local_text
+from pipeline.runtime import Clock, ServeLock, SystemClock
+from pipeline.timetable import RETRY_DELAYS, SCHEDULED, TRIGGER_NAMES, campaign_window, due_periods
+from pipeline.triggers import DekadTrigger, ReminderTrigger, next_poll, poll_trigger
 
 log = logging.getLogger("xunbao.schedule")
 

@@ -15,13 +15,13 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from . import letters, review
-from .config import Config
-from .errors import UsageError
-from .ledger import Ledger
-from .periods import Period
-from .records import MessageRecord
-from .units import Directory, canonical_unit
+from pipeline import letters, review
+from pipeline.config import Config
+from pipeline.errors import UsageError
+from pipeline.ledger import Ledger
+from pipeline.periods import Period
+from pipeline.records import MessageRecord
+from pipeline.units import Directory, canonical_unit
 
 KEY = "sendback:"  # settings key prefix and letter kind prefix
 RESEND = "更正后的旬报表"  # what to resend when the clerk says nothing else
@@ -85,7 +85,7 @@ def send_back(
     address, problem = _address(config, ledger, row.sender, name, now)
     if problem:
         return SentBack(message, name, by_when, "", problem)
-    from .delivery import Outgoing, envelope, header_text, send
+    from pipeline.delivery import Outgoing, envelope, header_text, send
 
     period = Period.parse(row.period).label() if row.period else ""
     mail = envelope(config, f"退回修改：{name}{period}旬报")

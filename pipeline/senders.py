@@ -18,8 +18,8 @@ from email.message import Message
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .config import Mailbox
-    from .mail import Mail
+    from pipeline.config import Mailbox
+    from pipeline.mail import Mail
 
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _WHO = {"from": "发件人（From）", "sender": "代发人（Sender）", "reply-to": "回复地址（Reply-To）"}

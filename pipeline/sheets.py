@@ -25,7 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from . import atomic
+from pipeline import atomic
 
 FONT = "宋体"  # what Excel/WPS on an office PC shows; LibreOffice substitutes a CJK serif
 THOUSANDS, PERCENT = "#,##0", "0.0%"

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
-from .config import Config
-from .periods import Period, between, following, is_deadline, previous
+from pipeline.config import Config
+from pipeline.periods import Period, between, following, is_deadline, previous
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -26,10 +26,10 @@ from typing import Any
 
 import pandas as pd
 
-from . import rules, spans
-from .config import Config, Metric, iter_unit_names
-from .periods import Period
-from .rules import STATUS_LABELS, GroupFigures
+from pipeline import rules, spans
+from pipeline.config import Config, Metric, iter_unit_names
+from pipeline.periods import Period
+from pipeline.rules import STATUS_LABELS, GroupFigures
 
 __all__ = [
     "STATUS_LABELS",

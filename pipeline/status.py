@@ -12,16 +12,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from . import timetable, walls
-from .config import Config
-from .errors import XunbaoError
-from .ledger import Ledger, open_ledger
-from .logs import Redactor, secrets_of
-from .periods import latest_closed, local_text
-from .records import RunRecord
-from .runtime import ServeLock
-from .sources import open_source
-from .timetable import (
+from pipeline import timetable, walls
+from pipeline.config import Config
+from pipeline.errors import XunbaoError
+from pipeline.ledger import Ledger, open_ledger
+from pipeline.logs import Redactor, secrets_of
+from pipeline.periods import latest_closed, local_text
+from pipeline.records import RunRecord
+from pipeline.runtime import ServeLock
+from pipeline.sources import open_source
+from pipeline.timetable import (
     TRIGGER_NAMES,
     campaign_window,
     due_periods,
@@ -88,7 +88,7 @@ def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[s
 def _circular(config: Config, ledger: Ledger, now: datetime) -> dict[str, Any] | None:
     """The state of the latest circular issued or waiting, else of the latest closed
     period (issuance decides it)."""
-    from . import issuance
+    from pipeline import issuance
 
     known = issuance.known_periods(ledger)
     first, last = campaign_window(config)
@@ -144,7 +144,7 @@ def _letters(every: list[RunRecord], runs: list[RunRecord]) -> dict[str, Any]:
 def _undelivered(config: Config, ledger: Ledger, runs: list[RunRecord]) -> list[Any]:
     """Every issued circular (and every period a run meant to send) with the recipients
     whose server has not accepted its latest version: each one's state and last error."""
-    from . import delivery_state
+    from pipeline import delivery_state
 
     meant = {
         r.period

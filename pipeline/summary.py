@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from . import standings as standings_module
-from .config import Config, iter_unit_names
-from .config_sections import BaseGroup
-from .ledger import Ledger
-from .periods import Period, between
-from .standings import Standings
+from pipeline import standings as standings_module
+from pipeline.config import Config, iter_unit_names
+from pipeline.config_sections import BaseGroup
+from pipeline.ledger import Ledger
+from pipeline.periods import Period, between
+from pipeline.standings import Standings
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class Summary:
 
 
 def _final(config: Config) -> Period | None:
-    from .annual import final_period
+    from pipeline.annual import final_period
 
     return final_period(config)
 
@@ -119,7 +119,7 @@ def periods_of(config: Config, year: int, until: Period) -> list[Period]:
 def summarise(config: Config, ledger: Ledger, year: int, until: Period, monthly: bool) -> Summary:
     dekads = periods_of(config, year, until)
     if not dekads:
-        from .errors import UsageError
+        from pipeline.errors import UsageError
 
         raise UsageError(f"{year} 年没有已截止的旬（活动自 {config.campaign.start} 开始）。")
     tables = {p: standings_module.compute(config, ledger.reports(str(p)), p) for p in dekads}

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from . import atomic, circular, sheets
-from .chart import trend_chart
-from .config import Config
-from .ledger import Ledger
-from .periods import Period
-from .sheets import PERCENT, THOUSANDS, Column
-from .summary import Summary, is_final, summarise
+from pipeline import atomic, circular, sheets
+from pipeline.chart import trend_chart
+from pipeline.config import Config
+from pipeline.ledger import Ledger
+from pipeline.periods import Period
+from pipeline.sheets import PERCENT, THOUSANDS, Column
+from pipeline.summary import Summary, is_final, summarise
 
 BASE_YEAR_OFFSET = 1  # the base figures are the year before the campaign's
 

@@ -4,11 +4,11 @@ it through (notices.py)."""
 
 from __future__ import annotations
 
-from .config import Config
-from .errors import UsageError
-from .ledger import Ledger
-from .ledger_talks import Talk
-from .units import canonical_unit
+from pipeline.config import Config
+from pipeline.errors import UsageError
+from pipeline.ledger import Ledger
+from pipeline.ledger_talks import Talk
+from pipeline.units import canonical_unit
 
 
 def record(config: Config, ledger: Ledger, talk: Talk) -> Talk:

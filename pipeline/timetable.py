@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from . import spans
-from .config import Config, Schedule
-from .ledger import Ledger
-from .periods import Period, between, following, latest_closed, period_of, window
-from .records import RunRecord
+from pipeline import spans
+from pipeline.config import Config, Schedule
+from pipeline.ledger import Ledger
+from pipeline.periods import Period, between, following, latest_closed, period_of, window
+from pipeline.records import RunRecord
 
 TRIGGER_NAMES = {
     "schedule": "按时运行",

@@ -14,10 +14,10 @@ from datetime import datetime
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import reminders
-from .config import Config
-from .periods import Period
-from .timetable import next_run
+from pipeline import reminders
+from pipeline.config import Config
+from pipeline.periods import Period
+from pipeline.timetable import next_run
 
 
 class DekadTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 has no types

@@ -6,8 +6,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .config import Config, FormWording, iter_unit_names
-from .errors import UsageError
+from pipeline.config import Config, FormWording, iter_unit_names
+from pipeline.errors import UsageError
 
 
 def normalise(name: str, form: FormWording) -> str:

@@ -41,7 +41,7 @@ import pipeline
 from pipeline import confine
 
 if TYPE_CHECKING:
-    from .config import Config
+    from pipeline.config import Config
 
 CODE = Path(pipeline.__file__).resolve().parent.parent  # what the reader imports
 PATH = "/usr/local/bin:/usr/bin:/bin"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import click
 
-from ..errors import UsageError, XunbaoError
-from . import zh
-from .common import config_option
+from pipeline.cli import zh
+from pipeline.cli.common import config_option
+from pipeline.errors import UsageError, XunbaoError
 
 zh.install()  # before any command module builds its options
 
@@ -123,7 +123,7 @@ def main() -> None:
 
 def _explain(exc: BaseException) -> int:
     """Print what went wrong in Chinese; return the exit code. (rich is loaded only here.)"""
-    from .output import err_console
+    from pipeline.cli.output import err_console
 
     if isinstance(exc, KeyboardInterrupt):
         return 130

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from .. import accounts
-from ..config import Config
-from ..ledger import Ledger
-from .common import config_option, load_config
-from .output import console
+from pipeline import accounts
+from pipeline.cli.common import config_option, load_config
+from pipeline.cli.output import console
+from pipeline.config import Config
+from pipeline.ledger import Ledger
 
 
 def _password(from_stdin: bool) -> str:

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from .. import config as config_module
-from ..periods import Period
+from pipeline import config as config_module
+from pipeline.periods import Period
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,7 +57,7 @@ def load_config(path: Path) -> config_module.Config:
     writes warnings to stderr through the password redactor."""
     import logging
 
-    from .. import logs
+    from pipeline import logs
 
     config = config_module.load(path).config
     logs.setup(config=config, level=logging.WARNING)
@@ -86,6 +86,6 @@ def parse_period(
     ad-hoc circular), or None when not given."""
     if text is None:
         return None
-    from ..inputs import period
+    from pipeline.inputs import period
 
     return period(config, text, adhoc)

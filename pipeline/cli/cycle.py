@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from .. import job
-from ..config import Config
-from ..errors import UsageError
-from ..periods import Period
-from .common import config_option, load_config, parse_period
-from .output import console
+from pipeline import job
+from pipeline.cli.common import config_option, load_config, parse_period
+from pipeline.cli.output import console
+from pipeline.config import Config
+from pipeline.errors import UsageError
+from pipeline.periods import Period
 
 
 @click.command()
@@ -60,7 +60,7 @@ def run(
 
 
 def _final(config: Config, year: int) -> Period:
-    from ..annual import final_period
+    from pipeline.annual import final_period
 
     found = final_period(config, year)
     if found is None:

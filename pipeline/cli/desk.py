@@ -13,9 +13,9 @@ from pathlib import Path
 
 import click
 
-from ..errors import XunbaoError
-from .common import config_option, load_config
-from .output import console
+from pipeline.cli.common import config_option, load_config
+from pipeline.cli.output import console
+from pipeline.errors import XunbaoError
 
 
 class PortBusy(XunbaoError):
@@ -32,8 +32,8 @@ def desk(config_path: Path, host: str | None, port: int | None) -> None:
     """启动审核台（网页），在浏览器中审核、录入、签发。"""
     import uvicorn  # imported late: other commands need no web server
 
-    from ..desk.app import create_app
-    from ..runtime import own_scratch
+    from pipeline.desk.app import create_app
+    from pipeline.runtime import own_scratch
 
     config = load_config(config_path)
     # Page images and downloads are made in temporary files: under xunbao's storage.

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from .. import resources
-from ..config import DEFAULT_CONFIG
-from .output import console
+from pipeline import resources
+from pipeline.cli.output import console
+from pipeline.config import DEFAULT_CONFIG
 
 
 @click.command()

@@ -11,12 +11,12 @@ from typing import Any
 
 import click
 
-from .. import delivery_state, issuance, job, runtime
-from ..config import Config
-from ..errors import DeliveryError
-from ..periods import Period, is_deadline, local_text
-from .common import config_option, load_config, parse_period
-from .output import Shown, console, print_table
+from pipeline import delivery_state, issuance, job, runtime
+from pipeline.cli.common import config_option, load_config, parse_period
+from pipeline.cli.output import Shown, console, print_table
+from pipeline.config import Config
+from pipeline.errors import DeliveryError
+from pipeline.periods import Period, is_deadline, local_text
 
 
 def _period_option(func: click.decorators.FC) -> click.decorators.FC:

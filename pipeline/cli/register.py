@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
-from .. import register, sendback
-from .. import review as review_actions
-from ..config import Config
-from ..ledger import open_ledger
-from ..periods import local_text
-from .common import config_option, load_config, parse_period, reasoned
-from .output import Shown, console, hint_reissue, print_table
+from pipeline import register, sendback
+from pipeline import review as review_actions
+from pipeline.cli.common import config_option, load_config, parse_period, reasoned
+from pipeline.cli.output import Shown, console, hint_reissue, print_table
+from pipeline.config import Config
+from pipeline.ledger import open_ledger
+from pipeline.periods import local_text
 
 
 def as_json(config: Config, found: list[register.Row]) -> str:

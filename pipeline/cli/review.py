@@ -6,15 +6,15 @@ from pathlib import Path
 
 import click
 
-from .. import register
-from .. import review as review_actions
-from ..errors import UsageError
-from ..ledger import open_ledger
-from ..periods import local_text
-from .common import by_option, config_option, load_config, parse_period, reasoned
-from .output import Shown, console, hint_reissue, print_table
-from .register import as_json as register_json
-from .register import compact, export
+from pipeline import register
+from pipeline import review as review_actions
+from pipeline.cli.common import by_option, config_option, load_config, parse_period, reasoned
+from pipeline.cli.output import Shown, console, hint_reissue, print_table
+from pipeline.cli.register import as_json as register_json
+from pipeline.cli.register import compact, export
+from pipeline.errors import UsageError
+from pipeline.ledger import open_ledger
+from pipeline.periods import local_text
 
 
 @click.group(invoke_without_command=True)
@@ -191,7 +191,7 @@ def review_send_back(
     """退回修改：不计数，并通知单位退回的理由、重报内容和期限。"""
     from datetime import UTC, datetime
 
-    from .. import sendback
+    from pipeline import sendback
 
     config = load_config(config_path)
     with open_ledger(config) as ledger:
@@ -258,7 +258,7 @@ def record(
 @by_option
 def recheck(config_path: Path, period: str | None, by: str | None) -> None:
     """按现在的配置重新判断待审核邮件，列出结果有变化的。"""
-    from ..recheck import recheck as recheck_held
+    from pipeline.recheck import recheck as recheck_held
 
     config = load_config(config_path)
     chosen = parse_period(config, period)

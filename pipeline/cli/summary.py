@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from .. import job, summary, summary_output
-from ..ledger import open_ledger
-from .common import config_option, load_config
-from .output import console
+from pipeline import job, summary, summary_output
+from pipeline.cli.common import config_option, load_config
+from pipeline.cli.output import console
+from pipeline.ledger import open_ledger
 
 
 @click.command("summary")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from ..errors import UsageError
-from ..ledger import open_ledger
-from ..ledger_talks import Talk
-from .common import by_option, config_option, load_config, parse_period
-from .output import Shown, console, print_table
+from pipeline.cli.common import by_option, config_option, load_config, parse_period
+from pipeline.cli.output import Shown, console, print_table
+from pipeline.errors import UsageError
+from pipeline.ledger import open_ledger
+from pipeline.ledger_talks import Talk
 
 
 @click.group()
@@ -30,7 +30,7 @@ def talk(config_path: Path) -> None:
 )
 def notices(config_path: Path, period: str, out: Path | None) -> None:
     """为该期通报约谈的每个单位生成约谈通知书（Word 和 PDF），供领导审定后印发。"""
-    from .. import issuance, notices
+    from pipeline import issuance, notices
 
     config = load_config(config_path)
     chosen = parse_period(config, period, adhoc=True)
@@ -78,7 +78,7 @@ def record(
     deadline: str | None,
 ) -> None:
     """记录一次约谈：日期、参加人员、整改措施和期限（下一期通报据此列出整改情况）。"""
-    from .. import talks
+    from pipeline import talks
 
     config = load_config(config_path)
     chosen = parse_period(config, period, adhoc=True)

@@ -24,11 +24,21 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..config import Config
-from .auth import Desk
-from .pages import circular, login, messages, overview, phone, queue, register, settings, units
-from .pages import talks as talk_pages
-from .render import Templates
+from pipeline.config import Config
+from pipeline.desk.auth import Desk
+from pipeline.desk.pages import (
+    circular,
+    login,
+    messages,
+    overview,
+    phone,
+    queue,
+    register,
+    settings,
+    units,
+)
+from pipeline.desk.pages import talks as talk_pages
+from pipeline.desk.render import Templates
 
 STATIC = Path(__file__).resolve().parent / "static"
 # Only the desk's own script, style and images; nothing from a mail can run or be framed.

@@ -14,13 +14,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from .. import accounts
-from .. import config as config_module
-from ..accounts import Account, Role, Session
-from ..config import Config
-from ..errors import NotFound, XunbaoError
-from ..ledger import Ledger
-from .render import Templates
+from pipeline import accounts
+from pipeline import config as config_module
+from pipeline.accounts import Account, Role, Session
+from pipeline.config import Config
+from pipeline.desk.render import Templates
+from pipeline.errors import NotFound, XunbaoError
+from pipeline.ledger import Ledger
 
 COOKIE = "xunbao_session"
 LOGIN_COOKIE = "xunbao_login"  # the login form's CSRF token, before there is a session

@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-from ..ledger import Ledger
+from pipeline.ledger import Ledger
 
 T = TypeVar("T")
 

@@ -23,10 +23,10 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .. import walls
-from ..config import Config
-from ..runtime import own_scratch
-from .inert import Shown
+from pipeline import walls
+from pipeline.config import Config
+from pipeline.desk.inert import Shown
+from pipeline.runtime import own_scratch
 
 AT_ONCE = 2  # preview processes running at a time (each up to limits.memory_mb)
 STARTUP = 30.0  # seconds a preview process may take to start, beyond limits.seconds
@@ -123,8 +123,8 @@ def _run(config: Config, raw: bytes, request: list[str]) -> bytes | None:
 
 # ── the preview process ────────────────────────────────────────
 def _answer(request: list[str], raw: bytes) -> bytes:
-    from ..mail import parse
-    from . import inert
+    from pipeline.desk import inert
+    from pipeline.mail import parse
 
     mail = parse(raw)
     if request[0] == "show":

@@ -8,10 +8,10 @@ from typing import Any
 import jinja2
 from starlette.responses import HTMLResponse
 
-from .. import resources
-from ..config import Config
-from ..periods import local_text
-from ..rules import STATUS_LABELS
+from pipeline import resources
+from pipeline.config import Config
+from pipeline.periods import local_text
+from pipeline.rules import STATUS_LABELS
 
 TEMPLATES = resources.templates() / "desk"
 OUTCOMES = {"counted": "计入", "review": "待审核", "ignored": "忽略"}

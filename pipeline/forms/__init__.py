@@ -9,14 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..config import Limits
-from ..mail import Attachment
-from . import archive, document, guards, html, legacy, ocr, opendocument, pdf, spreadsheet, text
-from .cells import Rows, Sheet, plain
-from .fields import Reading, extract
-from .kinds import kind
-from .spreadsheet import FormUnreadable
-from .wording import DEFAULT_WORDING, Wording, wording_of
+from pipeline.config import Limits
+from pipeline.forms import (
+    archive,
+    document,
+    guards,
+    html,
+    legacy,
+    ocr,
+    opendocument,
+    pdf,
+    spreadsheet,
+    text,
+)
+from pipeline.forms.cells import Rows, Sheet, plain
+from pipeline.forms.fields import Reading, extract
+from pipeline.forms.kinds import kind
+from pipeline.forms.spreadsheet import FormUnreadable
+from pipeline.forms.wording import DEFAULT_WORDING, Wording, wording_of
+from pipeline.mail import Attachment
 
 __all__ = ["FormUnreadable", "Reading", "Wording", "grid", "read", "read_body", "wording_of"]
 

@@ -17,9 +17,9 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..config import Limits
-from . import guards
-from .spreadsheet import FormUnreadable
+from pipeline.config import Limits
+from pipeline.forms import guards
+from pipeline.forms.spreadsheet import FormUnreadable
 
 
 def zip_members(data: bytes, limits: Limits) -> Iterator[tuple[str, bytes]]:

@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from .numbers import Figure, parse_figure
-from .table import (
+from pipeline.forms.numbers import Figure, parse_figure
+from pipeline.forms.table import (
     EMPTY,
     FIGURE_ROLES,
     MetricSpec,

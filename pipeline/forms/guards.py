@@ -13,8 +13,8 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
-from ..config import Limits
-from .spreadsheet import FormUnreadable
+from pipeline.config import Limits
+from pipeline.forms.spreadsheet import FormUnreadable
 
 MB = 1024 * 1024
 _ZIP_PACKAGES = {"zip", "xlsx", "xlsm", "docx", "ods", "odt"}

@@ -13,8 +13,8 @@ import re
 import lxml.html
 from lxml import etree
 
-from .cells import MAX_SPAN, Cell, Sheet, placed
-from .spreadsheet import FormUnreadable
+from pipeline.forms.cells import MAX_SPAN, Cell, Sheet, placed
+from pipeline.forms.spreadsheet import FormUnreadable
 
 Rows = list[list[Cell]]
 

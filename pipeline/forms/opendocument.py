@@ -11,8 +11,8 @@ import io
 import zipfile
 from xml.etree import ElementTree
 
-from .cells import COVERED, MAX_SPAN, Cell, Sheet
-from .spreadsheet import FormUnreadable
+from pipeline.forms.cells import COVERED, MAX_SPAN, Cell, Sheet
+from pipeline.forms.spreadsheet import FormUnreadable
 
 Rows = list[list[Cell]]
 

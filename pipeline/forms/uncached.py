@@ -23,11 +23,11 @@ from xml.etree import ElementTree
 
 from python_calamine import CalamineError, CalamineWorkbook
 
-from . import cells
-from .cells import Rows
-from .formulas import Budget, Cell, Sheet, from_odf, position, reference
-from .instructions import form_sheets
-from .text import FORMULA
+from pipeline.forms import cells
+from pipeline.forms.cells import Rows
+from pipeline.forms.formulas import Budget, Cell, Sheet, from_odf, position, reference
+from pipeline.forms.instructions import form_sheets
+from pipeline.forms.text import FORMULA
 
 CellText = Callable[[object], str]
 

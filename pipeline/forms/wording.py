@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from ..config import FormWording
+from pipeline.config import FormWording
 
 _SPACE = re.compile(r"\s+")
 # After a label at the start of a cell: the end, a colon, a bracket, a blank or a digit.

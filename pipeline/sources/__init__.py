@@ -16,8 +16,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ..config import Config
-    from ..ledger import Ledger
+    from pipeline.config import Config
+    from pipeline.ledger import Ledger
 
 
 HEAD_BYTES = 64 * 1024  # kept of a message too large to read: enough for its header block
@@ -52,10 +52,12 @@ class Source(Protocol):
 def open_source(config: Config, ledger: Ledger) -> Source:
     """The configured mailbox: an IMAP folder or a directory of .eml files."""
     if config.mailbox.source == "imap":
-        from .imap import ImapSource  # imported late: directory users need no network
+        from pipeline.sources.imap import (
+            ImapSource,  # imported late: directory users need no network
+        )
 
         return ImapSource(config, ledger)
-    from .directory import DirectorySource
+    from pipeline.sources.directory import DirectorySource
 
     limit = int(config.mailbox.max_message_mb * 1024 * 1024)
     return DirectorySource(config.resolve(config.mailbox.path), limit)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from pathlib import Path
 
-from ..errors import SourceError
-from . import HEAD_BYTES, RawMessage, header_arrival
+from pipeline.errors import SourceError
+from pipeline.sources import HEAD_BYTES, RawMessage, header_arrival
 
 
 class DirectorySource:

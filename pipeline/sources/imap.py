@@ -26,11 +26,11 @@ import tenacity
 from imapclient import DELETED, SEEN, IMAPClient, SocketTimeout
 from imapclient.exceptions import CapabilityError, LoginError
 
-from .. import __version__
-from ..config import Config, secret
-from ..errors import SourceError
-from ..ledger import Ledger
-from . import HEAD_BYTES, RawMessage
+from pipeline import __version__
+from pipeline.config import Config, secret
+from pipeline.errors import SourceError
+from pipeline.ledger import Ledger
+from pipeline.sources import HEAD_BYTES, RawMessage
 
 log = logging.getLogger("xunbao.imap")
 T = TypeVar("T")

@@ -7,10 +7,10 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
-from ...errors import NotFound, UsageError
-from ...periods import Period, between, is_deadline, period_of
-from ...timetable import campaign_window
-from ..auth import Context
+from pipeline.desk.auth import Context
+from pipeline.errors import NotFound, UsageError
+from pipeline.periods import Period, between, is_deadline, period_of
+from pipeline.timetable import campaign_window
 
 
 def periods(context: Context) -> list[Period]:

@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ... import accounts
-from ..auth import COOKIE, LOGIN_COOKIE, Context, Desk, route
+from pipeline import accounts
+from pipeline.desk.auth import COOKIE, LOGIN_COOKIE, Context, Desk, route
 
 
 def _safe_next(target: str) -> str:

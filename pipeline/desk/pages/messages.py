@@ -8,13 +8,13 @@ from typing import Any
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ... import originals, recheck, review
-from ...errors import NotFound, UsageError
-from ...records import MessageRecord
-from .. import previews
-from ..auth import Context, route
-from ..previews import Preview
-from .common import download
+from pipeline import originals, recheck, review
+from pipeline.desk import previews
+from pipeline.desk.auth import Context, route
+from pipeline.desk.pages.common import download
+from pipeline.desk.previews import Preview
+from pipeline.errors import NotFound, UsageError
+from pipeline.records import MessageRecord
 
 
 def message_row(context: Context, number: int) -> MessageRecord:

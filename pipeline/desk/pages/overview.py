@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ... import issuance, sendback, standings
-from ...chart import rate_chart
-from ...periods import Period
-from ..auth import Context, route
-from ..cache import Memo, fingerprint
-from .common import chosen_period, periods
+from pipeline import issuance, sendback, standings
+from pipeline.chart import rate_chart
+from pipeline.desk.auth import Context, route
+from pipeline.desk.cache import Memo, fingerprint
+from pipeline.desk.pages.common import chosen_period, periods
+from pipeline.periods import Period
 
 _standings: Memo[standings.Standings] = Memo(32)
 

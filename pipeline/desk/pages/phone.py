@@ -11,13 +11,13 @@ from typing import Any
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ... import inputs, review
-from ...errors import NeedsConfirmation, UsageError
-from ...records import ReportRecord
-from ...units import canonical_unit
-from ..auth import Context, route
-from .common import chosen_period, periods
-from .queue import FIELDS, _figure
+from pipeline import inputs, review
+from pipeline.desk.auth import Context, route
+from pipeline.desk.pages.common import chosen_period, periods
+from pipeline.desk.pages.queue import FIELDS, _figure
+from pipeline.errors import NeedsConfirmation, UsageError
+from pipeline.records import ReportRecord
+from pipeline.units import canonical_unit
 
 
 @dataclass(frozen=True)

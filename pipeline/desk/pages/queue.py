@@ -15,13 +15,13 @@ from urllib.parse import urlencode
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ... import review, sendback
-from ...errors import NeedsConfirmation, NotFound, UsageError
-from ...records import MessageRecord
-from ...units import Directory
-from ..auth import Context, route
-from .common import chosen_period
-from .messages import message_row, view
+from pipeline import review, sendback
+from pipeline.desk.auth import Context, route
+from pipeline.desk.pages.common import chosen_period
+from pipeline.desk.pages.messages import message_row, view
+from pipeline.errors import NeedsConfirmation, NotFound, UsageError
+from pipeline.records import MessageRecord
+from pipeline.units import Directory
 
 # which field an error belongs beside (the rest go above the forms)
 FIELDS = {

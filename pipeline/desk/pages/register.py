@@ -5,11 +5,11 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ... import register, sendback
-from ...errors import UsageError
-from ..auth import Context, route
-from ..render import OUTCOMES
-from .common import XLSX, download, periods
+from pipeline import register, sendback
+from pipeline.desk.auth import Context, route
+from pipeline.desk.pages.common import XLSX, download, periods
+from pipeline.desk.render import OUTCOMES
+from pipeline.errors import UsageError
 
 PAGE_SIZE = 200
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ... import config as config_module
-from ...errors import ConfigError
-from ..auth import Context, route
-from ..cache import Memo
+from pipeline import config as config_module
+from pipeline.desk.auth import Context, route
+from pipeline.desk.cache import Memo
+from pipeline.errors import ConfigError
 
 _checks: Memo[tuple[list[str], list[str]]] = Memo(4)
 # "第 106 行，键 groups[2].units[1]：" — the line number is what a person edits by; the key

@@ -8,10 +8,10 @@ from datetime import date
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ... import talks
-from ...errors import UsageError
-from ...ledger_talks import Talk
-from ..auth import Context, route
+from pipeline import talks
+from pipeline.desk.auth import Context, route
+from pipeline.errors import UsageError
+from pipeline.ledger_talks import Talk
 
 
 def _chosen(context: Context, summons: dict[str, frozenset[str]], given: str) -> str | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ... import register, sendback
-from ..auth import Context, route
+from pipeline import register, sendback
+from pipeline.desk.auth import Context, route
 
 
 def units_page(context: Context) -> Response:
