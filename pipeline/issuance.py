@@ -18,6 +18,7 @@ Sending is allowed under `delivery.sign_off`:
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import shutil
@@ -42,8 +43,17 @@ _log = logging.getLogger("xunbao.issuance")
 _WAITING = "circular-waiting:"  # settings key: a period whose circular was held back
 _SETTLED = "circulars-settled"  # settings key: the ledger and config as last settled
 _MEMO = "standings-outline:"  # settings key: a period's fingerprint under its inputs' digest
-_HERE = Path(__file__).parent
-_STANDINGS_CODE = ("standings.py", "rules.py", "corrections.py", "periods.py", "spans.py")
+# The code the standings are computed by, config's included: a change to it (an upgrade)
+# recomputes them. Named by module, so the files are found wherever the modules live.
+_STANDINGS_CODE = (
+    "pipeline.standings",
+    "pipeline.rules",
+    "pipeline.corrections",
+    "pipeline.periods",
+    "pipeline.spans",
+    "pipeline.config",
+    "pipeline.config_sections",
+)
 
 Phase = Literal[
     "collecting", "awaiting_review", "awaiting_sign_off", "ready", "issued", "corrected"
@@ -176,9 +186,15 @@ def _inputs_digest(config: Config, ledger: Ledger, period: Period) -> str:
         {p: sorted(units) for p, units in held.items()},
         {p: sorted(units) for p, units in ledger.issued_summons().items()},  # issued, as said
         ledger.registered(str(period)),
-        [hashlib.sha256((_HERE / name).read_bytes()).hexdigest() for name in _STANDINGS_CODE],
+        [_code_digest(name) for name in _STANDINGS_CODE],
     ]
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def _code_digest(module: str) -> str:
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None, module
+    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
 
 
 # ── settling one period ────────────────────────────────────────
