@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from pipeline.config import Config
+from pipeline.config.units import Directory
 from pipeline.ledger import Ledger
-from pipeline.units import Directory
 
 
 def pending_units(config: Config, ledger: Ledger) -> dict[str, frozenset[str]]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from pipeline import forms, senders
 from pipeline import roster as roster_list
 from pipeline.config import Config, Metric
+from pipeline.config.units import Directory
 from pipeline.forms import fields
 from pipeline.forms.numbers import Figure
 from pipeline.forms.table import MetricSpec, Role
@@ -24,7 +25,6 @@ from pipeline.periods import period_of
 from pipeline.reading import Headline, ReadMail, headline, read_mail
 from pipeline.sandbox import Unread
 from pipeline.sources import RawMessage
-from pipeline.units import Directory
 
 if TYPE_CHECKING:
     from pipeline.sandbox import Read

@@ -52,7 +52,7 @@ _STANDINGS_CODE = (
     "pipeline.periods",
     "pipeline.spans",
     "pipeline.config",
-    "pipeline.config_sections",
+    "pipeline.config.sections",
 )
 
 Phase = Literal[

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from pipeline import letters
 from pipeline.config import Config
+from pipeline.config.units import Directory
 from pipeline.periods import Period
-from pipeline.units import Directory
 
 _log = logging.getLogger("xunbao.receipts")
 

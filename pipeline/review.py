@@ -14,12 +14,12 @@ from datetime import datetime
 
 from pipeline import inputs, roster
 from pipeline.config import Config
+from pipeline.config.units import canonical_unit
 from pipeline.errors import NeedsConfirmation, UsageError
 from pipeline.ledger import Ledger, MessageRecord, Report
 from pipeline.periods import Period
 from pipeline.records import ReportRecord
 from pipeline.register import OUTCOME_NAMES
-from pipeline.units import canonical_unit
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 
 from pipeline import letters, review
 from pipeline.config import Config
+from pipeline.config.units import Directory, canonical_unit
 from pipeline.errors import UsageError
 from pipeline.ledger import Ledger
 from pipeline.periods import Period
 from pipeline.records import MessageRecord
-from pipeline.units import Directory, canonical_unit
 
 KEY = "sendback:"  # settings key prefix and letter kind prefix
 RESEND = "更正后的旬报表"  # what to resend when the clerk says nothing else

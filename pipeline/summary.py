@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pipeline import standings as standings_module
 from pipeline.config import Config, iter_unit_names
-from pipeline.config_sections import BaseGroup
+from pipeline.config.sections import BaseGroup
 from pipeline.ledger import Ledger
 from pipeline.periods import Period, between
 from pipeline.standings import Standings

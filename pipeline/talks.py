@@ -5,10 +5,10 @@ it through (notices.py)."""
 from __future__ import annotations
 
 from pipeline.config import Config
+from pipeline.config.units import canonical_unit
 from pipeline.errors import UsageError
 from pipeline.ledger import Ledger
 from pipeline.ledger_talks import Talk
-from pipeline.units import canonical_unit
 
 
 def record(config: Config, ledger: Ledger, talk: Talk) -> Talk:

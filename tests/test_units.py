@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import config
-from pipeline.units import Directory
+from pipeline.config.units import Directory
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from pipeline import forms
 from pipeline.config import Config
+from pipeline.config.units import Directory
 from pipeline.forms import text
 from pipeline.mail import Attachment, html_to_text
-from pipeline.units import Directory
 
 ZOO = Path(__file__).parent / "fixtures" / "zoo"
 

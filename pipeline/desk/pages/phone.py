@@ -12,12 +12,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from pipeline import inputs, review
+from pipeline.config.units import canonical_unit
 from pipeline.desk.auth import Context, route
 from pipeline.desk.pages.common import chosen_period, periods
 from pipeline.desk.pages.queue import FIELDS, _figure
 from pipeline.errors import NeedsConfirmation, UsageError
 from pipeline.records import ReportRecord
-from pipeline.units import canonical_unit
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from pipeline import review, sendback
+from pipeline.config.units import Directory
 from pipeline.desk.auth import Context, route
 from pipeline.desk.pages.common import chosen_period
 from pipeline.desk.pages.messages import message_row, view
 from pipeline.errors import NeedsConfirmation, NotFound, UsageError
 from pipeline.records import MessageRecord
-from pipeline.units import Directory
 
 # which field an error belongs beside (the rest go above the forms)
 FIELDS = {

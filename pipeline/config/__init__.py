@@ -23,14 +23,14 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from pipeline.config_checks import (
+from pipeline.config.checks import (
     Locator,
     cross_check,
     looks_like_secret,
     machine_checks,
     secret_checks,
 )
-from pipeline.config_sections import (
+from pipeline.config.sections import (
     BaseGroup,
     CircularSettings,
     Desk,
@@ -326,7 +326,13 @@ def load(path: Path = DEFAULT_CONFIG, on_this_machine: bool = False) -> Loaded:
     `on_this_machine` (check-config) also checks the mailbox folder, the password variables
     and the e-mail addresses."""
     # Here, not at the top: commands that load no config need no YAML (~25 ms of imports).
-    from pipeline.yamlfile import DuplicateKey, MarkedYAMLError, parse, syntax_fault, text_faults
+    from pipeline.config.yamlfile import (
+        DuplicateKey,
+        MarkedYAMLError,
+        parse,
+        syntax_fault,
+        text_faults,
+    )
 
     try:
         text = path.read_text(encoding="utf-8")

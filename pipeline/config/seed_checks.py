@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pipeline.config import Config
-    from pipeline.config_checks import Locator
+    from pipeline.config.checks import Locator
 
 
 def base_groups(config: Config, at: Locator) -> list[str]:

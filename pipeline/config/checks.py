@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from pipeline import config_seed_checks as seed_checks
+from pipeline.config import seed_checks
 
 if TYPE_CHECKING:
     from yaml.nodes import Node
@@ -29,7 +29,9 @@ class Locator:
         self.root = root  # the model the whole file validates against
 
     def line(self, loc: tuple[int | str, ...]) -> int | None:
-        from pipeline.yamlfile import line_of  # only a fault needs a line: a clean load skips YAML
+        from pipeline.config.yamlfile import (
+            line_of,  # only a fault needs a line: a clean load skips YAML
+        )
 
         return line_of(self.tree, loc)
 
