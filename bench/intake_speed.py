@@ -22,7 +22,7 @@ from pathlib import Path
 from pipeline import config, job
 from pipeline.config import Limits
 from pipeline.ledger import Ledger
-from pipeline.sources.directory import DirectorySource
+from pipeline.mailbox.directory import DirectorySource
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = {"xlsx": "0918-0930-shizhongqu.eml", "docx": "0918-1012-wutongqiao.eml"}

@@ -67,7 +67,7 @@ class DovecotInbox:
     def fresh(self) -> Mailbox:
         from imapclient import IMAPClient
 
-        from pipeline.sources import header_arrival
+        from pipeline.mailbox import header_arrival
 
         user, password = self.server.add_user()
         context = ssl.create_default_context(cafile=str(self.ca_file))

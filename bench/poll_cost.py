@@ -34,7 +34,7 @@ from servers import Dovecot, make_certificate, samples  # noqa: E402
 from pipeline import config as config_module  # noqa: E402
 from pipeline import job  # noqa: E402
 from pipeline.ledger import Ledger  # noqa: E402
-from pipeline.sources.imap import ImapSource  # noqa: E402
+from pipeline.mailbox.imap import ImapSource  # noqa: E402
 
 NEW = 25
 REPEATS = 5

@@ -19,8 +19,8 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from pipeline import circular, config, job, standings
+from pipeline.mailbox import open_source
 from pipeline.periods import Period
-from pipeline.sources import open_source
 
 ROOT = Path(__file__).resolve().parent.parent
 PERIOD = "2015-09-20"

@@ -13,8 +13,8 @@ from pipeline import originals, walls
 from pipeline.config import Config
 from pipeline.errors import SourceError
 from pipeline.ledger import Ledger
+from pipeline.mailbox import RawMessage, Source
 from pipeline.sandbox import QUARANTINED, Pool, Unread
-from pipeline.sources import RawMessage, Source
 
 if TYPE_CHECKING:
     from pipeline.intake import Assessment, Intake

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pipeline import forms, senders
+from pipeline import forms
 from pipeline import roster as roster_list
 from pipeline.config import Config, Metric
 from pipeline.config.units import Directory
@@ -20,11 +20,11 @@ from pipeline.forms import fields
 from pipeline.forms.numbers import Figure
 from pipeline.forms.table import MetricSpec, Role
 from pipeline.ledger import Entry, Ledger, Report
-from pipeline.mail import SERVER_TIME, Mail
+from pipeline.mailbox import RawMessage, senders
+from pipeline.mailbox.parse import SERVER_TIME, Mail
 from pipeline.periods import period_of
 from pipeline.reading import Headline, ReadMail, headline, read_mail
 from pipeline.sandbox import Unread
-from pipeline.sources import RawMessage
 
 if TYPE_CHECKING:
     from pipeline.sandbox import Read

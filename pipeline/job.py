@@ -14,8 +14,8 @@ from pipeline import followup, logs, runtime
 from pipeline.backlog import Ingested, ingest
 from pipeline.config import Config
 from pipeline.ledger import Ledger, open_ledger
+from pipeline.mailbox import open_source
 from pipeline.periods import Period, latest_closed, period_of
-from pipeline.sources import open_source
 from pipeline.timetable import first_use, unasked
 
 if TYPE_CHECKING:

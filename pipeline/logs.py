@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from pipeline.config import Config
 
 if TYPE_CHECKING:  # only named in signatures: `review` and `messages` read no mail
-    from pipeline.sources import RawMessage, Source
+    from pipeline.mailbox import RawMessage, Source
 
 LOGGER = "xunbao"
 MASK = "******"

@@ -17,9 +17,9 @@ from email.parser import BytesHeaderParser
 from pipeline import forms
 from pipeline.config import Limits
 from pipeline.forms.wording import DEFAULT_WORDING, Wording
-from pipeline.mail import Attachment, Mail, decode_header, parse
+from pipeline.mailbox import parse_date, received_time
+from pipeline.mailbox.parse import Attachment, Mail, decode_header, parse
 from pipeline.sandbox import CRASHED
-from pipeline.sources import parse_date, received_time
 
 _log = logging.getLogger("xunbao.reading")
 

@@ -17,10 +17,10 @@ from datetime import datetime
 from pipeline import originals, walls
 from pipeline.config import Config
 from pipeline.ledger import Ledger, MessageRecord, Report
+from pipeline.mailbox import RawMessage
 from pipeline.periods import Period
 from pipeline.review import actor
 from pipeline.sandbox import CRASHED, QUARANTINED, Pool
-from pipeline.sources import RawMessage
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,9 @@ def _judge(
 
 def _as_received(row: MessageRecord, raw: bytes) -> RawMessage:
     """The message as its source gave it: with the server's arrival time, if it had one."""
-    from pipeline.mail import SERVER_TIME  # mail-parser: not loaded by the desk's own process
+    from pipeline.mailbox.parse import (
+        SERVER_TIME,  # mail-parser: not loaded by the desk's own process
+    )
 
     server = row.arrival if row.arrival and row.arrival_basis == SERVER_TIME else None
     return RawMessage(row.source_ref, raw, datetime.fromisoformat(server) if server else None)
@@ -115,7 +117,7 @@ def _as_received(row: MessageRecord, raw: bytes) -> RawMessage:
 def unsure(config: Config, ledger: Ledger, say: Callable[[str], None]) -> list[Rechecked]:
     """After each read of the mailbox: messages held because DNS gave no answer about the
     sender's DKIM key are verified again (never left held for good, never counted unseen)."""
-    from pipeline.senders import UNSURE
+    from pipeline.mailbox.senders import UNSURE
 
     if not ledger.count_messages(outcome="review"):
         return []

@@ -350,8 +350,8 @@ class Pool:
 _ALLOWED = {
     ("pipeline.reading", "ReadMail"),
     ("pipeline.sandbox", "Unread"),
-    ("pipeline.mail", "Mail"),
-    ("pipeline.mail", "Attachment"),
+    ("pipeline.mailbox.parse", "Mail"),
+    ("pipeline.mailbox.parse", "Attachment"),
     ("pipeline.forms.fields", "Reading"),
     ("datetime", "datetime"),
     ("datetime", "date"),

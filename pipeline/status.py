@@ -17,10 +17,10 @@ from pipeline.config import Config
 from pipeline.errors import XunbaoError
 from pipeline.ledger import Ledger, open_ledger
 from pipeline.logs import Redactor, secrets_of
+from pipeline.mailbox import open_source
 from pipeline.periods import latest_closed, local_text
 from pipeline.records import RunRecord
 from pipeline.runtime import ServeLock
-from pipeline.sources import open_source
 from pipeline.timetable import (
     TRIGGER_NAMES,
     campaign_window,

@@ -22,7 +22,7 @@ from imapclient import IMAPClient
 from ruamel.yaml import YAML
 from servers import Dovecot, SmtpServer, make_certificate, samples
 
-from pipeline.sources import header_arrival
+from pipeline.mailbox import header_arrival
 
 if TYPE_CHECKING:
     from desk_support import Desk

@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 from pipeline import config
 from pipeline.intake import Assessment, Intake
 from pipeline.ledger import Ledger
+from pipeline.mailbox import RawMessage
 from pipeline.sandbox import Pool
-from pipeline.sources import RawMessage
 
 ROOT = Path(__file__).resolve().parent.parent
 ZOO = ROOT / "tests" / "fixtures" / "independent_zoo"

@@ -14,7 +14,7 @@ from pipeline.forms import document, html, legacy, opendocument, pdf, spreadshee
 from pipeline.forms.cells import COVERED, Cell, Sheet, merged, placed
 from pipeline.forms.fields import figures
 from pipeline.forms.table import MetricSpec, Role
-from pipeline.mail import Attachment
+from pipeline.mailbox.parse import Attachment
 
 SPECS = [
     MetricSpec("new_members", ("新发展农民工会员",), Role.TOTAL),

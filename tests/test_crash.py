@@ -25,7 +25,7 @@ from servers import SAMPLES
 
 from pipeline import config as config_module
 from pipeline import job
-from pipeline.sources.directory import DirectorySource
+from pipeline.mailbox.directory import DirectorySource
 
 pytestmark = needs_dovecot
 

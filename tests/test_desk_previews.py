@@ -63,7 +63,7 @@ def ingest_attachment(workspace: Path, name: str, data: bytes, tag: str) -> int:
 
     from pipeline import config as config_module
     from pipeline import job
-    from pipeline.sources.directory import DirectorySource
+    from pipeline.mailbox.directory import DirectorySource
 
     message_id = f"<preview-{tag}@example.com>"
     date = "Sat, 19 Sep 2015 10:00:00 +0800"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from messages import to_mailbox
 
-from pipeline.senders import dkim_fails
+from pipeline.mailbox.senders import dkim_fails
 
 SELECTOR, DOMAIN = b"s2015", b"163.com"
 
@@ -92,7 +92,7 @@ def test_an_unsigned_mail_is_left_to_the_other_checks(key: tuple[bytes, bytes]) 
 
 
 def test_a_top_level_name_vouches_for_no_domain() -> None:
-    from pipeline.senders import vouch
+    from pipeline.mailbox.senders import vouch
 
     results = ["mx.126.com; dmarc=pass header.from=com"]
     assert not vouch(report(), "163.com", results, ["mx.126.com"]).ok

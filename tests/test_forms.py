@@ -14,7 +14,7 @@ import pytest
 from pipeline import forms
 from pipeline.config import Limits
 from pipeline.forms.fields import parse_figure
-from pipeline.mail import Attachment
+from pipeline.mailbox.parse import Attachment
 from pipeline.reading import read_mail
 
 FORMS = Path(__file__).parent / "fixtures" / "forms"

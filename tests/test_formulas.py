@@ -19,7 +19,7 @@ from pipeline import forms
 from pipeline.forms import formulas, uncached
 from pipeline.forms.numbers import parse_figure
 from pipeline.forms.text import FORMULA
-from pipeline.mail import Attachment
+from pipeline.mailbox.parse import Attachment
 
 FORMS = Path(__file__).parent / "fixtures" / "forms"
 NEIGHBOUR = {"C4": 99}  # a number right of the figure: read as the figure before issue 9

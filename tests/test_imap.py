@@ -19,7 +19,7 @@ from pipeline import config as config_module
 from pipeline import job
 from pipeline.errors import SourceError
 from pipeline.ledger import Ledger, MessageRecord
-from pipeline.sources.imap import ImapSource
+from pipeline.mailbox.imap import ImapSource
 
 pytestmark = needs_dovecot
 

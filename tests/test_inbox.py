@@ -13,7 +13,7 @@ import pytest
 from pipeline import config
 from pipeline.intake import Intake
 from pipeline.ledger import Entry, Ledger
-from pipeline.sources.directory import DirectorySource
+from pipeline.mailbox.directory import DirectorySource
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPECTED = {
@@ -115,7 +115,7 @@ def _note(subject: str, body: str, sender: str = "wtqzgh@126.com") -> bytes:
 def test_thanks_and_replies_to_our_letters_are_ignored(
     tmp_path: Path, subject: str, body: str, outcome: str
 ) -> None:
-    from pipeline.sources import RawMessage
+    from pipeline.mailbox import RawMessage
 
     cfg = config.load(ROOT / "config.yaml").config
     ledger = Ledger(tmp_path / "x.sqlite")

@@ -14,7 +14,7 @@ from servers import SAMPLES
 
 from pipeline import config, job, originals
 from pipeline.ledger import Entry, Ledger, Report
-from pipeline.sources.directory import DirectorySource
+from pipeline.mailbox.directory import DirectorySource
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEN = datetime(2015, 9, 18, 2, tzinfo=UTC)

@@ -12,8 +12,8 @@ import pytest
 from pipeline import config
 from pipeline.intake import Intake
 from pipeline.ledger import Ledger
-from pipeline.mail import parse, strip_quotes
-from pipeline.sources import RawMessage
+from pipeline.mailbox import RawMessage
+from pipeline.mailbox.parse import parse, strip_quotes
 
 ROOT = Path(__file__).resolve().parent.parent
 INBOX = ROOT / "inbox_samples"

@@ -11,7 +11,7 @@ from PIL import Image, ImageFilter
 
 from pipeline import forms
 from pipeline.forms import ocr
-from pipeline.mail import Attachment
+from pipeline.mailbox.parse import Attachment
 
 FORMS = Path(__file__).parent / "fixtures" / "forms"
 

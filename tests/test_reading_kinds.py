@@ -19,8 +19,8 @@ from pipeline import config, forms
 from pipeline.forms.numbers import parse_figure
 from pipeline.intake import Intake
 from pipeline.ledger import Ledger
-from pipeline.mail import Attachment
-from pipeline.sources import RawMessage
+from pipeline.mailbox import RawMessage
+from pipeline.mailbox.parse import Attachment
 
 ROOT = Path(__file__).resolve().parent.parent
 WORD_PAGE = textwrap.dedent("""\

@@ -13,7 +13,7 @@ from pipeline import config, roster
 from pipeline.config import Storage
 from pipeline.intake import Intake
 from pipeline.ledger import Ledger
-from pipeline.sources import RawMessage
+from pipeline.mailbox import RawMessage
 
 ROOT = Path(__file__).resolve().parent.parent
 # Valid check digits: two often-cited examples and one made with the weights.

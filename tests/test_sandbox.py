@@ -29,11 +29,11 @@ from pipeline import config as config_module
 from pipeline import job
 from pipeline.config import Limits
 from pipeline.ledger import Ledger
+from pipeline.mailbox import RawMessage
+from pipeline.mailbox.directory import DirectorySource
 from pipeline.reading import ReadMail
 from pipeline.runtime import own_scratch
 from pipeline.sandbox import QUARANTINED, Pool, Unread, crashed
-from pipeline.sources import RawMessage
-from pipeline.sources.directory import DirectorySource
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMS = ROOT / "tests" / "fixtures" / "forms"

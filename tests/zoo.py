@@ -15,7 +15,7 @@ from pipeline import forms
 from pipeline.config import Config
 from pipeline.config.units import Directory
 from pipeline.forms import text
-from pipeline.mail import Attachment, html_to_text
+from pipeline.mailbox.parse import Attachment, html_to_text
 
 ZOO = Path(__file__).parent / "fixtures" / "zoo"
 

@@ -26,7 +26,7 @@ from PIL import Image, ImageOps
 
 if TYPE_CHECKING:
     from pipeline.forms.cells import Rows
-    from pipeline.mail import Attachment
+    from pipeline.mailbox.parse import Attachment
 
 MAX_PAGES = 12  # pages of a PDF shown; the rest are left to the download
 MAX_SIDE = 1600  # pixels: a photo is shown no larger

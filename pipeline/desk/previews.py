@@ -124,7 +124,7 @@ def _run(config: Config, raw: bytes, request: list[str]) -> bytes | None:
 # ── the preview process ────────────────────────────────────────
 def _answer(request: list[str], raw: bytes) -> bytes:
     from pipeline.desk import inert
-    from pipeline.mail import parse
+    from pipeline.mailbox.parse import parse
 
     mail = parse(raw)
     if request[0] == "show":

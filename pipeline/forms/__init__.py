@@ -27,7 +27,7 @@ from pipeline.forms.fields import Reading, extract
 from pipeline.forms.kinds import kind
 from pipeline.forms.spreadsheet import FormUnreadable
 from pipeline.forms.wording import DEFAULT_WORDING, Wording, wording_of
-from pipeline.mail import Attachment
+from pipeline.mailbox.parse import Attachment
 
 __all__ = ["FormUnreadable", "Reading", "Wording", "grid", "read", "read_body", "wording_of"]
 

@@ -8,7 +8,7 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from pipeline.errors import SourceError
-from pipeline.sources import HEAD_BYTES, RawMessage, header_arrival
+from pipeline.mailbox import HEAD_BYTES, RawMessage, header_arrival
 
 
 class DirectorySource:

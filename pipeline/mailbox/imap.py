@@ -30,7 +30,7 @@ from pipeline import __version__
 from pipeline.config import Config, secret
 from pipeline.errors import SourceError
 from pipeline.ledger import Ledger
-from pipeline.sources import HEAD_BYTES, RawMessage
+from pipeline.mailbox import HEAD_BYTES, RawMessage
 
 log = logging.getLogger("xunbao.imap")
 T = TypeVar("T")

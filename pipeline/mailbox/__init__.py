@@ -52,12 +52,12 @@ class Source(Protocol):
 def open_source(config: Config, ledger: Ledger) -> Source:
     """The configured mailbox: an IMAP folder or a directory of .eml files."""
     if config.mailbox.source == "imap":
-        from pipeline.sources.imap import (
+        from pipeline.mailbox.imap import (
             ImapSource,  # imported late: directory users need no network
         )
 
         return ImapSource(config, ledger)
-    from pipeline.sources.directory import DirectorySource
+    from pipeline.mailbox.directory import DirectorySource
 
     limit = int(config.mailbox.max_message_mb * 1024 * 1024)
     return DirectorySource(config.resolve(config.mailbox.path), limit)

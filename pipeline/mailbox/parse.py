@@ -18,8 +18,7 @@ from html.parser import HTMLParser
 
 import mailparser
 
-from pipeline import senders
-from pipeline.sources import RawMessage, parse_date, received_time
+from pipeline.mailbox import RawMessage, parse_date, received_time, senders
 
 SERVER_TIME = "服务器接收时间"  # the arrival basis of a message its server dated
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pipeline.config import Mailbox
-    from pipeline.mail import Mail
+    from pipeline.mailbox.parse import Mail
 
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _WHO = {"from": "发件人（From）", "sender": "代发人（Sender）", "reply-to": "回复地址（Reply-To）"}
