@@ -9,16 +9,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from pipeline import originals, walls
+from pipeline import originals
 from pipeline.config import Config
 from pipeline.errors import SourceError
 from pipeline.ledger import Ledger
 from pipeline.mailbox import RawMessage, Source
-from pipeline.sandbox import QUARANTINED, Pool, Unread
+from pipeline.reading import walls
+from pipeline.reading.sandbox import QUARANTINED, Pool, Unread
 
 if TYPE_CHECKING:
     from pipeline.intake import Assessment, Intake
-    from pipeline.sandbox import Read
+    from pipeline.reading.sandbox import Read
 
 _log = logging.getLogger("xunbao.backlog")
 

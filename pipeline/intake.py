@@ -12,22 +12,22 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pipeline import forms
 from pipeline import roster as roster_list
 from pipeline.config import Config, Metric
 from pipeline.config.units import Directory
-from pipeline.forms import fields
-from pipeline.forms.numbers import Figure
-from pipeline.forms.table import MetricSpec, Role
 from pipeline.ledger import Entry, Ledger, Report
 from pipeline.mailbox import RawMessage, senders
 from pipeline.mailbox.parse import SERVER_TIME, Mail
 from pipeline.periods import period_of
-from pipeline.reading import Headline, ReadMail, headline, read_mail
-from pipeline.sandbox import Unread
+from pipeline.reading import forms
+from pipeline.reading.forms import fields
+from pipeline.reading.forms.numbers import Figure
+from pipeline.reading.forms.table import MetricSpec, Role
+from pipeline.reading.mails import Headline, ReadMail, headline, read_mail
+from pipeline.reading.sandbox import Unread
 
 if TYPE_CHECKING:
-    from pipeline.sandbox import Read
+    from pipeline.reading.sandbox import Read
 
 REASON_CHARS = 300
 Cells = tuple[tuple[str, ...], ...]  # a form's cells, where a name list may be

@@ -14,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline import originals, walls
+from pipeline import originals
 from pipeline.config import Config
 from pipeline.ledger import Ledger, MessageRecord, Report
 from pipeline.mailbox import RawMessage
 from pipeline.periods import Period
+from pipeline.reading import walls
+from pipeline.reading.sandbox import CRASHED, QUARANTINED, Pool
 from pipeline.review import actor
-from pipeline.sandbox import CRASHED, QUARANTINED, Pool
 
 
 @dataclass(frozen=True)

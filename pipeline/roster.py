@@ -69,9 +69,10 @@ def digest(number: str, salt: bytes) -> str:
 def of_original(config: Config, sha256: str) -> Roster | None:
     """The name list of a kept original, read again inside the reader sandbox (a clerk
     approving a held report: intake kept only the reading, not the grids)."""
-    from pipeline import originals, walls
-    from pipeline.reading import ReadMail
-    from pipeline.sandbox import Pool
+    from pipeline import originals
+    from pipeline.reading import walls
+    from pipeline.reading.mails import ReadMail
+    from pipeline.reading.sandbox import Pool
 
     raw = originals.load(originals.folder(config), sha256) if sha256 else None
     if raw is None:

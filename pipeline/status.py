@@ -12,13 +12,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pipeline import timetable, walls
+from pipeline import timetable
 from pipeline.config import Config
 from pipeline.errors import XunbaoError
 from pipeline.ledger import Ledger, open_ledger
 from pipeline.logs import Redactor, secrets_of
 from pipeline.mailbox import open_source
 from pipeline.periods import latest_closed, local_text
+from pipeline.reading import walls
 from pipeline.records import RunRecord
 from pipeline.runtime import ServeLock
 from pipeline.timetable import (

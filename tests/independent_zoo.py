@@ -27,7 +27,7 @@ from pipeline import config
 from pipeline.intake import Assessment, Intake
 from pipeline.ledger import Ledger
 from pipeline.mailbox import RawMessage
-from pipeline.sandbox import Pool
+from pipeline.reading.sandbox import Pool
 
 ROOT = Path(__file__).resolve().parent.parent
 ZOO = ROOT / "tests" / "fixtures" / "independent_zoo"

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import forms
-from pipeline.forms import document, html, legacy, opendocument, pdf, spreadsheet
-from pipeline.forms.cells import COVERED, Cell, Sheet, merged, placed
-from pipeline.forms.fields import figures
-from pipeline.forms.table import MetricSpec, Role
 from pipeline.mailbox.parse import Attachment
+from pipeline.reading import forms
+from pipeline.reading.forms import document, html, legacy, opendocument, pdf, spreadsheet
+from pipeline.reading.forms.cells import COVERED, Cell, Sheet, merged, placed
+from pipeline.reading.forms.fields import figures
+from pipeline.reading.forms.table import MetricSpec, Role
 
 SPECS = [
     MetricSpec("new_members", ("新发展农民工会员",), Role.TOTAL),
@@ -91,7 +91,7 @@ def _assert_structure(sheet: Sheet) -> None:
 
 
 def _assert_figures(sheet: Sheet, name: str) -> None:
-    from pipeline.forms.fields import extract
+    from pipeline.reading.forms.fields import extract
 
     assert figures(extract(sheet, name), SPECS).figures == WANTED
 

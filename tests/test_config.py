@@ -151,7 +151,7 @@ def test_form_blank_must_be_a_pattern_with_one_group(tmp_path: Path) -> None:
 
 
 def test_a_new_form_needs_only_config(tmp_path: Path) -> None:
-    from pipeline import forms
+    from pipeline.reading import forms
 
     path = edited(
         tmp_path,

@@ -17,10 +17,10 @@ import pytest
 from test_sandbox import FORMS, mail_with
 from test_walls import _watch_soffice, limit
 
-from pipeline import walls
 from pipeline.config import Limits
-from pipeline.reading import ReadMail
-from pipeline.sandbox import MB, Pool
+from pipeline.reading import walls
+from pipeline.reading.mails import ReadMail
+from pipeline.reading.sandbox import MB, Pool
 
 ZOO = Path(__file__).parent / "fixtures" / "zoo"
 RAR = Path(__file__).parent / "fixtures" / "rar" / "rar5-solid.rar"

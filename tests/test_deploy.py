@@ -47,7 +47,7 @@ def test_units_confine_network_memory_and_calls(unit: str) -> None:
     assert found["SystemCallFilter"][0].startswith("@system-service")
     assert found["ProtectProc"] == ["invisible"]
     assert found["MemoryMax"] and found["TasksMax"]
-    # bubblewrap's /proc: the kernel refuses it under these (pipeline/walls.py).
+    # bubblewrap's /proc: the kernel refuses it under these (pipeline/reading/mails/walls.py).
     assert not {"ProtectKernelTunables", "ProtectKernelLogs", "ProcSubset"} & set(found)
 
 

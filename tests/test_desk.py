@@ -396,7 +396,7 @@ def test_a_leader_sends_the_circular_once_per_recipient(
 
 
 def test_a_quarantined_message_is_read_again_on_request(clerk: Desk) -> None:
-    from pipeline.sandbox import QUARANTINED
+    from pipeline.reading.sandbox import QUARANTINED
 
     with clerk.ledger() as ledger:
         before = ledger.message(MABIAN)

@@ -17,7 +17,7 @@ from PIL import Image
 from test_sandbox import max_dimension_xlsx
 from test_walls import listener
 
-from pipeline.sandbox import QUARANTINED
+from pipeline.reading.sandbox import QUARANTINED
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -173,8 +173,8 @@ desk = Desk(client(Path({str(workspace)!r})), Path({str(workspace)!r}))
 assert login(desk.client, "小李") == 303
 assert desk.client.get("/messages/{number}").status_code == 200
 assert desk.client.get("/messages/{number}/attachments/2/1.png").status_code == 200
-readers = ("pipeline.forms", "pipeline.reading", "python_calamine", "pdfplumber",
-           "pipeline.forms.document", "rapidocr_onnxruntime", "onnxruntime", "mailparser")
+readers = ("pipeline.reading.forms", "pipeline.reading.mails", "python_calamine", "pdfplumber",
+           "pipeline.reading.forms.document", "rapidocr_onnxruntime", "onnxruntime", "mailparser")
 loaded = [m for m in readers if m in sys.modules]
 print("loaded", loaded)
 """

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import forms
 from pipeline.config import Limits
-from pipeline.forms.fields import parse_figure
 from pipeline.mailbox.parse import Attachment
-from pipeline.reading import read_mail
+from pipeline.reading import forms
+from pipeline.reading.forms.fields import parse_figure
+from pipeline.reading.mails import read_mail
 
 FORMS = Path(__file__).parent / "fixtures" / "forms"
 EXPECTED = json.loads((FORMS / "expected.json").read_text(encoding="utf-8"))

@@ -15,11 +15,11 @@ import pytest
 from openpyxl import Workbook
 from openpyxl.worksheet.formula import ArrayFormula
 
-from pipeline import forms
-from pipeline.forms import formulas, uncached
-from pipeline.forms.numbers import parse_figure
-from pipeline.forms.text import FORMULA
 from pipeline.mailbox.parse import Attachment
+from pipeline.reading import forms
+from pipeline.reading.forms import formulas, uncached
+from pipeline.reading.forms.numbers import parse_figure
+from pipeline.reading.forms.text import FORMULA
 
 FORMS = Path(__file__).parent / "fixtures" / "forms"
 NEIGHBOUR = {"C4": 99}  # a number right of the figure: read as the figure before issue 9

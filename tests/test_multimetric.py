@@ -14,9 +14,9 @@ import pytest
 
 from pipeline import config
 from pipeline.errors import ConfigError
-from pipeline.forms import fields
-from pipeline.forms.cells import plain
-from pipeline.forms.table import MetricSpec, Role
+from pipeline.reading.forms import fields
+from pipeline.reading.forms.cells import plain
+from pipeline.reading.forms.table import MetricSpec, Role
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "2019-work-points.yaml"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFilter
 
-from pipeline import forms
-from pipeline.forms import ocr
 from pipeline.mailbox.parse import Attachment
+from pipeline.reading import forms
+from pipeline.reading.forms import ocr
 
 FORMS = Path(__file__).parent / "fixtures" / "forms"
 

@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from messages import to_mailbox
 
-from pipeline import config, forms
-from pipeline.forms.numbers import parse_figure
+from pipeline import config
 from pipeline.intake import Intake
 from pipeline.ledger import Ledger
 from pipeline.mailbox import RawMessage
 from pipeline.mailbox.parse import Attachment
+from pipeline.reading import forms
+from pipeline.reading.forms.numbers import parse_figure
 
 ROOT = Path(__file__).resolve().parent.parent
 WORD_PAGE = textwrap.dedent("""\

@@ -31,9 +31,9 @@ from pipeline.config import Limits
 from pipeline.ledger import Ledger
 from pipeline.mailbox import RawMessage
 from pipeline.mailbox.directory import DirectorySource
-from pipeline.reading import ReadMail
+from pipeline.reading.mails import ReadMail
+from pipeline.reading.sandbox import QUARANTINED, Pool, Unread, crashed
 from pipeline.runtime import own_scratch
-from pipeline.sandbox import QUARANTINED, Pool, Unread, crashed
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMS = ROOT / "tests" / "fixtures" / "forms"

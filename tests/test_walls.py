@@ -21,10 +21,10 @@ from conftest import XUNBAO, write_config
 from test_sandbox import SAMPLES, mail_with
 
 from pipeline import config as config_module
-from pipeline import walls
 from pipeline.config import Limits
-from pipeline.reading import ReadMail
-from pipeline.sandbox import MB, Pool
+from pipeline.reading import walls
+from pipeline.reading.mails import ReadMail
+from pipeline.reading.sandbox import MB, Pool
 
 SECRET = "s3cret-imap-pässword"
 SOFFICE = "/usr/lib/libreoffice/program/soffice.bin"
@@ -143,7 +143,7 @@ def test_a_reader_holds_no_secret_and_its_limits_are_hard(secrets: None, tmp_pat
         assert isinstance(read, ReadMail) and read.readings[0].value == 2650
         (worker,) = pool.workers
         seen = [s for pid in descendants(worker.process.pid) if (s := look(pid))]
-    readers = [s for s in seen if "pipeline.reader_process" in s[0] and "bwrap" not in s[0]]
+    readers = [s for s in seen if "pipeline.reading.reader_process" in s[0] and "bwrap" not in s[0]]
     assert readers, seen
     for _, environ, limits in readers:
         assert_clean(environ)

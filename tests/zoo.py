@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import forms
 from pipeline.config import Config
 from pipeline.config.units import Directory
-from pipeline.forms import text
 from pipeline.mailbox.parse import Attachment, html_to_text
+from pipeline.reading import forms
+from pipeline.reading.forms import text
 
 ZOO = Path(__file__).parent / "fixtures" / "zoo"
 

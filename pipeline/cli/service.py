@@ -33,7 +33,7 @@ def check_config(config_path: Path) -> None:
         f"配置文件 {config_path} 检查通过：{units} 个报送单位，总目标 {'；'.join(targets)}。",
         highlight=False,
     )
-    from pipeline import walls
+    from pipeline.reading import walls
 
     console.print(walls.summary(), highlight=False)
 

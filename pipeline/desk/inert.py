@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Literal
 from PIL import Image, ImageOps
 
 if TYPE_CHECKING:
-    from pipeline.forms.cells import Rows
     from pipeline.mailbox.parse import Attachment
+    from pipeline.reading.forms.cells import Rows
 
 MAX_PAGES = 12  # pages of a PDF shown; the rest are left to the download
 MAX_SIDE = 1600  # pixels: a photo is shown no larger
@@ -52,7 +52,7 @@ class Shown:
 def kind_of(attachment: Attachment) -> str:
     """pdf, photo, text or grid — by the bytes first (as the form readers choose), so a
     renamed file is shown as what it is; an SVG or HTML file is always text."""
-    from pipeline.forms.kinds import kind
+    from pipeline.reading.forms.kinds import kind
 
     found = kind(attachment.data, attachment.filename)
     if found == "pdf":
@@ -65,8 +65,8 @@ def kind_of(attachment: Attachment) -> str:
 
 
 def show(attachment: Attachment) -> Shown:
-    from pipeline import forms  # the readers: only in a preview process
-    from pipeline.forms.text import decode
+    from pipeline.reading import forms  # the readers: only in a preview process
+    from pipeline.reading.forms.text import decode
 
     name, kind = attachment.filename, kind_of(attachment)
     try:

@@ -23,9 +23,9 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pipeline import walls
 from pipeline.config import Config
 from pipeline.desk.inert import Shown
+from pipeline.reading import walls
 from pipeline.runtime import own_scratch
 
 AT_ONCE = 2  # preview processes running at a time (each up to limits.memory_mb)

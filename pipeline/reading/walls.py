@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pipeline
-from pipeline import confine
+from pipeline.reading import confine
 
 if TYPE_CHECKING:
     from pipeline.config import Config

@@ -1,4 +1,4 @@
-"""The reader's side of the sandbox (`python -m pipeline.reader_process`, started by
+"""The reader's side of the sandbox (`python -m pipeline.reading.reader_process`, started by
 sandbox.Pool behind the walls of walls.py): frames in on stdin, `reading.read_mail` under
 hard RLIMIT_AS and RLIMIT_CPU, frames out on stdout.
 
@@ -21,9 +21,9 @@ import tempfile
 from collections import deque
 from typing import Any
 
-from pipeline import walls
 from pipeline.config import Limits
-from pipeline.sandbox import MB, Unread, crashed
+from pipeline.reading import walls
+from pipeline.reading.sandbox import MB, Unread, crashed
 
 PR_SET_PDEATHSIG = 1
 BROKEN = "邮件结构严重损坏，无法解析，请在邮箱中查看原件"
@@ -40,9 +40,9 @@ def _die_with(parent: int) -> None:
 def serve(parent: int) -> None:
     """Read each message xunbao sends until the CPU budget is half spent or OCR ran."""
     _die_with(parent)
-    from pipeline.forms import ocr
-    from pipeline.forms.wording import DEFAULT_WORDING
-    from pipeline.reading import read_mail
+    from pipeline.reading.forms import ocr
+    from pipeline.reading.forms.wording import DEFAULT_WORDING
+    from pipeline.reading.mails import read_mail
 
     tasks = os.fdopen(os.dup(0), "rb")
     answers = os.fdopen(os.dup(1), "wb")
@@ -120,8 +120,8 @@ def _spent() -> int:
 
 
 if __name__ == "__main__":
-    # Through the package, so what this module defines is named pipeline.reader_process,
+    # Through the package, so what this module defines is named pipeline.reading.reader_process,
     # not __main__ (what is pickled back is defined elsewhere: sandbox, reading, mail).
-    from pipeline.reader_process import serve
+    from pipeline.reading.reader_process import serve
 
     serve(int(sys.argv[1]))

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from pipeline.forms.cells import Box, Cell, Sheet
-from pipeline.forms.fields import Reading, extract
-from pipeline.forms.spreadsheet import FormUnreadable
-from pipeline.forms.table import FIGURE_ROLES, head_role
-from pipeline.forms.wording import DEFAULT_WORDING, Wording
+from pipeline.reading.forms.cells import Box, Cell, Sheet
+from pipeline.reading.forms.fields import Reading, extract
+from pipeline.reading.forms.spreadsheet import FormUnreadable
+from pipeline.reading.forms.table import FIGURE_ROLES, head_role
+from pipeline.reading.forms.wording import DEFAULT_WORDING, Wording
 
 MIN_SCORE = 0.9
 Rows = list[list[Cell]]

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.parser import BytesHeaderParser
 
-from pipeline import forms
 from pipeline.config import Limits
-from pipeline.forms.wording import DEFAULT_WORDING, Wording
 from pipeline.mailbox import parse_date, received_time
 from pipeline.mailbox.parse import Attachment, Mail, decode_header, parse
-from pipeline.sandbox import CRASHED
+from pipeline.reading import forms
+from pipeline.reading.forms.wording import DEFAULT_WORDING, Wording
+from pipeline.reading.sandbox import CRASHED
 
 _log = logging.getLogger("xunbao.reading")
 

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree
 
-from pipeline.forms import document, spreadsheet
-from pipeline.forms.cells import Rows, Sheet, plain
-from pipeline.forms.spreadsheet import FormUnreadable
+from pipeline.reading.forms import document, spreadsheet
+from pipeline.reading.forms.cells import Rows, Sheet, plain
+from pipeline.reading.forms.spreadsheet import FormUnreadable
 
 _TIMEOUT = 120
 Reader = Callable[[bytes], Sheet]

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.config import Limits
-from pipeline.forms import guards
-from pipeline.forms.spreadsheet import FormUnreadable
+from pipeline.reading.forms import guards
+from pipeline.reading.forms.spreadsheet import FormUnreadable
 
 
 def zip_members(data: bytes, limits: Limits) -> Iterator[tuple[str, bytes]]:

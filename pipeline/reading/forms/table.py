@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from pipeline.forms.numbers import Figure, parse_figure
+from pipeline.reading.forms.numbers import Figure, parse_figure
 
 
 class Role(Enum):

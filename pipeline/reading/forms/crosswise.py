@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from pipeline.forms.numbers import Figure, parse_figure
-from pipeline.forms.table import (
+from pipeline.reading.forms.numbers import Figure, parse_figure
+from pipeline.reading.forms.table import (
     EMPTY,
     FIGURE_ROLES,
     MetricSpec,

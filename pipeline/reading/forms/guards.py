@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 from pipeline.config import Limits
-from pipeline.forms.spreadsheet import FormUnreadable
+from pipeline.reading.forms.spreadsheet import FormUnreadable
 
 MB = 1024 * 1024
 _ZIP_PACKAGES = {"zip", "xlsx", "xlsm", "docx", "ods", "odt"}

@@ -6,7 +6,7 @@ its example row ("示例：新发展农民工会员 本旬数 50 累计数 200")
 
 from __future__ import annotations
 
-from pipeline.forms.cells import Rows, Sheet, joined
+from pipeline.reading.forms.cells import Rows, Sheet, joined
 
 _INSTRUCTIONS = ("填表说明", "填报说明", "说明", "示例", "样表", "填写说明", "例表", "范例")
 

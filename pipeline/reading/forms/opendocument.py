@@ -11,8 +11,8 @@ import io
 import zipfile
 from xml.etree import ElementTree
 
-from pipeline.forms.cells import COVERED, MAX_SPAN, Cell, Sheet
-from pipeline.forms.spreadsheet import FormUnreadable
+from pipeline.reading.forms.cells import COVERED, MAX_SPAN, Cell, Sheet
+from pipeline.reading.forms.spreadsheet import FormUnreadable
 
 Rows = list[list[Cell]]
 

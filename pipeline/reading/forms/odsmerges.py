@@ -10,7 +10,7 @@ import io
 import zipfile
 from xml.etree import ElementTree
 
-from pipeline.forms.uncached import Unreadable, repeat, table_rows
+from pipeline.reading.forms.uncached import Unreadable, repeat, table_rows
 
 Range = tuple[int, int, int, int]  # first row, first column, last row, last column
 

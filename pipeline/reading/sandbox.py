@@ -1,17 +1,18 @@
 """Reader processes with hard limits, so one hostile attachment cannot stop the mailbox.
 
-Each worker (`python -m pipeline.reader_process`) reads whole messages (`reading.read_mail`) behind
-the walls of walls.py (no network, no secrets, a read-only system, one writable folder of
-its own) under hard RLIMIT_AS and RLIMIT_CPU (a per-attachment soft allowance under a hard
-lifetime budget, after which the worker retires), and the pool adds a wall-clock deadline. A worker
-that dies, aborts or runs out of time is killed with its process group and replaced; its
-message gets a Chinese reason naming the attachment it was reading. One reader at a time
-runs OCR (its engine is the largest thing a reader loads): the others wait for their turn,
-so the readers together stay within what one OCR and the plain readers need. Workers ask the kernel
-to kill them when xunbao dies (PR_SET_PDEATHSIG), and start their own children
-(LibreOffice, antiword) through `setpriv --pdeathsig KILL`, so a kill -9 leaves no orphan.
-Temporary files live in a folder of each worker's own in the pool's under `<storage>/tmp/<pid>`
-(`runtime.own_scratch`), removed when the pool closes or, after a kill, by the next start.
+Each worker (`python -m pipeline.reading.reader_process`) reads whole messages
+(`reading.read_mail`) behind the walls of walls.py (no network, no secrets, a read-only
+system, one writable folder of its own) under hard RLIMIT_AS and RLIMIT_CPU (a
+per-attachment soft allowance under a hard lifetime budget, after which the worker retires),
+and the pool adds a wall-clock deadline. A worker that dies, aborts or runs out of time is
+killed with its process group and replaced; its message gets a Chinese reason naming the
+attachment it was reading. One reader at a time runs OCR (its engine is the largest thing a
+reader loads): the others wait for their turn, so the readers together stay within what one
+OCR and the plain readers need. Workers ask the kernel to kill them when xunbao dies
+(PR_SET_PDEATHSIG), and start their own children (LibreOffice, antiword) through `setpriv
+--pdeathsig KILL`, so a kill -9 leaves no orphan. Temporary files live in a folder of each
+worker's own in the pool's under `<storage>/tmp/<pid>` (`runtime.own_scratch`), removed when
+the pool closes or, after a kill, by the next start.
 
 Frames are a 4-byte length and a pickle. What comes back from a worker is unpickled with a
 whitelist of classes: a reader process that a file managed to subvert cannot make xunbao
@@ -41,13 +42,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from pipeline import walls
 from pipeline.config import Limits
+from pipeline.reading import walls
 from pipeline.runtime import own_scratch
 
 if TYPE_CHECKING:  # the readers' libraries are heavy: only a reader process imports them
-    from pipeline.forms.wording import Wording
-    from pipeline.reading import ReadMail
+    from pipeline.reading.forms.wording import Wording
+    from pipeline.reading.mails import ReadMail
 
 MB = 1024 * 1024
 Secrets = Sequence[Path]
@@ -97,7 +98,7 @@ class _Worker:
         # In a PID namespace of its own the worker cannot see xunbao's pid: bubblewrap
         # (--die-with-parent, under setpriv --pdeathsig) ends it with xunbao instead.
         parent = 0 if kind.own_pid_namespace else os.getpid()
-        argv = [sys.executable, "-m", "pipeline.reader_process", str(parent)]
+        argv = [sys.executable, "-m", "pipeline.reading.reader_process", str(parent)]
         self.process = subprocess.Popen(
             walls.command(kind, argv, self.folder, storage, secrets),
             stdin=subprocess.PIPE,
@@ -348,11 +349,11 @@ class Pool:
 
 
 _ALLOWED = {
-    ("pipeline.reading", "ReadMail"),
-    ("pipeline.sandbox", "Unread"),
+    ("pipeline.reading.mails", "ReadMail"),
+    ("pipeline.reading.sandbox", "Unread"),
     ("pipeline.mailbox.parse", "Mail"),
     ("pipeline.mailbox.parse", "Attachment"),
-    ("pipeline.forms.fields", "Reading"),
+    ("pipeline.reading.forms.fields", "Reading"),
     ("datetime", "datetime"),
     ("datetime", "date"),
     ("datetime", "timezone"),

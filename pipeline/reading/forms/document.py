@@ -16,8 +16,8 @@ from docx.opc.exceptions import PackageNotFoundError
 from docx.oxml.ns import qn
 from docx.oxml.xmlchemy import BaseOxmlElement
 
-from pipeline.forms.cells import COVERED, MAX_SPAN, Cell, Sheet
-from pipeline.forms.spreadsheet import FormUnreadable
+from pipeline.reading.forms.cells import COVERED, MAX_SPAN, Cell, Sheet
+from pipeline.reading.forms.spreadsheet import FormUnreadable
 
 _P, _T, _TBL, _TR, _TC = (qn(f"w:{tag}") for tag in ("p", "t", "tbl", "tr", "tc"))
 _BR, _TAB = qn("w:br"), qn("w:tab")

@@ -14,9 +14,9 @@ from typing import Any
 
 from python_calamine import CalamineError, CalamineWorkbook
 
-from pipeline.forms import odsmerges, uncached
-from pipeline.forms.cells import Sheet, merged
-from pipeline.forms.instructions import form_sheets
+from pipeline.reading.forms import odsmerges, uncached
+from pipeline.reading.forms.cells import Sheet, merged
+from pipeline.reading.forms.instructions import form_sheets
 
 
 def read_workbook(data: bytes) -> Sheet:

@@ -13,8 +13,8 @@ import re
 import lxml.html
 from lxml import etree
 
-from pipeline.forms.cells import MAX_SPAN, Cell, Sheet, placed
-from pipeline.forms.spreadsheet import FormUnreadable
+from pipeline.reading.forms.cells import MAX_SPAN, Cell, Sheet, placed
+from pipeline.reading.forms.spreadsheet import FormUnreadable
 
 Rows = list[list[Cell]]
 

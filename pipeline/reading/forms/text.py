@@ -7,7 +7,7 @@ import io
 import re
 from dataclasses import replace
 
-from pipeline.forms.cells import Rows, Sheet, plain
+from pipeline.reading.forms.cells import Rows, Sheet, plain
 
 FORMULA = "（公式，不是数值）"
 _FORMULA = re.compile(r"^\s*(=|[+\-@]\s*[A-Za-z_(])")

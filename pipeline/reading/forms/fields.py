@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from pipeline.forms.cells import Rows, Sheet
-from pipeline.forms.crosswise import inline_roles, other_mentions, read_crosswise
-from pipeline.forms.numbers import Figure, parse_figure
-from pipeline.forms.table import MetricSpec, read_table
-from pipeline.forms.wording import DEFAULT_WORDING, Wording
+from pipeline.reading.forms.cells import Rows, Sheet
+from pipeline.reading.forms.crosswise import inline_roles, other_mentions, read_crosswise
+from pipeline.reading.forms.numbers import Figure, parse_figure
+from pipeline.reading.forms.table import MetricSpec, read_table
+from pipeline.reading.forms.wording import DEFAULT_WORDING, Wording
 
 _ABSENT: Figure = (None, None)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pipeline.config import Limits
-from pipeline.forms import (
+from pipeline.mailbox.parse import Attachment
+from pipeline.reading.forms import (
     archive,
     document,
     guards,
@@ -22,12 +23,11 @@ from pipeline.forms import (
     spreadsheet,
     text,
 )
-from pipeline.forms.cells import Rows, Sheet, plain
-from pipeline.forms.fields import Reading, extract
-from pipeline.forms.kinds import kind
-from pipeline.forms.spreadsheet import FormUnreadable
-from pipeline.forms.wording import DEFAULT_WORDING, Wording, wording_of
-from pipeline.mailbox.parse import Attachment
+from pipeline.reading.forms.cells import Rows, Sheet, plain
+from pipeline.reading.forms.fields import Reading, extract
+from pipeline.reading.forms.kinds import kind
+from pipeline.reading.forms.spreadsheet import FormUnreadable
+from pipeline.reading.forms.wording import DEFAULT_WORDING, Wording, wording_of
 
 __all__ = ["FormUnreadable", "Reading", "Wording", "grid", "read", "read_body", "wording_of"]
 

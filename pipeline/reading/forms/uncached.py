@@ -23,11 +23,11 @@ from xml.etree import ElementTree
 
 from python_calamine import CalamineError, CalamineWorkbook
 
-from pipeline.forms import cells
-from pipeline.forms.cells import Rows
-from pipeline.forms.formulas import Budget, Cell, Sheet, from_odf, position, reference
-from pipeline.forms.instructions import form_sheets
-from pipeline.forms.text import FORMULA
+from pipeline.reading.forms import cells
+from pipeline.reading.forms.cells import Rows
+from pipeline.reading.forms.formulas import Budget, Cell, Sheet, from_odf, position, reference
+from pipeline.reading.forms.instructions import form_sheets
+from pipeline.reading.forms.text import FORMULA
 
 CellText = Callable[[object], str]
 

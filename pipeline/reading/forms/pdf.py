@@ -16,11 +16,11 @@ import pdfplumber
 from pdfminer.pdfparser import PDFSyntaxError
 from pdfplumber.utils.exceptions import PdfminerException
 
-from pipeline.forms import ocr
-from pipeline.forms.cells import COVERED, Box, Cell, Sheet
-from pipeline.forms.fields import Reading, extract
-from pipeline.forms.spreadsheet import FormUnreadable
-from pipeline.forms.wording import DEFAULT_WORDING, Wording
+from pipeline.reading.forms import ocr
+from pipeline.reading.forms.cells import COVERED, Box, Cell, Sheet
+from pipeline.reading.forms.fields import Reading, extract
+from pipeline.reading.forms.spreadsheet import FormUnreadable
+from pipeline.reading.forms.wording import DEFAULT_WORDING, Wording
 
 _CELL_GAP = 2.0  # a gap wider than this many character heights starts a new cell
 _TOLERANCE = 1.0  # points: ruling lines drawn a hair apart are one line
