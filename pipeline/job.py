@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pipeline import followup, logs, runtime
-from pipeline.backlog import Ingested, ingest
 from pipeline.config import Config
+from pipeline.intake.backlog import Ingested, ingest
 from pipeline.ledger import Ledger, open_ledger
 from pipeline.mailbox import open_source
 from pipeline.periods import Period, latest_closed, period_of

@@ -81,7 +81,7 @@ def _judge(
     kind: str,
     workers: int | None = None,
 ) -> list[Rechecked]:
-    from pipeline.intake import (
+    from pipeline.intake.judge import (
         Intake,  # the readers' code: not loaded by a desk page that only asks
     )
 

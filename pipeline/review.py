@@ -12,10 +12,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline import inputs, roster
 from pipeline.config import Config
 from pipeline.config.units import canonical_unit
 from pipeline.errors import NeedsConfirmation, UsageError
+from pipeline.intake import inputs, roster
 from pipeline.ledger import Ledger, MessageRecord, Report
 from pipeline.periods import Period
 from pipeline.records import ReportRecord

@@ -24,7 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pipeline import config
-from pipeline.intake import Assessment, Intake
+from pipeline.intake.judge import Assessment, Intake
 from pipeline.ledger import Ledger
 from pipeline.mailbox import RawMessage
 from pipeline.reading.sandbox import Pool

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import config
-from pipeline.intake import Intake
+from pipeline.intake.judge import Intake
 from pipeline.ledger import Entry, Ledger
 from pipeline.mailbox.directory import DirectorySource
 

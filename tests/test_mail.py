@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import config
-from pipeline.intake import Intake
+from pipeline.intake.judge import Intake
 from pipeline.ledger import Ledger
 from pipeline.mailbox import RawMessage
 from pipeline.mailbox.parse import parse, strip_quotes

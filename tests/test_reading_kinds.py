@@ -16,7 +16,7 @@ import pytest
 from messages import to_mailbox
 
 from pipeline import config
-from pipeline.intake import Intake
+from pipeline.intake.judge import Intake
 from pipeline.ledger import Ledger
 from pipeline.mailbox import RawMessage
 from pipeline.mailbox.parse import Attachment

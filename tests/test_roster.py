@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import config, roster
+from pipeline import config
 from pipeline.config import Storage
-from pipeline.intake import Intake
+from pipeline.intake import roster
+from pipeline.intake.judge import Intake
 from pipeline.ledger import Ledger
 from pipeline.mailbox import RawMessage
 

@@ -10,9 +10,10 @@ import pytest
 from openpyxl import load_workbook
 from test_config import edited, problems
 
-from pipeline import annual, circular, config, exports, inputs, periods, rules, spans, standings
+from pipeline import annual, circular, config, exports, periods, rules, spans, standings
 from pipeline.config import Rules
 from pipeline.errors import UsageError
+from pipeline.intake import inputs
 from pipeline.periods import Period
 
 ROOT = Path(__file__).resolve().parent.parent

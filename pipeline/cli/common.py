@@ -86,6 +86,6 @@ def parse_period(
     ad-hoc circular), or None when not given."""
     if text is None:
         return None
-    from pipeline.inputs import period
+    from pipeline.intake.inputs import period
 
     return period(config, text, adhoc)

@@ -11,12 +11,13 @@ from typing import Any
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline import inputs, review
+from pipeline import review
 from pipeline.config.units import canonical_unit
 from pipeline.desk.auth import Context, route
 from pipeline.desk.pages.common import chosen_period, periods
 from pipeline.desk.pages.queue import FIELDS, _figure
 from pipeline.errors import NeedsConfirmation, UsageError
+from pipeline.intake import inputs
 from pipeline.records import ReportRecord
 
 

@@ -18,7 +18,7 @@ from pipeline.reading import walls
 from pipeline.reading.sandbox import QUARANTINED, Pool, Unread
 
 if TYPE_CHECKING:
-    from pipeline.intake import Assessment, Intake
+    from pipeline.intake.judge import Assessment, Intake
     from pipeline.reading.sandbox import Read
 
 _log = logging.getLogger("xunbao.backlog")
@@ -44,7 +44,9 @@ def ingest(config: Config, ledger: Ledger, source: Source) -> Ingested:
     after a crash), or the same bytes from the same IMAP folder under an earlier
     UIDVALIDITY (the server rebuilt the folder) — neither adds a row nor counts again.
     """
-    from pipeline.intake import Intake  # the readers load heavy libraries: only ingest needs them
+    from pipeline.intake.judge import (
+        Intake,  # the readers load heavy libraries: only ingest needs them
+    )
 
     intake = Intake(config, ledger)
     if interrupted := ledger.charge_interrupted():

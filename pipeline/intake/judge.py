@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pipeline import roster as roster_list
 from pipeline.config import Config, Metric
 from pipeline.config.units import Directory
+from pipeline.intake import roster as roster_list
 from pipeline.ledger import Entry, Ledger, Report
 from pipeline.mailbox import RawMessage, senders
 from pipeline.mailbox.parse import SERVER_TIME, Mail
@@ -482,7 +482,7 @@ def _implausible(
     figures: dict[str, int],
     previous: dict[str, int | None],
 ) -> str | None:
-    from pipeline.inputs import implausible
+    from pipeline.intake.inputs import implausible
 
     for key, value in figures.items():
         why = implausible(intake.config, intake.ledger, unit, period, key, value, previous[key])
