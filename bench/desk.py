@@ -22,10 +22,10 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from pipeline import accounts, originals
+from pipeline import accounts
 from pipeline import config as config_module
 from pipeline.desk.app import create_app
-from pipeline.ledger import Entry, Ledger, Report
+from pipeline.ledger import Entry, Ledger, Report, originals
 from pipeline.periods import Period, between
 from pipeline.schedule import campaign_window
 

@@ -18,8 +18,8 @@ from pipeline.rules import STATUS_LABELS
 
 if TYPE_CHECKING:
     from pipeline.config import Config
+    from pipeline.ledger.records import VersionRecord
     from pipeline.periods import Period
-    from pipeline.records import VersionRecord
     from pipeline.standings import Standings
 
 

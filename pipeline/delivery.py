@@ -38,8 +38,8 @@ from pipeline.ledger import Ledger, circular_kind
 from pipeline.periods import Period
 
 if TYPE_CHECKING:
+    from pipeline.ledger.records import VersionRecord
     from pipeline.outputs import Published
-    from pipeline.records import VersionRecord
 
 _log = logging.getLogger("xunbao.delivery")
 PDF = "application/pdf"

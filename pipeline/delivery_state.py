@@ -11,7 +11,7 @@ from typing import Literal
 from pipeline.config import Config
 from pipeline.errors import DeliveryError
 from pipeline.ledger import Ledger, circular_kind
-from pipeline.records import VersionRecord
+from pipeline.ledger.records import VersionRecord
 
 State = Literal["pending", "retrying", "delivered"]
 STATE_NAMES: dict[State, str] = {"pending": "待发送", "retrying": "重试中", "delivered": "已送达"}

@@ -32,8 +32,8 @@ from pipeline.config import Config
 from pipeline.corrections import Correction
 from pipeline.errors import UsageError
 from pipeline.ledger import Ledger
+from pipeline.ledger.records import Signature, VersionRecord
 from pipeline.periods import Period
-from pipeline.records import Signature, VersionRecord
 
 if TYPE_CHECKING:
     from pipeline import outputs

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from pipeline import atomic, circular, circular_docx, spans
 from pipeline.config import Config
 from pipeline.ledger import Ledger
-from pipeline.ledger_talks import Talk
+from pipeline.ledger.talks import Talk
 from pipeline.standings import Standing, Standings
 
 

@@ -25,7 +25,7 @@ _log = logging.getLogger("xunbao.receipts")
 if TYPE_CHECKING:
     from pipeline.delivery import Outgoing, StepResult
     from pipeline.ledger import Ledger
-    from pipeline.ledger_letters import Received
+    from pipeline.ledger.letters import Received
 
 SWITCHED_ON = "receipts_on_at"  # settings: when receipts were switched on (ISO time)
 FROM_MESSAGE = "receipts_after_message"  # settings: the last message before that moment

@@ -14,9 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline import originals
 from pipeline.config import Config
-from pipeline.ledger import Ledger, MessageRecord, Report
+from pipeline.ledger import Ledger, MessageRecord, Report, originals
 from pipeline.mailbox import RawMessage
 from pipeline.periods import Period
 from pipeline.reading import walls

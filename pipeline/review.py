@@ -17,8 +17,8 @@ from pipeline.config.units import canonical_unit
 from pipeline.errors import NeedsConfirmation, UsageError
 from pipeline.intake import inputs, roster
 from pipeline.ledger import Ledger, MessageRecord, Report
+from pipeline.ledger.records import ReportRecord
 from pipeline.periods import Period
-from pipeline.records import ReportRecord
 from pipeline.register import OUTCOME_NAMES
 
 

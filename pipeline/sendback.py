@@ -20,8 +20,8 @@ from pipeline.config import Config
 from pipeline.config.units import Directory, canonical_unit
 from pipeline.errors import UsageError
 from pipeline.ledger import Ledger
+from pipeline.ledger.records import MessageRecord
 from pipeline.periods import Period
-from pipeline.records import MessageRecord
 
 KEY = "sendback:"  # settings key prefix and letter kind prefix
 RESEND = "更正后的旬报表"  # what to resend when the clerk says nothing else

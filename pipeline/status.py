@@ -16,11 +16,11 @@ from pipeline import timetable
 from pipeline.config import Config
 from pipeline.errors import XunbaoError
 from pipeline.ledger import Ledger, open_ledger
+from pipeline.ledger.records import RunRecord
 from pipeline.logs import Redactor, secrets_of
 from pipeline.mailbox import open_source
 from pipeline.periods import latest_closed, local_text
 from pipeline.reading import walls
-from pipeline.records import RunRecord
 from pipeline.runtime import ServeLock
 from pipeline.timetable import (
     TRIGGER_NAMES,

@@ -8,7 +8,7 @@ from pipeline.config import Config
 from pipeline.config.units import canonical_unit
 from pipeline.errors import UsageError
 from pipeline.ledger import Ledger
-from pipeline.ledger_talks import Talk
+from pipeline.ledger.talks import Talk
 
 
 def record(config: Config, ledger: Ledger, talk: Talk) -> Talk:

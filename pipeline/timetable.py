@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from pipeline import spans
 from pipeline.config import Config, Schedule
 from pipeline.ledger import Ledger
+from pipeline.ledger.records import RunRecord
 from pipeline.periods import Period, between, following, latest_closed, period_of, window
-from pipeline.records import RunRecord
 
 TRIGGER_NAMES = {
     "schedule": "按时运行",

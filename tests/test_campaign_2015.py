@@ -22,7 +22,7 @@ import pytest
 from openpyxl import load_workbook
 
 from pipeline import config, issuance, job, notices, talks
-from pipeline.ledger_talks import Talk
+from pipeline.ledger.talks import Talk
 from pipeline.periods import Period
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -32,7 +32,7 @@ from openpyxl import load_workbook
 from ruamel.yaml import YAML
 from test_delivery import RECIPIENTS, delivery_section
 
-from pipeline import originals
+from pipeline.ledger import originals
 
 FORMS = Path(__file__).parent / "fixtures" / "forms"
 PAGES = [

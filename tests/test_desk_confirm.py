@@ -10,7 +10,7 @@ from desk_support import MABIAN, PERIOD, Desk
 from pipeline import config as config_module
 from pipeline import review
 from pipeline.errors import NeedsConfirmation
-from pipeline.records import MessageRecord
+from pipeline.ledger.records import MessageRecord
 
 ON_BEHALF = 26  # 沐川县's address sends 峨边县's form (200); 峨边县 already counted 180
 

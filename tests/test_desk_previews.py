@@ -110,8 +110,8 @@ def _previews(workspace: Path) -> Path:
 
 def test_a_page_of_5_metres_is_drawn_within_the_pixel_budget(clerk: Desk, workspace: Path) -> None:
     from pipeline import config as config_module
-    from pipeline import originals
     from pipeline.desk import previews
+    from pipeline.ledger import originals
 
     number = ingest_attachment(workspace, "旬报.pdf", pixel_bomb_pdf(), "bomb")
     # Its reader died at intake: the desk does not open it again.

@@ -12,8 +12,8 @@ import pytest
 from conftest import write_config
 from servers import SAMPLES
 
-from pipeline import config, job, originals
-from pipeline.ledger import Entry, Ledger, Report
+from pipeline import config, job
+from pipeline.ledger import Entry, Ledger, Report, originals
 from pipeline.mailbox.directory import DirectorySource
 
 ROOT = Path(__file__).resolve().parent.parent

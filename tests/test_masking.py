@@ -12,7 +12,8 @@ from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
 
-from pipeline import config, masking, originals
+from pipeline import config
+from pipeline.ledger import masking, originals
 from tests.test_roster import BAD, PEOPLE, people_csv
 
 ROOT = Path(__file__).resolve().parent.parent

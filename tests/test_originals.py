@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import accounts, originals
+from pipeline import accounts
 from pipeline.config import Desk
-from pipeline.ledger import Ledger
+from pipeline.ledger import Ledger, originals
 
 XUNBAO = Path(sys.executable).parent / "xunbao"
 RAW = b"From: a@b.cn\r\nSubject: test\r\n\r\n" + "旬报".encode() * 500

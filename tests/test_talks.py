@@ -13,7 +13,7 @@ from docx import Document
 from pipeline import circular, config, notices, standings, talks
 from pipeline.errors import UsageError
 from pipeline.ledger import Ledger
-from pipeline.ledger_talks import Talk
+from pipeline.ledger.talks import Talk
 from pipeline.periods import Period
 from tests.test_seed_rules import EVERYONE, _frame
 

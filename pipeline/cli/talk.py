@@ -13,7 +13,7 @@ from pipeline.cli.common import by_option, config_option, load_config, parse_per
 from pipeline.cli.output import Shown, console, print_table
 from pipeline.errors import UsageError
 from pipeline.ledger import open_ledger
-from pipeline.ledger_talks import Talk
+from pipeline.ledger.talks import Talk
 
 
 @click.group()

@@ -9,10 +9,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from pipeline import originals
 from pipeline.config import Config
 from pipeline.errors import SourceError
-from pipeline.ledger import Ledger
+from pipeline.ledger import Ledger, originals
 from pipeline.mailbox import RawMessage, Source
 from pipeline.reading import walls
 from pipeline.reading.sandbox import QUARANTINED, Pool, Unread

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.masking import valid_id
+from pipeline.ledger.masking import valid_id
 
 if TYPE_CHECKING:
     from pipeline.config import Config
@@ -69,7 +69,7 @@ def digest(number: str, salt: bytes) -> str:
 def of_original(config: Config, sha256: str) -> Roster | None:
     """The name list of a kept original, read again inside the reader sandbox (a clerk
     approving a held report: intake kept only the reading, not the grids)."""
-    from pipeline import originals
+    from pipeline.ledger import originals
     from pipeline.reading import walls
     from pipeline.reading.mails import ReadMail
     from pipeline.reading.sandbox import Pool

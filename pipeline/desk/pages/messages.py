@@ -8,13 +8,14 @@ from typing import Any
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline import originals, recheck, review
+from pipeline import recheck, review
 from pipeline.desk import previews
 from pipeline.desk.auth import Context, route
 from pipeline.desk.pages.common import download
 from pipeline.desk.previews import Preview
 from pipeline.errors import NotFound, UsageError
-from pipeline.records import MessageRecord
+from pipeline.ledger import originals
+from pipeline.ledger.records import MessageRecord
 
 
 def message_row(context: Context, number: int) -> MessageRecord:

@@ -18,7 +18,7 @@ from pipeline.desk.pages.common import chosen_period, periods
 from pipeline.desk.pages.queue import FIELDS, _figure
 from pipeline.errors import NeedsConfirmation, UsageError
 from pipeline.intake import inputs
-from pipeline.records import ReportRecord
+from pipeline.ledger.records import ReportRecord
 
 
 @dataclass(frozen=True)

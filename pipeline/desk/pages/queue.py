@@ -21,7 +21,7 @@ from pipeline.desk.auth import Context, route
 from pipeline.desk.pages.common import chosen_period
 from pipeline.desk.pages.messages import message_row, view
 from pipeline.errors import NeedsConfirmation, NotFound, UsageError
-from pipeline.records import MessageRecord
+from pipeline.ledger.records import MessageRecord
 
 # which field an error belongs beside (the rest go above the forms)
 FIELDS = {

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from pipeline import talks
 from pipeline.desk.auth import Context, route
 from pipeline.errors import UsageError
-from pipeline.ledger_talks import Talk
+from pipeline.ledger.talks import Talk
 
 
 def _chosen(context: Context, summons: dict[str, frozenset[str]], given: str) -> str | None:

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pipeline.records import ActionRecord, ReportRecord, Signature, VersionRecord, of_row
+from pipeline.ledger.records import ActionRecord, ReportRecord, Signature, VersionRecord, of_row
 
 
 class _Figure(Protocol):

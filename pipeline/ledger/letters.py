@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
-from pipeline.records import DeliveryRecord, OutboxRecord, of_row
+from pipeline.ledger.records import DeliveryRecord, OutboxRecord, of_row
 
 Outcome = Literal["counted", "review", "ignored"]
 

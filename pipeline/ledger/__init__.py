@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline.atomic import private
-from pipeline.ledger_clerk import ClerkBook, now
-from pipeline.ledger_letters import LettersLedger
-from pipeline.ledger_mailbox import MailboxBook
-from pipeline.ledger_talks import TalksBook
-from pipeline.records import MessageRecord, Outcome, RunRecord
-from pipeline.schema import MIGRATIONS
+from pipeline.ledger.clerk import ClerkBook, now
+from pipeline.ledger.letters import LettersLedger
+from pipeline.ledger.mailbox import MailboxBook
+from pipeline.ledger.records import MessageRecord, Outcome, RunRecord
+from pipeline.ledger.schema import MIGRATIONS
+from pipeline.ledger.talks import TalksBook
 
 __all__ = ["Entry", "Ledger", "MessageRecord", "Outcome", "Report", "now"]
 

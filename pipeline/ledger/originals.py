@@ -146,7 +146,7 @@ def prune(root: Path, keep_days: int | None, now: float | None = None) -> int:
 
 def mask_ids(root: Path, id_days: int, now: float | None = None) -> int:
     """Store again, ID numbers masked, every original older than `id_days`; how many."""
-    from pipeline.masking import mask_message
+    from pipeline.ledger.masking import mask_message
 
     if not root.exists():
         return 0

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.ledger_clerk import now
+from pipeline.ledger.clerk import now
 
 
 @dataclass(frozen=True)
