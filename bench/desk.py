@@ -26,8 +26,8 @@ from pipeline import accounts
 from pipeline import config as config_module
 from pipeline.desk.app import create_app
 from pipeline.ledger import Entry, Ledger, Report, originals
-from pipeline.periods import Period, between
 from pipeline.schedule import campaign_window
+from pipeline.standings.periods import Period, between
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "inbox_samples" / "0919-2031-unknown-mabian.eml"

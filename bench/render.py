@@ -18,9 +18,10 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from pipeline import circular, config, job, standings
+from pipeline import circular, config, job
 from pipeline.mailbox import open_source
-from pipeline.periods import Period
+from pipeline.standings import table as standings
+from pipeline.standings.periods import Period
 
 ROOT = Path(__file__).resolve().parent.parent
 PERIOD = "2015-09-20"

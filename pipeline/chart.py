@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
-from pipeline.rules import STATUS_LABELS
+from pipeline.standings.rules import STATUS_LABELS
 
 WIDTH = 442.0  # pt: the 156 mm text block
 ROW = 11.0  # pt per unit

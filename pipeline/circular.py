@@ -19,12 +19,13 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from pipeline import atomic, circular_docx, fonts, resources, spans
+from pipeline import atomic, circular_docx, fonts, resources
 from pipeline.chart import rate_chart
 from pipeline.config import Config
 from pipeline.corrections import doc_number
 from pipeline.errors import RenderError
-from pipeline.standings import Standings
+from pipeline.standings import spans
+from pipeline.standings.table import Standings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -134,7 +135,7 @@ def choose_fonts(config: Config, draft_html: str) -> dict[str, fonts.Choice]:
 
 
 def _context(config: Config, standings: Standings, number: str) -> dict[str, Any]:
-    from pipeline import annual as annual_module
+    from pipeline.standings import annual as annual_module
 
     annual = annual_module.of(config, standings)
     end = standings.period.end

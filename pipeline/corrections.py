@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pipeline.rules import STATUS_LABELS
+from pipeline.standings.rules import STATUS_LABELS
 
 if TYPE_CHECKING:
     from pipeline.config import Config
     from pipeline.ledger.records import VersionRecord
-    from pipeline.periods import Period
-    from pipeline.standings import Standings
+    from pipeline.standings.periods import Period
+    from pipeline.standings.table import Standings
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from pipeline.config import Config, Delivery, secret
 from pipeline.corrections import doc_number
 from pipeline.errors import DeliveryError
 from pipeline.ledger import Ledger, circular_kind
-from pipeline.periods import Period
+from pipeline.standings.periods import Period
 
 if TYPE_CHECKING:
     from pipeline.ledger.records import VersionRecord

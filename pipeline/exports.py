@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline import atomic, sheets
 from pipeline.sheets import PERCENT, THOUSANDS, Column
-from pipeline.standings import Standing, Standings
+from pipeline.standings.table import Standing, Standings
 
 _YES = {True: "是", False: ""}
 _MARKED = ("lagging", "missing", "pending", "completed")

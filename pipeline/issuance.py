@@ -27,17 +27,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pipeline import corrections, spans
+from pipeline import corrections
 from pipeline.config import Config
 from pipeline.corrections import Correction
 from pipeline.errors import UsageError
 from pipeline.ledger import Ledger
 from pipeline.ledger.records import Signature, VersionRecord
-from pipeline.periods import Period
+from pipeline.standings import spans
+from pipeline.standings.periods import Period
 
 if TYPE_CHECKING:
     from pipeline import outputs
-    from pipeline.standings import Standings
+    from pipeline.standings.table import Standings
 
 _log = logging.getLogger("xunbao.issuance")
 _WAITING = "circular-waiting:"  # settings key: a period whose circular was held back
@@ -46,11 +47,11 @@ _MEMO = "standings-outline:"  # settings key: a period's fingerprint under its i
 # The code the standings are computed by, config's included: a change to it (an upgrade)
 # recomputes them. Named by module, so the files are found wherever the modules live.
 _STANDINGS_CODE = (
-    "pipeline.standings",
-    "pipeline.rules",
+    "pipeline.standings.table",
+    "pipeline.standings.rules",
     "pipeline.corrections",
-    "pipeline.periods",
-    "pipeline.spans",
+    "pipeline.standings.periods",
+    "pipeline.standings.spans",
     "pipeline.config",
     "pipeline.config.sections",
 )
@@ -113,8 +114,8 @@ class PeriodState:
 
 
 def standings_for(config: Config, ledger: Ledger, period: Period) -> Standings:
-    from pipeline import standings  # pandas: only when standings are computed
-    from pipeline.held import pending_units
+    from pipeline.standings import table as standings  # pandas: only when standings are computed
+    from pipeline.standings.held import pending_units
 
     summons = ledger.issued_summons()  # by issued period: whom each circular summoned
     held, registered = pending_units(config, ledger), ledger.registered(str(period))
@@ -176,7 +177,7 @@ def _outline(
 
 def _inputs_digest(config: Config, ledger: Ledger, period: Period) -> str:
     """Everything `standings_for` reads, and the code that computes from it."""
-    from pipeline.held import pending_units
+    from pipeline.standings.held import pending_units
 
     held = pending_units(config, ledger)
     inputs = [

@@ -15,8 +15,8 @@ from pipeline.config import Config
 from pipeline.intake.backlog import Ingested, ingest
 from pipeline.ledger import Ledger, open_ledger
 from pipeline.mailbox import open_source
-from pipeline.periods import Period, latest_closed, period_of
-from pipeline.timetable import first_use, unasked
+from pipeline.standings.periods import Period, latest_closed, period_of
+from pipeline.standings.timetable import first_use, unasked
 
 if TYPE_CHECKING:
     from pipeline.outputs import Published

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from pipeline import atomic, circular, circular_docx, spans
+from pipeline import atomic, circular, circular_docx
 from pipeline.config import Config
 from pipeline.ledger import Ledger
 from pipeline.ledger.talks import Talk
-from pipeline.standings import Standing, Standings
+from pipeline.standings import spans
+from pipeline.standings.table import Standing, Standings
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def followups(config: Config, ledger: Ledger, standings: Standings) -> list[Foll
     then = {u["unit"]: u for u in version.standings.get("units", [])} if version else {}
     now = {s.unit: s for s in standings.units}
     talks = {t.unit: t for t in ledger.talks(prior)}
-    from pipeline.periods import Period
+    from pipeline.standings.periods import Period
 
     label = spans.label(config, Period.parse(prior))
     return [

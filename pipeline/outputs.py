@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 from pipeline.config import Config
 from pipeline.ledger import Ledger
-from pipeline.periods import Period
+from pipeline.standings.periods import Period
 
 if TYPE_CHECKING:
     from pipeline.corrections import Correction
-    from pipeline.standings import Standings
+    from pipeline.standings.table import Standings
 
 
 @dataclass(frozen=True)

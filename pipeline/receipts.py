@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from pipeline import letters
 from pipeline.config import Config
 from pipeline.config.units import Directory
-from pipeline.periods import Period
+from pipeline.standings.periods import Period
 
 _log = logging.getLogger("xunbao.receipts")
 

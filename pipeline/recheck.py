@@ -17,10 +17,10 @@ from datetime import datetime
 from pipeline.config import Config
 from pipeline.ledger import Ledger, MessageRecord, Report, originals
 from pipeline.mailbox import RawMessage
-from pipeline.periods import Period
 from pipeline.reading import walls
 from pipeline.reading.sandbox import CRASHED, QUARANTINED, Pool
 from pipeline.review import actor
+from pipeline.standings.periods import Period
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from pipeline.config import Config
 from pipeline.ledger import Ledger
-from pipeline.periods import local_text
+from pipeline.standings.periods import local_text
 
 OUTCOME_NAMES = {
     "counted": "计入",

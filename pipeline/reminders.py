@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 from pipeline import letters
 from pipeline.config import Config, Unit
-from pipeline.held import pending_units
-from pipeline.periods import Period, period_of
-from pipeline.timetable import campaign_window
+from pipeline.standings.held import pending_units
+from pipeline.standings.periods import Period, period_of
+from pipeline.standings.timetable import campaign_window
 
 if TYPE_CHECKING:
     from pipeline.delivery import Outgoing, StepResult

@@ -27,9 +27,15 @@ from pipeline import config as config_module
 from pipeline import job, logs, receipts
 from pipeline.config import Config
 from pipeline.errors import ConfigError, XunbaoError
-from pipeline.periods import Period, latest_closed, local_text
 from pipeline.runtime import Clock, ServeLock, SystemClock
-from pipeline.timetable import RETRY_DELAYS, SCHEDULED, TRIGGER_NAMES, campaign_window, due_periods
+from pipeline.standings.periods import Period, latest_closed, local_text
+from pipeline.standings.timetable import (
+    RETRY_DELAYS,
+    SCHEDULED,
+    TRIGGER_NAMES,
+    campaign_window,
+    due_periods,
+)
 from pipeline.triggers import DekadTrigger, ReminderTrigger, next_poll, poll_trigger
 
 log = logging.getLogger("xunbao.schedule")

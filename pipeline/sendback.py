@@ -21,7 +21,7 @@ from pipeline.config.units import Directory, canonical_unit
 from pipeline.errors import UsageError
 from pipeline.ledger import Ledger
 from pipeline.ledger.records import MessageRecord
-from pipeline.periods import Period
+from pipeline.standings.periods import Period
 
 KEY = "sendback:"  # settings key prefix and letter kind prefix
 RESEND = "更正后的旬报表"  # what to resend when the clerk says nothing else

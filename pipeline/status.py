@@ -12,17 +12,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pipeline import timetable
 from pipeline.config import Config
 from pipeline.errors import XunbaoError
 from pipeline.ledger import Ledger, open_ledger
 from pipeline.ledger.records import RunRecord
 from pipeline.logs import Redactor, secrets_of
 from pipeline.mailbox import open_source
-from pipeline.periods import latest_closed, local_text
 from pipeline.reading import walls
 from pipeline.runtime import ServeLock
-from pipeline.timetable import (
+from pipeline.standings import timetable
+from pipeline.standings.periods import latest_closed, local_text
+from pipeline.standings.timetable import (
     TRIGGER_NAMES,
     campaign_window,
     due_periods,

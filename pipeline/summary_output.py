@@ -11,9 +11,9 @@ from pipeline import atomic, circular, sheets
 from pipeline.chart import trend_chart
 from pipeline.config import Config
 from pipeline.ledger import Ledger
-from pipeline.periods import Period
 from pipeline.sheets import PERCENT, THOUSANDS, Column
-from pipeline.summary import Summary, is_final, summarise
+from pipeline.standings.periods import Period
+from pipeline.standings.summary import Summary, is_final, summarise
 
 BASE_YEAR_OFFSET = 1  # the base figures are the year before the campaign's
 

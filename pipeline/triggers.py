@@ -16,8 +16,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from pipeline import reminders
 from pipeline.config import Config
-from pipeline.periods import Period
-from pipeline.timetable import next_run
+from pipeline.standings.periods import Period
+from pipeline.standings.timetable import next_run
 
 
 class DekadTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 has no types

@@ -23,7 +23,7 @@ from openpyxl import load_workbook
 
 from pipeline import config, issuance, job, notices, talks
 from pipeline.ledger.talks import Talk
-from pipeline.periods import Period
+from pipeline.standings.periods import Period
 
 ROOT = Path(__file__).resolve().parent.parent
 PERIODS = [

@@ -12,9 +12,10 @@ import pandas as pd
 import pdfplumber
 import pytest
 
-from pipeline import circular, config, fonts, standings
+from pipeline import circular, config, fonts
 from pipeline.errors import RenderError
-from pipeline.periods import Period
+from pipeline.standings import table as standings
+from pipeline.standings.periods import Period
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = config.load(ROOT / "config.yaml").config

@@ -23,7 +23,7 @@ from pipeline import delivery, issuance, job, outputs, receipts
 from pipeline.errors import DeliveryError
 from pipeline.ledger import Ledger
 from pipeline.mailbox.directory import DirectorySource
-from pipeline.periods import Period
+from pipeline.standings.periods import Period
 
 PERIOD = "2015-09-20"
 SUBJECT = "关于全市农民工入会集中行动进展情况的通报（2015年9月中旬）"

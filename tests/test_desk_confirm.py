@@ -132,7 +132,7 @@ def test_a_refusal_links_back_to_the_page_it_came_from(clerk: Desk) -> None:
 
 def test_the_state_says_可以发送_only_when_nothing_is_held() -> None:
     from pipeline.issuance import PeriodState
-    from pipeline.periods import Period
+    from pipeline.standings.periods import Period
 
     period = Period.parse(PERIOD)
     held = PeriodState(period, "ready", 3, ("马边县",), "f", None, None, None)

@@ -33,9 +33,10 @@ from conftest import (
 from fakeclock import FakeClock, at
 from servers import SmtpServer
 
-from pipeline import circular, job, periods, status
+from pipeline import circular, job, status
 from pipeline import config as config_module
 from pipeline.schedule import Server
+from pipeline.standings import periods
 
 pytestmark = [needs_dovecot, pytest.mark.slow]
 

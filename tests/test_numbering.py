@@ -9,7 +9,7 @@ from pathlib import Path
 from pipeline import config
 from pipeline.corrections import doc_number
 from pipeline.ledger import Ledger
-from pipeline.periods import Period
+from pipeline.standings.periods import Period
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = config.load(ROOT / "config.yaml").config

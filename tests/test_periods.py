@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipeline.config import Schedule
-from pipeline.periods import Period, between, latest_closed, period_of, previous
+from pipeline.standings.periods import Period, between, latest_closed, period_of, previous
 
 SCHEDULE = Schedule()  # 10/20/30 at 18:00 Asia/Shanghai
 SH = ZoneInfo("Asia/Shanghai")

@@ -103,7 +103,7 @@ def test_approved_name_list_is_kept_and_shown_in_circular_and_xlsx(
 
     from pipeline import circular, exports, issuance, review
     from pipeline.ledger import originals
-    from pipeline.periods import Period
+    from pipeline.standings.periods import Period
 
     cfg, ledger = intake.config, intake.ledger
     raw = mail(3, [PEOPLE[0], PEOPLE[1], PEOPLE[1], BAD], 9)

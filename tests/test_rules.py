@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from pipeline.config import Rules
-from pipeline.rules import Streaks, classify, excerpt, expected_share, good_examples, group_figures
+from pipeline.standings.rules import (
+    Streaks,
+    classify,
+    excerpt,
+    expected_share,
+    good_examples,
+    group_figures,
+)
 
 UNITS = {"甲": 100, "乙": 100, "丙": 100, "丁": 100, "戊": 100}
 

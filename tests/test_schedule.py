@@ -25,11 +25,12 @@ from typing import Any
 import pytest
 from fakeclock import SHANGHAI, FakeClock, at
 
-from pipeline import circular, followup, job, outputs, periods
+from pipeline import circular, followup, job, outputs
 from pipeline import config as config_module
 from pipeline.delivery import StepResult
 from pipeline.schedule import Server
-from pipeline.timetable import due_periods, next_run, next_runs
+from pipeline.standings import periods
+from pipeline.standings.timetable import due_periods, next_run, next_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 XUNBAO = Path(sys.executable).parent / "xunbao"

@@ -10,11 +10,13 @@ import pytest
 from openpyxl import load_workbook
 from test_config import edited, problems
 
-from pipeline import annual, circular, config, exports, periods, rules, spans, standings
+from pipeline import circular, config, exports
 from pipeline.config import Rules
 from pipeline.errors import UsageError
 from pipeline.intake import inputs
-from pipeline.periods import Period
+from pipeline.standings import annual, periods, rules, spans
+from pipeline.standings import table as standings
+from pipeline.standings.periods import Period
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = config.load(ROOT / "config.yaml").config

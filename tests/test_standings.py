@@ -7,8 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import config, standings
-from pipeline.periods import Period
+from pipeline import config
+from pipeline.standings import table as standings
+from pipeline.standings.periods import Period
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = config.load(ROOT / "config.yaml").config

@@ -255,7 +255,7 @@ def test_the_state_is_memoised_under_its_inputs_and_recomputed_when_one_changes(
 ) -> None:
     from pipeline import corrections, issuance
     from pipeline.ledger import Report
-    from pipeline.periods import Period
+    from pipeline.standings.periods import Period
 
     config = make_config(tmp_path)
     ledger = job.open_ledger(config)

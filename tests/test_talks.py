@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from pipeline import circular, config, notices, standings, talks
+from pipeline import circular, config, notices, talks
 from pipeline.errors import UsageError
 from pipeline.ledger import Ledger
 from pipeline.ledger.talks import Talk
-from pipeline.periods import Period
+from pipeline.standings import table as standings
+from pipeline.standings.periods import Period
 from tests.test_seed_rules import EVERYONE, _frame
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ import click
 from click.core import ParameterSource
 
 from pipeline import config as config_module
-from pipeline.periods import Period
+from pipeline.standings.periods import Period
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -11,7 +11,7 @@ from pipeline.cli.common import config_option, load_config, parse_period
 from pipeline.cli.output import console
 from pipeline.config import Config
 from pipeline.errors import UsageError
-from pipeline.periods import Period
+from pipeline.standings.periods import Period
 
 
 @click.command()
@@ -60,7 +60,7 @@ def run(
 
 
 def _final(config: Config, year: int) -> Period:
-    from pipeline.annual import final_period
+    from pipeline.standings.annual import final_period
 
     found = final_period(config, year)
     if found is None:

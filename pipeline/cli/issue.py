@@ -16,7 +16,7 @@ from pipeline.cli.common import config_option, load_config, parse_period
 from pipeline.cli.output import Shown, console, print_table
 from pipeline.config import Config
 from pipeline.errors import DeliveryError
-from pipeline.periods import Period, is_deadline, local_text
+from pipeline.standings.periods import Period, is_deadline, local_text
 
 
 def _period_option(func: click.decorators.FC) -> click.decorators.FC:

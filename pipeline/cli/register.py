@@ -14,7 +14,7 @@ from pipeline.cli.common import config_option, load_config, parse_period, reason
 from pipeline.cli.output import Shown, console, hint_reissue, print_table
 from pipeline.config import Config
 from pipeline.ledger import open_ledger
-from pipeline.periods import local_text
+from pipeline.standings.periods import local_text
 
 
 def as_json(config: Config, found: list[register.Row]) -> str:

@@ -14,7 +14,7 @@ from pipeline.cli.register import as_json as register_json
 from pipeline.cli.register import compact, export
 from pipeline.errors import UsageError
 from pipeline.ledger import open_ledger
-from pipeline.periods import local_text
+from pipeline.standings.periods import local_text
 
 
 @click.group(invoke_without_command=True)

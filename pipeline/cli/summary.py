@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
-from pipeline import job, summary, summary_output
+from pipeline import job, summary_output
 from pipeline.cli.common import config_option, load_config
 from pipeline.cli.output import console
 from pipeline.ledger import open_ledger
+from pipeline.standings import summary
 
 
 @click.command("summary")

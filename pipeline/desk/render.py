@@ -10,8 +10,8 @@ from starlette.responses import HTMLResponse
 
 from pipeline import resources
 from pipeline.config import Config
-from pipeline.periods import local_text
-from pipeline.rules import STATUS_LABELS
+from pipeline.standings.periods import local_text
+from pipeline.standings.rules import STATUS_LABELS
 
 TEMPLATES = resources.templates() / "desk"
 OUTCOMES = {"counted": "计入", "review": "待审核", "ignored": "忽略"}

@@ -15,7 +15,7 @@ from itertools import pairwise
 from pipeline.config import Config
 from pipeline.errors import NeedsConfirmation, UsageError
 from pipeline.ledger import Ledger
-from pipeline.periods import Period, is_deadline, nearest, window
+from pipeline.standings.periods import Period, is_deadline, nearest, window
 
 
 def period(config: Config, text: str, adhoc: bool = False) -> Period:

@@ -18,13 +18,13 @@ from pipeline.intake import roster as roster_list
 from pipeline.ledger import Entry, Ledger, Report
 from pipeline.mailbox import RawMessage, senders
 from pipeline.mailbox.parse import SERVER_TIME, Mail
-from pipeline.periods import period_of
 from pipeline.reading import forms
 from pipeline.reading.forms import fields
 from pipeline.reading.forms.numbers import Figure
 from pipeline.reading.forms.table import MetricSpec, Role
 from pipeline.reading.mails import Headline, ReadMail, headline, read_mail
 from pipeline.reading.sandbox import Unread
+from pipeline.standings.periods import period_of
 
 if TYPE_CHECKING:
     from pipeline.reading.sandbox import Read

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline import circular, delivery_state, exports, issuance, runtime, standings
+from pipeline import circular, delivery_state, exports, issuance, runtime
 from pipeline.corrections import doc_number
 from pipeline.desk import inert
 from pipeline.desk.auth import Context, route
@@ -27,7 +27,8 @@ from pipeline.desk.cache import Memo, fingerprint
 from pipeline.desk.pages.common import XLSX, chosen_period, download, periods
 from pipeline.desk.pages.overview import standings_of
 from pipeline.errors import DeliveryError, UsageError
-from pipeline.periods import Period
+from pipeline.standings import table as standings
+from pipeline.standings.periods import Period
 
 # The preview is our own composed page (everything from a mail escaped), with inline CSS and
 # data: images; it may run nothing and fetch nothing.

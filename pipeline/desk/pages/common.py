@@ -9,8 +9,8 @@ from starlette.responses import Response
 
 from pipeline.desk.auth import Context
 from pipeline.errors import NotFound, UsageError
-from pipeline.periods import Period, between, is_deadline, period_of
-from pipeline.timetable import campaign_window
+from pipeline.standings.periods import Period, between, is_deadline, period_of
+from pipeline.standings.timetable import campaign_window
 
 
 def periods(context: Context) -> list[Period]:

@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pipeline import issuance, sendback, standings
+from pipeline import issuance, sendback
 from pipeline.chart import rate_chart
 from pipeline.desk.auth import Context, route
 from pipeline.desk.cache import Memo, fingerprint
 from pipeline.desk.pages.common import chosen_period, periods
-from pipeline.periods import Period
+from pipeline.standings import table as standings
+from pipeline.standings.periods import Period
 
 _standings: Memo[standings.Standings] = Memo(32)
 

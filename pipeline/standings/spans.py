@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
 from pipeline.config import Config
-from pipeline.periods import Period, between, following, is_deadline, previous
+from pipeline.standings.periods import Period, between, following, is_deadline, previous
 
 if TYPE_CHECKING:
     import pandas as pd

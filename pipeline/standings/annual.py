@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.config import Config, iter_unit_names
-from pipeline.periods import Period, between
-from pipeline.standings import Standings
+from pipeline.standings.periods import Period, between
+from pipeline.standings.table import Standings
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline import rules, spans
 from pipeline.config import Config, Metric, iter_unit_names
-from pipeline.periods import Period
-from pipeline.rules import STATUS_LABELS, GroupFigures
+from pipeline.standings import rules, spans
+from pipeline.standings.periods import Period
+from pipeline.standings.rules import STATUS_LABELS, GroupFigures
 
 __all__ = [
     "STATUS_LABELS",

@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from pipeline import standings as standings_module
 from pipeline.config import Config, iter_unit_names
 from pipeline.config.sections import BaseGroup
 from pipeline.ledger import Ledger
-from pipeline.periods import Period, between
-from pipeline.standings import Standings
+from pipeline.standings import table as standings_module
+from pipeline.standings.periods import Period, between
+from pipeline.standings.table import Standings
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class Summary:
 
 
 def _final(config: Config) -> Period | None:
-    from pipeline.annual import final_period
+    from pipeline.standings.annual import final_period
 
     return final_period(config)
 

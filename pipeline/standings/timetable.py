@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pipeline import spans
 from pipeline.config import Config, Schedule
 from pipeline.ledger import Ledger
 from pipeline.ledger.records import RunRecord
-from pipeline.periods import Period, between, following, latest_closed, period_of, window
+from pipeline.standings import spans
+from pipeline.standings.periods import Period, between, following, latest_closed, period_of, window
 
 TRIGGER_NAMES = {
     "schedule": "按时运行",
