@@ -22,8 +22,8 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from pipeline import accounts
 from pipeline import config as config_module
+from pipeline.clerk import accounts
 from pipeline.desk.app import create_app
 from pipeline.ledger import Entry, Ledger, Report, originals
 from pipeline.schedule import campaign_window

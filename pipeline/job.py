@@ -177,7 +177,7 @@ def _ingest_mailbox(config: Config, ledger: Ledger, say: Echo, done: dict[str, A
     finally:
         source.close()
     done.update(_ingest_summary(ingested))
-    from pipeline.recheck import unsure
+    from pipeline.clerk.recheck import unsure
 
     unsure(config, ledger, say)  # senders DNS could not vouch for last time
     o = ingested.outcomes

@@ -14,8 +14,8 @@ from pathlib import Path
 from messages import to_mailbox
 from starlette.testclient import TestClient
 
-from pipeline import accounts
 from pipeline import config as config_module
+from pipeline.clerk import accounts
 from pipeline.desk.app import create_app
 from pipeline.ledger import Ledger
 

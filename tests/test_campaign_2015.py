@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from pipeline import config, issuance, job, notices, talks
+from pipeline import config, issuance, job, notices
+from pipeline.clerk import talks
 from pipeline.ledger.talks import Talk
 from pipeline.standings.periods import Period
 

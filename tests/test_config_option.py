@@ -12,7 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from pipeline import accounts
+from pipeline.clerk import accounts
 from pipeline.cli import cli
 from pipeline.ledger import Ledger
 from tests.test_cli import PERIOD, XUNBAO, make_config

@@ -8,7 +8,7 @@ from pathlib import Path
 from desk_support import MABIAN, PERIOD, Desk
 
 from pipeline import config as config_module
-from pipeline import review
+from pipeline.clerk import review
 from pipeline.errors import NeedsConfirmation
 from pipeline.ledger.records import MessageRecord
 

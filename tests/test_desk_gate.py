@@ -19,8 +19,8 @@ from conftest import write_config
 from desk_support import csrf_of
 from starlette.testclient import TestClient
 
-from pipeline import accounts
 from pipeline import config as config_module
+from pipeline.clerk import accounts
 from pipeline.desk.app import create_app
 from pipeline.ledger import Ledger
 

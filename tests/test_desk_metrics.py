@@ -12,8 +12,8 @@ import pytest
 from desk_support import XUNBAO, Desk, client, csrf_of, login
 from test_multimetric import PERIOD, example_copy
 
-from pipeline import accounts
 from pipeline import config as config_module
+from pipeline.clerk import accounts
 from pipeline.ledger import Ledger
 
 

@@ -30,8 +30,8 @@ from servers import free_port, wait_for_port
 from strace_log import STRACE, Tree, read
 from test_hostile import _rss, _tree, check_register, corpus, hostile_config, trap
 
-from pipeline import accounts
 from pipeline import config as config_module
+from pipeline.clerk import accounts
 from pipeline.ledger import Ledger
 
 # No skip without strace: these are the only runs over the hostile corpus, and

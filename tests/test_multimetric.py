@@ -438,7 +438,7 @@ def test_desk_approves_each_metric(tmp_path: Path) -> None:
     the clerk gives the doubtful headline (夹江县 wrote 约200) and each figure counts."""
     from desk_support import client, csrf_of
 
-    from pipeline import accounts
+    from pipeline.clerk import accounts
     from pipeline.ledger import Ledger
 
     path = example_copy(tmp_path)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import accounts
+from pipeline.clerk import accounts
 from pipeline.config import Desk
 from pipeline.ledger import Ledger, originals
 

@@ -13,7 +13,7 @@ from conftest import write_config
 from desk_support import PASSWORDS, Desk, client, login
 from test_schedule import write_report
 
-from pipeline import accounts
+from pipeline.clerk import accounts
 from pipeline.ledger import Ledger
 
 XUNBAO = Path(sys.executable).parent / "xunbao"

@@ -101,7 +101,8 @@ def test_approved_name_list_is_kept_and_shown_in_circular_and_xlsx(
 ) -> None:
     from openpyxl import load_workbook
 
-    from pipeline import circular, exports, issuance, review
+    from pipeline import circular, exports, issuance
+    from pipeline.clerk import review
     from pipeline.ledger import originals
     from pipeline.standings.periods import Period
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from pipeline import circular, config, notices, talks
+from pipeline import circular, config, notices
+from pipeline.clerk import talks
 from pipeline.errors import UsageError
 from pipeline.ledger import Ledger
 from pipeline.ledger.talks import Talk

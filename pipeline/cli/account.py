@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline import accounts
+from pipeline.clerk import accounts
 from pipeline.cli.common import config_option, load_config
 from pipeline.cli.output import console
 from pipeline.config import Config

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from pipeline import register
-from pipeline import review as review_actions
+from pipeline.clerk import review as review_actions
 from pipeline.cli.common import by_option, config_option, load_config, parse_period, reasoned
 from pipeline.cli.output import Shown, console, hint_reissue, print_table
 from pipeline.cli.register import as_json as register_json
@@ -191,7 +191,7 @@ def review_send_back(
     """退回修改：不计数，并通知单位退回的理由、重报内容和期限。"""
     from datetime import UTC, datetime
 
-    from pipeline import sendback
+    from pipeline.clerk import sendback
 
     config = load_config(config_path)
     with open_ledger(config) as ledger:
@@ -258,7 +258,7 @@ def record(
 @by_option
 def recheck(config_path: Path, period: str | None, by: str | None) -> None:
     """按现在的配置重新判断待审核邮件，列出结果有变化的。"""
-    from pipeline.recheck import recheck as recheck_held
+    from pipeline.clerk.recheck import recheck as recheck_held
 
     config = load_config(config_path)
     chosen = parse_period(config, period)

@@ -78,7 +78,7 @@ def record(
     deadline: str | None,
 ) -> None:
     """记录一次约谈：日期、参加人员、整改措施和期限（下一期通报据此列出整改情况）。"""
-    from pipeline import talks
+    from pipeline.clerk import talks
 
     config = load_config(config_path)
     chosen = parse_period(config, period, adhoc=True)

@@ -14,9 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from pipeline import accounts
 from pipeline import config as config_module
-from pipeline.accounts import Account, Role, Session
+from pipeline.clerk import accounts
+from pipeline.clerk.accounts import Account, Role, Session
 from pipeline.config import Config
 from pipeline.desk.render import Templates
 from pipeline.errors import NotFound, XunbaoError

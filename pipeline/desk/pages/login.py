@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline import accounts
+from pipeline.clerk import accounts
 from pipeline.desk.auth import COOKIE, LOGIN_COOKIE, Context, Desk, route
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline import recheck, review
+from pipeline.clerk import recheck, review
 from pipeline.desk import previews
 from pipeline.desk.auth import Context, route
 from pipeline.desk.pages.common import download

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pipeline import issuance, sendback
+from pipeline import issuance
 from pipeline.chart import rate_chart
+from pipeline.clerk import sendback
 from pipeline.desk.auth import Context, route
 from pipeline.desk.cache import Memo, fingerprint
 from pipeline.desk.pages.common import chosen_period, periods

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline import review
+from pipeline.clerk import review
 from pipeline.config.units import canonical_unit
 from pipeline.desk.auth import Context, route
 from pipeline.desk.pages.common import chosen_period, periods

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline import review, sendback
+from pipeline.clerk import review, sendback
 from pipeline.config.units import Directory
 from pipeline.desk.auth import Context, route
 from pipeline.desk.pages.common import chosen_period

@@ -8,7 +8,7 @@ from datetime import date
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline import talks
+from pipeline.clerk import talks
 from pipeline.desk.auth import Context, route
 from pipeline.errors import UsageError
 from pipeline.ledger.talks import Talk

@@ -15,7 +15,8 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from pipeline import letters, review
+from pipeline import letters
+from pipeline.clerk import review
 from pipeline.config import Config
 from pipeline.config.units import Directory, canonical_unit
 from pipeline.errors import UsageError

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from pipeline.clerk.review import actor
 from pipeline.config import Config
 from pipeline.ledger import Ledger, MessageRecord, Report, originals
 from pipeline.mailbox import RawMessage
 from pipeline.reading import walls
 from pipeline.reading.sandbox import CRASHED, QUARANTINED, Pool
-from pipeline.review import actor
 from pipeline.standings.periods import Period
 
 
