@@ -18,8 +18,9 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from pipeline import circular, config, job
+from pipeline import config, job
 from pipeline.mailbox import open_source
+from pipeline.outputs import circular
 from pipeline.standings import table as standings
 from pipeline.standings.periods import Period
 

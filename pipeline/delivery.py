@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config, Delivery, secret
-from pipeline.corrections import doc_number
 from pipeline.errors import DeliveryError
 from pipeline.ledger import Ledger, circular_kind
+from pipeline.outputs.corrections import doc_number
 from pipeline.standings.periods import Period
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from pipeline import letters
 from pipeline.config import Config
 from pipeline.config.units import Directory
+from pipeline.outputs import letters
 from pipeline.standings.periods import Period
 
 _log = logging.getLogger("xunbao.receipts")

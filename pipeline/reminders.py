@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from pipeline import letters
 from pipeline.config import Config, Unit
+from pipeline.outputs import letters
 from pipeline.standings.held import pending_units
 from pipeline.standings.periods import Period, period_of
 from pipeline.standings.timetable import campaign_window

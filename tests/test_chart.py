@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from pipeline.chart import DIGIT, FONT, clear_of, rate_chart, scale_for, trend_chart
+from pipeline.outputs.chart import DIGIT, FONT, clear_of, rate_chart, scale_for, trend_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -12,8 +12,9 @@ import pandas as pd
 import pdfplumber
 import pytest
 
-from pipeline import circular, config, fonts
+from pipeline import config
 from pipeline.errors import RenderError
+from pipeline.outputs import circular, fonts
 from pipeline.standings import table as standings
 from pipeline.standings.periods import Period
 

@@ -33,8 +33,9 @@ from conftest import (
 from fakeclock import FakeClock, at
 from servers import SmtpServer
 
-from pipeline import circular, job, status
 from pipeline import config as config_module
+from pipeline import job, status
+from pipeline.outputs import circular
 from pipeline.schedule import Server
 from pipeline.standings import periods
 

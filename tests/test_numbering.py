@@ -7,8 +7,8 @@ from datetime import date
 from pathlib import Path
 
 from pipeline import config
-from pipeline.corrections import doc_number
 from pipeline.ledger import Ledger
+from pipeline.outputs.corrections import doc_number
 from pipeline.standings.periods import Period
 
 ROOT = Path(__file__).resolve().parent.parent

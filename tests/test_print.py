@@ -105,7 +105,7 @@ def test_standings_print_one_page_wide(out: Path, tmp_path: Path) -> None:
 
 
 def test_mail_text_never_becomes_a_formula(tmp_path: Path) -> None:
-    from pipeline import sheets
+    from pipeline.outputs import sheets
 
     path = sheets.write_workbook(
         tmp_path / "t.xlsx",

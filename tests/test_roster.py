@@ -101,9 +101,11 @@ def test_approved_name_list_is_kept_and_shown_in_circular_and_xlsx(
 ) -> None:
     from openpyxl import load_workbook
 
-    from pipeline import circular, exports, issuance
+    from pipeline import issuance
     from pipeline.clerk import review
     from pipeline.ledger import originals
+    from pipeline.outputs import circular
+    from pipeline.outputs import tables as exports
     from pipeline.standings.periods import Period
 
     cfg, ledger = intake.config, intake.ledger
@@ -133,7 +135,7 @@ def test_approved_name_list_is_kept_and_shown_in_circular_and_xlsx(
     assert by_unit["夹江县"] == 2 and by_unit["井研县"] in (None, "")
     import docx
 
-    from pipeline import circular_docx
+    from pipeline.outputs import docx as circular_docx
 
     made = circular_docx.write(html, composed.fonts, circular.RED, tmp_path / "circular.docx")
     (table_cells,) = [

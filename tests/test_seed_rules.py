@@ -10,10 +10,12 @@ import pytest
 from openpyxl import load_workbook
 from test_config import edited, problems
 
-from pipeline import circular, config, exports
+from pipeline import config
 from pipeline.config import Rules
 from pipeline.errors import UsageError
 from pipeline.intake import inputs
+from pipeline.outputs import circular
+from pipeline.outputs import tables as exports
 from pipeline.standings import annual, periods, rules, spans
 from pipeline.standings import table as standings
 from pipeline.standings.periods import Period

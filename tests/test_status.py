@@ -253,8 +253,9 @@ def test_receipts_and_reminders_since_the_last_cutoff(tmp_path: Path) -> None:
 def test_the_state_is_memoised_under_its_inputs_and_recomputed_when_one_changes(
     tmp_path: Path,
 ) -> None:
-    from pipeline import corrections, issuance
+    from pipeline import issuance
     from pipeline.ledger import Report
+    from pipeline.outputs import corrections
     from pipeline.standings.periods import Period
 
     config = make_config(tmp_path)

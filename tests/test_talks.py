@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from pipeline import circular, config, notices
+from pipeline import config
 from pipeline.clerk import talks
 from pipeline.errors import UsageError
 from pipeline.ledger import Ledger
 from pipeline.ledger.talks import Talk
+from pipeline.outputs import circular, notices
 from pipeline.standings import table as standings
 from pipeline.standings.periods import Period
 from tests.test_seed_rules import EVERYONE, _frame

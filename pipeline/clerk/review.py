@@ -18,7 +18,7 @@ from pipeline.errors import NeedsConfirmation, UsageError
 from pipeline.intake import inputs, roster
 from pipeline.ledger import Ledger, MessageRecord, Report
 from pipeline.ledger.records import ReportRecord
-from pipeline.register import OUTCOME_NAMES
+from pipeline.outputs.register import OUTCOME_NAMES
 from pipeline.standings.periods import Period
 
 

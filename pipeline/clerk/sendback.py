@@ -15,13 +15,13 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from pipeline import letters
 from pipeline.clerk import review
 from pipeline.config import Config
 from pipeline.config.units import Directory, canonical_unit
 from pipeline.errors import UsageError
 from pipeline.ledger import Ledger
 from pipeline.ledger.records import MessageRecord
+from pipeline.outputs import letters
 from pipeline.standings.periods import Period
 
 KEY = "sendback:"  # settings key prefix and letter kind prefix

@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
-from pipeline import register
 from pipeline.clerk import review as review_actions
 from pipeline.clerk import sendback
 from pipeline.cli.common import config_option, load_config, parse_period, reasoned
 from pipeline.cli.output import Shown, console, hint_reissue, print_table
 from pipeline.config import Config
 from pipeline.ledger import open_ledger
+from pipeline.outputs import register
 from pipeline.standings.periods import local_text
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from pipeline import register
 from pipeline.clerk import review as review_actions
 from pipeline.cli.common import by_option, config_option, load_config, parse_period, reasoned
 from pipeline.cli.output import Shown, console, hint_reissue, print_table
@@ -14,6 +13,7 @@ from pipeline.cli.register import as_json as register_json
 from pipeline.cli.register import compact, export
 from pipeline.errors import UsageError
 from pipeline.ledger import open_ledger
+from pipeline.outputs import register
 from pipeline.standings.periods import local_text
 
 

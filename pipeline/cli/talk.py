@@ -30,7 +30,8 @@ def talk(config_path: Path) -> None:
 )
 def notices(config_path: Path, period: str, out: Path | None) -> None:
     """为该期通报约谈的每个单位生成约谈通知书（Word 和 PDF），供领导审定后印发。"""
-    from pipeline import issuance, notices
+    from pipeline import issuance
+    from pipeline.outputs import notices
 
     config = load_config(config_path)
     chosen = parse_period(config, period, adhoc=True)

@@ -27,12 +27,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pipeline import corrections
 from pipeline.config import Config
-from pipeline.corrections import Correction
 from pipeline.errors import UsageError
 from pipeline.ledger import Ledger
 from pipeline.ledger.records import Signature, VersionRecord
+from pipeline.outputs import corrections
+from pipeline.outputs.corrections import Correction
 from pipeline.standings import spans
 from pipeline.standings.periods import Period
 
@@ -49,7 +49,7 @@ _MEMO = "standings-outline:"  # settings key: a period's fingerprint under its i
 _STANDINGS_CODE = (
     "pipeline.standings.table",
     "pipeline.standings.rules",
-    "pipeline.corrections",
+    "pipeline.outputs.corrections",
     "pipeline.standings.periods",
     "pipeline.standings.spans",
     "pipeline.config",
@@ -243,7 +243,7 @@ def settle_period(
     if found.phase == "ready":
         assert result.published is not None
         version = issue(config, ledger, found, table, correction, result.published)
-        from pipeline import summary_output
+        from pipeline.outputs import summary as summary_output
 
         # The year's summary counts what the issued circulars named: this one's too, now.
         summary_output.after_final(config, ledger, period, result.published.folder.parent)
@@ -274,7 +274,7 @@ def issue(
     published: outputs.Published,
 ) -> VersionRecord:
     """Record the next version, then keep its files as circular-vN.pdf / standings-vN.xlsx."""
-    from pipeline.corrections import doc_number
+    from pipeline.outputs.corrections import doc_number
 
     # Files first: a version recorded is a version whose files exist.
     for path, suffix in ((published.pdf, ".pdf"), (published.xlsx, ".xlsx")):

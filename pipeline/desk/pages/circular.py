@@ -19,14 +19,16 @@ from urllib.parse import urlencode
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline import circular, delivery_state, exports, issuance, runtime
-from pipeline.corrections import doc_number
+from pipeline import delivery_state, issuance, runtime
 from pipeline.desk import inert
 from pipeline.desk.auth import Context, route
 from pipeline.desk.cache import Memo, fingerprint
 from pipeline.desk.pages.common import XLSX, chosen_period, download, periods
 from pipeline.desk.pages.overview import standings_of
 from pipeline.errors import DeliveryError, UsageError
+from pipeline.outputs import circular
+from pipeline.outputs import tables as exports
+from pipeline.outputs.corrections import doc_number
 from pipeline.standings import table as standings
 from pipeline.standings.periods import Period
 

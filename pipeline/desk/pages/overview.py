@@ -8,11 +8,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pipeline import issuance
-from pipeline.chart import rate_chart
 from pipeline.clerk import sendback
 from pipeline.desk.auth import Context, route
 from pipeline.desk.cache import Memo, fingerprint
 from pipeline.desk.pages.common import chosen_period, periods
+from pipeline.outputs.chart import rate_chart
 from pipeline.standings import table as standings
 from pipeline.standings.periods import Period
 

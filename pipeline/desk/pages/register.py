@@ -5,12 +5,12 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pipeline import register
 from pipeline.clerk import sendback
 from pipeline.desk.auth import Context, route
 from pipeline.desk.pages.common import XLSX, download, periods
 from pipeline.desk.render import OUTCOMES
 from pipeline.errors import UsageError
+from pipeline.outputs import register
 
 PAGE_SIZE = 200
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pipeline import register
 from pipeline.clerk import sendback
 from pipeline.desk.auth import Context, route
+from pipeline.outputs import register
 
 
 def units_page(context: Context) -> Response:

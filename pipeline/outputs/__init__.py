@@ -13,7 +13,7 @@ from pipeline.ledger import Ledger
 from pipeline.standings.periods import Period
 
 if TYPE_CHECKING:
-    from pipeline.corrections import Correction
+    from pipeline.outputs.corrections import Correction
     from pipeline.standings.table import Standings
 
 
@@ -37,13 +37,13 @@ def publish(
     correction: Correction | None = None,
 ) -> Published:
     """Write the period's circular (marked 更正 when `correction`), xlsx and json."""
-    from pipeline import (  # pandas, WeasyPrint: publishing
-        circular,
-        exports,
+    from pipeline.outputs import (
+        circular,  # pandas, WeasyPrint: publishing
         notices,
-        summary_output,
     )
-    from pipeline.corrections import doc_number
+    from pipeline.outputs import summary as summary_output
+    from pipeline.outputs import tables as exports
+    from pipeline.outputs.corrections import doc_number
 
     folder = (out or config.resolve(config.output.dir)) / str(period)
     number = doc_number(config, period, ledger.versions())

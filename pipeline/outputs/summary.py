@@ -7,11 +7,12 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from pipeline import atomic, circular, sheets
-from pipeline.chart import trend_chart
+from pipeline import atomic
 from pipeline.config import Config
 from pipeline.ledger import Ledger
-from pipeline.sheets import PERCENT, THOUSANDS, Column
+from pipeline.outputs import circular, sheets
+from pipeline.outputs.chart import trend_chart
+from pipeline.outputs.sheets import PERCENT, THOUSANDS, Column
 from pipeline.standings.periods import Period
 from pipeline.standings.summary import Summary, is_final, summarise
 

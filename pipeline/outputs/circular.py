@@ -19,19 +19,21 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from pipeline import atomic, circular_docx, fonts, resources
-from pipeline.chart import rate_chart
+from pipeline import atomic, resources
 from pipeline.config import Config
-from pipeline.corrections import doc_number
 from pipeline.errors import RenderError
+from pipeline.outputs import docx as circular_docx
+from pipeline.outputs import fonts
+from pipeline.outputs.chart import rate_chart
+from pipeline.outputs.corrections import doc_number
 from pipeline.standings import spans
 from pipeline.standings.table import Standings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from pipeline.corrections import Correction
-    from pipeline.notices import FollowUp
+    from pipeline.outputs.corrections import Correction
+    from pipeline.outputs.notices import FollowUp
 
 TEMPLATES = resources.templates()
 RED = "#e60012"

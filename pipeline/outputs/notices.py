@@ -14,10 +14,12 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from pipeline import atomic, circular, circular_docx
+from pipeline import atomic
 from pipeline.config import Config
 from pipeline.ledger import Ledger
 from pipeline.ledger.talks import Talk
+from pipeline.outputs import circular
+from pipeline.outputs import docx as circular_docx
 from pipeline.standings import spans
 from pipeline.standings.table import Standing, Standings
 

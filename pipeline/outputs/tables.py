@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipeline import atomic, sheets
-from pipeline.sheets import PERCENT, THOUSANDS, Column
+from pipeline import atomic
+from pipeline.outputs import sheets
+from pipeline.outputs.sheets import PERCENT, THOUSANDS, Column
 from pipeline.standings.table import Standing, Standings
 
 _YES = {True: "是", False: ""}

@@ -106,7 +106,9 @@ def local_iso(arrival: str | None, config: Config) -> str | None:
 def xlsx(found: list[Row], config: Config, title: str = "收件登记簿") -> bytes:
     """The register as a printable workbook, times in the campaign's zone. Text from mail
     (a subject such as "=HYPERLINK(…)") stays text: `sheets` never writes it as a formula."""
-    from pipeline import sheets  # openpyxl: only for the export, not for listing the register
+    from pipeline.outputs import (
+        sheets,  # openpyxl: only for the export, not for listing the register
+    )
 
     columns = [
         sheets.Column("编号", 7),
