@@ -62,7 +62,10 @@ class FollowUp:
 
 
 def steps() -> list[Step]:
-    from pipeline import receipts, reminders  # imported late: they pull in the SMTP side
+    from pipeline.delivery import (
+        receipts,  # imported late: they pull in the SMTP side
+        reminders,
+    )
 
     return [
         Step("receipts", "回执", receipts.send_due),

@@ -24,8 +24,9 @@ from types import FrameType
 from typing import Any, Literal
 
 from pipeline import config as config_module
-from pipeline import job, logs, receipts
+from pipeline import job, logs
 from pipeline.config import Config
+from pipeline.delivery import receipts
 from pipeline.errors import ConfigError, XunbaoError
 from pipeline.runtime import Clock, ServeLock, SystemClock
 from pipeline.standings.periods import Period, latest_closed, local_text

@@ -145,7 +145,7 @@ def _letters(every: list[RunRecord], runs: list[RunRecord]) -> dict[str, Any]:
 def _undelivered(config: Config, ledger: Ledger, runs: list[RunRecord]) -> list[Any]:
     """Every issued circular (and every period a run meant to send) with the recipients
     whose server has not accepted its latest version: each one's state and last error."""
-    from pipeline import delivery_state
+    from pipeline.delivery import state as delivery_state
 
     meant = {
         r.period

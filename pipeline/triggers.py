@@ -14,8 +14,8 @@ from datetime import datetime
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from pipeline import reminders
 from pipeline.config import Config
+from pipeline.delivery import reminders
 from pipeline.standings.periods import Period
 from pipeline.standings.timetable import next_run
 

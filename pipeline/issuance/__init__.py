@@ -149,7 +149,7 @@ def state(
         phase = "ready"
     waiting = 0
     if latest is not None and config.delivery.host:
-        from pipeline.delivery_state import copies
+        from pipeline.delivery.state import copies
 
         waiting = len(copies(config, ledger, str(period), latest.version).waiting)
     sending = bool(config.delivery.host)

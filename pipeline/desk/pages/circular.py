@@ -19,7 +19,8 @@ from urllib.parse import urlencode
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline import delivery_state, issuance, runtime
+from pipeline import issuance, runtime
+from pipeline.delivery import state as delivery_state
 from pipeline.desk import inert
 from pipeline.desk.auth import Context, route
 from pipeline.desk.cache import Memo, fingerprint
