@@ -26,7 +26,7 @@ from pipeline import config as config_module
 from pipeline.clerk import accounts
 from pipeline.desk.app import create_app
 from pipeline.ledger import Entry, Ledger, Report, originals
-from pipeline.schedule import campaign_window
+from pipeline.service.schedule import campaign_window
 from pipeline.standings.periods import Period, between
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,10 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline import config, job
+from pipeline import config
 from pipeline.config import Limits
 from pipeline.ledger import Ledger
 from pipeline.mailbox.directory import DirectorySource
+from pipeline.service import job
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = {"xlsx": "0918-0930-shizhongqu.eml", "docx": "0918-1012-wutongqiao.eml"}

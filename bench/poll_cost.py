@@ -32,9 +32,9 @@ from imapclient import IMAPClient  # noqa: E402
 from servers import Dovecot, make_certificate, samples  # noqa: E402
 
 from pipeline import config as config_module  # noqa: E402
-from pipeline import job  # noqa: E402
 from pipeline.ledger import Ledger  # noqa: E402
 from pipeline.mailbox.imap import ImapSource  # noqa: E402
+from pipeline.service import job  # noqa: E402
 
 NEW = 25
 REPEATS = 5

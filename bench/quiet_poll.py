@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline import config as config_module  # noqa: E402
-from pipeline import job  # noqa: E402
+from pipeline.service import job  # noqa: E402
 
 
 def main(count: int) -> None:

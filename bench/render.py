@@ -18,9 +18,10 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from pipeline import config, job
+from pipeline import config
 from pipeline.mailbox import open_source
 from pipeline.outputs import circular
+from pipeline.service import job
 from pipeline.standings import table as standings
 from pipeline.standings.periods import Period
 

@@ -172,8 +172,8 @@ def ingest_hostile(config_path: Path) -> int:
 
 def ingest_mail(config_path: Path, raw: bytes, message_id: str) -> int:
     """Put one mail through the real intake (a directory source of its own); its number."""
-    from pipeline import job
     from pipeline.mailbox.directory import DirectorySource
+    from pipeline.service import job
 
     name = hashlib.sha256(raw).hexdigest()[:8]
     inbox = config_path.parent / f"inbox-{name}"

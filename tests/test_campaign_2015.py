@@ -21,10 +21,11 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from pipeline import config, issuance, job
+from pipeline import config, issuance
 from pipeline.clerk import talks
 from pipeline.ledger.talks import Talk
 from pipeline.outputs import notices
+from pipeline.service import job
 from pipeline.standings.periods import Period
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,8 +24,8 @@ from conftest import XUNBAO, Account, needs_dovecot, run_cli, write_config
 from servers import SAMPLES
 
 from pipeline import config as config_module
-from pipeline import job
 from pipeline.mailbox.directory import DirectorySource
+from pipeline.service import job
 
 pytestmark = needs_dovecot
 

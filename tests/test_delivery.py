@@ -19,11 +19,12 @@ from conftest import SMTP_PASSWORD, SMTP_USER, XUNBAO, MakeServer, run_cli, writ
 from servers import SAMPLES
 
 from pipeline import config as config_module
-from pipeline import delivery, issuance, job, outputs
+from pipeline import delivery, issuance, outputs
 from pipeline.delivery import receipts
 from pipeline.errors import DeliveryError
 from pipeline.ledger import Ledger
 from pipeline.mailbox.directory import DirectorySource
+from pipeline.service import job
 from pipeline.standings.periods import Period
 
 PERIOD = "2015-09-20"

@@ -62,8 +62,8 @@ def ingest_attachment(workspace: Path, name: str, data: bytes, tag: str) -> int:
     from messages import to_mailbox
 
     from pipeline import config as config_module
-    from pipeline import job
     from pipeline.mailbox.directory import DirectorySource
+    from pipeline.service import job
 
     message_id = f"<preview-{tag}@example.com>"
     date = "Sat, 19 Sep 2015 10:00:00 +0800"

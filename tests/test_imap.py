@@ -16,10 +16,10 @@ from conftest import Account, needs_dovecot, new_account, run_cli, write_config
 from servers import Dovecot
 
 from pipeline import config as config_module
-from pipeline import job
 from pipeline.errors import SourceError
 from pipeline.ledger import Ledger, MessageRecord
 from pipeline.mailbox.imap import ImapSource
+from pipeline.service import job
 
 pytestmark = needs_dovecot
 

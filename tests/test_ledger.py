@@ -12,9 +12,10 @@ import pytest
 from conftest import write_config
 from servers import SAMPLES
 
-from pipeline import config, job
+from pipeline import config
 from pipeline.ledger import Entry, Ledger, Report, originals
 from pipeline.mailbox.directory import DirectorySource
+from pipeline.service import job
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEN = datetime(2015, 9, 18, 2, tzinfo=UTC)

@@ -34,9 +34,9 @@ from fakeclock import FakeClock, at
 from servers import SmtpServer
 
 from pipeline import config as config_module
-from pipeline import job, status
 from pipeline.outputs import circular
-from pipeline.schedule import Server
+from pipeline.service import job, status
+from pipeline.service.schedule import Server
 from pipeline.standings import periods
 
 pytestmark = [needs_dovecot, pytest.mark.slow]

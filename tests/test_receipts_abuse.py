@@ -15,8 +15,8 @@ from fakeclock import FakeClock, at
 from test_letters import letters_to, report, text_of, write_campaign_config
 
 from pipeline import config as config_module
-from pipeline import job
-from pipeline.schedule import Server
+from pipeline.service import job
+from pipeline.service.schedule import Server
 
 pytestmark = [needs_dovecot, pytest.mark.slow]
 

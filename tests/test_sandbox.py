@@ -26,7 +26,6 @@ from messages import to_mailbox
 from PIL import Image
 
 from pipeline import config as config_module
-from pipeline import job
 from pipeline.config import Limits
 from pipeline.ledger import Ledger
 from pipeline.mailbox import RawMessage
@@ -34,6 +33,7 @@ from pipeline.mailbox.directory import DirectorySource
 from pipeline.reading.mails import ReadMail
 from pipeline.reading.sandbox import QUARANTINED, Pool, Unread, crashed
 from pipeline.runtime import own_scratch
+from pipeline.service import job
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMS = ROOT / "tests" / "fixtures" / "forms"

@@ -26,10 +26,11 @@ import pytest
 from fakeclock import SHANGHAI, FakeClock, at
 
 from pipeline import config as config_module
-from pipeline import followup, job, outputs
+from pipeline import outputs
 from pipeline.delivery import StepResult
 from pipeline.outputs import circular
-from pipeline.schedule import Server
+from pipeline.service import followup, job
+from pipeline.service.schedule import Server
 from pipeline.standings import periods
 from pipeline.standings.timetable import due_periods, next_run, next_runs
 

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipeline import config as config_module
-from pipeline import job, logs, status
 from pipeline.ledger import Entry
+from pipeline.service import job, logs, status
 
 ROOT = Path(__file__).resolve().parent.parent
 XUNBAO = Path(sys.executable).parent / "xunbao"

@@ -9,7 +9,7 @@ from fakeclock import at
 
 from pipeline import config as config_module
 from pipeline.config import Config
-from pipeline.triggers import DekadTrigger, ReminderTrigger, next_poll, poll_trigger
+from pipeline.service.triggers import DekadTrigger, ReminderTrigger, next_poll, poll_trigger
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,9 +15,9 @@ from test_delivery import RECIPIENTS, delivery_section
 from test_schedule import CAMPAIGN_2016, NO_POLLING, make_config, write_report
 
 from pipeline import config as config_module
-from pipeline import job, status
 from pipeline.ledger import Ledger
-from pipeline.schedule import Server
+from pipeline.service import job, status
+from pipeline.service.schedule import Server
 from pipeline.standings import periods
 
 pytestmark = pytest.mark.slow

@@ -57,7 +57,7 @@ def load_config(path: Path) -> config_module.Config:
     writes warnings to stderr through the password redactor."""
     import logging
 
-    from pipeline import logs
+    from pipeline.service import logs
 
     config = config_module.load(path).config
     logs.setup(config=config, level=logging.WARNING)

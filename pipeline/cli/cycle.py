@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from pipeline import job
 from pipeline.cli.common import config_option, load_config, parse_period
 from pipeline.cli.output import console
 from pipeline.config import Config
 from pipeline.errors import UsageError
+from pipeline.service import job
 from pipeline.standings.periods import Period
 
 

@@ -11,12 +11,13 @@ from typing import Any
 
 import click
 
-from pipeline import issuance, job, runtime
+from pipeline import issuance, runtime
 from pipeline.cli.common import config_option, load_config, parse_period
 from pipeline.cli.output import Shown, console, print_table
 from pipeline.config import Config
 from pipeline.delivery import state as delivery_state
 from pipeline.errors import DeliveryError
+from pipeline.service import job
 from pipeline.standings.periods import Period, is_deadline, local_text
 
 

@@ -44,7 +44,7 @@ def check_config(config_path: Path) -> None:
 @click.option("--log-json", is_flag=True, help="日志每行一个 JSON 对象（便于日志系统收集）")
 def serve(config_path: Path, once: bool, log_json: bool) -> None:
     """常驻运行：每旬截止时自动收信、汇总、生成并发送通报；启动时补跑错过的旬。"""
-    from pipeline import schedule
+    from pipeline.service import schedule
 
     sys.exit(schedule.serve_command(config_path, once=once, log_json=log_json))
 
@@ -57,7 +57,7 @@ def schedule_command(config_path: Path, start: str | None, count: int) -> None:
     """列出接下来的自动运行时间及对应的旬。"""
     from datetime import UTC, date, datetime
 
-    from pipeline import status as status_module
+    from pipeline.service import status as status_module
 
     config = load_config(config_path)
     try:
@@ -77,7 +77,7 @@ def status(config_path: Path, as_json: bool) -> None:
     """运行状况：上次和下次运行、待审核邮件、未送达的通报、邮箱是否可用。"""
     from datetime import UTC, datetime
 
-    from pipeline import status as status_module
+    from pipeline.service import status as status_module
 
     config = load_config(config_path)
     data = status_module.collect(config, datetime.now(UTC))

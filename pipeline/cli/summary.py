@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from pipeline import job
 from pipeline.cli.common import config_option, load_config
 from pipeline.cli.output import console
 from pipeline.ledger import open_ledger
 from pipeline.outputs import summary as summary_output
+from pipeline.service import job
 from pipeline.standings import summary
 
 

@@ -24,11 +24,12 @@ from types import FrameType
 from typing import Any, Literal
 
 from pipeline import config as config_module
-from pipeline import job, logs
 from pipeline.config import Config
 from pipeline.delivery import receipts
 from pipeline.errors import ConfigError, XunbaoError
 from pipeline.runtime import Clock, ServeLock, SystemClock
+from pipeline.service import job, logs
+from pipeline.service.triggers import DekadTrigger, ReminderTrigger, next_poll, poll_trigger
 from pipeline.standings.periods import Period, latest_closed, local_text
 from pipeline.standings.timetable import (
     RETRY_DELAYS,
@@ -37,7 +38,6 @@ from pipeline.standings.timetable import (
     campaign_window,
     due_periods,
 )
-from pipeline.triggers import DekadTrigger, ReminderTrigger, next_poll, poll_trigger
 
 log = logging.getLogger("xunbao.schedule")
 

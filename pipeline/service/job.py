@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from pipeline import followup, logs, runtime
+from pipeline import runtime
 from pipeline.config import Config
 from pipeline.intake.backlog import Ingested, ingest
 from pipeline.ledger import Ledger, open_ledger
 from pipeline.mailbox import open_source
+from pipeline.service import followup, logs
 from pipeline.standings.periods import Period, latest_closed, period_of
 from pipeline.standings.timetable import first_use, unasked
 

@@ -16,10 +16,10 @@ from pipeline.config import Config
 from pipeline.errors import XunbaoError
 from pipeline.ledger import Ledger, open_ledger
 from pipeline.ledger.records import RunRecord
-from pipeline.logs import Redactor, secrets_of
 from pipeline.mailbox import open_source
 from pipeline.reading import walls
 from pipeline.runtime import ServeLock
+from pipeline.service.logs import Redactor, secrets_of
 from pipeline.standings import timetable
 from pipeline.standings.periods import latest_closed, local_text
 from pipeline.standings.timetable import (
