@@ -19,8 +19,9 @@ from conftest import SMTP_PASSWORD, SMTP_USER, XUNBAO, MakeServer, run_cli, writ
 from servers import SAMPLES
 
 from pipeline import config as config_module
-from pipeline import delivery, issuance, outputs
+from pipeline import issuance, outputs
 from pipeline.delivery import receipts
+from pipeline.delivery import sending as delivery
 from pipeline.errors import DeliveryError
 from pipeline.ledger import Ledger
 from pipeline.mailbox.directory import DirectorySource

@@ -27,7 +27,7 @@ from fakeclock import SHANGHAI, FakeClock, at
 
 from pipeline import config as config_module
 from pipeline import outputs
-from pipeline.delivery import StepResult
+from pipeline.delivery.sending import StepResult
 from pipeline.outputs import circular
 from pipeline.service import followup, job
 from pipeline.service.schedule import Server

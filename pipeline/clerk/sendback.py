@@ -86,7 +86,7 @@ def send_back(
     address, problem = _address(config, ledger, row.sender, name, now)
     if problem:
         return SentBack(message, name, by_when, "", problem)
-    from pipeline.delivery import Outgoing, envelope, header_text, send
+    from pipeline.delivery.sending import Outgoing, envelope, header_text, send
 
     period = Period.parse(row.period).label() if row.period else ""
     mail = envelope(config, f"退回修改：{name}{period}旬报")

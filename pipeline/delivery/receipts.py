@@ -23,7 +23,7 @@ from pipeline.standings.periods import Period
 _log = logging.getLogger("xunbao.receipts")
 
 if TYPE_CHECKING:
-    from pipeline.delivery import Outgoing, StepResult
+    from pipeline.delivery.sending import Outgoing, StepResult
     from pipeline.ledger import Ledger
     from pipeline.ledger.letters import Received
 
@@ -69,7 +69,7 @@ _DEFAULT_ADVICE = ("需要工作人员人工核实", "核对旬报表中的数�
 
 def send_due(config: Config, ledger: Ledger, now: datetime) -> StepResult:
     """The after-poll step: send the receipts owed since receipts were switched on."""
-    from pipeline.delivery import StepResult, send
+    from pipeline.delivery.sending import StepResult, send
 
     result = StepResult()
     since = note_switch(config, ledger, now)
@@ -137,7 +137,7 @@ def owed(
 
 
 def receipt(config: Config, ledger: Ledger, message: Received, unit: str) -> Outgoing:
-    from pipeline.delivery import Outgoing, envelope, header_text
+    from pipeline.delivery.sending import Outgoing, envelope, header_text
 
     # Never the sender's subject or words: a forger's text must not go out under our name.
     period = Period.parse(message.period).label() if message.period else ""

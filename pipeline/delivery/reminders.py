@@ -22,7 +22,7 @@ from pipeline.standings.periods import Period, period_of
 from pipeline.standings.timetable import campaign_window
 
 if TYPE_CHECKING:
-    from pipeline.delivery import Outgoing, StepResult
+    from pipeline.delivery.sending import Outgoing, StepResult
     from pipeline.ledger import Ledger
 
 KIND = "reminder:"
@@ -72,7 +72,7 @@ def plan(config: Config, ledger: Ledger, now: datetime) -> Plan | None:
 
 def send_due(config: Config, ledger: Ledger, now: datetime) -> StepResult:
     """The after-poll step: the reminders of the open period, once it is their time."""
-    from pipeline.delivery import StepResult, send
+    from pipeline.delivery.sending import StepResult, send
 
     result = StepResult()
     if not (config.reminders.enabled and config.delivery.host):
@@ -97,7 +97,7 @@ def send_due(config: Config, ledger: Ledger, now: datetime) -> StepResult:
 
 
 def letter(config: Config, period: Period, unit: Unit) -> Outgoing:
-    from pipeline.delivery import Outgoing, envelope
+    from pipeline.delivery.sending import Outgoing, envelope
 
     first, *others = unit.addresses
     copies = [*others, *group_contacts(config, unit)] if config.reminders.copy_groups else others
@@ -129,7 +129,7 @@ def group_contacts(config: Config, unit: Unit) -> list[str]:
 
 
 def clerk_list(config: Config, found: Plan) -> Outgoing:
-    from pipeline.delivery import Outgoing, envelope
+    from pipeline.delivery.sending import Outgoing, envelope
 
     label = found.period.label()
     mail = envelope(config, f"催报名单：{label}尚未报送的单位（{len(found.due)} 个）")

@@ -300,7 +300,7 @@ def _finish(config: Config, ledger: Ledger, version: VersionRecord, result: Sett
     if not config.delivery.host:
         result.sent = result.sent or 0
         return
-    from pipeline import delivery
+    from pipeline.delivery import sending as delivery
 
     folder = config.resolve(config.output.dir) / version.period
     if result.published is not None:
@@ -325,7 +325,7 @@ def _notify(config: Config, ledger: Ledger, found: PeriodState) -> bool:
     _log.warning(what)
     if not config.delivery.host or not config.delivery.clerk:
         return False
-    from pipeline import delivery
+    from pipeline.delivery import sending as delivery
 
     kind = f"notice:{found.phase}:v{found.next_version}"
     return delivery.notify_clerk(config, ledger, str(found.period), kind, what) > 0

@@ -1,8 +1,8 @@
 """Reader processes with hard limits, so one hostile attachment cannot stop the mailbox.
 
 Each worker (`python -m pipeline.reading.reader_process`) reads whole messages
-(`reading.read_mail`) behind the walls of walls.py (no network, no secrets, a read-only
-system, one writable folder of its own) under hard RLIMIT_AS and RLIMIT_CPU (a
+(`reading.mails.read_mail`) behind the walls of walls.py (no network, no secrets, a
+read-only system, one writable folder of its own) under hard RLIMIT_AS and RLIMIT_CPU (a
 per-attachment soft allowance under a hard lifetime budget, after which the worker retires),
 and the pool adds a wall-clock deadline. A worker that dies, aborts or runs out of time is
 killed with its process group and replaced; its message gets a Chinese reason naming the

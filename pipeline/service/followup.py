@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from pipeline.config import Config
-from pipeline.delivery import StepResult
+from pipeline.delivery.sending import StepResult
 from pipeline.errors import XunbaoError
 from pipeline.ledger import Ledger
 
