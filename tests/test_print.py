@@ -204,3 +204,14 @@ def test_the_signature_never_stands_alone_on_a_page(out: Path) -> None:
                 if "乐山市总工会" in lines and lines.index("乐山市总工会") == 0:
                     alone.append(extra)
     assert alone == []
+
+
+def test_the_sheet_counts_the_units_the_circular_counts(out: Path) -> None:
+    """本旬报送 in the sheet's 合计 row is reported / 应报送: the same units the circular
+    counts (其他 has its own row but is no unit that must report)."""
+    sheet = load_workbook(out / "standings.xlsx").worksheets[0]
+    total = next(r for r in sheet.iter_rows(min_row=4) if r[1].value == "合计")
+    reported, due = (int(n) for n in str(total[6].value).split("/"))
+    circular = " ".join(text(out / "circular.pdf").split())
+    assert f"应报送单位{due}个" in circular.replace(" ", "")
+    assert f"按时报送{reported}个" in circular.replace(" ", "")

@@ -108,7 +108,9 @@ def _units(page: sheets.Sheet, units: list[Standing], totals: Standings | None) 
         marks[at:at] = [None] * len(s.parts)
     target = totals.target if totals else sum(s.target for s in units)
     completed = totals.completed if totals else sum(s.completed for s in units)
-    reported = sum(s.reported for s in units if s.status != "bucket")
+    # 应报送: the units that must report; 其他 has its own row but reports nothing itself
+    due = [s for s in units if s.status != "bucket"]
+    reported = sum(s.reported for s in due)
     rows.append(
         [
             "",
@@ -117,7 +119,7 @@ def _units(page: sheets.Sheet, units: list[Standing], totals: Standings | None) 
             target,
             completed,
             completed / target if target else 0.0,
-            f"{reported}/{len(units)}",
+            f"{reported}/{len(due)}",
             "",
             "",
             sum(s.summoned for s in units) or "",
