@@ -10,8 +10,10 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import XUNBAO, Account, needs_dovecot, write_config
@@ -140,6 +142,13 @@ def test_held_report_is_pending_delays_delivery_and_its_approval_is_reissued_onc
     assert "更正说明" in clerk.pdf_text() and "马边县由待核实更正为已报送" in clerk.pdf_text()
     assert (clerk.folder / "out" / PERIOD / "circular-v1.pdf").exists()
     assert "马边县报表待核实" in clerk.pdf_text("circular-v1.pdf")
+    # GB/T 9704: the note opens the body, after 主送; a correction is signed and printed
+    # on its own day, the first version on the cutoff's.
+    corrected = clerk.pdf_text()
+    assert corrected.index("部分企业工会：") < corrected.index("更正说明")
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    assert f"{today.year}年{today.month}月{today.day}日印发" in corrected
+    assert "2015年9月20日印发" in clerk.pdf_text("circular-v1.pdf")
 
     # Nothing changed: nothing is resent.
     again = clerk("run", "--period", PERIOD)

@@ -262,7 +262,8 @@ def _correction(config: Config, found: PeriodState, table: Standings) -> Correct
     text = corrections.note(
         found.latest.standings, corrections.snapshot(table), config.campaign.measure
     )
-    return Correction(found.next_version, text)
+    today = datetime.now(config.schedule.zone).date()
+    return Correction(found.next_version, text, today)
 
 
 def issue(

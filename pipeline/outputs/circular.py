@@ -31,6 +31,7 @@ from pipeline.standings.table import Standings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import date
 
     from pipeline.outputs.corrections import Correction
     from pipeline.outputs.notices import FollowUp
@@ -116,6 +117,8 @@ def compose(
     context = _context(config, standings, number) | {
         "correction": correction,
         "followups": followups,
+        # 落款 and 印发: a correction is signed and printed on its own day
+        "signed_cn": _chinese(correction.issued_on if correction else standings.period.end),
     }
     draft = render(environment, "circular.html.j2", css="", chart="", **context)
     chosen = choose_fonts(config, draft)
@@ -136,6 +139,10 @@ def choose_fonts(config: Config, draft_html: str) -> dict[str, fonts.Choice]:
     }
 
 
+def _chinese(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 def _context(config: Config, standings: Standings, number: str) -> dict[str, Any]:
     from pipeline.standings import annual as annual_module
 
@@ -149,7 +156,7 @@ def _context(config: Config, standings: Standings, number: str) -> dict[str, Any
         "rules": config.rules,
         "s": standings,
         "doc_number": number,
-        "date_cn": f"{end.year}年{end.month}月{end.day}日",
+        "date_cn": _chinese(end),  # the figures' date: the period's cutoff
         "period_label": spans.label(config, standings.period),
         "term": spans.term(config, standings.period),  # 本旬, 本月 (monthly) or 本期 (ad hoc)
         "reported_count": standings.reported_count,

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from pipeline.standings.rules import STATUS_LABELS
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from pipeline.config import Config
     from pipeline.ledger.records import VersionRecord
     from pipeline.standings.periods import Period
@@ -25,10 +27,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Correction:
-    """A version after the first: its number and what it corrects."""
+    """A version after the first: its number, what it corrects and the day it is issued
+    (its 落款 and 印发 dates: the figures stay those of the period's cutoff)."""
 
     version: int
     note: str
+    issued_on: date
 
 
 _UNIT_KEYS = ("unit", "target", "completed", "rank", "reported", "status", "summoned_streak")
