@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from pipeline import config, issuance
+from pipeline import config
 from pipeline.clerk import talks
+from pipeline.issuance import phase
 from pipeline.ledger.talks import Talk
 from pipeline.outputs import notices
 from pipeline.service import job
@@ -306,11 +307,11 @@ def test_the_monthly_circular_and_the_notices(campaign, tmp_path: Path):
         update={"circular": cfg.circular.model_copy(update={"every": "month"})}
     )
     with job.open_ledger(cfg) as ledger:
-        september = issuance.standings_for(monthly, ledger, Period.parse("2015-09-30"))
-        dekad = issuance.standings_for(cfg, ledger, Period.parse("2015-09-30"))
+        september = phase.standings_for(monthly, ledger, Period.parse("2015-09-30"))
+        dekad = phase.standings_for(cfg, ledger, Period.parse("2015-09-30"))
         # The month: every unit sent a form in one of September's dekads (五通桥: 09-10, 09-20).
         assert september.reported_count == 22 and dekad.reported_count == 4
-        table = issuance.standings_for(cfg, ledger, Period.parse("2015-09-10"))
+        table = phase.standings_for(cfg, ledger, Period.parse("2015-09-10"))
     written = notices.write_notices(cfg, table, tmp_path)
     assert sorted(p.name for p in written) == sorted(
         f"{u}约谈通知书{s}" for u in ("乐电公司", "夹江县", "五通桥区") for s in (".docx", ".pdf")

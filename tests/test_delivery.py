@@ -19,10 +19,11 @@ from conftest import SMTP_PASSWORD, SMTP_USER, XUNBAO, MakeServer, run_cli, writ
 from servers import SAMPLES
 
 from pipeline import config as config_module
-from pipeline import issuance, outputs
+from pipeline import outputs
 from pipeline.delivery import receipts
 from pipeline.delivery import sending as delivery
 from pipeline.errors import DeliveryError
+from pipeline.issuance import phase
 from pipeline.ledger import Ledger
 from pipeline.mailbox.directory import DirectorySource
 from pipeline.service import job
@@ -102,7 +103,7 @@ def publish(folder: Path, **sections: Any) -> tuple[config_module.Config, output
     try:
         job.ingest(config, ledger, DirectorySource(SAMPLES))
         period = Period.parse(PERIOD)
-        table = issuance.standings_for(config, ledger, period)
+        table = phase.standings_for(config, ledger, period)
         return config, outputs.publish(config, ledger, period, table=table)
     finally:
         ledger.close()

@@ -101,8 +101,8 @@ def test_approved_name_list_is_kept_and_shown_in_circular_and_xlsx(
 ) -> None:
     from openpyxl import load_workbook
 
-    from pipeline import issuance
     from pipeline.clerk import review
+    from pipeline.issuance import phase
     from pipeline.ledger import originals
     from pipeline.outputs import circular
     from pipeline.outputs import tables as exports
@@ -118,7 +118,7 @@ def test_approved_name_list_is_kept_and_shown_in_circular_and_xlsx(
     assert approved.report.roster and len(approved.report.roster) == 2
     period = approved.report.period
     assert ledger.registered(period) == {"夹江县": 2}
-    table = issuance.standings_for(cfg, ledger, Period.parse(period))
+    table = phase.standings_for(cfg, ledger, Period.parse(period))
     shown = {s.unit: s.registered for s in table.units}
     assert shown["夹江县"] == 2 and shown["井研县"] is None
     composed = circular.compose(cfg, table)

@@ -253,7 +253,7 @@ def test_receipts_and_reminders_since_the_last_cutoff(tmp_path: Path) -> None:
 def test_the_state_is_memoised_under_its_inputs_and_recomputed_when_one_changes(
     tmp_path: Path,
 ) -> None:
-    from pipeline import issuance
+    from pipeline.issuance import phase
     from pipeline.ledger import Report
     from pipeline.outputs import corrections
     from pipeline.standings.periods import Period
@@ -263,17 +263,17 @@ def test_the_state_is_memoised_under_its_inputs_and_recomputed_when_one_changes(
     period, now = Period.parse("2015-09-20"), at("2015-09-21 09:00")
 
     def fresh() -> str:  # the fingerprint computed from scratch, no memo
-        return corrections.fingerprint(issuance.standings_for(config, ledger, period))
+        return corrections.fingerprint(phase.standings_for(config, ledger, period))
 
-    empty = issuance.state(config, ledger, period, now)
-    assert empty.fingerprint == fresh() and issuance.state(config, ledger, period, now) == empty
+    empty = phase.state(config, ledger, period, now)
+    assert empty.fingerprint == fresh() and phase.state(config, ledger, period, now) == empty
     ledger.add_report(
         Report("市中区", "2015-09-20", 2468, at("2015-09-20 10:00"), origin="recorded")
     )
-    counted = issuance.state(config, ledger, period, now)
+    counted = phase.state(config, ledger, period, now)
     assert counted.fingerprint != empty.fingerprint and counted.fingerprint == fresh()
     retargeted = make_config(tmp_path, {"target: 71000": "target: 71001", "5437,": "5438,"})
-    assert issuance.state(retargeted, ledger, period, now).fingerprint != counted.fingerprint
+    assert phase.state(retargeted, ledger, period, now).fingerprint != counted.fingerprint
 
 
 def test_status_loads_no_pandas_once_the_state_is_known(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -168,13 +169,32 @@ def test_held_report_is_pending_delays_delivery_and_its_approval_is_reissued_onc
     assert acts == [("approve", "王芳"), ("reopen", "王芳"), ("approve", "命令行:clerk-os")]
 
 
+HOLD_CYCLE_LOCK = """
+import sys, time
+from filelock import FileLock
+lock = FileLock(sys.argv[1])
+lock.acquire()
+print("held", flush=True)
+time.sleep(2)
+"""
+
+
 def test_required_sign_off_sends_nothing_until_a_leader_signs(clerk: Clerk) -> None:
     clerk.configure(sign_off="required", signers=["张建国"])
     waiting = clerk("run", "--period", PERIOD)
     assert "等待签发" in waiting.stdout and clerk.circulars() == []
     refused = clerk("sign", "--period", PERIOD, "--by", "李四", ok=False)
     assert refused.returncode == 2 and "张建国" in refused.stderr
+    # Another xunbao holds the ledger (a serve tick sending): signing waits for it, saying so.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_CYCLE_LOCK, str(clerk.folder / "ledger.sqlite.cycle.lock")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     signed = clerk("sign", "--period", PERIOD, "--by", "张建国")
+    holder.wait(timeout=30)
+    assert "另一个 xunbao 正在处理同一个台账" in signed.stdout
     assert "已由 张建国 签发" in signed.stdout
     assert sorted(r for r, _ in clerk.circulars()) == sorted(RECIPIENTS)
     (version,) = clerk.json("circulars")

@@ -4,14 +4,13 @@ versions of each period's circular."""
 from __future__ import annotations
 
 import json
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from pipeline import issuance, runtime
+from pipeline import issuance
 from pipeline.cli.common import config_option, load_config, parse_period
 from pipeline.cli.output import Shown, console, print_table
 from pipeline.config import Config
@@ -23,11 +22,6 @@ from pipeline.standings.periods import Period, is_deadline, local_text
 
 def _period_option(func: click.decorators.FC) -> click.decorators.FC:
     return click.option("--period", required=True, help="通报的截止日期 YYYY-MM-DD")(func)
-
-
-def _locked(config: Config) -> AbstractContextManager[None]:
-    """One sender at a time per ledger: a serve tick or a run waits, and so does this."""
-    return runtime.one_cycle_at_a_time(config, console.print)
 
 
 def _made(config: Config, text: str) -> Period:
@@ -56,9 +50,10 @@ def sign(config_path: Path, period: str, by: str) -> None:
     """签发通报：记录签发人和时间，随即发送。"""
     config = load_config(config_path)
     chosen = _made(config, period)
-    with _locked(config), job.open_ledger(config) as ledger:
+    with job.open_ledger(config) as ledger:
         try:
-            settled = issuance.sign(config, ledger, chosen, by.strip(), datetime.now(UTC))
+            now = datetime.now(UTC)
+            settled = issuance.sign(config, ledger, chosen, by.strip(), now, console.print)
         except DeliveryError as exc:  # signed and issued; the copies wait for the next run
             said = delivery_state.not_sent(exc, signed=True)
             raise DeliveryError(f"{chosen.label()}通报（签发人 {by.strip()}）{said}") from None
@@ -73,9 +68,9 @@ def reissue(config_path: Path, period: str) -> None:
     """发送更正：通报发出后数字有变化时，把新版本发给每位收件人（各一次）。"""
     config = load_config(config_path)
     chosen = _made(config, period)
-    with _locked(config), job.open_ledger(config) as ledger:
+    with job.open_ledger(config) as ledger:
         try:
-            settled = issuance.reissue(config, ledger, chosen, datetime.now(UTC))
+            settled = issuance.reissue(config, ledger, chosen, datetime.now(UTC), console.print)
         except DeliveryError as exc:
             said = delivery_state.not_sent(exc, signed=False)
             raise DeliveryError(f"{chosen.label()}通报{said}") from None

@@ -30,7 +30,7 @@ def talk(config_path: Path) -> None:
 )
 def notices(config_path: Path, period: str, out: Path | None) -> None:
     """为该期通报约谈的每个单位生成约谈通知书（Word 和 PDF），供领导审定后印发。"""
-    from pipeline import issuance
+    from pipeline.issuance import phase
     from pipeline.outputs import notices
 
     config = load_config(config_path)
@@ -39,7 +39,7 @@ def notices(config_path: Path, period: str, out: Path | None) -> None:
     with open_ledger(config) as ledger:
         if ledger.latest_version(str(chosen)) is None:
             raise UsageError(f"{chosen} 的通报尚未发出：通报发出后再生成约谈通知书。")
-        table = issuance.standings_for(config, ledger, chosen)
+        table = phase.standings_for(config, ledger, chosen)
     folder = out or config.resolve(config.output.dir) / str(chosen) / "约谈"
     written = notices.write_notices(config, table, folder)
     if not written:

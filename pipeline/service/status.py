@@ -90,13 +90,14 @@ def _circular(config: Config, ledger: Ledger, now: datetime) -> dict[str, Any] |
     """The state of the latest circular issued or waiting, else of the latest closed
     period (issuance decides it)."""
     from pipeline import issuance
+    from pipeline.issuance import phase
 
     known = issuance.known_periods(ledger)
     first, last = campaign_window(config)
     period = max(known) if known else min(latest_closed(now, config.schedule), last)
     if period < first:
         return None
-    found = issuance.state(config, ledger, period, now)
+    found = phase.state(config, ledger, period, now)
     label = found.label
     unasked = None
     if found.latest is None and found.phase != "collecting" and period not in known:

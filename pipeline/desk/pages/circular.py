@@ -1,7 +1,7 @@
 """通报: the period's circular as it would go out now — its standings, its pages as images,
 an HTML preview, the PDF and Excel to download — and sending it.
 
-A draft is composed by the same `issuance.standings_for` and `circular.compose` as `xunbao run`;
+A draft is composed by the same `phase.standings_for` and `circular.compose` as `xunbao run`;
 it is kept in memory until the period's reports or clerk actions change.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +18,7 @@ from urllib.parse import urlencode
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline import issuance, runtime
+from pipeline import issuance
 from pipeline.delivery import state as delivery_state
 from pipeline.desk import inert
 from pipeline.desk.auth import Context, route
@@ -27,6 +26,7 @@ from pipeline.desk.cache import Memo, fingerprint
 from pipeline.desk.pages.common import XLSX, chosen_period, download, periods
 from pipeline.desk.pages.overview import standings_of
 from pipeline.errors import DeliveryError, UsageError
+from pipeline.issuance import phase
 from pipeline.outputs import circular
 from pipeline.outputs import tables as exports
 from pipeline.outputs.corrections import doc_number
@@ -82,7 +82,7 @@ def circular_page(context: Context) -> Response:
     versions = context.ledger.versions(str(period))
     copies = [delivery_state.of_version(context.config, context.ledger, v) for v in versions]
     now = datetime.now(UTC)
-    found = issuance.state(context.config, context.ledger, period, now, made.table)
+    found = phase.state(context.config, context.ledger, period, now, made.table)
     return context.render(
         "circular.html",
         nav="circular",
@@ -111,7 +111,7 @@ class Offer:
     note: str  # what the page says instead of (or beside) the button
 
 
-def offer(context: Context, found: issuance.PeriodState) -> Offer:
+def offer(context: Context, found: phase.PeriodState) -> Offer:
     leader = context.account.role == "leader"
     mail = bool(context.config.delivery.host)
     if found.phase == "collecting":
@@ -177,28 +177,26 @@ def send(context: Context) -> Response:
     """发送 / 重发: the same `issuance.send_now` as a clerk's decision not to wait; pressing
     again only completes a failed send."""
     period = _period(context)
-    with _one_sender(context):
-        try:
-            settled = issuance.send_now(context.config, context.ledger, period, datetime.now(UTC))
-        except DeliveryError as exc:
-            return _failed(period, delivery_state.not_sent(exc, signed=False))
-        except UsageError as exc:  # the state moved on: back to the page, saying why
-            return _failed(period, str(exc))
+    try:
+        settled = issuance.send_now(context.config, context.ledger, period, datetime.now(UTC))
+    except DeliveryError as exc:
+        return _failed(period, delivery_state.not_sent(exc, signed=False))
+    except UsageError as exc:  # the state moved on: back to the page, saying why
+        return _failed(period, str(exc))
     return _done(context, settled)
 
 
 def sign(context: Context) -> Response:
     """签发: the same `issuance.sign` as `xunbao sign`, by the signed-in leader."""
     period = _period(context)
-    with _one_sender(context):
-        try:
-            settled = issuance.sign(
-                context.config, context.ledger, period, context.account.name, datetime.now(UTC)
-            )
-        except DeliveryError as exc:  # signed and issued: the page says what did not go
-            return _failed(period, delivery_state.not_sent(exc, signed=True))
-        except UsageError as exc:
-            return _failed(period, str(exc))
+    try:
+        settled = issuance.sign(
+            context.config, context.ledger, period, context.account.name, datetime.now(UTC)
+        )
+    except DeliveryError as exc:  # signed and issued: the page says what did not go
+        return _failed(period, delivery_state.not_sent(exc, signed=True))
+    except UsageError as exc:
+        return _failed(period, str(exc))
     return _done(context, settled, f"已由 {context.account.name} 签发。")
 
 
@@ -212,11 +210,6 @@ def _done(context: Context, settled: issuance.Settled, first: str = "") -> Respo
     lines = [first, *issuance.describe(context.config, settled, send=True)]
     query = urlencode({"period": str(settled.period), "done": "".join(lines)})
     return RedirectResponse(f"/circular?{query}", status_code=303)
-
-
-def _one_sender(context: Context) -> AbstractContextManager[None]:
-    """The lock `run`, `serve`, `sign` and `reissue` take: never two senders at once."""
-    return runtime.one_cycle_at_a_time(context.config, _log.info)
 
 
 ROUTES = [

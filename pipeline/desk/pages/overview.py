@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pipeline import issuance
 from pipeline.clerk import sendback
 from pipeline.desk.auth import Context, route
 from pipeline.desk.cache import Memo, fingerprint
 from pipeline.desk.pages.common import chosen_period, periods
+from pipeline.issuance import phase
 from pipeline.outputs.chart import rate_chart
 from pipeline.standings import table as standings
 from pipeline.standings.periods import Period
@@ -24,7 +24,7 @@ def standings_of(context: Context, period: Period) -> standings.Standings:
     kept while the ledger stays the same."""
     return _standings.get(
         (fingerprint(context.ledger), context.config.digest, str(period)),
-        lambda: issuance.standings_for(context.config, context.ledger, period),
+        lambda: phase.standings_for(context.config, context.ledger, period),
     )
 
 
@@ -43,7 +43,7 @@ def overview(context: Context) -> Response:
         cutoff=cutoff,
         hours_left=max(left.total_seconds(), 0) / 3600,
         closed=left.total_seconds() <= 0,
-        state=issuance.state(context.config, context.ledger, period, datetime.now(UTC), table),
+        state=phase.state(context.config, context.ledger, period, datetime.now(UTC), table),
         reported=[s for s in table.units if s.reported],
         missing=table.having("missing"),
         queue=queue,

@@ -1,0 +1,180 @@
+"""The period's state, decided in one place: the phase of its circular (collecting, waiting
+for review or a signature, ready, issued, corrected), the standings it would state now, and
+whether they moved since the latest issued version. The desk, `status` and every way a
+circular goes out read it from here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pipeline.config import Config
+from pipeline.ledger import Ledger
+from pipeline.ledger.records import Signature, VersionRecord
+from pipeline.outputs import corrections
+from pipeline.standings import spans
+from pipeline.standings.periods import Period
+
+if TYPE_CHECKING:
+    from pipeline.standings.table import Standings
+
+_MEMO = "standings-outline:"  # settings key: a period's fingerprint under its inputs' digest
+
+# The code the standings are computed by, config's included: a change to it (an upgrade)
+# recomputes them. Named by module, so the files are found wherever the modules live.
+_STANDINGS_CODE = (
+    "pipeline.standings.table",
+    "pipeline.standings.rules",
+    "pipeline.outputs.corrections",
+    "pipeline.standings.periods",
+    "pipeline.standings.spans",
+    "pipeline.config",
+    "pipeline.config.sections",
+)
+
+Phase = Literal[
+    "collecting", "awaiting_review", "awaiting_sign_off", "ready", "issued", "corrected"
+]
+PHASE_LABELS = {
+    "collecting": "收集中（截止时间未到）",
+    "awaiting_review": "等待审核（有邮件待审核，暂缓发送）",
+    "awaiting_sign_off": "等待签发",
+    "ready": "可以发送",
+    "issued": "已发出",
+    "corrected": "已发出更正",
+}
+
+
+@dataclass(frozen=True)
+class PeriodState:
+    """Where one period's circular stands: the desk and `status` show this."""
+
+    period: Period
+    phase: Phase
+    held: int  # messages of the period waiting in the review queue
+    pending_units: tuple[str, ...]  # units shown as 待核实
+    fingerprint: str  # of the standings as they are now
+    latest: VersionRecord | None  # the latest issued version
+    signature: Signature | None  # a signature covering the standings as they are now
+    send_by: datetime | None  # auto: when it goes out even with messages held
+    waiting: int = 0  # recipients whose server has not yet accepted the latest version
+    sending: bool = True  # a mail server is configured (delivery.host)
+
+    @property
+    def correction_due(self) -> bool:
+        """The standings moved since the latest issued version."""
+        return self.latest is not None and self.latest.fingerprint != self.fingerprint
+
+    @property
+    def next_version(self) -> int:
+        return self.latest.version + 1 if self.latest else 1
+
+    @property
+    def label(self) -> str:
+        text = PHASE_LABELS[self.phase]
+        if self.latest is not None and not self.sending and self.phase in ("issued", "corrected"):
+            # finalised, but with no mail server nothing went out: never say 已发出
+            text = f"第 {self.latest.version} 版已定稿；未设置发送邮件的服务器，没有发出"
+        elif self.latest is not None and self.waiting and self.phase in ("issued", "corrected"):
+            text = f"第 {self.latest.version} 版已定稿，{self.waiting} 位收件人尚未送达"
+        elif self.latest is not None and self.correction_due:
+            text += (
+                f"；与已发出的第 {self.latest.version} 版不同，"
+                f"待发更正（第 {self.next_version} 版）"
+            )
+        elif self.latest is not None:
+            text += f"（第 {self.latest.version} 版）"
+        elif self.phase == "ready" and self.held:  # never 可以发送 while mail is held
+            text = f"仍有 {self.held} 封邮件待审核（已过等待时间，发送时其单位列为待核实）"
+        return text
+
+
+def standings_for(config: Config, ledger: Ledger, period: Period) -> Standings:
+    from pipeline.standings import table as standings  # pandas: only when standings are computed
+    from pipeline.standings.held import pending_units
+
+    summons = ledger.issued_summons()  # by issued period: whom each circular summoned
+    held, registered = pending_units(config, ledger), ledger.registered(str(period))
+    facts = standings.Facts(held, frozenset(summons), registered, summons)
+    reports = ledger.reports(str(spans.reach(config, period)))  # ad hoc: its dekad's too
+    return standings.compute(config, reports, period, facts)
+
+
+def state(
+    config: Config, ledger: Ledger, period: Period, now: datetime, table: Standings | None = None
+) -> PeriodState:
+    """The one place that decides the period's state."""
+    fingerprint, pending = _outline(config, ledger, period, table)
+    latest = ledger.latest_version(str(period))
+    held = len(ledger.messages(period=str(period), outcome="review"))
+    signature = ledger.signature(str(period), fingerprint)
+    cutoff = period.cutoff(config.schedule)
+    wait = None
+    if config.delivery.sign_off == "auto":
+        wait = cutoff + timedelta(hours=config.delivery.review_wait_hours)
+    phase: Phase
+    if now < cutoff:
+        phase = "collecting"
+    elif latest is not None and latest.fingerprint == fingerprint:
+        phase = "corrected" if latest.version > 1 else "issued"
+    elif config.delivery.sign_off == "required":
+        phase = "ready" if signature else "awaiting_sign_off"
+    elif held and wait is not None and now < wait:
+        phase = "awaiting_review"
+    else:
+        phase = "ready"
+    waiting = 0
+    if latest is not None and config.delivery.host:
+        from pipeline.delivery.state import copies
+
+        waiting = len(copies(config, ledger, str(period), latest.version).waiting)
+    sending = bool(config.delivery.host)
+    return PeriodState(
+        period, phase, held, pending, fingerprint, latest, signature, wait, waiting, sending
+    )
+
+
+def _outline(
+    config: Config, ledger: Ledger, period: Period, table: Standings | None
+) -> tuple[str, tuple[str, ...]]:
+    """The standings' fingerprint and 待核实 units. Standings are a pure function of their
+    inputs, so these are memoised in the ledger under a digest of every input: a command
+    that only shows the state (status, the desk) then needs no pandas."""
+    key, memo = _inputs_digest(config, ledger, period), _MEMO + str(period)
+    found = json.loads(ledger.setting(memo) or "{}")
+    if table is None and found.get("key") == key:
+        return found["fingerprint"], tuple(found["pending"])
+    table = table or standings_for(config, ledger, period)
+    fingerprint, pending = corrections.fingerprint(table), [s.unit for s in table.having("pending")]
+    kept = {"key": key, "fingerprint": fingerprint, "pending": pending}
+    ledger.set_setting(memo, json.dumps(kept, ensure_ascii=False))
+    return fingerprint, tuple(pending)
+
+
+def _inputs_digest(config: Config, ledger: Ledger, period: Period) -> str:
+    """Everything `standings_for` reads, and the code that computes from it."""
+    from pipeline.standings.held import pending_units
+
+    held = pending_units(config, ledger)
+    inputs = [
+        str(period),
+        config.digest,
+        ledger.reports_digest(str(spans.reach(config, period))),
+        {p: sorted(units) for p, units in held.items()},
+        {p: sorted(units) for p, units in ledger.issued_summons().items()},  # issued, as said
+        ledger.registered(str(period)),
+        [_code_digest(name) for name in _STANDINGS_CODE],
+    ]
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def _code_digest(module: str) -> str:
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None, module
+    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
