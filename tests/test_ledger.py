@@ -4,6 +4,7 @@ Maildir/.eml directory source reads without changing anything."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,3 +129,24 @@ def test_an_original_lost_after_its_message_was_recorded_is_stored_again(tmp_pat
         stored[0].unlink()
         assert job.ingest(cfg, ledger, DirectorySource(SAMPLES)).new == 0
     assert sorted(kept.rglob("*.eml.gz")) == stored
+
+
+def test_a_run_summary_is_kept_as_it_was_and_read_back_typed(tmp_path: Path) -> None:
+    from pipeline.ledger.records import LetterCounts, RunSummary
+
+    made = RunSummary(
+        new=3, counted=2, review=1, ignored=0, already_known=5, pdf="/out/circular.pdf", sent=4
+    )
+    asked = RunSummary(new=0, made=False)  # a period whose circular is made only on request
+    polled = RunSummary(new=1, letters={"receipts": LetterCounts(sent=1, failed=1)})
+    failed = RunSummary(error="收件目录不存在。")
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        for summary in (made, asked, polled, failed):
+            ledger.finish_run(ledger.start_run("2015-09-20", "manual"), "ok", summary)
+        assert [r.summary for r in ledger.runs()] == [made, asked, polled, failed]
+        # The JSON keeps the shape rows had before the type: older ledgers read the same.
+        stored = [json.loads(r[0]) for r in ledger.db.execute("SELECT summary FROM runs")]
+    assert stored[1] == {"new": 0, "pdf": None}
+    assert stored[2]["receipts"] == {"sent": 1, "failed": 1} and "pdf" not in stored[2]
+    assert RunSummary.of_json({"pdf": None}).made is False
+    assert RunSummary.of_json({"sent": 2}).made is True

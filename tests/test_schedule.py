@@ -28,6 +28,7 @@ from fakeclock import SHANGHAI, FakeClock, at
 from pipeline import config as config_module
 from pipeline import outputs
 from pipeline.delivery.sending import StepResult
+from pipeline.ledger.records import RunSummary
 from pipeline.outputs import circular
 from pipeline.service import followup, job
 from pipeline.service.schedule import Server
@@ -290,7 +291,7 @@ def test_due_periods_first_start_and_after_success(workspace: Path) -> None:
             periods.Period(date(2016, 2, 29))
         ]
         run = ledger.start_run("2016-02-10", "schedule")
-        ledger.finish_run(run, "ok", {})
+        ledger.finish_run(run, "ok", RunSummary())
         due = due_periods(ledger, config, at("2016-03-10 18:00"))
         assert [str(p) for p in due] == ["2016-02-20", "2016-02-29", "2016-03-10"]
     finally:

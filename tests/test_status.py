@@ -16,6 +16,7 @@ import pytest
 
 from pipeline import config as config_module
 from pipeline.ledger import Entry
+from pipeline.ledger.records import RunSummary
 from pipeline.service import job, logs, status
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,13 +63,19 @@ def test_runs_reviews_and_undelivered_circulars(tmp_path: Path) -> None:
     config = make_config(tmp_path, DELIVERING)
     ledger = job.open_ledger(config)
     run = ledger.start_run("2015-09-10", "schedule")
-    ledger.finish_run(run, "ok", {"new": 5, "counted": 3, "review": 1, "ignored": 1, "sent": 1})
+    ledger.finish_run(
+        run,
+        "ok",
+        RunSummary.of_json({"new": 5, "counted": 3, "review": 1, "ignored": 1, "sent": 1}),
+    )
     ledger.record_delivery("2015-09-10", "zxb@lszgh.example", "circular")
     ledger.record_delivery("2015-09-10", "bgs@lszgh.example", "receipt:1")  # not the circular
     entry = Entry("dir:x.eml", "0" * 64, "review", "发件人 a@b.c 不是任何单位登记的报送邮箱")
     ledger.record(entry, None)
     run = ledger.start_run("2015-09-20", "schedule")
-    ledger.finish_run(run, "failed", {"new": 0, "error": "收件目录 /srv/inbox 不存在。"})
+    ledger.finish_run(
+        run, "failed", RunSummary.of_json({"new": 0, "error": "收件目录 /srv/inbox 不存在。"})
+    )
     ledger.close()
 
     data = status.collect(config, at("2015-10-01 09:00"))
@@ -194,7 +201,9 @@ def test_a_review_backlog_alone_is_not_normal(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     ledger = job.open_ledger(config)
     run = ledger.start_run("2015-09-10", "schedule")
-    ledger.finish_run(run, "ok", {"new": 3, "counted": 0, "review": 3, "ignored": 0})
+    ledger.finish_run(
+        run, "ok", RunSummary.of_json({"new": 3, "counted": 0, "review": 3, "ignored": 0})
+    )
     for n in range(3):
         entry = Entry(
             f"dir:{n}.eml", f"{n}" * 64, "review", "发件人 a@b.c 不是任何单位登记的报送邮箱"
@@ -223,9 +232,13 @@ def test_receipts_and_reminders_since_the_last_cutoff(tmp_path: Path) -> None:
     config = make_config(tmp_path, DELIVERING | {"receipts: false": "receipts: true"})
     ledger = job.open_ledger(config)
     old = ledger.start_run("2015-09-10", "schedule")
-    ledger.finish_run(old, "ok", {"sent": 2, "receipts": {"sent": 9, "failed": 0}})
+    ledger.finish_run(
+        old, "ok", RunSummary.of_json({"sent": 2, "receipts": {"sent": 9, "failed": 0}})
+    )
     run = ledger.start_run("2015-09-20", "schedule")
-    ledger.finish_run(run, "ok", {"sent": 2, "receipts": {"sent": 1, "failed": 0}})
+    ledger.finish_run(
+        run, "ok", RunSummary.of_json({"sent": 2, "receipts": {"sent": 1, "failed": 0}})
+    )
     ledger.record_delivery("2015-09-10", "zxb@lszgh.example", "circular")
     ledger.record_delivery("2015-09-10", "bgs@lszgh.example", "circular")
     ledger.record_delivery("2015-09-20", "zxb@lszgh.example", "circular")
@@ -236,7 +249,7 @@ def test_receipts_and_reminders_since_the_last_cutoff(tmp_path: Path) -> None:
         "receipts": {"sent": 2, "failed": 1},
         "reminders": {"sent": 5, "failed": 0},
     }
-    ledger.finish_run(poll, "ok", summary)
+    ledger.finish_run(poll, "ok", RunSummary.of_json(summary))
     ledger.close()
     data = status.collect(config, at("2015-09-25 12:00"))
     assert data["letters"] == {

@@ -21,7 +21,7 @@ from pipeline.atomic import private
 from pipeline.ledger.clerk import ClerkBook, now
 from pipeline.ledger.letters import LettersLedger
 from pipeline.ledger.mailbox import MailboxBook
-from pipeline.ledger.records import MessageRecord, Outcome, RunRecord
+from pipeline.ledger.records import MessageRecord, Outcome, RunRecord, RunSummary
 from pipeline.ledger.schema import MIGRATIONS
 from pipeline.ledger.talks import TalksBook
 
@@ -347,10 +347,10 @@ class Ledger(ClerkBook, LettersLedger, MailboxBook, TalksBook):
         )
         return int(cursor.lastrowid or 0)
 
-    def finish_run(self, run: int, outcome: str, summary: dict[str, Any]) -> None:
+    def finish_run(self, run: int, outcome: str, summary: RunSummary) -> None:
         self.db.execute(
             "UPDATE runs SET finished_at = ?, outcome = ?, summary = ? WHERE id = ?",
-            (now(), outcome, json.dumps(summary, ensure_ascii=False), run),
+            (now(), outcome, json.dumps(summary.to_json(), ensure_ascii=False), run),
         )
 
     def runs(self, triggers: tuple[str, ...] | None = None) -> list[RunRecord]:

@@ -108,6 +108,65 @@ class VersionRecord:
 
 
 @dataclass(frozen=True)
+class LetterCounts:
+    """Receipts or reminders a run sent, and those it could not send."""
+
+    sent: int = 0
+    failed: int = 0
+
+
+_COUNTS = ("new", "counted", "review", "ignored", "already_known")
+_LETTERS = ("receipts", "reminders")
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run did, as far as it got: kept as JSON in its `runs` row, read by `status`.
+    A count is None when the run ended before it."""
+
+    new: int | None = None
+    counted: int | None = None
+    review: int | None = None
+    ignored: int | None = None
+    already_known: int | None = None
+    pdf: str | None = None  # the circular it wrote
+    made: bool = True  # False: the period's circular is made only on request, none was
+    sent: int | None = None  # copies of the circular sent; None: it was not sent
+    skipped: int = 0
+    letters: dict[str, LetterCounts] = field(default_factory=dict)  # receipts, reminders
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            k: getattr(self, k) for k in _COUNTS if getattr(self, k) is not None
+        }
+        if self.pdf is not None or not self.made:
+            data["pdf"] = self.pdf
+        if self.sent is not None or self.skipped:
+            data |= {"sent": self.sent, "skipped": self.skipped}
+        data |= {kind: {"sent": n.sent, "failed": n.failed} for kind, n in self.letters.items()}
+        if self.error is not None:
+            data["error"] = self.error
+        return data
+
+    @classmethod
+    def of_json(cls, data: dict[str, Any]) -> RunSummary:
+        return cls(
+            **{k: int(data[k]) for k in _COUNTS if data.get(k) is not None},
+            pdf=data.get("pdf"),
+            made=data.get("pdf", True) is not None,
+            sent=data.get("sent"),
+            skipped=int(data.get("skipped", 0)),
+            letters={
+                kind: LetterCounts(int(data[kind].get("sent", 0)), int(data[kind].get("failed", 0)))
+                for kind in _LETTERS
+                if isinstance(data.get(kind), dict)
+            },
+            error=data.get("error"),
+        )
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """One run of a cycle (manual, scheduled, poll): when, for which period, how it ended."""
 
@@ -117,11 +176,12 @@ class RunRecord:
     started_at: str
     finished_at: str | None
     outcome: str | None  # ok, failed, interrupted; None while running (or killed)
-    summary: dict[str, Any]
+    summary: RunSummary
 
     @classmethod
     def of(cls, row: sqlite3.Row) -> RunRecord:
-        return cls(**{**dict(row), "summary": json.loads(row["summary"] or "{}")})
+        stored = json.loads(row["summary"] or "{}")
+        return cls(**{**dict(row), "summary": RunSummary.of_json(stored)})
 
 
 @dataclass(frozen=True)

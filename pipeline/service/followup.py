@@ -15,12 +15,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from pipeline.config import Config
 from pipeline.delivery.sending import StepResult
 from pipeline.errors import XunbaoError
 from pipeline.ledger import Ledger
+from pipeline.ledger.records import LetterCounts
 
 _log = logging.getLogger("xunbao.followup")
 
@@ -36,11 +36,9 @@ class Step:
 class FollowUp:
     results: dict[str, StepResult] = field(default_factory=dict)
 
-    def summary(self) -> dict[str, Any]:
-        """`{"receipts": {"sent": 2, "failed": 0}, …}` for the run's row in the ledger."""
-        return {
-            name: {"sent": r.sent, "failed": len(r.failures)} for name, r in self.results.items()
-        }
+    def letters(self) -> dict[str, LetterCounts]:
+        """Each step's letters sent and failed, for the run's row in the ledger."""
+        return {name: LetterCounts(r.sent, len(r.failures)) for name, r in self.results.items()}
 
     def line(self) -> str:
         """'回执发出 2 封，催报发出 0 封。' (and what failed), for the clerk's console."""

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from pipeline import runtime
 from pipeline.config import Config
 from pipeline.intake.backlog import Ingested, ingest
 from pipeline.ledger import Ledger, open_ledger
+from pipeline.ledger.records import RunSummary
 from pipeline.mailbox import open_source
 from pipeline.service import followup, logs
 from pipeline.standings.periods import Period, latest_closed, period_of
@@ -47,13 +48,15 @@ class CycleResult:
     skipped: int = 0
     followed: followup.FollowUp = field(default_factory=followup.FollowUp)
 
-    def summary(self) -> dict[str, Any]:
-        pdf = str(self.published.pdf) if self.published else None
-        return {**_ingest_summary(self.ingested), "pdf": pdf} | {
-            "sent": self.sent,
-            "skipped": self.skipped,
-            **self.followed.summary(),
-        }
+    def summary(self) -> RunSummary:
+        return replace(
+            _ingest_summary(self.ingested),
+            pdf=str(self.published.pdf) if self.published else None,
+            made=self.published is not None,
+            sent=self.sent,
+            skipped=self.skipped,
+            letters=self.followed.letters(),
+        )
 
 
 @dataclass
@@ -64,19 +67,26 @@ class PollResult:
     ingested: Ingested
     followed: followup.FollowUp
 
-    def summary(self) -> dict[str, Any]:
-        return {**_ingest_summary(self.ingested), **self.followed.summary()}
+    def summary(self) -> RunSummary:
+        return replace(_ingest_summary(self.ingested), letters=self.followed.letters())
 
 
-def _ingest_summary(ingested: Ingested) -> dict[str, Any]:
+def _ingest_summary(ingested: Ingested) -> RunSummary:
     o = ingested.outcomes
-    return {
-        "new": ingested.new,
-        "counted": o["counted"],
-        "review": o["review"],
-        "ignored": o["ignored"],
-        "already_known": ingested.already_known,
-    }
+    return RunSummary(
+        new=ingested.new,
+        counted=o["counted"],
+        review=o["review"],
+        ignored=o["ignored"],
+        already_known=ingested.already_known,
+    )
+
+
+@dataclass
+class Progress:
+    """What a run has done so far: kept in its `runs` row however the run ends."""
+
+    so_far: RunSummary = field(default_factory=RunSummary)
 
 
 def cycle(
@@ -102,7 +112,7 @@ def cycle(
     with lock, open_ledger(config) as ledger:
         first = first_use(ledger)
 
-        def stages(done: dict[str, Any]) -> CycleResult:
+        def stages(done: Progress) -> CycleResult:
             ingested = _ingest_mailbox(config, ledger, say, done)
             why = unasked(config, ledger, period, first)
             named = f"{period.label()}（截至 {period}）"
@@ -127,7 +137,7 @@ def poll(config: Config, *, echo: Echo | None = None, now: datetime | None = Non
     moment = now or datetime.now(UTC)
     period = period_of(moment, config.schedule)
 
-    def stages(done: dict[str, Any]) -> PollResult:
+    def stages(done: Progress) -> PollResult:
         ingested = _ingest_mailbox(config, ledger, say, done)
         return PollResult(0, ingested, followup.follow_up(config, ledger, moment, say))
 
@@ -139,7 +149,7 @@ def poll(config: Config, *, echo: Echo | None = None, now: datetime | None = Non
 class _Recorded(Protocol):
     run: int
 
-    def summary(self) -> dict[str, Any]: ...
+    def summary(self) -> RunSummary: ...
 
 
 R = TypeVar("R", bound=_Recorded)
@@ -150,34 +160,35 @@ def _recorded(
     period: str,
     trigger: str,
     now: datetime,
-    stages: Callable[[dict[str, Any]], R],
+    stages: Callable[[Progress], R],
 ) -> R:
     """Run `stages` as one row of `runs`: its outcome and summary, however it ends."""
     # Under the cycle lock no other run is going on: one left open was killed.
     if stale := ledger.close_stale_runs():
         _log.warning("发现 %d 次未正常结束的运行（曾被强行终止），已标记为中断。", stale)
     run = ledger.start_run(period, trigger, now)
-    done: dict[str, Any] = {}
+    done = Progress()
     try:
         result = stages(done)
     except Exception as exc:
-        ledger.finish_run(run, "failed", {**done, "error": str(exc) or type(exc).__name__})
+        failed = replace(done.so_far, error=str(exc) or type(exc).__name__)
+        ledger.finish_run(run, "failed", failed)
         raise
     except BaseException:
-        ledger.finish_run(run, "interrupted", done)
+        ledger.finish_run(run, "interrupted", done.so_far)
         raise
     result.run = run
     ledger.finish_run(run, "ok", result.summary())
     return result
 
 
-def _ingest_mailbox(config: Config, ledger: Ledger, say: Echo, done: dict[str, Any]) -> Ingested:
+def _ingest_mailbox(config: Config, ledger: Ledger, say: Echo, done: Progress) -> Ingested:
     source = open_source(config, ledger)
     try:
         ingested = ingest(config, ledger, logs.with_progress(source))
     finally:
         source.close()
-    done.update(_ingest_summary(ingested))
+    done.so_far = _ingest_summary(ingested)
     from pipeline.clerk.recheck import unsure
 
     unsure(config, ledger, say)  # senders DNS could not vouch for last time
@@ -196,7 +207,7 @@ def _stages(
     send: bool,
     out: Path | None,
     say: Echo,
-    done: dict[str, Any],
+    done: Progress,
     now: datetime,
     ingested: Ingested,
 ) -> CycleResult:
@@ -205,7 +216,7 @@ def _stages(
     settled = issuance.settle_period(config, ledger, period, now, send=send, out=out)
     assert settled.published is not None
     published = settled.published
-    done["pdf"] = str(published.pdf)
+    done.so_far = replace(done.so_far, pdf=str(published.pdf))
     say(f"{period.label()}（截至 {period}）通报已生成：{published.pdf}")
     result = CycleResult(0, period, "", ingested, published)
     for line in issuance.describe(config, settled, send):

@@ -242,7 +242,7 @@ class Server:
         self.failures.pop(period, None)
         seconds = time.monotonic() - started
         message = f"{label}{what}完成，用时 {seconds:.1f} 秒。"
-        logs.event(log, logging.INFO, "run.ok", message, **fields, **result.summary())
+        logs.event(log, logging.INFO, "run.ok", message, **fields, **result.summary().to_json())
         return True
 
     def _echo(self, line: str) -> None:

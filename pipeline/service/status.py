@@ -9,13 +9,14 @@ plain data (the `--json` form); `summary` turns it into short Chinese sentences.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
 from pipeline.config import Config
 from pipeline.errors import XunbaoError
 from pipeline.ledger import Ledger, open_ledger
-from pipeline.ledger.records import RunRecord
+from pipeline.ledger.records import LetterCounts, RunRecord
 from pipeline.mailbox import open_source
 from pipeline.reading import walls
 from pipeline.runtime import ServeLock
@@ -55,7 +56,7 @@ def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[s
         "serving": ServeLock(config.resolve(config.storage.path)).held_elsewhere(),
         "last_run": _run(runs[-1]) if runs else None,
         "last_poll": _run(polls[-1]) if polls else None,
-        "circulars": sum(1 for r in runs if r.outcome == "ok" and _made(r)),
+        "circulars": sum(1 for r in runs if r.outcome == "ok" and r.summary.made),
         "letters": _letters(every, runs),
         "next_run": {
             "at": upcoming[0].isoformat(),
@@ -116,6 +117,7 @@ def _circular(config: Config, ledger: Ledger, now: datetime) -> dict[str, Any] |
 
 def _run(row: RunRecord) -> dict[str, Any]:
     s = row.summary
+    counts = {"new": s.new, "counted": s.counted, "review": s.review, "ignored": s.ignored}
     return {
         "id": row.id,
         "period": row.period,
@@ -123,10 +125,10 @@ def _run(row: RunRecord) -> dict[str, Any]:
         "started_at": row.started_at,
         "finished_at": row.finished_at,
         "outcome": row.outcome or "running",
-        "counts": {k: s[k] for k in ("new", "counted", "review", "ignored") if k in s},
-        "sent": s.get("sent"),
-        **{kind: s[kind] for kind in LETTERS if kind in s},
-        "error": s.get("error"),
+        "counts": {k: n for k, n in counts.items() if n is not None},
+        "sent": s.sent,
+        **{kind: asdict(s.letters[kind]) for kind in LETTERS if kind in s.letters},
+        "error": s.error,
     }
 
 
@@ -138,8 +140,9 @@ def _letters(every: list[RunRecord], runs: list[RunRecord]) -> dict[str, Any]:
     for run in every:
         if run.id >= since:
             for kind, counts in totals.items():
-                for key in counts:
-                    counts[key] += int(run.summary.get(kind, {}).get(key, 0))
+                done = run.summary.letters.get(kind, LetterCounts())
+                counts["sent"] += done.sent
+                counts["failed"] += done.failed
     return totals
 
 
@@ -151,15 +154,10 @@ def _undelivered(config: Config, ledger: Ledger, runs: list[RunRecord]) -> list[
     meant = {
         r.period
         for r in runs
-        if r.period and _made(r) and (r.trigger != "manual" or r.summary.get("sent") is not None)
+        if r.period and r.summary.made and (r.trigger != "manual" or r.summary.sent is not None)
     }
     found = delivery_state.undelivered(config, ledger, meant)
     return [delivery_state.as_json(c) for c in found]
-
-
-def _made(run: RunRecord) -> bool:
-    """The run set out to make its period's circular (not one only asked for: job.cycle)."""
-    return run.summary.get("pdf", True) is not None
 
 
 def _mailbox(config: Config, ledger: Ledger) -> dict[str, Any]:
