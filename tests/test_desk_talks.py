@@ -7,11 +7,14 @@ from datetime import date
 
 from desk_support import PERIOD, Desk
 
+from pipeline.ledger.records import Snapshot
+
 
 def test_a_talk_is_recorded_for_a_summoned_unit_only(clerk: Desk) -> None:
     assert "已发出的通报中还没有约谈单位" in clerk.client.get("/talks").text
     with clerk.ledger() as ledger:
-        ledger.add_version(PERIOD, 1, "f", {"summoned": ["沐川县", "马边县"]}, "", "x", None)
+        named = Snapshot.of_json({"summoned": ["沐川县", "马边县"]})
+        ledger.add_version(PERIOD, 1, "f", named, "", "x", None)
     page = clerk.client.get("/talks").text
     assert "沐川县" in page and "尚未记录" in page
     form = {

@@ -150,3 +150,32 @@ def test_a_run_summary_is_kept_as_it_was_and_read_back_typed(tmp_path: Path) -> 
     assert stored[2]["receipts"] == {"sent": 1, "failed": 1} and "pdf" not in stored[2]
     assert RunSummary.of_json({"pdf": None}).made is False
     assert RunSummary.of_json({"sent": 2}).made is True
+
+
+def test_an_issued_snapshot_reads_back_as_it_was_stored() -> None:
+    from pipeline.ledger.records import Snapshot, UnitSnapshot
+
+    issued = Snapshot(
+        target=1000,
+        completed=250,
+        rate=0.25,
+        units=(UnitSnapshot("市中区", 600, 200, 1, True, "behind", 0),),
+        others=(UnitSnapshot("其他", 0, 50),),
+        summoned=("市中区",),
+        excerpts=(("市中区", "开展集中宣传"),),
+    )
+    stored = json.loads(json.dumps(issued.to_json()))
+    assert Snapshot.of_json(stored) == issued
+    assert stored["others"] == [{"unit": "其他", "target": 0, "completed": 50}]
+    assert set(stored["units"][0]) == {
+        "unit",
+        "target",
+        "completed",
+        "rank",
+        "reported",
+        "status",
+        "summoned_streak",
+    }
+    # A version issued before 其他, the escalations and the metrics were kept still reads.
+    old = Snapshot.of_json({"total": {"target": 10, "completed": 5, "rate": 0.5}, "units": []})
+    assert (old.completed, old.others, old.escalated, old.metrics) == (5, (), (), ())

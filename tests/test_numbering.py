@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pipeline import config
 from pipeline.ledger import Ledger
+from pipeline.ledger.records import Snapshot
 from pipeline.outputs.corrections import doc_number
 from pipeline.standings.periods import Period
 
@@ -21,7 +22,9 @@ LONGER = CONFIG.model_copy(
 def issue(ledger: Ledger, period: str, version: int = 1) -> str:
     """As issuance.issue does: the number is taken from the ledger as it is, then recorded."""
     number = doc_number(LONGER, Period.parse(period), ledger.versions())
-    ledger.add_version(period, version, f"f{period}{version}", {}, "", number, None)
+    ledger.add_version(
+        period, version, f"f{period}{version}", Snapshot.of_json({}), "", number, None
+    )
     return number
 
 
@@ -46,6 +49,10 @@ def test_an_old_gap_is_never_reused(tmp_path: Path) -> None:
     """Ledgers numbered per dekad (12, 13, 14, 16) go on after the highest number."""
     with Ledger(tmp_path / "ledger.sqlite") as ledger:
         for period, seq in (("2015-09-10", 12), ("2015-09-20", 13), ("2015-09-30", 14)):
-            ledger.add_version(period, 1, period, {}, "", f"乐工组〔2015〕{seq}号", None)
-        ledger.add_version("2015-10-20", 1, "x", {}, "", "乐工组〔2015〕16号", None)
+            ledger.add_version(
+                period, 1, period, Snapshot.of_json({}), "", f"乐工组〔2015〕{seq}号", None
+            )
+        ledger.add_version(
+            "2015-10-20", 1, "x", Snapshot.of_json({}), "", "乐工组〔2015〕16号", None
+        )
         assert issue(ledger, "2015-10-31") == "乐工组〔2015〕17号"

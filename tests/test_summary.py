@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from pipeline.config import load
 from pipeline.ledger import Ledger
+from pipeline.ledger.records import Snapshot
 from tests.test_cli import TRUTH, make_config, xunbao
 
 
@@ -44,7 +45,13 @@ def test_year_summary_per_dekad(ran: Path) -> None:
         ):
             named = {"summoned": ["马边县", "沐川县"], "escalated": escalated}
             ledger.add_version(
-                period, 1, f"f{number}", named, "", f"乐工组〔2015〕{number}号", None
+                period,
+                1,
+                f"f{number}",
+                Snapshot.of_json(named),
+                "",
+                f"乐工组〔2015〕{number}号",
+                None,
             )
     result = xunbao(ran, "summary", "--year", "2015")
     assert result.returncode == 0, result.stderr

@@ -14,8 +14,9 @@ from pipeline import config
 from pipeline.clerk import talks
 from pipeline.errors import UsageError
 from pipeline.ledger import Ledger
+from pipeline.ledger.records import Snapshot
 from pipeline.ledger.talks import Talk
-from pipeline.outputs import circular, notices
+from pipeline.outputs import circular, corrections, notices
 from pipeline.standings import table as standings
 from pipeline.standings.periods import Period
 from tests.test_seed_rules import EVERYONE, _frame
@@ -75,7 +76,9 @@ def test_the_talk_is_recorded_and_the_next_circular_follows_it_up(tmp_path: Path
             talks.record(
                 CONFIG, ledger, Talk("2015-09-20", "五通桥区", date(2015, 9, 23), "", "", None)
             )
-        ledger.add_version("2015-09-20", 1, "f", table.to_json(), "", "乐工组〔2015〕12号", None)
+        ledger.add_version(
+            "2015-09-20", 1, "f", corrections.snapshot(table), "", "乐工组〔2015〕12号", None
+        )
         with pytest.raises(UsageError, match="没有约谈 市中区"):
             talks.record(
                 CONFIG, ledger, Talk("2015-09-20", "市中区", date(2015, 9, 23), "", "", None)
@@ -118,7 +121,9 @@ def test_talk_command_records_and_lists(tmp_path: Path):
     path = tmp_path / "config.yaml"
     path.write_text(text.replace("path: data/xunbao.sqlite", f"path: {tmp_path}/l.sqlite"), "utf-8")
     with Ledger(tmp_path / "l.sqlite") as ledger:
-        ledger.add_version("2015-09-20", 1, "f", {"summoned": ["五通桥区"]}, "", "x", None)
+        ledger.add_version(
+            "2015-09-20", 1, "f", Snapshot.of_json({"summoned": ["五通桥区"]}), "", "x", None
+        )
     xunbao = [sys.executable, "-m", "pipeline", "--config", str(path), "talk"]
 
     def talk(*args: str) -> subprocess.CompletedProcess[str]:

@@ -307,7 +307,7 @@ def test_the_year_summary_after_the_last_circular_counts_what_it_named(clerk: Cl
     assert clerk.circulars()
     with Ledger(clerk.folder / "ledger.sqlite") as ledger:
         issued = ledger.latest_version(PERIOD)
-    assert issued is not None and issued.standings["summoned"]
+    assert issued is not None and issued.standings.summoned
     sheet = load_workbook(clerk.folder / "out" / "summary-2015" / "summary.xlsx").active
     assert sheet is not None
     header = [c.value for c in sheet[3]]
@@ -315,5 +315,5 @@ def test_the_year_summary_after_the_last_circular_counts_what_it_named(clerk: Cl
     rows = sheet.iter_rows(min_row=4, values_only=True)
     counts = {r[1]: r[summoned] for r in rows if r[1] and r[1] != "合计"}
     named = {unit for unit, count in counts.items() if count}
-    assert named == set(issued.standings["summoned"]), counts
+    assert named == set(issued.standings.summoned), counts
     assert all(counts[unit] == 1 for unit in named)

@@ -29,7 +29,7 @@ import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pipeline.config import Config, Delivery, secret
 from pipeline.errors import DeliveryError
@@ -81,7 +81,9 @@ class Edition:
     version: int
     doc_number: str
     correction: str  # 更正说明; '' for the first version
-    total: dict[str, Any]  # target, completed, rate as the version states them
+    target: int  # the city's, as the version states it
+    completed: int
+    rate: float
     pdf: Path
     xlsx: Path
 
@@ -93,9 +95,18 @@ class Edition:
 def deliver(config: Config, ledger: Ledger, published: Published) -> Delivered:
     """The published circular as the period's first version."""
     table = published.standings
-    total = table.to_json()["total"]
     number = doc_number(config, published.period, ledger.versions())
-    edition = Edition(published.period, 1, number, "", total, published.pdf, published.xlsx)
+    edition = Edition(
+        published.period,
+        1,
+        number,
+        "",
+        table.target,
+        table.completed,
+        round(table.rate, 4),
+        published.pdf,
+        published.xlsx,
+    )
     return send_edition(config, ledger, edition)
 
 
@@ -104,9 +115,17 @@ def deliver_version(
 ) -> Delivered:
     """An issued version to every recipient who has not had it."""
     period = Period.parse(version.period)
-    total = version.standings["total"]
+    stated = version.standings
     edition = Edition(
-        period, version.version, version.doc_number, version.correction, total, pdf, xlsx
+        period,
+        version.version,
+        version.doc_number,
+        version.correction,
+        stated.target,
+        stated.completed,
+        stated.rate,
+        pdf,
+        xlsx,
     )
     return send_edition(config, ledger, edition)
 
@@ -213,7 +232,7 @@ def circular(config: Config, edition: Edition) -> EmailMessage:
     marked = f"（更正，第{edition.version}版）" if edition.version > 1 else ""
     title = f"{config.circular.title}（{label}）{marked}"
     message = envelope(config, f"【更正】{title}" if marked else title)
-    campaign, total = config.campaign, edition.total
+    campaign = config.campaign
     correction = (
         f"本件为更正版，请以此为准，此前发送的版本作废。更正说明：{edition.correction}\n\n"
         if marked
@@ -227,8 +246,8 @@ def circular(config: Config, edition: Edition) -> EmailMessage:
         "请查收附件：\n"
         f"  1. {title}.pdf（通报正文）\n"
         f"  2. 各单位完成情况表（{label}）.xlsx\n\n"
-        f"截至本旬，全市{campaign.metric} {total['completed']:,} {campaign.measure}，"
-        f"完成全年目标 {total['target']:,} {campaign.measure}的 {total['rate'] * 100:.1f}%。\n\n"
+        f"截至本旬，全市{campaign.metric} {edition.completed:,} {campaign.measure}，"
+        f"完成全年目标 {edition.target:,} {campaign.measure}的 {edition.rate * 100:.1f}%。\n\n"
         f"{config.circular.department}\n"
         "（本邮件由旬报系统自动发送，请勿直接回复。）\n"
     )

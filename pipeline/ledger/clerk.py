@@ -12,9 +12,16 @@ import json
 import sqlite3
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from pipeline.ledger.records import ActionRecord, ReportRecord, Signature, VersionRecord, of_row
+from pipeline.ledger.records import (
+    ActionRecord,
+    ReportRecord,
+    Signature,
+    Snapshot,
+    VersionRecord,
+    of_row,
+)
 
 
 class _Figure(Protocol):
@@ -141,14 +148,14 @@ class ClerkBook:
     def issued_summons(self) -> dict[str, frozenset[str]]:
         """Per issued period, the units its latest version summoned (约谈): a streak counts
         what the circulars said, not what a later approval would make of that dekad."""
-        return {r.period: frozenset(r.standings.get("summoned", [])) for r in self.versions()}
+        return {r.period: frozenset(r.standings.summoned) for r in self.versions()}
 
     def add_version(
         self,
         period: str,
         number: int,
         fingerprint: str,
-        standings: dict[str, Any],
+        standings: Snapshot,
         correction: str,
         doc_number: str,
         signature: Signature | None,
@@ -163,7 +170,7 @@ class ClerkBook:
                     period,
                     number,
                     fingerprint,
-                    json.dumps(standings, ensure_ascii=False),
+                    json.dumps(standings.to_json(), ensure_ascii=False),
                     correction,
                     doc_number,
                     signature.signer if signature else "",

@@ -87,13 +87,78 @@ class ActionRecord:
 
 
 @dataclass(frozen=True)
+class UnitSnapshot:
+    """One unit as an issued circular stated it (其他 and the like: no rank or status)."""
+
+    unit: str
+    target: int
+    completed: int
+    rank: int | None = None
+    reported: bool = False
+    status: str = "bucket"  # bucket: a non-reporting row (其他), never ranked
+    summoned_streak: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        if self.status == "bucket":
+            return {"unit": self.unit, "target": self.target, "completed": self.completed}
+        return {k: getattr(self, k) for k in _UNIT_KEYS}
+
+
+_UNIT_KEYS = ("unit", "target", "completed", "rank", "reported", "status", "summoned_streak")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an issued circular stated: the figures the next version's 更正说明 is made from
+    and the fingerprint compares. Stored as JSON in the version's row; its shape is fixed
+    (a new key would make every issued circular look changed)."""
+
+    target: int
+    completed: int
+    rate: float
+    units: tuple[UnitSnapshot, ...] = ()
+    others: tuple[UnitSnapshot, ...] = ()  # non-reporting rows (其他)
+    summoned: tuple[str, ...] = ()
+    escalated: tuple[str, ...] = ()
+    excerpts: tuple[tuple[str, str], ...] = ()
+    metrics: tuple[Snapshot, ...] = ()  # each metric's, in a multi-metric campaign
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "total": {"target": self.target, "completed": self.completed, "rate": self.rate},
+            "units": [u.to_json() for u in self.units],
+            "others": [u.to_json() for u in self.others],
+            "summoned": list(self.summoned),
+            "escalated": list(self.escalated),
+            "excerpts": [list(e) for e in self.excerpts],
+            "metrics": [m.to_json() for m in self.metrics],
+        }
+
+    @classmethod
+    def of_json(cls, data: dict[str, Any]) -> Snapshot:
+        """From a version's row (rows written before a key existed lack it)."""
+        total = data.get("total", {})
+        return cls(
+            target=int(total.get("target", 0)),
+            completed=int(total.get("completed", 0)),
+            rate=float(total.get("rate", 0.0)),
+            units=tuple(UnitSnapshot(**u) for u in data.get("units", [])),
+            others=tuple(UnitSnapshot(**u) for u in data.get("others", [])),
+            summoned=tuple(data.get("summoned", [])),
+            escalated=tuple(data.get("escalated", [])),
+            excerpts=tuple((str(u), str(e)) for u, e in data.get("excerpts", [])),
+            metrics=tuple(cls.of_json(m) for m in data.get("metrics", [])),
+        )
+
+
+@dataclass(frozen=True)
 class VersionRecord:
     """One issued version of a period's circular (1 is the first issue, 2… corrections)."""
 
     period: str
     version: int
     fingerprint: str
-    standings: dict[str, Any]  # the standings JSON as issued, for the next 更正说明
+    standings: Snapshot  # as issued, for the next 更正说明
     correction: str  # 更正说明; '' for version 1
     doc_number: str
     signed_by: str
@@ -103,7 +168,7 @@ class VersionRecord:
     @classmethod
     def of(cls, row: sqlite3.Row) -> VersionRecord:
         data = dict(row)
-        data["standings"] = json.loads(data["standings"])
+        data["standings"] = Snapshot.of_json(json.loads(data["standings"]))
         return cls(**data)
 
 

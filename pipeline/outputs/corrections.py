@@ -12,8 +12,9 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from pipeline.ledger.records import Snapshot, UnitSnapshot
 from pipeline.standings.rules import STATUS_LABELS
 
 if TYPE_CHECKING:
@@ -35,39 +36,37 @@ class Correction:
     issued_on: date
 
 
-_UNIT_KEYS = ("unit", "target", "completed", "rank", "reported", "status", "summoned_streak")
-
-
-def snapshot(table: Standings) -> dict[str, Any]:
+def snapshot(table: Standings) -> Snapshot:
     """What a circular states, in a form of its own (not the JSON export, which may grow
-    keys): a new key here would make every issued circular look changed."""
-    return {
-        "total": {
-            "target": table.target,
-            "completed": table.completed,
-            "rate": round(table.rate, 4),
-        },
-        "units": [{k: getattr(s, k) for k in _UNIT_KEYS} for s in table.units],
-        "others": [
-            {"unit": s.unit, "target": s.target, "completed": s.completed} for s in table.others
-        ],
-        "summoned": [s.unit for s in table.summoned],
-        "escalated": [s.unit for s in table.escalated],
-        "excerpts": [[e.unit, e.excerpt] for e in table.examples],
-        "metrics": [snapshot(m) for m in table.metrics if m is not table],
-    }
+    keys): a new field would make every issued circular look changed."""
+    return Snapshot(
+        target=table.target,
+        completed=table.completed,
+        rate=round(table.rate, 4),
+        units=tuple(
+            UnitSnapshot(
+                s.unit, s.target, s.completed, s.rank, s.reported, s.status, s.summoned_streak
+            )
+            for s in table.units
+        ),
+        others=tuple(UnitSnapshot(s.unit, s.target, s.completed) for s in table.others),
+        summoned=tuple(s.unit for s in table.summoned),
+        escalated=tuple(s.unit for s in table.escalated),
+        excerpts=tuple((e.unit, e.excerpt) for e in table.examples),
+        metrics=tuple(snapshot(m) for m in table.metrics if m is not table),
+    )
 
 
 def fingerprint(table: Standings) -> str:
-    text = json.dumps(snapshot(table), ensure_ascii=False, sort_keys=True)
+    text = json.dumps(snapshot(table).to_json(), ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def note(before: dict[str, Any], after: dict[str, Any], measure: str) -> str:
+def note(before: Snapshot, after: Snapshot, measure: str) -> str:
     """The 更正说明 from the issued snapshot to the new one; never empty."""
     lines: list[str] = []
-    old = {u["unit"]: u for u in [*before.get("units", []), *before.get("others", [])]}
-    new = {u["unit"]: u for u in [*after.get("units", []), *after.get("others", [])]}
+    old = {u.unit: u for u in [*before.units, *before.others]}
+    new = {u.unit: u for u in [*after.units, *after.others]}
     for name, now in new.items():
         was = old.get(name)
         if was is None:
@@ -76,27 +75,28 @@ def note(before: dict[str, Any], after: dict[str, Any], measure: str) -> str:
         if _state(was, measure) != _state(now, measure):
             lines.append(f"{name}由{_state(was, measure)}更正为{_state(now, measure)}")
     lines += [f"删去{name}" for name in old if name not in new]
-    for key, label in (("summoned", "约谈单位"), ("escalated", "在全市工会进行通报的单位")):
-        added = [u for u in after.get(key, []) if u not in before.get(key, [])]
-        dropped = [u for u in before.get(key, []) if u not in after.get(key, [])]
+    for label, then, later in (
+        ("约谈单位", before.summoned, after.summoned),
+        ("在全市工会进行通报的单位", before.escalated, after.escalated),
+    ):
+        added = [u for u in later if u not in then]
+        dropped = [u for u in then if u not in later]
         if added:
             lines.append(f"{'、'.join(added)}列为{label}")
         if dropped:
             lines.append(f"{'、'.join(dropped)}不再列为{label}")
-    total_before, total_after = before["total"]["completed"], after["total"]["completed"]
-    if total_before != total_after:
-        lines.append(f"全市合计由 {total_before:,} 更正为 {total_after:,} {measure}")
+    if before.completed != after.completed:
+        lines.append(f"全市合计由 {before.completed:,} 更正为 {after.completed:,} {measure}")
     if not lines:
         lines.append("先进典型及文字表述有调整，各单位数字未变")
     return "；".join(lines) + "。"
 
 
-def _state(unit: dict[str, Any], measure: str) -> str:
-    status = unit.get("status", "bucket")
-    if status in ("missing", "pending"):
-        return STATUS_LABELS[status]
-    done = f"{unit['completed']:,} {measure}"
-    return f"已报送 {done}" if unit.get("reported") else done
+def _state(unit: UnitSnapshot, measure: str) -> str:
+    if unit.status in ("missing", "pending"):
+        return STATUS_LABELS[unit.status]
+    done = f"{unit.completed:,} {measure}"
+    return f"已报送 {done}" if unit.reported else done
 
 
 def doc_number(config: Config, period: Period, issued: Iterable[VersionRecord]) -> str:

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from pipeline import atomic
 from pipeline.config import Config
 from pipeline.ledger import Ledger
+from pipeline.ledger.records import UnitSnapshot
 from pipeline.ledger.talks import Talk
 from pipeline.outputs import circular
 from pipeline.outputs import docx as circular_docx
@@ -123,7 +124,7 @@ def followups(config: Config, ledger: Ledger, standings: Standings) -> list[Foll
         return []
     prior = max(earlier)
     version = ledger.latest_version(prior)
-    then = {u["unit"]: u for u in version.standings.get("units", [])} if version else {}
+    then = {u.unit: u for u in version.standings.units} if version else {}
     now = {s.unit: s for s in standings.units}
     talks = {t.unit: t for t in ledger.talks(prior)}
     from pipeline.standings.periods import Period
@@ -134,8 +135,8 @@ def followups(config: Config, ledger: Ledger, standings: Standings) -> list[Foll
             unit=unit,
             summoned_in=label,
             talk=talks.get(unit),
-            then_completed=int(then.get(unit, {}).get("completed", 0)),
-            then_rate=_rate(then.get(unit, {})),
+            then_completed=then[unit].completed if unit in then else 0,
+            then_rate=_rate(then.get(unit)),
             now_completed=now[unit].completed,
             now_rate=now[unit].rate,
         )
@@ -144,7 +145,6 @@ def followups(config: Config, ledger: Ledger, standings: Standings) -> list[Foll
     ]
 
 
-def _rate(issued: dict[str, int]) -> float:
+def _rate(issued: UnitSnapshot | None) -> float:
     """A unit's rate as the issued circular stated it (its snapshot keeps the figures)."""
-    target = issued.get("target", 0)
-    return issued.get("completed", 0) / target if target else 0.0
+    return issued.completed / issued.target if issued and issued.target else 0.0

@@ -184,8 +184,8 @@ def _named(ledger: Ledger, dekads: list[Period]) -> tuple[Counter[str], Counter[
     escalated: Counter[str] = Counter()
     for period in dekads:
         if issued := ledger.latest_version(str(period)):
-            summoned.update(issued.standings.get("summoned", []))
-            escalated.update(issued.standings.get("escalated", []))
+            summoned.update(issued.standings.summoned)
+            escalated.update(issued.standings.escalated)
     return summoned, escalated
 
 
