@@ -19,6 +19,8 @@ from pipeline.errors import XunbaoError
 if TYPE_CHECKING:
     from pipeline.config import Config
 
+Say = Callable[[str], None]  # one line of Chinese for the person running xunbao
+
 
 # ── time ───────────────────────────────────────────────────────
 class Clock(Protocol):
@@ -92,7 +94,7 @@ class ServeLock:
 
 # ── one cycle at a time ────────────────────────────────────────
 @contextmanager
-def one_cycle_at_a_time(config: Config, say: Callable[[str], None]) -> Iterator[None]:
+def one_cycle_at_a_time(config: Config, say: Say) -> Iterator[None]:
     """Cycles on one ledger run one after another (a manual `run` while `serve` works, two
     cron jobs, a leader signing on the desk): two at once would fetch the same mail, send the
     same circular and wait on each other's ledger transactions. The flock is released when

@@ -10,7 +10,6 @@ reader died on, stays as it is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +19,7 @@ from pipeline.ledger import Ledger, MessageRecord, Report, originals
 from pipeline.mailbox import RawMessage
 from pipeline.reading import walls
 from pipeline.reading.sandbox import CRASHED, QUARANTINED, Pool
+from pipeline.runtime import Say
 from pipeline.standings.periods import Period
 
 
@@ -114,7 +114,7 @@ def _as_received(row: MessageRecord, raw: bytes) -> RawMessage:
     return RawMessage(row.source_ref, raw, datetime.fromisoformat(server) if server else None)
 
 
-def unsure(config: Config, ledger: Ledger, say: Callable[[str], None]) -> list[Rechecked]:
+def unsure(config: Config, ledger: Ledger, say: Say) -> list[Rechecked]:
     """After each read of the mailbox: messages held because DNS gave no answer about the
     sender's DKIM key are verified again (never left held for good, never counted unseen)."""
     from pipeline.mailbox.senders import UNSURE

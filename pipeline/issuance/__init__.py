@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
     from pipeline.standings.table import Standings
 
 _log = logging.getLogger("xunbao.issuance")
-Say = Callable[[str], None]  # how a person waiting for another xunbao is told so
 _WAITING = "circular-waiting:"  # settings key: a period whose circular was held back
 _SETTLED = "circulars-settled"  # settings key: the ledger and config as last settled
 
@@ -181,7 +179,12 @@ def _notify(config: Config, ledger: Ledger, found: PeriodState) -> bool:
 
 # ── the clerk's and the leader's commands ──────────────────────
 def sign(
-    config: Config, ledger: Ledger, period: Period, by: str, now: datetime, wait: Say = _log.info
+    config: Config,
+    ledger: Ledger,
+    period: Period,
+    by: str,
+    now: datetime,
+    wait: runtime.Say = _log.info,
 ) -> Settled:
     """A leader signs the circular as it stands now, and it is sent. Like every way a
     circular goes out, it waits for any other xunbao sending from the ledger (`wait` tells
@@ -207,7 +210,7 @@ def _sign(config: Config, ledger: Ledger, period: Period, by: str, now: datetime
 
 
 def reissue(
-    config: Config, ledger: Ledger, period: Period, now: datetime, wait: Say = _log.info
+    config: Config, ledger: Ledger, period: Period, now: datetime, wait: runtime.Say = _log.info
 ) -> Settled:
     """Send the correction of an issued circular now (or finish an interrupted sending)."""
     with runtime.one_cycle_at_a_time(config, wait):
@@ -218,7 +221,7 @@ def reissue(
 
 
 def send_now(
-    config: Config, ledger: Ledger, period: Period, now: datetime, wait: Say = _log.info
+    config: Config, ledger: Ledger, period: Period, now: datetime, wait: runtime.Say = _log.info
 ) -> Settled:
     """The desk's 发送: issue the circular now although messages are still held (their units
     shown as 待核实; the clerk decided), send its correction, or finish an interrupted

@@ -21,6 +21,7 @@ from pipeline.delivery.sending import StepResult
 from pipeline.errors import XunbaoError
 from pipeline.ledger import Ledger
 from pipeline.ledger.records import LetterCounts
+from pipeline.runtime import Say
 
 _log = logging.getLogger("xunbao.followup")
 
@@ -85,9 +86,7 @@ def circulars(config: Config, ledger: Ledger, now: datetime) -> StepResult:
     return result
 
 
-def follow_up(
-    config: Config, ledger: Ledger, now: datetime, say: Callable[[str], None]
-) -> FollowUp:
+def follow_up(config: Config, ledger: Ledger, now: datetime, say: Say) -> FollowUp:
     """Run every step, then say what they sent when they sent or failed anything."""
     done = FollowUp()
     for step in steps():

@@ -16,6 +16,7 @@ from pipeline.intake.backlog import Ingested, ingest
 from pipeline.ledger import Ledger, open_ledger
 from pipeline.ledger.records import RunSummary
 from pipeline.mailbox import open_source
+from pipeline.runtime import Say
 from pipeline.service import followup, logs
 from pipeline.standings.periods import Period, latest_closed, period_of
 from pipeline.standings.timetable import first_use, unasked
@@ -34,7 +35,6 @@ def default_period(config: Config, now: datetime | None = None) -> Period:
 
 
 # ── the whole cycle ────────────────────────────────────────────
-Echo = Callable[[str], None]
 
 
 @dataclass
@@ -96,7 +96,7 @@ def cycle(
     send: bool = True,
     out: Path | None = None,
     trigger: str = "manual",
-    echo: Echo | None = None,
+    echo: Say | None = None,
     now: datetime | None = None,
     asked: bool = False,
 ) -> CycleResult:
@@ -130,7 +130,7 @@ def cycle(
         return _recorded(ledger, str(period), trigger, moment, stages)
 
 
-def poll(config: Config, *, echo: Echo | None = None, now: datetime | None = None) -> PollResult:
+def poll(config: Config, *, echo: Say | None = None, now: datetime | None = None) -> PollResult:
     """Read new mail and run the after-poll steps; no circular. Recorded as a `poll` run of
     the period now collecting."""
     say = echo or _log.info
@@ -182,7 +182,7 @@ def _recorded(
     return result
 
 
-def _ingest_mailbox(config: Config, ledger: Ledger, say: Echo, done: Progress) -> Ingested:
+def _ingest_mailbox(config: Config, ledger: Ledger, say: Say, done: Progress) -> Ingested:
     source = open_source(config, ledger)
     try:
         ingested = ingest(config, ledger, logs.with_progress(source))
@@ -206,7 +206,7 @@ def _stages(
     period: Period,
     send: bool,
     out: Path | None,
-    say: Echo,
+    say: Say,
     done: Progress,
     now: datetime,
     ingested: Ingested,
@@ -232,7 +232,7 @@ def _stages(
 
 
 def _follow(
-    config: Config, ledger: Ledger, result: CycleResult, send: bool, say: Echo, now: datetime
+    config: Config, ledger: Ledger, result: CycleResult, send: bool, say: Say, now: datetime
 ) -> CycleResult:
     """The after-poll steps (receipts, reminders); --no-send: no mail at all."""
     if send:
