@@ -6,6 +6,7 @@ circular goes out read it from here.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -169,9 +170,16 @@ def _inputs_digest(config: Config, ledger: Ledger, period: Period) -> str:
         {p: sorted(units) for p, units in held.items()},
         {p: sorted(units) for p, units in ledger.issued_summons().items()},  # issued, as said
         ledger.registered(str(period)),
-        [_code_digest(name) for name in _STANDINGS_CODE],
+        _code_version(),
     ]
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+@functools.cache
+def _code_version() -> tuple[str, ...]:
+    """The digests of the standings code this process runs: read once (every page of the
+    desk asks for the state), and a serve started before an upgrade keeps its own."""
+    return tuple(_code_digest(name) for name in _STANDINGS_CODE)
 
 
 def _code_digest(module: str) -> str:
