@@ -169,13 +169,17 @@ def test_held_report_is_pending_delays_delivery_and_its_approval_is_reissued_onc
     assert acts == [("approve", "王芳"), ("reopen", "王芳"), ("approve", "命令行:clerk-os")]
 
 
+# Holds the cycle lock until it is told to let go (a file appears), at most a minute.
 HOLD_CYCLE_LOCK = """
 import sys, time
+from pathlib import Path
 from filelock import FileLock
 lock = FileLock(sys.argv[1])
 lock.acquire()
 print("held", flush=True)
-time.sleep(2)
+deadline = time.monotonic() + 60
+while not Path(sys.argv[2]).exists() and time.monotonic() < deadline:
+    time.sleep(0.05)
 """
 
 
@@ -186,15 +190,30 @@ def test_required_sign_off_sends_nothing_until_a_leader_signs(clerk: Clerk) -> N
     refused = clerk("sign", "--period", PERIOD, "--by", "李四", ok=False)
     assert refused.returncode == 2 and "张建国" in refused.stderr
     # Another xunbao holds the ledger (a serve tick sending): signing waits for it, saying so.
+    lock, release = clerk.folder / "ledger.sqlite.cycle.lock", clerk.folder / "release"
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_CYCLE_LOCK, str(clerk.folder / "ledger.sqlite.cycle.lock")],
+        [sys.executable, "-c", HOLD_CYCLE_LOCK, str(lock), str(release)],
         stdout=subprocess.PIPE,
         text=True,
     )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    signed = clerk("sign", "--period", PERIOD, "--by", "张建国")
+    command = [str(XUNBAO), "sign", "--period", PERIOD, "--by", "张建国", "--config"]
+    signing = subprocess.Popen(
+        [*command, str(clerk.folder / "config.yaml")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clerk.env,
+    )
+    assert signing.stdout is not None
+    said = signing.stdout.readline()  # sign says it waits, then waits
+    assert "另一个 xunbao 正在处理同一个台账" in said
+    assert signing.poll() is None and clerk.circulars() == []  # nothing sent while held
+    release.touch()
+    out, err = signing.communicate(timeout=300)
     holder.wait(timeout=30)
-    assert "另一个 xunbao 正在处理同一个台账" in signed.stdout
+    assert signing.returncode == 0, out + err
+    signed = subprocess.CompletedProcess(command, 0, said + out, err)
     assert "已由 张建国 签发" in signed.stdout
     assert sorted(r for r, _ in clerk.circulars()) == sorted(RECIPIENTS)
     (version,) = clerk.json("circulars")
