@@ -26,6 +26,7 @@ from pipeline import config as config_module
 from pipeline.clerk import accounts
 from pipeline.desk.app import create_app
 from pipeline.ledger import Entry, Ledger, Report, originals
+from pipeline.ledger.detail import MessageDetail, NameList
 from pipeline.service.schedule import campaign_window
 from pipeline.standings.periods import Period, between
 
@@ -52,6 +53,7 @@ def fill(config_path: Path, count: int) -> list[str]:
     sha = originals.store(originals.folder(config), raw)
     units = [u.name for u in config.reporting_units]
     rng = random.Random(11)
+    names = NameList(200, frozenset(hashlib.sha256(b"id%d" % k).hexdigest() for k in range(200)))
     with Ledger(config.resolve(config.storage.path)) as ledger:
         accounts.add(ledger, "bench", "leader", "bench-password-1")
         with ledger.transaction():
@@ -73,12 +75,13 @@ def fill(config_path: Path, count: int) -> list[str]:
                     period=str(period),
                     unit=unit if outcome == "counted" else None,
                     value=100 + i if outcome == "counted" else None,
-                    # as intake notes it: the form holds no name list (实名登记)
-                    detail={
-                        "attachments": ["马边县旬报表.xlsx"],
-                        "body": "请查收",
-                        "name_list": False,
-                    },
+                    # as intake notes it: a held form with a name list (实名登记) of 200
+                    detail=MessageDetail(
+                        attachments=("马边县旬报表.xlsx",),
+                        body="请查收",
+                        name_list=outcome == "review",
+                        names=names if outcome == "review" else None,
+                    ),
                 )
                 report = (
                     Report(unit=unit, period=str(period), value=100 + i, arrival=arrival)

@@ -10,6 +10,7 @@ from desk_support import MABIAN, PERIOD, Desk
 from pipeline import config as config_module
 from pipeline.clerk import review
 from pipeline.errors import NeedsConfirmation
+from pipeline.ledger.detail import FormSaid, MessageDetail
 from pipeline.ledger.records import MessageRecord
 
 ON_BEHALF = 26  # 沐川县's address sends 峨边县's form (200); 峨边县 already counted 180
@@ -108,7 +109,7 @@ def test_an_emptied_metric_is_not_taken_from_the_form() -> None:
     first, second = (m.key for m in config.metrics[:2])
     row = MessageRecord(
         1, "", "", "", "", "", None, "", None, "review", "", None, None,
-        detail={"reading": {"figures": {first: 10, second: 20}}},
+        detail=MessageDetail(said=FormSaid(figures={first: 10, second: 20})),
     )  # fmt: skip
     assert review.chosen_figures(config, row, None, None, {second: None}) == ((first, 10),)
     assert review.chosen_figures(config, row, None, None, {}) == ((first, 10), (second, 20))

@@ -96,6 +96,28 @@ def test_name_list_short_of_the_claimed_increase_is_held(intake: Intake, tmp_pat
     assert len((tmp_path / "roster.salt").read_bytes()) == 32
 
 
+def test_approving_a_held_list_needs_no_reader(intake: Intake) -> None:
+    """Intake keeps a held mail's name list as hashes: approving it is a ledger write. No
+    original is stored here, so a reader reading the mail again would find no list."""
+    from pipeline.clerk import review
+    from pipeline.ledger import originals
+
+    cfg, ledger = intake.config, intake.ledger
+    assessment = intake.assess(RawMessage("t:1", mail(3, [PEOPLE[0], PEOPLE[1], BAD], 9)))
+    assert assessment.entry.outcome == "review", assessment.entry.reason
+    held = ledger.record(assessment.entry, None)
+    assert not list(originals.folder(cfg).rglob("*.eml*"))
+    row = ledger.message(held)
+    assert row is not None
+    stored = row.detail
+    assert stored.name_list and stored.names is not None and stored.names.rows == 3
+    approved = review.approve(cfg, ledger, held, None, 3, force=True)
+    assert len(approved.report.roster) == 2 and approved.report.roster == stored.names.hashes
+    assert ledger.registered(approved.report.period) == {"夹江县": 2}
+    counted = ledger.message(held)
+    assert counted is not None and "实名登记 2 名" in counted.reason
+
+
 def test_approved_name_list_is_kept_and_shown_in_circular_and_xlsx(
     intake: Intake, tmp_path: Path
 ) -> None:

@@ -173,7 +173,7 @@ def open_ones(config: Config, ledger: Ledger) -> list[Open]:
                 if m.id > number
                 and m.recorded_at >= data.get("at", "")  # received after the send-back
                 and (m.period or "") >= period
-                and unit in {m.unit, m.reading.get("unit"), directory.by_sender(m.sender)}
+                and unit in {m.unit, m.detail.said.unit, directory.by_sender(m.sender)}
             ),
             None,
         )

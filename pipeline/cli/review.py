@@ -67,20 +67,20 @@ def review_show(message: int, config_path: Path) -> None:
         ("Message-ID", row.message_id),
     ):
         console.print(f"{label}：{value or ''}", highlight=False)
-    console.print(f"附件：{'、'.join(detail.get('attachments', [])) or '无'}", highlight=False)
-    if detail.get("defects"):
-        console.print(f"邮件格式问题：{'、'.join(detail['defects'])}", highlight=False)
-    for reading in detail.get("readings", []):
+    console.print(f"附件：{'、'.join(detail.attachments) or '无'}", highlight=False)
+    if detail.defects:
+        console.print(f"邮件格式问题：{'、'.join(detail.defects)}", highlight=False)
+    for seen in detail.readings:
         console.print(
-            f"读到（{reading['origin']}）：单位 {reading['unit'] or '未写'}，"
-            f"完成数 {reading['value'] if reading['value'] is not None else '未读到'}"
-            + (f"，问题：{reading['problem']}" if reading["problem"] else ""),
+            f"读到（{seen.origin}）：单位 {seen.unit or '未写'}，"
+            f"完成数 {seen.value if seen.value is not None else '未读到'}"
+            + (f"，问题：{seen.problem}" if seen.problem else ""),
             highlight=False,
         )
-    if detail.get("ocr_text"):
-        console.print(f"识别文字（OCR）：\n{detail['ocr_text']}", highlight=False)
-    if detail.get("body"):
-        console.print(f"正文：\n{detail['body']}", highlight=False)
+    if detail.ocr_text:
+        console.print(f"识别文字（OCR）：\n{detail.ocr_text}", highlight=False)
+    if detail.body:
+        console.print(f"正文：\n{detail.body}", highlight=False)
     console.print(f"[yellow]原因：{row.reason}[/yellow]", highlight=False)
 
 

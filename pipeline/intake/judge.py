@@ -16,6 +16,7 @@ from pipeline.config import Config, Metric
 from pipeline.config.units import Directory
 from pipeline.intake import roster as roster_list
 from pipeline.ledger import Entry, Ledger, Report
+from pipeline.ledger.detail import FormSaid, FormSeen, MessageDetail, NameList
 from pipeline.mailbox import RawMessage, senders
 from pipeline.mailbox.parse import SERVER_TIME, Mail
 from pipeline.reading import forms
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from pipeline.reading.sandbox import Read
 
 REASON_CHARS = 300
-Cells = tuple[tuple[str, ...], ...]  # a form's cells, where a name list may be
 
 _AUTO_SUBJECT = re.compile(
     r"^\s*(自动回复|自动答复|Auto(matic)?\s*(reply|回复)|Auto:|Out of Office|休假|外出)", re.I
@@ -94,11 +94,11 @@ class Intake:
         base = self._entry(raw, sha, mail, arrival, basis)
         base = _with(
             base,
-            detail={
-                "attachments": [a.filename for a in mail.attachments][:200],
-                "body": mail.body[:4000],
-                "defects": mail.defects,  # MIME faults mail-parser saw, for the clerk
-            },
+            detail=MessageDetail(
+                attachments=tuple(a.filename for a in mail.attachments[:200]),
+                body=mail.body[:4000],
+                defects=tuple(mail.defects),
+            ),
         )
         duplicate = self.ledger.duplicate_of(mail.message_id, sha, registered_as)
         if duplicate is not None:
@@ -116,7 +116,7 @@ class Intake:
             )
         registered = bool(self.directory.units_of_sender(mail.sender))
         judged = senders.judge(self.config.mailbox, mail, raw.raw, registered)
-        base = _with(base, detail={**base.detail, "vouched": judged.vouched})
+        base = _with(base, detail=replace(base.detail, vouched=judged.vouched))
         if judged.held:
             return self._hold(base, judged.held)
         if arrival is None:
@@ -189,13 +189,12 @@ class Intake:
                 or "邮件中没有找到旬报表（附件和正文都没有“已完成目标任务数”等栏目）"
             )
             return self._hold(base, why)
-        described = self._describe(readings, unreadable)
-        # whether a name list is there, so approving need not read the original again
-        described["name_list"] = roster_list.find(grids, b"") is not None
-        base = _with(base, detail={**base.detail, **described})
+        # the name list, kept with the message so approving a held one needs no reader
+        names = roster_list.find(grids, self._salted())
+        base = _with(base, detail=self._describe(base.detail, readings, unreadable, names))
         groups = self._by_unit(mail.sender, readings)
         if groups is None:
-            return self._one_unit(base, mail, readings, grids)
+            return self._one_unit(base, mail, readings, names)
         # A liaison registered for several units sent each unit's form in one mail: one
         # report per unit, all linked to this message; any doubt holds the whole mail.
         reports: list[Report] = []
@@ -205,7 +204,7 @@ class Intake:
             judged = (
                 chosen
                 if isinstance(chosen, str)
-                else self._report(base, mail, chosen, [r.rows for r in mine], unit)
+                else self._report(base, mail, chosen, self._names_in(mine), unit)
             )
             if isinstance(judged, str):
                 return self._hold(_with(base, unit=unit), f"{unit}：{judged}")
@@ -216,7 +215,7 @@ class Intake:
         return Assessment(_with(entry, reason=bounded(said)), first, tuple(reports[1:]))
 
     def _one_unit(
-        self, base: Entry, mail: Mail, readings: list[forms.Reading], grids: list[Cells]
+        self, base: Entry, mail: Mail, readings: list[forms.Reading], names: NameList | None
     ) -> Assessment:
         chosen = self._figures(readings)
         if isinstance(chosen, str):
@@ -226,7 +225,7 @@ class Intake:
         if unit is None:
             return self._hold(base, problem or "无法确定报送单位")
         base = _with(base, unit=unit)
-        judged = self._report(base, mail, chosen, grids, unit)
+        judged = self._report(base, mail, chosen, names, unit)
         if isinstance(judged, str):
             return self._hold(base, judged)
         report, reason = judged
@@ -253,7 +252,7 @@ class Intake:
         base: Entry,
         mail: Mail,
         chosen: dict[str, tuple[int, forms.Reading]],
-        grids: list[Cells],
+        names: NameList | None,
         unit: str,
     ) -> tuple[Report, str] | str:
         """The unit's report from the figures chosen, and the register's line; or why
@@ -269,7 +268,7 @@ class Intake:
         if fall:
             return fall
         headline = next(iter(figures))
-        roster = self._roster(grids, unit, metrics[headline], figures, previous[headline])
+        roster = self._roster(names, unit, metrics[headline], figures, previous[headline])
         if isinstance(roster, str):
             return roster
         reading = next(iter(chosen.values()))[1]
@@ -293,22 +292,26 @@ class Intake:
             reason += f"；实名登记 {roster.valid} 名"
         return report, reason
 
+    def _salted(self) -> bytes:
+        if self._salt is None:
+            self._salt = roster_list.salt(self.config.resolve(self.config.storage.path).parent)
+        return self._salt
+
+    def _names_in(self, readings: list[forms.Reading]) -> NameList | None:
+        """The name list among one unit's own forms (a liaison's mail carries several)."""
+        return roster_list.find([r.rows for r in readings], self._salted())
+
     def _roster(
         self,
-        grids: list[Cells],
+        found: NameList | None,
         unit: str,
         metric: Metric,
         figures: dict[str, int],
         previous: int | None,
-    ) -> roster_list.Roster | str | None:
+    ) -> NameList | str | None:
         """The report's name list (实名登记), or why it falls short of the claimed increase.
 
         Only counts and salted hashes are kept; the ID numbers never leave `roster`."""
-        if not any(grids):
-            return None
-        if self._salt is None:
-            self._salt = roster_list.salt(self.config.resolve(self.config.storage.path).parent)
-        found = roster_list.find(grids, self._salt)
         if found is None:
             return None
         claimed = figures[metric.key]
@@ -361,7 +364,13 @@ class Intake:
             self._reads[id(reading)] = fields.figures(reading, self.metrics, self.wording).figures
         return self._reads[id(reading)]
 
-    def _describe(self, readings: list[forms.Reading], unreadable: list[str]) -> dict[str, object]:
+    def _describe(
+        self,
+        noted: MessageDetail,
+        readings: list[forms.Reading],
+        unreadable: list[str],
+        names: NameList | None,
+    ) -> MessageDetail:
         """What was read, kept for the clerk (`review show`) and for `review approve`."""
         best = next((r for r in readings if r.value is not None), readings[0])
         written = best.unit or ""
@@ -371,21 +380,21 @@ class Intake:
             for key, (value, problem) in self._read(r).items():
                 if value is not None and problem is None:
                     figures.setdefault(key, value)
-        return {
-            "readings": [
-                {"origin": r.origin, "unit": r.unit, "value": r.value, "problem": r.problem}
-                for r in readings
-            ],
-            "unreadable": unreadable[:200],
-            "ocr_text": "\n\n".join(r.ocr_text for r in readings if r.ocr_text),
-            "reading": {
-                "unit": unit,
-                "value": best.value,
-                "figures": figures,
-                "measures": best.measures,
-                "reported_on": best.reported_on.isoformat() if best.reported_on else None,
-            },
-        }
+        return replace(
+            noted,
+            readings=tuple(FormSeen(r.origin, r.unit, r.value, r.problem) for r in readings),
+            unreadable=tuple(unreadable[:200]),
+            ocr_text="\n\n".join(r.ocr_text for r in readings if r.ocr_text),
+            said=FormSaid(
+                unit=unit,
+                value=best.value,
+                figures=figures,
+                measures=best.measures,
+                reported_on=best.reported_on.isoformat() if best.reported_on else None,
+            ),
+            name_list=names is not None,
+            names=names,
+        )
 
     def unit_of(self, sender: str, written: set[str]) -> tuple[str | None, str | None]:
         """The unit of a report from `sender` whose forms name `written`, or why none.

@@ -13,10 +13,10 @@ import os
 import re
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.ledger.detail import NameList
 from pipeline.ledger.masking import valid_id
 
 if TYPE_CHECKING:
@@ -26,17 +26,7 @@ _ID_HEADS = ("身份证号", "身份证号码", "公民身份号码", "身份证
 _NAME_HEADS = ("姓名",)
 
 
-@dataclass(frozen=True)
-class Roster:
-    rows: int  # rows with a name or an ID number under the list's heads
-    hashes: frozenset[str]  # salted hashes of the valid, distinct ID numbers
-
-    @property
-    def valid(self) -> int:
-        return len(self.hashes)
-
-
-def find(grids: Iterable[Sequence[Sequence[str]]], salt: bytes) -> Roster | None:
+def find(grids: Iterable[Sequence[Sequence[str]]], salt: bytes) -> NameList | None:
     """The name list in any of the grids (a head row with 姓名 and 身份证号), or None."""
     rows = 0
     hashes: set[str] = set()
@@ -55,7 +45,7 @@ def find(grids: Iterable[Sequence[Sequence[str]]], salt: bytes) -> Roster | None
             number = valid_id(row[column])
             if number:
                 hashes.add(digest(number, salt))
-    return Roster(rows, frozenset(hashes)) if found else None
+    return NameList(rows, frozenset(hashes)) if found else None
 
 
 def _id_column(heads: list[str]) -> int | None:
@@ -66,7 +56,7 @@ def digest(number: str, salt: bytes) -> str:
     return hashlib.sha256(salt + number.encode()).hexdigest()
 
 
-def of_original(config: Config, sha256: str) -> Roster | None:
+def of_original(config: Config, sha256: str) -> NameList | None:
     """The name list of a kept original, read again inside the reader sandbox (a clerk
     approving a held report: intake kept only the reading, not the grids)."""
     from pipeline.ledger import originals

@@ -15,10 +15,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pipeline.atomic import private
 from pipeline.ledger.clerk import ClerkBook, now
+from pipeline.ledger.detail import MessageDetail
 from pipeline.ledger.letters import LettersLedger
 from pipeline.ledger.mailbox import MailboxBook
 from pipeline.ledger.records import MessageRecord, Outcome, RunRecord, RunSummary
@@ -81,7 +82,7 @@ class Entry:
     period: str | None = None
     unit: str | None = None
     value: int | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: MessageDetail = field(default_factory=MessageDetail)
 
 
 def cli_actor() -> str:
@@ -174,7 +175,7 @@ class Ledger(ClerkBook, LettersLedger, MailboxBook, TalksBook):
                     entry.reason,
                     entry.unit,
                     entry.value,
-                    json.dumps(entry.detail, ensure_ascii=False),
+                    entry.detail.to_json(),
                     now(),
                 ),
             )

@@ -7,13 +7,13 @@ A mixin of `Ledger` (it uses its connection), kept apart so ledger.py stays the 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
+from pipeline.ledger.detail import MessageDetail
 from pipeline.ledger.records import DeliveryRecord, OutboxRecord, of_row
 
 Outcome = Literal["counted", "review", "ignored"]
@@ -134,7 +134,7 @@ class LettersLedger:
                 reason=row["reason"],
                 unit=row["unit"],
                 value=row["value"],
-                vouched=bool(json.loads(row["detail"] or "{}").get("vouched")),
+                vouched=bool(MessageDetail.of_json(row["detail"]).vouched),
             )
             for row in rows
         ]

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
+from pipeline.ledger.detail import MessageDetail
+
 Outcome = Literal["counted", "review", "ignored"]
 T = TypeVar("T")
 
@@ -36,20 +38,14 @@ class MessageRecord:
     reason: str
     unit: str | None
     value: int | None
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: MessageDetail = field(default_factory=MessageDetail)
     recorded_at: str = ""
     superseded_by: int | None = None
-
-    @property
-    def reading(self) -> dict[str, Any]:
-        """What the form said (unit matched, value, measures), kept at intake."""
-        found: dict[str, Any] = self.detail.get("reading", {})
-        return found
 
     @classmethod
     def of(cls, row: sqlite3.Row) -> MessageRecord:
         data = dict(row)
-        data["detail"] = json.loads(data.get("detail") or "{}")
+        data["detail"] = MessageDetail.of_json(data.get("detail"))
         data.setdefault("superseded_by", None)
         return cls(**data)
 

@@ -16,6 +16,6 @@ def pending_units(config: Config, ledger: Ledger) -> dict[str, frozenset[str]]:
     for row in ledger.messages(outcome="review"):
         if row.period is None:
             continue
-        named = {row.unit, row.reading.get("unit"), directory.by_sender(row.sender)}
+        named = {row.unit, row.detail.said.unit, directory.by_sender(row.sender)}
         found_units.setdefault(row.period, set()).update(str(u) for u in named if u)
     return {period: frozenset(units) for period, units in found_units.items()}

@@ -74,11 +74,11 @@ def _page(context: Context, row: MessageRecord, status: int = 200, **given: Any)
     period = chosen_period(context, str(row.period))
     held = _queue(context, str(period))
     position = held.index(row.id) if row.id in held else None
-    reading = row.detail.get("reading", {})
-    read_figures = {k: str(v) for k, v in (reading.get("figures") or {}).items()}
-    value = row.value if row.value is not None else reading.get("value")
+    said = row.detail.said
+    read_figures = {k: str(v) for k, v in said.figures.items()}
+    value = row.value if row.value is not None else said.value
     values: dict[str, Any] = {
-        "unit": row.unit or reading.get("unit") or "",
+        "unit": row.unit or said.unit or "",
         "value": "" if value is None else str(value),
         "figures": read_figures,
         "error": "",
