@@ -109,7 +109,7 @@ def test_an_emptied_metric_is_not_taken_from_the_form() -> None:
     first, second = (m.key for m in config.metrics[:2])
     row = MessageRecord(
         1, "", "", "", "", "", None, "", None, "review", "", None, None,
-        detail=MessageDetail(said=FormSaid(figures={first: 10, second: 20})),
+        noted=MessageDetail(said=FormSaid(figures={first: 10, second: 20})).to_json(),
     )  # fmt: skip
     assert review.chosen_figures(config, row, None, None, {second: None}) == ((first, 10),)
     assert review.chosen_figures(config, row, None, None, {}) == ((first, 10), (second, 20))

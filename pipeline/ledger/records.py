@@ -8,6 +8,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Literal, TypeVar
 
 from pipeline.ledger.detail import MessageDetail
@@ -38,14 +39,20 @@ class MessageRecord:
     reason: str
     unit: str | None
     value: int | None
-    detail: MessageDetail = field(default_factory=MessageDetail)
+    noted: str = "{}"  # the detail column as stored: read on first use of `detail`
     recorded_at: str = ""
     superseded_by: int | None = None
+
+    @cached_property
+    def detail(self) -> MessageDetail:
+        """What intake noted. Parsed only when asked: a register page lists hundreds of
+        messages and needs none of it (a name list's hashes make it kilobytes)."""
+        return MessageDetail.of_json(self.noted)
 
     @classmethod
     def of(cls, row: sqlite3.Row) -> MessageRecord:
         data = dict(row)
-        data["detail"] = MessageDetail.of_json(data.get("detail"))
+        data["noted"] = data.pop("detail", None) or "{}"
         data.setdefault("superseded_by", None)
         return cls(**data)
 
