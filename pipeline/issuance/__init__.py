@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,11 @@ from typing import TYPE_CHECKING
 from pipeline import runtime
 from pipeline.config import Config
 from pipeline.errors import UsageError
-from pipeline.issuance.phase import PHASE_LABELS, PeriodState, standings_for, state
+from pipeline.issuance.phase import (
+    PHASE_LABELS,
+    PeriodContext,
+    PeriodState,
+)
 from pipeline.ledger import Ledger
 from pipeline.ledger.records import VersionRecord
 from pipeline.outputs import corrections
@@ -65,12 +70,14 @@ def settle_period(
     out: Path | None = None,
     publish: bool = True,
     send_now: bool = False,
+    context: PeriodContext | None = None,
 ) -> Settled:
     """Compose the period's circular (a correction when it changed since issue) and send it
     when its state allows; otherwise tell the clerk. `send=False` only composes;
-    `send_now` sends although messages of the period are still held (the clerk decided)."""
-    table = standings_for(config, ledger, period)
-    found = state(config, ledger, period, now, table)
+    `send_now` sends although messages of the period are still held (the clerk decided).
+    `context`: the caller's, when it looked at the period first (its standings are reused)."""
+    context = context or PeriodContext(config, ledger, period)  # each computed once
+    table, found = context.standings, context.state(now)
     if send_now and found.phase == "awaiting_review":
         found = replace(found, phase="ready")
     result = Settled(period, found)
@@ -84,21 +91,29 @@ def settle_period(
             config, ledger, period, table=table, out=out, correction=correction
         )
     if not send or found.phase in ("collecting", "issued", "corrected"):
+        _year_summary(config, ledger, result)
         return result
     if found.phase == "ready":
         assert result.published is not None
         version = issue(config, ledger, found, table, correction, result.published)
-        from pipeline.outputs import summary as summary_output
-
-        # The year's summary counts what the issued circulars named: this one's too, now.
-        summary_output.after_final(config, ledger, period, result.published.folder.parent)
         ledger.clear_setting(_WAITING + str(period))
         result.issued = version
+        _year_summary(config, ledger, result)  # before sending: a failed send still has it
         _finish(config, ledger, version, result)
     else:
         ledger.set_setting(_WAITING + str(period), found.phase)  # the ticks take it from here
+        _year_summary(config, ledger, result)
         result.notified = _notify(config, ledger, found)
     return result
+
+
+def _year_summary(config: Config, ledger: Ledger, result: Settled) -> None:
+    """After the last dekad, the year's summary beside what was published. It counts what
+    the issued circulars named, so it is written once, after this one is issued if it is."""
+    if result.published is not None:
+        from pipeline.outputs import summary as summary_output
+
+        summary_output.after_final(config, ledger, result.period, result.published.folder.parent)
 
 
 def _correction(config: Config, found: PeriodState, table: Standings) -> Correction | None:
@@ -199,14 +214,15 @@ def _sign(config: Config, ledger: Ledger, period: Period, by: str, now: datetime
         raise UsageError("按配置通报无需签发，会自动发送。", "sign_off_auto")
     if by not in signers:
         raise UsageError(f"{by} 不是登记的签发人（可签发：{'、'.join(signers)}）。", "not_signer")
-    found = state(config, ledger, period, now)
+    context = PeriodContext(config, ledger, period)
+    found = context.state(now)
     if found.phase == "collecting":
         raise UsageError(f"{period} 的截止时间未到，不能签发。", "too_early")
     if found.phase in ("issued", "corrected"):
         shown = f"第 {found.next_version - 1} 版"
         raise UsageError(f"{period} 的通报已发出（{shown}），内容没有变化。", "unchanged")
-    ledger.sign(str(period), found.fingerprint, by)
-    return settle_period(config, ledger, period, now)
+    ledger.sign(str(period), found.fingerprint, by)  # the state changes, the standings not
+    return settle_period(config, ledger, period, now, context=context)
 
 
 def reissue(
@@ -214,10 +230,10 @@ def reissue(
 ) -> Settled:
     """Send the correction of an issued circular now (or finish an interrupted sending)."""
     with runtime.one_cycle_at_a_time(config, wait):
-        found = state(config, ledger, period, now)
-        if found.latest is None:
+        context = PeriodContext(config, ledger, period)
+        if context.state(now).latest is None:
             raise UsageError(f"{period} 的通报尚未发出过。", "never_issued", period=str(period))
-        return _send_now(config, ledger, found, now)
+        return _send_now(context, now)
 
 
 def send_now(
@@ -229,15 +245,19 @@ def send_now(
     if not config.delivery.host:
         raise UsageError("未配置发送通报的邮件服务器，无法发送。", "no_mail_server")
     with runtime.one_cycle_at_a_time(config, wait):
-        return _send_now(config, ledger, state(config, ledger, period, now), now)
+        return _send_now(PeriodContext(config, ledger, period), now)
 
 
-def _send_now(config: Config, ledger: Ledger, found: PeriodState, now: datetime) -> Settled:
+def _send_now(context: PeriodContext, now: datetime) -> Settled:
+    found = context.state(now)
     if found.phase == "collecting":
         raise UsageError(f"{found.period} 的截止时间未到，不能发送。", "too_early")
     if found.phase == "awaiting_sign_off":
         raise UsageError("通报须先由领导签发。", "unsigned", period=str(found.period))
-    return settle_period(config, ledger, found.period, now, publish=False, send_now=True)
+    config, ledger = context.config, context.ledger
+    return settle_period(
+        config, ledger, found.period, now, publish=False, send_now=True, context=context
+    )
 
 
 def describe(config: Config, settled: Settled, send: bool) -> list[str]:
@@ -263,15 +283,19 @@ def describe(config: Config, settled: Settled, send: bool) -> list[str]:
     return lines
 
 
-def settle(config: Config, ledger: Ledger, now: datetime) -> list[Settled]:
+def settle(
+    config: Config, ledger: Ledger, now: datetime, besides: Collection[Period] = ()
+) -> list[Settled]:
     """One tick of `serve`: every period whose circular a cycle held back (waiting for
     review or a signature) and every issued one, each sent, corrected or left waiting as
-    its state says. Composing a period first is the cycle's job, at the cutoff."""
+    its state says. Composing a period first is the cycle's job, at the cutoff; `besides`
+    are the periods a cycle settled just now."""
     # Issued periods change only when the ledger or the config does: skip them otherwise
     # (serve ticks every few minutes). Waiting ones also move with the clock.
     unchanged = ledger.setting(_SETTLED) == _stamp(config, ledger)
     periods = set() if unchanged else {Period.parse(p) for p in ledger.issued_periods()}
     periods |= _waiting(ledger)
+    periods -= set(besides)
     done = [settle_period(config, ledger, p, now, publish=False) for p in sorted(periods)]
     ledger.set_setting(_SETTLED, _stamp(config, ledger))  # not reached when sending failed
     return done

@@ -96,22 +96,95 @@ class PeriodState:
         return text
 
 
-def standings_for(config: Config, ledger: Ledger, period: Period) -> Standings:
-    from pipeline.standings import table as standings  # pandas: only when standings are computed
-    from pipeline.standings.held import pending_units
+class PeriodContext:
+    """One period as one step sees it (a cycle's settling, a desk page, a command): what its
+    standings are computed from, read from the ledger once; the standings computed at most
+    once; and its state decided from them. Made per step, so it never outlives a change."""
 
-    summons = ledger.issued_summons()  # by issued period: whom each circular summoned
-    held, registered = pending_units(config, ledger), ledger.registered(str(period))
-    facts = standings.Facts(held, frozenset(summons), registered, summons)
-    reports = ledger.reports(str(spans.reach(config, period)))  # ad hoc: its dekad's too
-    return standings.compute(config, reports, period, facts)
+    def __init__(
+        self, config: Config, ledger: Ledger, period: Period, table: Standings | None = None
+    ) -> None:
+        self.config, self.ledger, self.period = config, ledger, period
+        if table is not None:  # computed by the caller from the same ledger
+            self.__dict__["standings"] = table
+
+    @functools.cached_property
+    def held_units(self) -> dict[str, frozenset[str]]:
+        """period → units with a report held for review (shown 待核实)."""
+        from pipeline.standings.held import pending_units
+
+        return pending_units(self.config, self.ledger)
+
+    @functools.cached_property
+    def summons(self) -> dict[str, frozenset[str]]:
+        """By issued period: whom each circular summoned (for the streaks)."""
+        return self.ledger.issued_summons()
+
+    @functools.cached_property
+    def registered(self) -> dict[str, int]:
+        return self.ledger.registered(str(self.period))
+
+    @functools.cached_property
+    def standings(self) -> Standings:
+        from pipeline.standings import table as standings  # pandas: only when computed
+
+        facts = standings.Facts(
+            self.held_units, frozenset(self.summons), self.registered, self.summons
+        )
+        # an ad hoc period's reach includes its dekads' reports
+        reports = self.ledger.reports(str(spans.reach(self.config, self.period)))
+        return standings.compute(self.config, reports, self.period, facts)
+
+    @functools.cached_property
+    def inputs_digest(self) -> str:
+        """Everything the standings are computed from, and the code that computes them."""
+        config, ledger = self.config, self.ledger
+        inputs = [
+            str(self.period),
+            config.digest,
+            ledger.reports_digest(str(spans.reach(config, self.period))),
+            {p: sorted(units) for p, units in self.held_units.items()},
+            {p: sorted(units) for p, units in self.summons.items()},  # issued, as said
+            self.registered,
+            _code_version(),
+        ]
+        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+    def outline(self) -> tuple[str, tuple[str, ...]]:
+        """The standings' fingerprint and 待核实 units. Standings are a pure function of
+        their inputs, so these are memoised in the ledger under the inputs' digest: a
+        command that only shows the state (status, the desk) then needs no pandas."""
+        memo = _MEMO + str(self.period)
+        found = json.loads(self.ledger.setting(memo) or "{}")
+        if found.get("key") == self.inputs_digest and "standings" not in self.__dict__:
+            return found["fingerprint"], tuple(found["pending"])
+        table = self.standings
+        fingerprint = corrections.fingerprint(table)
+        pending = [s.unit for s in table.having("pending")]
+        kept = {"key": self.inputs_digest, "fingerprint": fingerprint, "pending": pending}
+        if kept != found:  # a page view that changed nothing writes nothing
+            self.ledger.set_setting(memo, json.dumps(kept, ensure_ascii=False))
+        return fingerprint, tuple(pending)
+
+    def state(self, now: datetime) -> PeriodState:
+        """The one place that decides the period's state."""
+        return _decide(self, now)
+
+
+def standings_for(config: Config, ledger: Ledger, period: Period) -> Standings:
+    return PeriodContext(config, ledger, period).standings
 
 
 def state(
     config: Config, ledger: Ledger, period: Period, now: datetime, table: Standings | None = None
 ) -> PeriodState:
-    """The one place that decides the period's state."""
-    fingerprint, pending = _outline(config, ledger, period, table)
+    """The period's state; `table`: its standings, when the caller computed them."""
+    return PeriodContext(config, ledger, period, table).state(now)
+
+
+def _decide(context: PeriodContext, now: datetime) -> PeriodState:
+    config, ledger, period = context.config, context.ledger, context.period
+    fingerprint, pending = context.outline()
     latest = ledger.latest_version(str(period))
     held = len(ledger.messages(period=str(period), outcome="review"))
     signature = ledger.signature(str(period), fingerprint)
@@ -139,40 +212,6 @@ def state(
     return PeriodState(
         period, phase, held, pending, fingerprint, latest, signature, wait, waiting, sending
     )
-
-
-def _outline(
-    config: Config, ledger: Ledger, period: Period, table: Standings | None
-) -> tuple[str, tuple[str, ...]]:
-    """The standings' fingerprint and 待核实 units. Standings are a pure function of their
-    inputs, so these are memoised in the ledger under a digest of every input: a command
-    that only shows the state (status, the desk) then needs no pandas."""
-    key, memo = _inputs_digest(config, ledger, period), _MEMO + str(period)
-    found = json.loads(ledger.setting(memo) or "{}")
-    if table is None and found.get("key") == key:
-        return found["fingerprint"], tuple(found["pending"])
-    table = table or standings_for(config, ledger, period)
-    fingerprint, pending = corrections.fingerprint(table), [s.unit for s in table.having("pending")]
-    kept = {"key": key, "fingerprint": fingerprint, "pending": pending}
-    ledger.set_setting(memo, json.dumps(kept, ensure_ascii=False))
-    return fingerprint, tuple(pending)
-
-
-def _inputs_digest(config: Config, ledger: Ledger, period: Period) -> str:
-    """Everything `standings_for` reads, and the code that computes from it."""
-    from pipeline.standings.held import pending_units
-
-    held = pending_units(config, ledger)
-    inputs = [
-        str(period),
-        config.digest,
-        ledger.reports_digest(str(spans.reach(config, period))),
-        {p: sorted(units) for p, units in held.items()},
-        {p: sorted(units) for p, units in ledger.issued_summons().items()},  # issued, as said
-        ledger.registered(str(period)),
-        _code_version(),
-    ]
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 
 @functools.cache

@@ -41,7 +41,6 @@ def publish(
         circular,  # pandas, WeasyPrint: publishing
         notices,
     )
-    from pipeline.outputs import summary as summary_output
     from pipeline.outputs import tables as exports
     from pipeline.outputs.corrections import doc_number
 
@@ -54,5 +53,4 @@ def publish(
         table, folder / "standings.xlsx", config.circular.issuer, config.campaign.measure
     )
     data = exports.write_json(table, folder / "standings.json")
-    summary_output.after_final(config, ledger, period, folder.parent)  # after the last dekad
     return Published(period, folder, pdf, xlsx, data, table)
