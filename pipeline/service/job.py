@@ -222,7 +222,7 @@ def _stages(
     for line in issuance.describe(config, settled, send):
         say(line)
     result.sent, result.skipped = settled.sent, settled.skipped
-    _follow(config, ledger, result, send, say, now)
+    _follow(config, ledger, result, send, say, now, settled=(period,))
     held = settled.state.held
     if held:
         say(f"本旬有 {held} 封邮件需要人工审核，请运行 xunbao review 查看。")
@@ -232,11 +232,18 @@ def _stages(
 
 
 def _follow(
-    config: Config, ledger: Ledger, result: CycleResult, send: bool, say: Say, now: datetime
+    config: Config,
+    ledger: Ledger,
+    result: CycleResult,
+    send: bool,
+    say: Say,
+    now: datetime,
+    settled: tuple[Period, ...] = (),
 ) -> CycleResult:
-    """The after-poll steps (receipts, reminders); --no-send: no mail at all."""
+    """The after-poll steps (receipts, reminders); --no-send: no mail at all. `settled`:
+    the period the cycle settled, which the circulars step need not look at again."""
     if send:
-        result.followed = followup.follow_up(config, ledger, now, say)
+        result.followed = followup.follow_up(config, ledger, now, say, settled)
         if not result.followed.busy:
             say(result.followed.line())
     return result
