@@ -77,14 +77,18 @@ def settle_period(
     `send_now` sends although messages of the period are still held (the clerk decided).
     `context`: the caller's, when it looked at the period first (its standings are reused)."""
     context = context or PeriodContext(config, ledger, period)  # each computed once
-    table, found = context.standings, context.state(now)
+    found = context.state(now)
     if send_now and found.phase == "awaiting_review":
         found = replace(found, phase="ready")
     result = Settled(period, found)
     if send and found.latest is not None:
         _finish(config, ledger, found.latest, result)  # a version cut off mid-way
-    correction = _correction(config, found, table)
-    if publish or found.phase == "ready":
+    # Only composing needs the standings: an issued period that did not move, or one
+    # still waiting, is settled by its state alone (no pandas, no rendering).
+    composing = publish or found.phase == "ready"
+    table = context.standings if composing else None
+    correction = _correction(config, found, table) if table is not None else None
+    if table is not None:
         from pipeline import outputs  # rendering: only a settling that composes loads it
 
         result.published = outputs.publish(
@@ -94,7 +98,7 @@ def settle_period(
         _year_summary(config, ledger, result)
         return result
     if found.phase == "ready":
-        assert result.published is not None
+        assert result.published is not None and table is not None
         version = issue(config, ledger, found, table, correction, result.published)
         ledger.clear_setting(_WAITING + str(period))
         result.issued = version
