@@ -1,6 +1,6 @@
-"""Results worth keeping between requests (standings, composed circulars) until the ledger's
-figures change. A fingerprint of the reports and clerk actions tells: any new report, any
-action (approve, reject, record, withdraw…) changes it."""
+"""Results worth keeping between requests (standings, composed circulars), kept under
+`phase.change_digest`: any new report or message, any action (approve, reject, record,
+withdraw, issue…), a config or code change makes a new key."""
 
 from __future__ import annotations
 
@@ -9,17 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-from pipeline.ledger import Ledger
-
 T = TypeVar("T")
-
-
-def fingerprint(ledger: Ledger) -> tuple[object, ...]:
-    row = ledger.db.execute(
-        "SELECT (SELECT count(*) FROM reports), (SELECT max(id) FROM reports),"
-        " (SELECT max(id) FROM actions), (SELECT max(id) FROM messages)"
-    ).fetchone()
-    return (str(ledger.path), *tuple(row))
 
 
 class Memo(Generic[T]):

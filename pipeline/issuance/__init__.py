@@ -32,6 +32,7 @@ from pipeline.issuance.phase import (
     PHASE_LABELS,
     PeriodContext,
     PeriodState,
+    change_digest,
 )
 from pipeline.ledger import Ledger
 from pipeline.ledger.records import VersionRecord
@@ -296,19 +297,13 @@ def settle(
     are the periods a cycle settled just now."""
     # Issued periods change only when the ledger or the config does: skip them otherwise
     # (serve ticks every few minutes). Waiting ones also move with the clock.
-    unchanged = ledger.setting(_SETTLED) == _stamp(config, ledger)
+    unchanged = ledger.setting(_SETTLED) == change_digest(config, ledger)
     periods = set() if unchanged else {Period.parse(p) for p in ledger.issued_periods()}
     periods |= _waiting(ledger)
     periods -= set(besides)
     done = [settle_period(config, ledger, p, now, publish=False) for p in sorted(periods)]
-    ledger.set_setting(_SETTLED, _stamp(config, ledger))  # not reached when sending failed
+    ledger.set_setting(_SETTLED, change_digest(config, ledger))  # not when sending failed
     return done
-
-
-def _stamp(config: Config, ledger: Ledger) -> str:
-    """What an issued circular depends on: the clerk's actions (not issuing itself), the
-    reports and held messages of issued periods, and the config."""
-    return f"{ledger.change_mark()}:{config.digest[:16]}"
 
 
 def _waiting(ledger: Ledger) -> set[Period]:

@@ -171,6 +171,14 @@ class PeriodContext:
         return _decide(self, now)
 
 
+def change_digest(config: Config, ledger: Ledger) -> str:
+    """The one answer to "has anything changed?": the ledger's change mark, the config and
+    the standings code. The desk keeps its standings and drafts under it, and the
+    after-poll circulars step looks at issued periods again only when it moved."""
+    parts = (str(ledger.path), ledger.change_mark(), config.digest, *_code_version())
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
 def standings_for(config: Config, ledger: Ledger, period: Period) -> Standings:
     return PeriodContext(config, ledger, period).standings
 

@@ -22,7 +22,7 @@ from pipeline import issuance
 from pipeline.delivery import state as delivery_state
 from pipeline.desk import inert
 from pipeline.desk.auth import Context, route
-from pipeline.desk.cache import Memo, fingerprint
+from pipeline.desk.cache import Memo
 from pipeline.desk.pages.common import XLSX, chosen_period, download, periods
 from pipeline.desk.pages.overview import standings_of
 from pipeline.errors import DeliveryError, UsageError
@@ -68,7 +68,7 @@ def draft(context: Context, period: Period) -> Draft:
         digest = hashlib.sha256(pdf).hexdigest()[:16]
         return Draft(table, composed, pdf, inert.pdf_pages(pdf), digest)
 
-    key = (fingerprint(context.ledger), context.config.digest, str(period))
+    key = (phase.change_digest(context.config, context.ledger), str(period))
     return _drafts.get(key, compose)
 
 

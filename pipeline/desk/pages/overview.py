@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from pipeline.clerk import sendback
 from pipeline.desk.auth import Context, route
-from pipeline.desk.cache import Memo, fingerprint
+from pipeline.desk.cache import Memo
 from pipeline.desk.pages.common import chosen_period, periods
 from pipeline.issuance import phase
 from pipeline.outputs.chart import rate_chart
@@ -23,7 +23,7 @@ def standings_of(context: Context, period: Period) -> standings.Standings:
     """The period's standings exactly as `xunbao run` computes them (held units 待核实),
     kept while the ledger stays the same."""
     return _standings.get(
-        (fingerprint(context.ledger), context.config.digest, str(period)),
+        (phase.change_digest(context.config, context.ledger), str(period)),
         lambda: phase.standings_for(context.config, context.ledger, period),
     )
 
