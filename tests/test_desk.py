@@ -462,6 +462,32 @@ def test_a_leader_signs_the_draft_and_it_becomes_version_one(workspace: Path) ->
     assert "内容没有变化" in leader.client.get(again.headers["location"]).text
 
 
+def test_the_draft_a_leader_signs_is_the_circular_issued(workspace: Path) -> None:
+    """The 通报 page shows the circular as it would go out: after a change to an issued
+    one, the correction with its 更正说明; signing issues exactly that page."""
+    require_sign_off(workspace, "王科长")
+    leader = Desk(client(workspace), workspace)
+    assert login(leader.client, "王科长") == 303
+    leader.client.post(f"/circular/{PERIOD}/sign", data={"csrf": leader.csrf()})
+    approved = leader.client.post(
+        f"/queue/{PERIOD}/{MABIAN}/approve",
+        data={"csrf": leader.csrf(), "unit": "马边县", "value": "1000"},
+    )
+    assert approved.status_code == 303 and outcome(leader, MABIAN) == "counted"
+    preview = leader.client.get(f"/circular/{PERIOD}/preview.html").text
+    assert "更正说明" in preview and "马边县由待核实更正为已报送" in preview
+    draft = leader.client.get(f"/circular/{PERIOD}/circular.pdf").content
+    signed = leader.client.post(f"/circular/{PERIOD}/sign", data={"csrf": leader.csrf()})
+    assert "通报第 2 版（更正）已定稿" in unquote_plus(signed.headers["location"])
+    issued = workspace.parent / "out" / PERIOD / "circular-v2.pdf"
+
+    def text(pdf: bytes) -> str:
+        run = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
+        return run.stdout.decode()
+
+    assert "更正说明" in text(draft) and text(draft) == text(issued.read_bytes())
+
+
 def phone_photo(tmp_path: Path) -> bytes:
     """A phone's photo of the printed form: large, stored on its side with an EXIF
     orientation, a script in its EXIF and another one after the JPEG's end."""

@@ -88,7 +88,7 @@ def settle_period(
     # still waiting, is settled by its state alone (no pandas, no rendering).
     composing = publish or found.phase == "ready"
     table = context.standings if composing else None
-    correction = _correction(config, found, table) if table is not None else None
+    correction = correction_of(config, found, table) if table is not None else None
     if table is not None:
         from pipeline import outputs  # rendering: only a settling that composes loads it
 
@@ -121,7 +121,8 @@ def _year_summary(config: Config, ledger: Ledger, result: Settled) -> None:
         summary_output.after_final(config, ledger, result.period, result.published.folder.parent)
 
 
-def _correction(config: Config, found: PeriodState, table: Standings) -> Correction | None:
+def correction_of(config: Config, found: PeriodState, table: Standings) -> Correction | None:
+    """The correction the circular would be now: the standings moved since issue."""
     if found.latest is None or not found.correction_due:
         return None
     text = corrections.note(

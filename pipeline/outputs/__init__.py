@@ -13,6 +13,7 @@ from pipeline.ledger import Ledger
 from pipeline.standings.periods import Period
 
 if TYPE_CHECKING:
+    from pipeline.outputs.circular import Circular
     from pipeline.outputs.corrections import Correction
     from pipeline.standings.table import Standings
 
@@ -27,6 +28,20 @@ class Published:
     standings: Standings
 
 
+def compose(
+    config: Config, ledger: Ledger, table: Standings, correction: Correction | None = None
+) -> Circular:
+    """The circular as it goes out: under its document number, with the last circular's
+    约谈 followed up, marked 更正 when `correction`. The desk's draft is composed here too,
+    so a leader signs what is sent."""
+    from pipeline.outputs import circular, notices
+    from pipeline.outputs.corrections import doc_number
+
+    number = doc_number(config, table.period, ledger.versions())
+    followed = notices.followups(config, ledger, table)
+    return circular.compose(config, table, correction, number, followed)
+
+
 def publish(
     config: Config,
     ledger: Ledger,
@@ -37,18 +52,11 @@ def publish(
     correction: Correction | None = None,
 ) -> Published:
     """Write the period's circular (marked 更正 when `correction`), xlsx and json."""
-    from pipeline.outputs import (
-        circular,  # pandas, WeasyPrint: publishing
-        notices,
-    )
+    from pipeline.outputs import circular  # WeasyPrint: publishing
     from pipeline.outputs import tables as exports
-    from pipeline.outputs.corrections import doc_number
 
     folder = (out or config.resolve(config.output.dir)) / str(period)
-    number = doc_number(config, period, ledger.versions())
-    followed = notices.followups(config, ledger, table)  # the last circular's 约谈, followed up
-    made = circular.compose(config, table, correction, number, followed)
-    pdf, _ = circular.write(made, folder)
+    pdf, _ = circular.write(compose(config, ledger, table, correction), folder)
     xlsx = exports.write_xlsx(
         table, folder / "standings.xlsx", config.circular.issuer, config.campaign.measure
     )

@@ -1,8 +1,9 @@
 """通报: the period's circular as it would go out now — its standings, its pages as images,
 an HTML preview, the PDF and Excel to download — and sending it.
 
-A draft is composed by the same `phase.standings_for` and `circular.compose` as `xunbao run`;
-it is kept in memory until the period's reports or clerk actions change.
+A draft is composed by the same `phase.standings_for` and `outputs.compose` as `xunbao run`
+(a correction when the standings moved since issue, the last 约谈 followed up), so what a
+leader signs is what is sent; it is kept in memory until anything changes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from urllib.parse import urlencode
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline import issuance
+from pipeline import issuance, outputs
 from pipeline.delivery import state as delivery_state
 from pipeline.desk import inert
 from pipeline.desk.auth import Context, route
@@ -29,7 +30,6 @@ from pipeline.errors import DeliveryError, UsageError
 from pipeline.issuance import phase
 from pipeline.outputs import circular
 from pipeline.outputs import tables as exports
-from pipeline.outputs.corrections import doc_number
 from pipeline.standings import table as standings
 from pipeline.standings.periods import Period
 
@@ -60,15 +60,25 @@ _log = logging.getLogger("xunbao.desk")
 def draft(context: Context, period: Period) -> Draft:
     """The circular of `period` from the ledger as it is now (kept while nothing changed)."""
 
+    config, ledger = context.config, context.ledger
+    now = datetime.now(UTC)
+
     def compose() -> Draft:
         table = standings_of(context, period)
-        number = doc_number(context.config, period, context.ledger.versions())
-        composed = circular.compose(context.config, table, number=number)
+        found = phase.state(config, ledger, period, now, table)
+        composed = outputs.compose(
+            config, ledger, table, issuance.correction_of(config, found, table)
+        )
         pdf = composed.pdf()
         digest = hashlib.sha256(pdf).hexdigest()[:16]
         return Draft(table, composed, pdf, inert.pdf_pages(pdf), digest)
 
-    key = (phase.change_digest(context.config, context.ledger), str(period))
+    # a correction is dated the day it would be issued: the day is part of the key
+    key = (
+        phase.change_digest(config, ledger),
+        str(period),
+        now.astimezone(config.schedule.zone).date(),
+    )
     return _drafts.get(key, compose)
 
 
