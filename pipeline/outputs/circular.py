@@ -8,6 +8,7 @@ rendered once to learn which characters each role sets, then again with the chos
 from __future__ import annotations
 
 import base64
+import functools
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -54,11 +55,18 @@ class Circular:
     fonts: dict[str, str] = field(default_factory=dict)  # role → family used
 
     def pdf(self) -> bytes:
-        try:
-            document = HTML(string=self.html, url_fetcher=URLFetcher(allowed_protocols={"data"}))
-            return bytes(document.write_pdf(finisher=fonts.compact_cff_fonts))
-        except Exception as exc:  # WeasyPrint raises many kinds; the user needs one message
-            raise RenderError(f"生成 PDF 失败：{exc}") from exc
+        return _rendered(self.html)
+
+
+@functools.lru_cache(maxsize=4)
+def _rendered(html: str) -> bytes:
+    """The page as PDF. The same page makes the same PDF, so it is rendered once per
+    process: the desk's view of a circular just signed there reuses the one issued."""
+    try:
+        document = HTML(string=html, url_fetcher=URLFetcher(allowed_protocols={"data"}))
+        return bytes(document.write_pdf(finisher=fonts.compact_cff_fonts))
+    except Exception as exc:  # WeasyPrint raises many kinds; the user needs one message
+        raise RenderError(f"生成 PDF 失败：{exc}") from exc
 
 
 def numeral(n: int) -> str:
