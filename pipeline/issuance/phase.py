@@ -19,7 +19,7 @@ from pipeline.config import Config
 from pipeline.ledger import Ledger
 from pipeline.ledger.records import Signature, VersionRecord
 from pipeline.outputs import corrections
-from pipeline.standings import spans
+from pipeline.standings.inputs import PeriodInputs
 from pipeline.standings.periods import Period
 
 if TYPE_CHECKING:
@@ -96,44 +96,17 @@ class PeriodState:
         return text
 
 
-class PeriodContext:
-    """One period as one step sees it (a cycle's settling, a desk page, a command): what its
-    standings are computed from, read from the ledger once; the standings computed at most
-    once; and its state decided from them. Made per step, so it never outlives a change."""
+class PeriodContext(PeriodInputs):
+    """One period as one step sees it (a cycle's settling, a desk page, a command): its
+    standings' inputs read from the ledger once, the standings computed at most once, and
+    its state decided from them. Made per step, so it never outlives a change."""
 
     def __init__(
         self, config: Config, ledger: Ledger, period: Period, table: Standings | None = None
     ) -> None:
-        self.config, self.ledger, self.period = config, ledger, period
+        super().__init__(config, ledger, period)
         if table is not None:  # computed by the caller from the same ledger
             self.__dict__["standings"] = table
-
-    @functools.cached_property
-    def held_units(self) -> dict[str, frozenset[str]]:
-        """period → units with a report held for review (shown 待核实)."""
-        from pipeline.standings.held import pending_units
-
-        return pending_units(self.config, self.ledger)
-
-    @functools.cached_property
-    def summons(self) -> dict[str, frozenset[str]]:
-        """By issued period: whom each circular summoned (for the streaks)."""
-        return self.ledger.issued_summons()
-
-    @functools.cached_property
-    def registered(self) -> dict[str, int]:
-        return self.ledger.registered(str(self.period))
-
-    @functools.cached_property
-    def standings(self) -> Standings:
-        from pipeline.standings import table as standings  # pandas: only when computed
-
-        facts = standings.Facts(
-            self.held_units, frozenset(self.summons), self.registered, self.summons
-        )
-        # an ad hoc period's reach includes its dekads' reports
-        reports = self.ledger.reports(str(spans.reach(self.config, self.period)))
-        return standings.compute(self.config, reports, self.period, facts)
 
     @functools.cached_property
     def inputs_digest(self) -> str:
@@ -142,7 +115,7 @@ class PeriodContext:
         inputs = [
             str(self.period),
             config.digest,
-            ledger.reports_digest(str(spans.reach(config, self.period))),
+            ledger.reports_digest(str(self.reach)),
             {p: sorted(units) for p, units in self.held_units.items()},
             {p: sorted(units) for p, units in self.summons.items()},  # issued, as said
             self.registered,

@@ -18,6 +18,7 @@ from pipeline.config import Config, iter_unit_names
 from pipeline.config.sections import BaseGroup
 from pipeline.ledger import Ledger
 from pipeline.standings import table as standings_module
+from pipeline.standings.inputs import PeriodInputs
 from pipeline.standings.periods import Period, between
 from pipeline.standings.table import Standings
 
@@ -122,7 +123,11 @@ def summarise(config: Config, ledger: Ledger, year: int, until: Period, monthly:
         from pipeline.errors import UsageError
 
         raise UsageError(f"{year} 年没有已截止的旬（活动自 {config.campaign.start} 开始）。")
-    tables = {p: standings_module.compute(config, ledger.reports(str(p)), p) for p in dekads}
+    # the same inputs as each dekad's circular (held units 待核实, name lists, streaks);
+    # the ones every period shares are read once
+    first = PeriodInputs(config, ledger, dekads[0])
+    shared = {"held_units": first.held_units, "summons": first.summons}
+    tables = {p: PeriodInputs(config, ledger, p, **shared).standings for p in dekads}
     columns = [p for i, p in enumerate(dekads) if not monthly or _month_last(dekads, i)]
     final = tables[dekads[-1]]
     named = _named(ledger, dekads)
