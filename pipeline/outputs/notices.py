@@ -22,6 +22,7 @@ from pipeline.ledger.talks import Talk
 from pipeline.outputs import circular
 from pipeline.outputs import docx as circular_docx
 from pipeline.standings import spans
+from pipeline.standings.rules import rate_of
 from pipeline.standings.table import Standing, Standings
 
 
@@ -147,4 +148,4 @@ def followups(config: Config, ledger: Ledger, standings: Standings) -> list[Foll
 
 def _rate(issued: UnitSnapshot | None) -> float:
     """A unit's rate as the issued circular stated it (its snapshot keeps the figures)."""
-    return issued.completed / issued.target if issued and issued.target else 0.0
+    return rate_of(issued.completed, issued.target) if issued else 0.0

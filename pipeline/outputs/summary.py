@@ -14,6 +14,7 @@ from pipeline.outputs import circular, sheets
 from pipeline.outputs.chart import trend_chart
 from pipeline.outputs.sheets import PERCENT, THOUSANDS, Column
 from pipeline.standings.periods import Period
+from pipeline.standings.rules import growth_of, rate_of
 from pipeline.standings.summary import Summary, is_final, summarise
 
 BASE_YEAR_OFFSET = 1  # the base figures are the year before the campaign's
@@ -65,7 +66,7 @@ def workbook(config: Config, summary: Summary, path: Path) -> Path:
             base or "",
             summary.target,
             *(c for c, _, _ in summary.city),
-            completed / summary.target if summary.target else 0.0,
+            rate_of(completed, summary.target),
             completed / base if base else "",
             sum(u.summoned for u in summary.units),
             sum(u.escalated for u in summary.units),
@@ -151,10 +152,10 @@ def pdf(config: Config, summary: Summary, path: Path) -> Path:
         "last_label": summary.last.label(),
         "completed": completed,
         "target": summary.target,
-        "rate": completed / summary.target if summary.target else 0.0,
+        "rate": rate_of(completed, summary.target),
         "base": base,
         "base_year": summary.year - BASE_YEAR_OFFSET,
-        "growth": completed / base if base else None,
+        "growth": growth_of(completed, base),
         "goal": summary.goal,
         "monthly": summary.monthly,
         "units": summary.units,

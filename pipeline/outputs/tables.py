@@ -14,6 +14,7 @@ from pathlib import Path
 from pipeline import atomic
 from pipeline.outputs import sheets
 from pipeline.outputs.sheets import PERCENT, THOUSANDS, Column
+from pipeline.standings.rules import rate_of
 from pipeline.standings.table import Standing, Standings
 
 _YES = {True: "是", False: ""}
@@ -118,7 +119,7 @@ def _units(page: sheets.Sheet, units: list[Standing], totals: Standings | None) 
             "",
             target,
             completed,
-            completed / target if target else 0.0,
+            rate_of(completed, target),
             f"{reported}/{len(due)}",
             "",
             "",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from pipeline.config import Config, iter_unit_names
 from pipeline.standings.periods import Period, between
+from pipeline.standings.rules import growth_of
 from pipeline.standings.table import Standings
 
 
@@ -22,7 +23,7 @@ class GroupGrowth:
 
     @property
     def growth(self) -> float:
-        return self.completed / self.base if self.base else 0.0
+        return growth_of(self.completed, self.base) or 0.0
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Annual:
 
     @property
     def growth(self) -> float | None:
-        return self.completed / self.base if self.base else None
+        return growth_of(self.completed, self.base)
 
 
 def final_period(config: Config, year: int | None = None) -> Period | None:

@@ -51,6 +51,17 @@ def expected_share(start: datetime, end: datetime, at: datetime) -> float:
     return min(max((at - start) / (end - start), 0.0), 1.0)
 
 
+def rate_of(completed: int, target: int) -> float:
+    """The completion rate of one figure against its target: 0 without a target (the
+    table's `classify` is its vector form, where a unit with no target counts as done)."""
+    return completed / target if target else 0.0
+
+
+def growth_of(completed: int, base: int | None) -> float | None:
+    """Growth on the base year's figure (2014's members); None without one."""
+    return completed / base if base else None
+
+
 def classify(table: pd.DataFrame, expected: float, rules: Rules) -> pd.DataFrame:
     """Add rate, rank, done, behind, status and summoned to one period's table
     (columns target, completed, reported, pending, measures)."""
@@ -164,7 +175,7 @@ class GroupFigures:
 
     @property
     def rate(self) -> float:
-        return self.completed / self.target if self.target else 0.0
+        return rate_of(self.completed, self.target)
 
 
 def group_figures(

@@ -20,6 +20,7 @@ from pipeline.ledger import Ledger
 from pipeline.standings import table as standings_module
 from pipeline.standings.inputs import PeriodInputs
 from pipeline.standings.periods import Period, between
+from pipeline.standings.rules import growth_of, rate_of
 from pipeline.standings.table import Standings
 
 
@@ -38,7 +39,7 @@ class UnitYear:
 
     @property
     def growth(self) -> float | None:
-        return self.completed / self.base if self.base else None
+        return growth_of(self.completed, self.base)
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,11 @@ class GroupYear:
 
     @property
     def rate(self) -> float:
-        return self.completed / self.target if self.target else 0.0
+        return rate_of(self.completed, self.target)
 
     @property
     def growth(self) -> float | None:
-        return self.completed / self.base if self.base else None
+        return growth_of(self.completed, self.base)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import pandas as pd
 from pipeline.config import Config, Metric, iter_unit_names
 from pipeline.standings import rules, spans
 from pipeline.standings.periods import Period
-from pipeline.standings.rules import STATUS_LABELS, GroupFigures
+from pipeline.standings.rules import STATUS_LABELS, GroupFigures, rate_of
 
 __all__ = [
     "STATUS_LABELS",
@@ -136,7 +136,7 @@ class Standings:
 
     @property
     def rate(self) -> float:
-        return self.completed / self.target if self.target else 0.0
+        return rate_of(self.completed, self.target)
 
     def having(self, status: str) -> list[Standing]:
         return [s for s in self.units if s.status == status]
@@ -368,7 +368,7 @@ def _others(
                 section=str(row["section"]),
                 target=int(row["target"]),
                 completed=completed,
-                rate=completed / row["target"] if row["target"] else 0.0,
+                rate=rate_of(completed, row["target"]),
                 rank=0,
                 reported=bool(row["reported"]),
                 status="bucket",
