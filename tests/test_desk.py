@@ -401,7 +401,7 @@ def test_a_quarantined_message_is_read_again_on_request(clerk: Desk) -> None:
     with clerk.ledger() as ledger:
         before = ledger.message(MABIAN)
         assert before is not None and before.outcome == "review"
-        ledger.settle(MABIAN, "review", QUARANTINED, None, "xunbao")  # two runs died on it
+        ledger.decide(MABIAN, "review", QUARANTINED, None, "xunbao")  # two runs died on it
     page = clerk.client.get(f"/messages/{MABIAN}").text
     assert f'action="/messages/{MABIAN}/reread"' in page and "重新读取" in page
     response = clerk.client.post(f"/messages/{MABIAN}/reread", data={"csrf": clerk.csrf()})

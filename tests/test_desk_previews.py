@@ -143,7 +143,7 @@ def test_a_quarantined_mail_shows_no_preview_only_the_download(
 ) -> None:
     number = ingest_hostile(workspace)
     with clerk.ledger() as ledger:
-        ledger.settle(number, "review", QUARANTINED, None, "xunbao")
+        ledger.decide(number, "review", QUARANTINED, None, "xunbao")
     page = clerk.client.get(f"/messages/{number}").text
     assert "无法预览" in page and f"/messages/{number}/original.eml" in page
     assert f"/messages/{number}/attachments/" not in page

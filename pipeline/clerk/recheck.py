@@ -95,11 +95,11 @@ def _judge(
             entry, report = judged.entry, judged.report
             if entry.outcome == "counted" and report is not None:
                 reason = f"按现行配置重新判断后{entry.reason}（原因曾为：{row.reason}）"
-                ledger.settle(row.id, "counted", reason, report, who, kind=kind, also=judged.also)
+                ledger.decide(row.id, "counted", reason, report, who, kind=kind, also=judged.also)
                 results.append(Rechecked(row.id, row.reason, report, reason))
                 continue
             if entry.reason != row.reason or kind == "reread":
-                ledger.settle(row.id, "review", entry.reason, None, who, kind=kind)
+                ledger.decide(row.id, "review", entry.reason, None, who, kind=kind)
             results.append(Rechecked(row.id, row.reason, None, entry.reason))
     return results
 

@@ -153,7 +153,7 @@ def approve(
     if why.strip():
         reason += f"；说明：{why.strip()}"
     if not dry_run:
-        ledger.settle(message, "counted", reason, report, actor(by))
+        ledger.decide(message, "counted", reason, report, actor(by))
     return Approved(message, report, others)
 
 
@@ -199,7 +199,7 @@ def reject(ledger: Ledger, message: int, why: str, *, by: str | None = None) -> 
     held(ledger, message)
     if not why.strip():
         raise UsageError("驳回时请写明理由。", "reason_required")
-    ledger.settle(message, "ignored", f"人工驳回：{why.strip()}", None, actor(by))
+    ledger.decide(message, "ignored", f"人工驳回：{why.strip()}", None, actor(by))
     return found(ledger, message)
 
 

@@ -71,7 +71,7 @@ def send_back(
     name = canonical_unit(config, unit)
     by_when = _by_when(config, row.period, now)
     reason = f"退回修改（{name}）：{why.strip()}"
-    ledger.settle(message, "ignored", reason, None, review.actor(by), kind="sendback")
+    ledger.decide(message, "ignored", reason, None, review.actor(by), kind="sendback")
     at = now.astimezone(UTC).isoformat(timespec="seconds")  # as the ledger writes times
     record = {
         "unit": name,

@@ -200,7 +200,7 @@ def _acknowledge(
 ) -> None:
     """On disk first (originals, then the ledger), then acknowledged (moved to the
     processed folder, the mark raised)."""
-    kept.settle()
+    kept.flush()
     ledger.sync()
     for raw in messages:
         source.acknowledge(raw)

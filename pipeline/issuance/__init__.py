@@ -289,7 +289,7 @@ def describe(config: Config, settled: Settled, send: bool) -> list[str]:
     return lines
 
 
-def settle(
+def settle_known(
     config: Config, ledger: Ledger, now: datetime, besides: Collection[Period] = ()
 ) -> list[Settled]:
     """One tick of `serve`: every period whose circular a cycle held back (waiting for

@@ -263,7 +263,7 @@ class Ledger(ClerkBook, LettersLedger, MailboxBook, TalksBook):
         )
 
     # ── decisions by a person ──────────────────────────────────
-    def settle(
+    def decide(
         self,
         message: int,
         outcome: Outcome,

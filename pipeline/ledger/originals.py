@@ -45,7 +45,7 @@ def path_of(root: Path, sha256: str) -> Path:
 
 def store(root: Path, raw: bytes, digest: str | None = None) -> str:
     """Keep `raw`; return its SHA-256. Already kept: nothing is written. On disk for sure
-    only after the next `settle` (a backlog pays one sync per batch, not per message)."""
+    only after the next `sync` (a backlog pays one sync per batch, not per message)."""
     digest = digest or hashlib.sha256(raw).hexdigest()
     target = path_of(root, digest)
     if target.exists() or _masked(target).exists():  # masked: the ID numbers stay out
@@ -67,7 +67,7 @@ class Keeper:
 
     Creating a file costs more than judging a report (≈0.6 ms on ext4), and a backlog's
     rate is set by xunbao's own thread, so the write overlaps the reading. The ledger may
-    name a message only after `stored(digest)`; `settle` waits for every store first."""
+    name a message only after `stored(digest)`; `flush` waits for every store first."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -83,10 +83,10 @@ class Keeper:
         if (future := self._pending.pop(digest, None)) is not None:
             future.result()
 
-    def settle(self) -> None:
+    def flush(self) -> None:
         for digest in list(self._pending):
             self.stored(digest)
-        settle(self.root)
+        sync(self.root)
 
     def __enter__(self) -> Keeper:
         return self
@@ -100,7 +100,7 @@ class Keeper:
         self._thread.shutdown(wait=True)  # what was handed over is written, also on error
 
 
-def settle(root: Path) -> None:
+def sync(root: Path) -> None:
     """Everything stored so far is on disk: one sync of the file system holding `root`."""
     root.mkdir(parents=True, exist_ok=True)
     folder = os.open(root, os.O_RDONLY)

@@ -3,7 +3,7 @@
 `serve` reads the mailbox between cutoffs, and every cycle reads it at the cutoff; after
 each read these steps run in order with the ledger and the server's clock: receipts for
 the mail just recorded, reminders due before the cutoff, and the circulars
-(`issuance.settle`: one waiting for its queue to empty or a signature, a correction of
+(`issuance.settle_known`: one waiting for its queue to empty or a signature, a correction of
 one already issued). A step that fails is logged and counted; it never stops the others
 or the mailbox, and the next poll tries again.
 A new step is one entry in `steps()`.
@@ -79,11 +79,11 @@ def steps(settled: Collection[Period] = ()) -> list[Step]:
 def circulars(
     config: Config, ledger: Ledger, now: datetime, besides: Collection[Period] = ()
 ) -> StepResult:
-    """`issuance.settle` as an after-poll step: the circulars that wait or changed."""
+    """`issuance.settle_known` as an after-poll step: the circulars that wait or changed."""
     from pipeline import issuance  # imported late: it pulls in rendering and the SMTP side
 
     result = StepResult()
-    for settled in issuance.settle(config, ledger, now, besides):
+    for settled in issuance.settle_known(config, ledger, now, besides):
         result.sent += settled.sent or 0
         if settled.issued is not None or settled.notified:
             label = f"{settled.period.label()}通报："
