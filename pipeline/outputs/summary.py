@@ -1,4 +1,4 @@
-"""summary.xlsx and summary.pdf of a `Summary`, in the circular's official style."""
+"""summary.xlsx and summary.pdf of a `YearSummary`, in the circular's official style."""
 
 from __future__ import annotations
 
@@ -15,18 +15,18 @@ from pipeline.outputs.chart import trend_chart
 from pipeline.outputs.sheets import PERCENT, THOUSANDS, Column
 from pipeline.standings.periods import Period
 from pipeline.standings.rules import growth_of, rate_of
-from pipeline.standings.summary import Summary, is_final, summarise
+from pipeline.standings.summary import YearSummary, is_final, summarise
 
 BASE_YEAR_OFFSET = 1  # the base figures are the year before the campaign's
 
 
-def title(config: Config, summary: Summary) -> str:
+def title(config: Config, summary: YearSummary) -> str:
     return (
         f"{summary.year}年{config.campaign.name.removeprefix(str(summary.year) + '年')}完成情况汇总"
     )
 
 
-def workbook(config: Config, summary: Summary, path: Path) -> Path:
+def workbook(config: Config, summary: YearSummary, path: Path) -> Path:
     base_year = summary.year - BASE_YEAR_OFFSET
     columns = [
         Column("排名", 6, center=True),
@@ -95,7 +95,7 @@ def workbook(config: Config, summary: Summary, path: Path) -> Path:
     return sheets.write_workbook(path, [sheet, *_metrics_sheet(config, summary)])
 
 
-def _groups_note(summary: Summary) -> str:
+def _groups_note(summary: YearSummary) -> str:
     """Which units a shared base covers: their growth is the group's, not their own."""
     return "".join(
         f"“{g.name}（合计）”含{'、'.join(g.units)}，{g.name}的会员数在任务分解表中合并为一格，"
@@ -104,7 +104,7 @@ def _groups_note(summary: Summary) -> str:
     )
 
 
-def _metrics_sheet(config: Config, summary: Summary) -> list[sheets.Sheet]:
+def _metrics_sheet(config: Config, summary: YearSummary) -> list[sheets.Sheet]:
     """A multi-metric campaign's every metric, the city's figure at each column."""
     if not summary.metrics:
         return []
@@ -138,7 +138,7 @@ def _metrics_sheet(config: Config, summary: Summary) -> list[sheets.Sheet]:
     ]
 
 
-def pdf(config: Config, summary: Summary, path: Path) -> Path:
+def pdf(config: Config, summary: YearSummary, path: Path) -> Path:
     environment = circular.templates()
     last, start = summary.last.end, config.campaign.start
     completed = summary.city[-1][0]
@@ -195,11 +195,11 @@ def after_final(config: Config, ledger: Ledger, period: Period, out: Path) -> Pa
     return write(config, made, out / folder_name(made))[1]
 
 
-def folder_name(summary: Summary) -> str:
+def folder_name(summary: YearSummary) -> str:
     return f"summary-{summary.year}" + ("-monthly" if summary.monthly else "")
 
 
-def write(config: Config, summary: Summary, folder: Path) -> tuple[Path, Path]:
+def write(config: Config, summary: YearSummary, folder: Path) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     xlsx = workbook(config, summary, folder / "summary.xlsx")
     made = pdf(config, summary, folder / "summary.pdf")

@@ -4,7 +4,7 @@ Last run and last poll, next run (none after the campaign), periods waiting to b
 up, messages held for review, circulars not delivered to every recipient (or none made
 yet), receipts and reminders sent and failed since the last cutoff, and whether the
 mailbox answers. Overall is 正常 only when nothing waits for a person. `collect` returns
-plain data (the `--json` form); `summary` turns it into short Chinese sentences.
+plain data (the `--json` form); `sentences` turns it into short Chinese sentences.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def collect(config: Config, now: datetime, check_mailbox: bool = True) -> dict[s
         and not any(kind["failed"] for kind in data["letters"].values())
         and (mailbox is None or mailbox["ok"])
     )
-    data["summary"] = summary(config, data)
+    data["summary"] = sentences(config, data)
     return data
 
 
@@ -185,7 +185,7 @@ def _mailbox(config: Config, ledger: Ledger) -> dict[str, Any]:
     return {"source": "imap", "ok": True, "detail": f"IMAP 邮箱 {where} 登录成功"}
 
 
-def summary(config: Config, data: dict[str, Any]) -> list[str]:
+def sentences(config: Config, data: dict[str, Any]) -> list[str]:
     lines = [
         "服务：xunbao serve 正在运行。" if data["serving"] else "服务：xunbao serve 未在运行。"
     ]

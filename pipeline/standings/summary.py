@@ -80,7 +80,7 @@ class MetricYear:
 
 
 @dataclass(frozen=True)
-class Summary:
+class YearSummary:
     year: int
     monthly: bool
     columns: tuple[Period, ...]  # every dekad, or each month's last
@@ -118,7 +118,9 @@ def periods_of(config: Config, year: int, until: Period) -> list[Period]:
     return [p for p in between(config.campaign.start, until, config.schedule) if p.end.year == year]
 
 
-def summarise(config: Config, ledger: Ledger, year: int, until: Period, monthly: bool) -> Summary:
+def summarise(
+    config: Config, ledger: Ledger, year: int, until: Period, monthly: bool
+) -> YearSummary:
     dekads = periods_of(config, year, until)
     if not dekads:
         from pipeline.errors import UsageError
@@ -151,7 +153,7 @@ def summarise(config: Config, ledger: Ledger, year: int, until: Period, monthly:
         for i, m in enumerate(final.metrics)
     )
     groups = tuple(_group_year(config, g, columns, tables) for g in config.base_groups)
-    return Summary(
+    return YearSummary(
         year, monthly, tuple(columns), labels, units, city, final.target, goal, metrics, groups
     )
 
