@@ -215,3 +215,17 @@ def test_the_sheet_counts_the_units_the_circular_counts(out: Path) -> None:
     circular = " ".join(text(out / "circular.pdf").split())
     assert f"应报送单位{due}个" in circular.replace(" ", "")
     assert f"按时报送{reported}个" in circular.replace(" ", "")
+
+
+@pytest.mark.slow
+def test_the_talk_notice_docx_is_a_one_page_letter(tmp_path: Path) -> None:
+    """信函格式 in Word too: the issuer's name at the top, not the 文件 head's 35 mm drop
+    (which pushed the letter's 落款 onto a second page)."""
+    from pipeline.outputs import notices
+    from tests.test_talks import CONFIG, first
+
+    notices.write_notices(CONFIG, first(), tmp_path)
+    converted = to_pdf(tmp_path / "五通桥区约谈通知书.docx", tmp_path)
+    assert pages(converted) == 1
+    printed = "".join(text(converted).split())
+    assert "约谈通知书" in printed and "五通桥区工会主要负责人张某某同志" in printed

@@ -47,6 +47,7 @@ class Block:
     kind: str  # mark, docno, rule, title, p, addressees, note, h2, h3, table, chart, issuer…
     text: str = ""  # a chart's: its SVG
     rows: list[Row] = field(default_factory=list)
+    letter: bool = False  # of a 信函格式 page (a 约谈通知书): its head is not the 文件's
 
 
 @dataclass
@@ -80,9 +81,12 @@ class _Blocks(HTMLParser):
         self.cell_class = ""
         self.row: Row | None = None
         self.skip = 0
+        self.letter = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         classes = (dict(attrs).get("class") or "").split()
+        if "masthead" in classes:
+            self.letter = "letter" in classes
         if tag == "span" and "on" in classes and self.current is not None:
             self.current.text += TAB  # 印发机关 left, 印发日期 right
         if tag == "br" and self.cell is not None:
@@ -105,7 +109,7 @@ class _Blocks(HTMLParser):
         elif self.current is None or self.current.kind != "table":
             kind = next((self.KINDS[c] for c in classes if c in self.KINDS), None)
             if kind or tag in ("p", "h2", "h3"):
-                self.current = Block(kind or tag)
+                self.current = Block(kind or tag, letter=self.letter)
                 if kind == "rule":
                     self._close()
 
@@ -251,9 +255,13 @@ class _Body:
         if block.kind == "mark":
             run.font.bold, run.font.color.rgb = True, self.red
             fmt.line_spacing, fmt.space_before, fmt.space_after = Pt(40), Pt(97), Pt(58)
+            if block.letter:  # 信函格式: the issuer's name at the top, the rule close under it
+                fmt.space_before, fmt.space_after = Pt(0), Pt(14)
         if block.kind == "title":
             run.font.bold = True
             fmt.space_before, fmt.space_after = 2 * LINE, LINE  # two lines under the red rule
+            if block.letter:
+                fmt.space_before = Pt(14)
         if block.kind in ("note", "caption"):
             fmt.line_spacing = Pt(15)
         if block.kind == "issuer":
