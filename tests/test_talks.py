@@ -137,3 +137,17 @@ def test_talk_command_records_and_lists(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     listed = talk("list")
     assert "五通桥区" in listed.stdout and "包片督导" in listed.stdout
+
+
+def test_a_circular_issued_late_leaves_the_streaks_of_those_already_out(tmp_path: Path):
+    """An older period's circular issued after a newer one (asked for by its period) does
+    not reach back: the newer one's streaks stay as they went out, and its state with them."""
+    snapshot = corrections.snapshot(first())
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.add_version("2015-09-30", 1, "f", snapshot, "", "乐工组〔2015〕13号", None)
+        ledger.add_version("2015-09-20", 1, "f", snapshot, "", "乐工组〔2015〕14号", None)
+        assert set(ledger.issued_summons(before="2015-09-30")) == set()
+        assert set(ledger.issued_summons(before="2015-09-20")) == {"2015-09-30"}
+        # a period not issued yet counts every circular out so far
+        assert set(ledger.issued_summons(before="2015-10-10")) == {"2015-09-20", "2015-09-30"}
+        assert ledger.issued_summons()["2015-09-20"] == frozenset(snapshot.summoned)

@@ -145,10 +145,22 @@ class ClerkBook:
     def issued_periods(self) -> frozenset[str]:
         return frozenset(r[0] for r in self.db.execute("SELECT DISTINCT period FROM circulars"))
 
-    def issued_summons(self) -> dict[str, frozenset[str]]:
+    def issued_summons(self, before: str | None = None) -> dict[str, frozenset[str]]:
         """Per issued period, the units its latest version summoned (约谈): a streak counts
-        what the circulars said, not what a later approval would make of that dekad."""
-        return {r.period: frozenset(r.standings.summoned) for r in self.versions()}
+        what the circulars said, not what a later approval would make of that dekad.
+        `before`: only the circulars first issued before that period's was, if it was. An
+        issued circular's streaks stay as they went out (and its corrections keep them)
+        when an older period's circular is issued after it."""
+        versions = self.versions()  # by period, then version: the latest one last
+        # the order of issue is the order of insertion (issued_at has whole seconds)
+        rows = self.db.execute("SELECT period, min(rowid) FROM circulars GROUP BY period")
+        first: dict[str, int] = {str(p): int(n) for p, n in rows}
+        bound = first.get(before) if before else None
+        return {
+            v.period: frozenset(v.standings.summoned)
+            for v in versions
+            if bound is None or first[v.period] < bound
+        }
 
     def add_version(
         self,

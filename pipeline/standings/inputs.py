@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 
 class PeriodInputs:
-    """One period's inputs, each read at most once. `held_units` and `summons` are the
-    same for every period: a caller computing several periods hands them on."""
+    """One period's inputs, each read at most once. `held_units` is the same for every
+    period: a caller computing several periods hands it on."""
 
     def __init__(
         self,
@@ -30,13 +30,10 @@ class PeriodInputs:
         period: Period,
         *,
         held_units: dict[str, frozenset[str]] | None = None,
-        summons: dict[str, frozenset[str]] | None = None,
     ) -> None:
         self.config, self.ledger, self.period = config, ledger, period
         if held_units is not None:
             self.__dict__["held_units"] = held_units
-        if summons is not None:
-            self.__dict__["summons"] = summons
 
     @functools.cached_property
     def held_units(self) -> dict[str, frozenset[str]]:
@@ -45,8 +42,9 @@ class PeriodInputs:
 
     @functools.cached_property
     def summons(self) -> dict[str, frozenset[str]]:
-        """By issued period: whom each circular summoned (for the streaks)."""
-        return self.ledger.issued_summons()
+        """By issued period: whom each circular summoned (for the streaks); for a period
+        already issued, only the circulars that went out before it did."""
+        return self.ledger.issued_summons(before=str(self.period))
 
     @functools.cached_property
     def registered(self) -> dict[str, int]:

@@ -127,10 +127,9 @@ def summarise(
 
         raise UsageError(f"{year} 年没有已截止的旬（活动自 {config.campaign.start} 开始）。")
     # the same inputs as each dekad's circular (held units 待核实, name lists, streaks);
-    # the ones every period shares are read once
-    first = PeriodInputs(config, ledger, dekads[0])
-    shared = {"held_units": first.held_units, "summons": first.summons}
-    tables = {p: PeriodInputs(config, ledger, p, **shared).standings for p in dekads}
+    # the held units, the same for every period, are read once
+    held = PeriodInputs(config, ledger, dekads[0]).held_units
+    tables = {p: PeriodInputs(config, ledger, p, held_units=held).standings for p in dekads}
     columns = [p for i, p in enumerate(dekads) if not monthly or _month_last(dekads, i)]
     final = tables[dekads[-1]]
     named = _named(ledger, dekads)
