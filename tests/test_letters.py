@@ -232,7 +232,7 @@ def test_receipts_as_mail_arrives_and_reminders_before_the_cutoff(
     assert letters_to(server_smtp, config.circular.title) == []
 
     # ── status tells the truth ──
-    data = status.collect(config, at("2016-01-20 09:31"), check_mailbox=False)
+    data = status.collect(config, at("2016-01-20 09:31"), check_mailbox=False).to_json(config)
     assert data["review"] == 1 and not data["healthy"]
     poll = data["last_poll"]
     assert poll["reminders"] == {"sent": len(expected) + 1, "failed": 0}

@@ -47,7 +47,7 @@ DELIVERING = {
 
 def test_fresh_install(tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    data = status.collect(config, at("2015-09-15 12:00"))
+    data = status.collect(config, at("2015-09-15 12:00")).to_json(config)
     assert data["last_run"] is None and data["missed"] == [] and data["review"] == 0
     assert data["next_run"] == {
         "at": "2015-09-20T18:00:00+08:00",
@@ -78,7 +78,7 @@ def test_runs_reviews_and_undelivered_circulars(tmp_path: Path) -> None:
     )
     ledger.close()
 
-    data = status.collect(config, at("2015-10-01 09:00"))
+    data = status.collect(config, at("2015-10-01 09:00")).to_json(config)
     assert data["review"] == 1
     assert [(u["period"], u["missing"]) for u in data["undelivered"]] == [
         ("2015-09-10", ["bgs@lszgh.example"]),
@@ -106,7 +106,7 @@ def test_runs_reviews_and_undelivered_circulars(tmp_path: Path) -> None:
 def test_a_missing_mailbox_directory_is_reported(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     (tmp_path / "inbox").rmdir()
-    data = status.collect(config, at("2015-09-15 12:00"))
+    data = status.collect(config, at("2015-09-15 12:00")).to_json(config)
     assert data["mailbox"]["ok"] is False and not data["healthy"]
     assert any(line.startswith("收件邮箱：无法连接") for line in data["summary"])
 
@@ -126,7 +126,7 @@ def test_an_unreachable_imap_server_is_reported_without_the_password(
             )
         }
     )
-    data = status.collect(config, at("2015-09-15 12:00"))
+    data = status.collect(config, at("2015-09-15 12:00")).to_json(config)
     mailbox = data["mailbox"]
     assert mailbox["source"] == "imap" and mailbox["ok"] is False
     assert "127.0.0.1" in mailbox["detail"] and "AUTHcode2718" not in json.dumps(data)
@@ -210,20 +210,20 @@ def test_a_review_backlog_alone_is_not_normal(tmp_path: Path) -> None:
         )
         ledger.record(entry, None)
     ledger.close()
-    data = status.collect(config, at("2015-09-15 12:00"))
+    data = status.collect(config, at("2015-09-15 12:00")).to_json(config)
     assert data["review"] == 3 and not data["healthy"]
     assert data["summary"][-1] == "总体：需要处理，请查看上面的说明。"
 
 
 def test_no_circular_yet_and_no_next_run_after_the_campaign(tmp_path: Path) -> None:
     config = make_config(tmp_path, DELIVERING)
-    data = status.collect(config, at("2015-09-15 12:00"))
+    data = status.collect(config, at("2015-09-15 12:00")).to_json(config)
     assert "通报发送：尚未生成通报。" in data["summary"]
     assert "已生成的通报都已送达" not in "".join(data["summary"])
     # The campaign's last cutoff: 24:00 on 31 December (schedule.year_end, issue 25).
-    last = status.collect(config, at("2016-01-01 00:00"))
+    last = status.collect(config, at("2016-01-01 00:00")).to_json(config)
     assert last["next_run"] is None and not last["campaign_over"]  # its own run is due
-    after = status.collect(config, at("2016-01-01 09:00"))
+    after = status.collect(config, at("2016-01-01 09:00")).to_json(config)
     assert after["next_run"] is None and after["campaign_over"]
     assert not any(line.startswith("下次运行") for line in after["summary"])
 
@@ -251,7 +251,7 @@ def test_receipts_and_reminders_since_the_last_cutoff(tmp_path: Path) -> None:
     }
     ledger.finish_run(poll, "ok", RunSummary.of_json(summary))
     ledger.close()
-    data = status.collect(config, at("2015-09-25 12:00"))
+    data = status.collect(config, at("2015-09-25 12:00")).to_json(config)
     assert data["letters"] == {
         "receipts": {"sent": 3, "failed": 1},
         "reminders": {"sent": 5, "failed": 0},

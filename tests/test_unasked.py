@@ -61,7 +61,7 @@ def test_a_fresh_ledger_mails_nothing_it_was_not_asked_for(
     assert server.received() == [] and not (tmp_path / "out" / "2016-01-10").exists()
     # and status does not report as undelivered a circular that was never meant to go
     config = config_module.load(path).config
-    told = status.collect(config, at("2016-01-12 09:05"), check_mailbox=False)
+    told = status.collect(config, at("2016-01-12 09:05"), check_mailbox=False).to_json(config)
     assert told["undelivered"] == [] and "通报发送：尚未生成通报。" in told["summary"]
     assert told["circular"]["label"].startswith("不自动生成（该旬在台账开始收信之前已截止）")
 

@@ -80,9 +80,9 @@ def status(config_path: Path, as_json: bool) -> None:
     from pipeline.service import status as status_module
 
     config = load_config(config_path)
-    data = status_module.collect(config, datetime.now(UTC))
+    found = status_module.collect(config, datetime.now(UTC))
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(found.to_json(config), ensure_ascii=False, indent=2))
         return
-    for line in data["summary"]:
+    for line in status_module.sentences(config, found):
         click.echo(line)  # plain sentences: printing them needs no rich (~20 ms of start)
