@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -46,7 +45,7 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("xunbao.issuance")
 _WAITING = "circular-waiting:"  # settings key: a period whose circular was held back
-_SETTLED = "circulars-settled"  # settings key: the ledger and config as last settled
+_SETTLED = "circular-settled:"  # settings key: a period's change digest when last settled
 
 
 # ── settling one period ────────────────────────────────────────
@@ -77,6 +76,23 @@ def settle_period(
     when its state allows; otherwise tell the clerk. `send=False` only composes;
     `send_now` sends although messages of the period are still held (the clerk decided).
     `context`: the caller's, when it looked at the period first (its standings are reused)."""
+    result = _settle(config, ledger, period, now, send, out, publish, send_now, context)
+    if send:  # settled as things stand: the ticks leave it until something changes
+        ledger.set_setting(_SETTLED + str(period), change_digest(config, ledger))
+    return result
+
+
+def _settle(
+    config: Config,
+    ledger: Ledger,
+    period: Period,
+    now: datetime,
+    send: bool,
+    out: Path | None,
+    publish: bool,
+    send_now: bool,
+    context: PeriodContext | None,
+) -> Settled:
     context = context or PeriodContext(config, ledger, period)  # each computed once
     found = context.state(now)
     if send_now and found.phase == "awaiting_review":
@@ -289,22 +305,18 @@ def describe(config: Config, settled: Settled, send: bool) -> list[str]:
     return lines
 
 
-def settle_known(
-    config: Config, ledger: Ledger, now: datetime, besides: Collection[Period] = ()
-) -> list[Settled]:
+def settle_known(config: Config, ledger: Ledger, now: datetime) -> list[Settled]:
     """One tick of `serve`: every period whose circular a cycle held back (waiting for
     review or a signature) and every issued one, each sent, corrected or left waiting as
-    its state says. Composing a period first is the cycle's job, at the cutoff; `besides`
-    are the periods a cycle settled just now."""
-    # Issued periods change only when the ledger or the config does: skip them otherwise
-    # (serve ticks every few minutes). Waiting ones also move with the clock.
-    unchanged = ledger.setting(_SETTLED) == change_digest(config, ledger)
-    periods = set() if unchanged else {Period.parse(p) for p in ledger.issued_periods()}
+    its state says. Composing a period first is the cycle's job, at the cutoff."""
+    # An issued period changes only when the ledger or the config does: one settled since
+    # the last change (by a cycle or a tick; a failed sending leaves no mark) is left.
+    # Waiting ones also move with the clock.
+    now_digest = change_digest(config, ledger)
+    issued = {Period.parse(p) for p in ledger.issued_periods()}
+    periods = {p for p in issued if ledger.setting(_SETTLED + str(p)) != now_digest}
     periods |= _waiting(ledger)
-    periods -= set(besides)
-    done = [settle_period(config, ledger, p, now, publish=False) for p in sorted(periods)]
-    ledger.set_setting(_SETTLED, change_digest(config, ledger))  # not when sending failed
-    return done
+    return [settle_period(config, ledger, p, now, publish=False) for p in sorted(periods)]
 
 
 def _waiting(ledger: Ledger) -> set[Period]:

@@ -11,9 +11,8 @@ A new step is one entry in `steps()`.
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,7 +22,6 @@ from pipeline.errors import XunbaoError
 from pipeline.ledger import Ledger
 from pipeline.ledger.records import LetterCounts
 from pipeline.runtime import Say
-from pipeline.standings.periods import Period
 
 _log = logging.getLogger("xunbao.followup")
 
@@ -62,8 +60,7 @@ class FollowUp:
         return self.results[name].sent if name in self.results else 0
 
 
-def steps(settled: Collection[Period] = ()) -> list[Step]:
-    """`settled`: periods the cycle has just settled, which the circulars step leaves."""
+def steps() -> list[Step]:
     from pipeline.delivery import (
         receipts,  # imported late: they pull in the SMTP side
         reminders,
@@ -72,18 +69,16 @@ def steps(settled: Collection[Period] = ()) -> list[Step]:
     return [
         Step("receipts", "回执", receipts.send_due),
         Step("reminders", "催报", reminders.send_due),
-        Step("circulars", "通报", functools.partial(circulars, besides=settled)),
+        Step("circulars", "通报", circulars),
     ]
 
 
-def circulars(
-    config: Config, ledger: Ledger, now: datetime, besides: Collection[Period] = ()
-) -> StepResult:
+def circulars(config: Config, ledger: Ledger, now: datetime) -> StepResult:
     """`issuance.settle_known` as an after-poll step: the circulars that wait or changed."""
     from pipeline import issuance  # imported late: it pulls in rendering and the SMTP side
 
     result = StepResult()
-    for settled in issuance.settle_known(config, ledger, now, besides):
+    for settled in issuance.settle_known(config, ledger, now):
         result.sent += settled.sent or 0
         if settled.issued is not None or settled.notified:
             label = f"{settled.period.label()}通报："
@@ -91,13 +86,10 @@ def circulars(
     return result
 
 
-def follow_up(
-    config: Config, ledger: Ledger, now: datetime, say: Say, settled: Collection[Period] = ()
-) -> FollowUp:
-    """Run every step, then say what they sent when they sent or failed anything.
-    `settled`: the periods the cycle settled just before (not settled twice)."""
+def follow_up(config: Config, ledger: Ledger, now: datetime, say: Say) -> FollowUp:
+    """Run every step, then say what they sent when they sent or failed anything."""
     done = FollowUp()
-    for step in steps(settled):
+    for step in steps():
         try:
             result = step.run(config, ledger, now)
         except XunbaoError as exc:

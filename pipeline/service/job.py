@@ -222,7 +222,7 @@ def _stages(
     for line in issuance.describe(config, settled, send):
         say(line)
     result.sent, result.skipped = settled.sent, settled.skipped
-    _follow(config, ledger, result, send, say, now, settled=(period,))
+    _follow(config, ledger, result, send, say, now)
     held = settled.state.held
     if held:
         say(f"本旬有 {held} 封邮件需要人工审核，请运行 xunbao review 查看。")
@@ -232,18 +232,11 @@ def _stages(
 
 
 def _follow(
-    config: Config,
-    ledger: Ledger,
-    result: CycleResult,
-    send: bool,
-    say: Say,
-    now: datetime,
-    settled: tuple[Period, ...] = (),
+    config: Config, ledger: Ledger, result: CycleResult, send: bool, say: Say, now: datetime
 ) -> CycleResult:
-    """The after-poll steps (receipts, reminders); --no-send: no mail at all. `settled`:
-    the period the cycle settled, which the circulars step need not look at again."""
+    """The after-poll steps (receipts, reminders); --no-send: no mail at all."""
     if send:
-        result.followed = followup.follow_up(config, ledger, now, say, settled)
+        result.followed = followup.follow_up(config, ledger, now, say)
         if not result.followed.busy:
             say(result.followed.line())
     return result
