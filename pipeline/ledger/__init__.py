@@ -2,6 +2,10 @@
 
 A message and its report are written in one transaction, so a crash leaves either both or
 neither; `source_ref` is unique, so re-reading a mailbox never adds a row twice (schema.py).
+
+Periods are keys here: the ISO date a dekad (or month) ends, as stored, which sort as the
+periods do. The `Period` type lives with the standings, a stage after the ledger; callers
+hand the ledger `str(period)` and parse what it returns with `Period.parse`.
 """
 
 from __future__ import annotations
