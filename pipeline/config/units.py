@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipeline.config import Config, FormWording, iter_unit_names
@@ -84,6 +85,37 @@ class Directory:
         """The sender's unit when it is registered for exactly one."""
         units = self.units_of_sender(address)
         return next(iter(units)) if len(units) == 1 else None
+
+    def unit_of(self, sender: str, written: Iterable[str]) -> tuple[str | None, str | None]:
+        """The unit of a report from `sender` whose forms name `written`, or why none.
+
+        What the form leaves open, the sender's registration settles: a name that fits
+        two units is the one the sender is registered for, and a sender registered for
+        one unit needs no name at all."""
+        registered = self.units_of_sender(sender)
+        matched = set()
+        for name in written:
+            match = self.match(name).settled_by(registered)
+            if match.unit is None:
+                return None, match.problem
+            matched.add(match.unit)
+        if len(matched) > 1:
+            return None, f"同一封邮件里出现了不同的报送单位：{'、'.join(sorted(matched))}"
+        if not registered:
+            claimed = f"（报表写的是 {next(iter(matched))}）" if matched else ""
+            return None, f"发件人 {sender} 不是任何单位登记的报送邮箱{claimed}"
+        if not matched:
+            if len(registered) == 1:
+                return next(iter(registered)), None
+            return None, (
+                f"发件人 {sender} 登记为 {'、'.join(sorted(registered))} 的报送邮箱，"
+                "报表上没有写明是哪个单位的"
+            )
+        unit = matched.pop()
+        if unit not in registered:
+            mine = "、".join(sorted(registered))
+            return None, f"发件人 {sender} 登记为 {mine} 的报送邮箱，报表却是 {unit} 的"
+        return unit, None
 
 
 def canonical_unit(config: Config, written: str) -> str:

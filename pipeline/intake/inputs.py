@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from itertools import pairwise
 
-from pipeline.config import Config
+from pipeline.config import Config, Metric
 from pipeline.errors import NeedsConfirmation, UsageError
 from pipeline.ledger import Ledger
 from pipeline.standings.periods import Period, is_deadline, nearest, window
@@ -137,3 +137,38 @@ def _jump_limit(config: Config, ledger: Ledger, period: str, metric: str) -> tup
         f" 的 {rules.jump_factor:g} 倍（{limit:,}）" if rules.jump_factor != 1 else ""
     )
     return limit, shown
+
+
+def named(metric: Metric, then: str) -> str:
+    """How a figure is named in a reason: not at all in a single-metric campaign."""
+    return f"{metric.name}{then}" if metric.key else ""
+
+
+def fell(
+    metrics: dict[str, Metric], figures: dict[str, int], previous: dict[str, int | None]
+) -> str | None:
+    """Why a cumulative figure below the unit's earlier one must be held, if it is."""
+    for key, value in figures.items():
+        before = previous[key]
+        if metrics[key].cumulative and before is not None and value < before:
+            return (
+                f"{named(metrics[key], '一栏')}累计完成数 {value} "
+                f"低于该单位此前已确认的 {before}，请核实是否填错"
+            )
+    return None
+
+
+def doubtful(
+    config: Config,
+    ledger: Ledger,
+    unit: str,
+    period: str,
+    figures: dict[str, int],
+    previous: dict[str, int | None],
+) -> str | None:
+    """The first figure of the report no clerk would accept (`implausible`), and why."""
+    for key, value in figures.items():
+        why = implausible(config, ledger, unit, period, key, value, previous[key])
+        if why:
+            return why
+    return None

@@ -7,13 +7,13 @@ registered for that unit; everything else is held for a person, never dropped.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pipeline.config import Config, Metric
 from pipeline.config.units import Directory
+from pipeline.intake import inputs, screens
 from pipeline.intake import roster as roster_list
 from pipeline.ledger import Entry, Ledger, Report
 from pipeline.ledger.detail import FormSaid, FormSeen, MessageDetail, NameList
@@ -32,17 +32,6 @@ if TYPE_CHECKING:
 
 REASON_CHARS = 300
 
-_AUTO_SUBJECT = re.compile(
-    r"^\s*(自动回复|自动答复|Auto(matic)?\s*(reply|回复)|Auto:|Out of Office|休假|外出)", re.I
-)
-_RECEIPT_SUBJECT = re.compile(r"^\s*(已读|已读回执|Read:|Read receipt)", re.I)
-# A short note with no form that only acknowledges ("收到，谢谢！", "好的") is not a report;
-# nor is a reply to our own receipt or reminder. Held, it would earn a receipt: mail about mail.
-_THANKS = re.compile(
-    r"收到|谢谢|感谢|多谢|好的|已阅|知悉|知道了|明白|thanks?\b|thank you|\bok\b", re.I
-)
-_OUR_LETTER = re.compile(r"回执：|旬报催报|催报：")
-_SHORT_NOTE = 20
 _BROKEN_HEAD = (
     "MissingHeaderBodySeparatorDefect"  # characters of the sender's own words in a thank-you
 )
@@ -105,7 +94,7 @@ class Intake:
             return self._ignore(
                 base, f"重复邮件：与第 {duplicate} 号邮件相同（Message-ID 或内容一致）"
             )
-        not_a_report = self._not_a_report(mail)
+        not_a_report = screens.not_a_report(mail, self.own_addresses)
         if not_a_report:
             return self._ignore(base, not_a_report)
         if _BROKEN_HEAD in mail.defects:
@@ -154,34 +143,11 @@ class Intake:
     def _period(self, arrival: datetime | None) -> str | None:
         return str(period_of(arrival, self.config.schedule)) if arrival else None
 
-    def _not_a_report(self, mail: Mail) -> str | None:
-        headers = mail.headers
-        auto = headers.get("auto-submitted", "no").strip().lower()
-        if auto != "no" or "x-autoreply" in headers or "x-autorespond" in headers:
-            return "自动回复邮件（Auto-Submitted）"
-        if _AUTO_SUBJECT.search(mail.subject):
-            return "自动回复邮件（主题为自动回复）"
-        if mail.content_type == "multipart/report" or _RECEIPT_SUBJECT.search(mail.subject):
-            kind = "退信" if "delivery" in headers.get("content-type", "") else "已读回执或退信"
-            return f"{kind}，不是旬报"
-        if mail.sender.partition("@")[0] in ("mailer-daemon", "postmaster"):
-            return "退信（来自邮件系统），不是旬报"
-        if headers.get("x-spam-flag", "").strip().lower() == "yes":
-            return "邮件服务器标记为垃圾邮件"
-        if "list-unsubscribe" in headers or headers.get("precedence", "").lower() in (
-            "bulk",
-            "list",
-        ):
-            return "群发或订阅邮件，不是旬报"
-        if mail.sender in self.own_addresses:
-            return "本会自己发出的邮件（如通报）被退回或抄送，不是旬报"
-        return None
-
     def _judge(self, base: Entry, mail: Mail, read: ReadMail) -> Assessment:
         self._reads = {}  # this message's forms, each read once
         readings, unreadable = read.readings, read.unreadable
         grids = [r.rows for r in readings] + read.lists  # where a name list may be
-        if not readings and not mail.attachments and (note := _acknowledgement(mail)):
+        if not readings and not mail.attachments and (note := screens.acknowledgement(mail)):
             return self._ignore(base, note)
         if not readings:
             why = (
@@ -221,7 +187,7 @@ class Intake:
         if isinstance(chosen, str):
             return self._hold(base, chosen)
         base = _with(base, value=next(iter(chosen.values()))[0])
-        unit, problem = self.unit_of(mail.sender, {r.unit for r in readings if r.unit})
+        unit, problem = self.directory.unit_of(mail.sender, {r.unit for r in readings if r.unit})
         if unit is None:
             return self._hold(base, problem or "无法确定报送单位")
         base = _with(base, unit=unit)
@@ -262,8 +228,8 @@ class Intake:
         figures = {key: value for key, (value, _) in chosen.items()}
         # each metric's figure of an earlier period, looked up once for every check
         previous = {key: self.ledger.previous_value(unit, period, key) for key in figures}
-        fall = _fall(metrics, figures, previous) or _implausible(
-            self, unit, period, figures, previous
+        fall = inputs.fell(metrics, figures, previous) or inputs.doubtful(
+            self.config, self.ledger, unit, period, figures, previous
         )
         if fall:
             return fall
@@ -285,7 +251,7 @@ class Intake:
             roster=roster.hashes if roster else frozenset(),
         )
         shown = "；".join(
-            f"{_name(metrics[k], ' ')}{v} {metrics[k].measure}" for k, v in figures.items()
+            f"{inputs.named(metrics[k], ' ')}{v} {metrics[k].measure}" for k, v in figures.items()
         )
         reason = f"计入 {unit}：{shown}（{reading.origin}）"
         if roster:
@@ -333,7 +299,7 @@ class Intake:
         message must be held: a doubtful figure, two different ones, or none at all."""
         read = [(r, self._read(r)) for r in readings]
         problems = [
-            f"{r.origin}：{_name(m, '一栏')}{problem}"
+            f"{r.origin}：{inputs.named(m, '一栏')}{problem}"
             for m in self.config.metrics
             for r, figures in read
             if (problem := figures.get(m.key, (None, None))[1])
@@ -345,7 +311,7 @@ class Intake:
             given = [(r, f[m.key][0]) for r, f in read if f.get(m.key, (None, None))[0] is not None]
             if len({value for _, value in given}) > 1:
                 shown = "、".join(f"{r.origin} 写 {value}" for r, value in given)
-                return f"同一封邮件里的{_name(m, '一栏')}完成数不一致（{shown}）"
+                return f"同一封邮件里的{inputs.named(m, '一栏')}完成数不一致（{shown}）"
             if given:
                 found[m.key] = (int(given[0][1] or 0), given[0][0])
         if not found:
@@ -396,37 +362,6 @@ class Intake:
             names=names,
         )
 
-    def unit_of(self, sender: str, written: set[str]) -> tuple[str | None, str | None]:
-        """The unit of a report from `sender` whose forms name `written`, or why none.
-
-        What the form leaves open, the sender's registration settles: a name that fits
-        two units is the one the sender is registered for, and a sender registered for
-        one unit needs no name at all."""
-        registered = self.directory.units_of_sender(sender)
-        matched = set()
-        for name in written:
-            match = self.directory.match(name).settled_by(registered)
-            if match.unit is None:
-                return None, match.problem
-            matched.add(match.unit)
-        if len(matched) > 1:
-            return None, f"同一封邮件里出现了不同的报送单位：{'、'.join(sorted(matched))}"
-        if not registered:
-            claimed = f"（报表写的是 {next(iter(matched))}）" if matched else ""
-            return None, f"发件人 {sender} 不是任何单位登记的报送邮箱{claimed}"
-        if not matched:
-            if len(registered) == 1:
-                return next(iter(registered)), None
-            return None, (
-                f"发件人 {sender} 登记为 {'、'.join(sorted(registered))} 的报送邮箱，"
-                "报表上没有写明是哪个单位的"
-            )
-        unit = matched.pop()
-        if unit not in registered:
-            mine = "、".join(sorted(registered))
-            return None, f"发件人 {sender} 登记为 {mine} 的报送邮箱，报表却是 {unit} 的"
-        return unit, None
-
     def _hold(self, entry: Entry, reason: str) -> Assessment:
         return Assessment(_with(entry, outcome="review", reason=bounded([reason])), None)
 
@@ -451,53 +386,6 @@ def bounded(parts: list[str], what: str = "项", limit: int = REASON_CHARS) -> s
             return "；".join(shown) + tail
         shown.append(part)
     return text
-
-
-def _acknowledgement(mail: Mail) -> str | None:
-    """Why a mail with no form and no attachment is a thank-you or a reply to our letters."""
-    words = mail.body.strip()
-    if re.search(r"\d|[〇一二三四五六七八九十百千万]+[名人]|[？?]", words):
-        return None  # a figure, even in words, or a question is for a person to read
-    if len(words) <= _SHORT_NOTE and _THANKS.search(words or mail.subject):
-        return "致谢或确认的回复（如“收到，谢谢”），没有旬报表，不是旬报"
-    if _OUR_LETTER.search(mail.subject) and len(words) <= _SHORT_NOTE * 10:
-        return "对本会回执或催报的回复，没有旬报表，不是旬报"
-    return None
-
-
-def _name(metric: Metric, then: str) -> str:
-    """How a figure is named in a reason: not at all in a single-metric campaign."""
-    return f"{metric.name}{then}" if metric.key else ""
-
-
-def _fall(
-    metrics: dict[str, Metric], figures: dict[str, int], previous: dict[str, int | None]
-) -> str | None:
-    """Why a cumulative figure below the unit's earlier one must be held, if it is."""
-    for key, value in figures.items():
-        before = previous[key]
-        if metrics[key].cumulative and before is not None and value < before:
-            return (
-                f"{_name(metrics[key], '一栏')}累计完成数 {value} "
-                f"低于该单位此前已确认的 {before}，请核实是否填错"
-            )
-    return None
-
-
-def _implausible(
-    intake: Intake,
-    unit: str,
-    period: str,
-    figures: dict[str, int],
-    previous: dict[str, int | None],
-) -> str | None:
-    from pipeline.intake.inputs import implausible
-
-    for key, value in figures.items():
-        why = implausible(intake.config, intake.ledger, unit, period, key, value, previous[key])
-        if why:
-            return why
-    return None
 
 
 def _with(entry: Entry, **changes: object) -> Entry:
