@@ -111,19 +111,17 @@ def _settle(
         result.published = outputs.publish(
             config, ledger, period, table=table, out=out, correction=correction
         )
-    if not send or found.phase in ("collecting", "issued", "corrected"):
-        _year_summary(config, ledger, result)
-        return result
-    if found.phase == "ready":
+    waiting = send and found.phase in ("awaiting_review", "awaiting_sign_off")
+    if send and found.phase == "ready":
         assert result.published is not None and table is not None
-        version = issue(config, ledger, found, table, correction, result.published)
+        result.issued = issue(config, ledger, found, table, correction, result.published)
         ledger.clear_setting(_WAITING + str(period))
-        result.issued = version
-        _year_summary(config, ledger, result)  # before sending: a failed send still has it
-        _finish(config, ledger, version, result)
-    else:
+    elif waiting:
         ledger.set_setting(_WAITING + str(period), found.phase)  # the ticks take it from here
-        _year_summary(config, ledger, result)
+    _year_summary(config, ledger, result)  # before sending: a failed send still has it
+    if result.issued is not None:
+        _finish(config, ledger, result.issued, result)
+    elif waiting:
         result.notified = _notify(config, ledger, found)
     return result
 
