@@ -18,6 +18,7 @@ from pipeline.config import Config, iter_unit_names
 from pipeline.config.sections import BaseGroup
 from pipeline.ledger import Ledger
 from pipeline.standings import table as standings_module
+from pipeline.standings.held import pending_units
 from pipeline.standings.inputs import PeriodInputs
 from pipeline.standings.periods import Period, between
 from pipeline.standings.rules import growth_of, rate_of
@@ -128,7 +129,7 @@ def summarise(
         raise UsageError(f"{year} 年没有已截止的旬（活动自 {config.campaign.start} 开始）。")
     # the same inputs as each dekad's circular (held units 待核实, name lists, streaks);
     # the held units, the same for every period, are read once
-    held = PeriodInputs(config, ledger, dekads[0]).held_units
+    held = pending_units(config, ledger)
     tables = {p: PeriodInputs(config, ledger, p, held_units=held).standings for p in dekads}
     columns = [p for i, p in enumerate(dekads) if not monthly or _month_last(dekads, i)]
     final = tables[dekads[-1]]
